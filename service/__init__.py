@@ -1,0 +1,65 @@
+"""perftrack: budget performance targets tracked through the year.
+
+`create_app` is the only place where extensions and blueprints are wired.
+"""
+from __future__ import annotations
+
+from apiflask import APIFlask
+from flask import g
+from flask_wtf.csrf import CSRFProtect
+from sqlmodel import Session
+
+from .clock import clock
+from .db import make_engine
+from .settings import Settings, load_settings
+
+csrf = CSRFProtect()
+
+
+def create_app(settings: Settings | None = None, **config) -> APIFlask:
+    settings = settings or load_settings()
+    app = APIFlask(
+        __name__, title="perftrack API", version="1",
+        spec_path="/api/v1/openapi.json", docs_path=None, json_errors=False,
+        instance_path=str(settings.instance_path),
+    )
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.production,
+        JSON_AS_ASCII=False,
+        PERFTRACK_SETTINGS=settings,
+        INFO={"description": "绩效目标登记、查询与导入接口。错误以 JSON 返回：{error, message, problems?}"},
+    )
+    app.config.update(config)
+    app.json.ensure_ascii = False
+    clock.configure(settings.timezone, settings.fixed_today)
+    app.extensions["perftrack.engine"] = make_engine(settings.database_url)
+
+    csrf.init_app(app)
+
+    @app.teardown_appcontext
+    def _close_session(_exc):
+        session = g.pop("db_session", None)
+        if session is not None:
+            session.close()
+
+    from .api import api_bp, register_api_errors
+    from .web import web_bp
+
+    app.register_blueprint(api_bp)
+    csrf.exempt(api_bp)
+    register_api_errors(app)
+    app.register_blueprint(web_bp)
+    return app
+
+
+def get_session() -> Session:
+    """The request's session (one per request, closed at teardown)."""
+    from flask import current_app
+
+    if "db_session" not in g:
+        g.db_session = Session(current_app.extensions["perftrack.engine"], expire_on_commit=False)
+    return g.db_session

@@ -1,0 +1,39 @@
+"""The one clock.  Every "now" and "today" in perftrack comes from here.
+
+Stored times are UTC; people see Asia/Shanghai (the configured zone).  Tests and demos
+fix the date with `clock.set_today()` or `PERFTRACK_TODAY`, so a whole budget year
+can be simulated.
+"""
+from __future__ import annotations
+
+from datetime import date, datetime, time, timezone
+from zoneinfo import ZoneInfo
+
+
+class Clock:
+    def __init__(self, zone: str = "Asia/Shanghai") -> None:
+        self.zone = ZoneInfo(zone)
+        self._fixed: datetime | None = None
+
+    def configure(self, zone: str, fixed_today: date | None = None) -> None:
+        self.zone = ZoneInfo(zone)
+        if fixed_today is not None:
+            self.set_today(fixed_today)
+
+    def set_today(self, day: date | None, at: time = time(9, 0)) -> None:
+        """Fix the clock at `at` local time on `day` (None: back to real time)."""
+        self._fixed = None if day is None else datetime.combine(day, at, self.zone).astimezone(timezone.utc)
+
+    def now(self) -> datetime:
+        """Aware UTC."""
+        return self._fixed if self._fixed is not None else datetime.now(timezone.utc)
+
+    def local_now(self) -> datetime:
+        return self.now().astimezone(self.zone)
+
+    def today(self) -> date:
+        """Today for the people using the service (local zone)."""
+        return self.local_now().date()
+
+
+clock = Clock()

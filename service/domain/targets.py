@@ -1,0 +1,453 @@
+"""The target-value grammar: what a 指标值 cell means to the machine.
+
+`parse_target` turns the text a division wrote into a comparator, a number in a
+canonical unit, a due date or a qualitative marker, and lists every doubt it has
+as a finding for a person to look at. It never raises on any input and never
+guesses silently: every inference is reported.
+
+Pure: no database, no Flask.  See domain.md §3 for the wording it follows.
+"""
+from __future__ import annotations
+
+import calendar
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+KINDS = ("numeric", "deadline", "duration", "qualitative")
+DIRECTIONS = ("higher_better", "lower_better", "on_or_before", "judged")
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    severity: str  # error | warning | info
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"code": self.code, "severity": self.severity, "message": self.message}
+
+
+@dataclass
+class Target:
+    kind: str
+    comparator: str | None = None
+    value: Decimal | None = None
+    unit: str = ""
+    per: str | None = None
+    direction: str = "judged"
+    due: date | None = None
+    findings: list[Finding] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "kind": self.kind,
+            "comparator": self.comparator,
+            "value": decimal_to_json(self.value),
+            "unit": self.unit,
+            "per": self.per,
+            "direction": self.direction,
+            "due": self.due.isoformat() if self.due else None,
+            "findings": [f.to_dict() for f in self.findings],
+        }
+
+    def reading(self) -> str:
+        """A short Chinese rendering of the machine's reading, e.g. `≥ 80000 人/年`."""
+        if self.kind == "deadline":
+            return f"{self.due.isoformat()} 前" if self.due else "截止日期"
+        if self.kind == "qualitative":
+            return "定性（人工评判）"
+        number = "?" if self.value is None else format_decimal(self.value)
+        per = f"/{PER_LABELS[self.per]}" if self.per else ""
+        return f"{COMPARATOR_SYMBOLS.get(self.comparator, '')} {number}{self.unit}{per}".strip()
+
+
+PER_LABELS = {"year": "年", "quarter": "季", "month": "月", "issue": "期"}
+COMPARATOR_SYMBOLS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "=": "="}
+
+
+def decimal_to_json(value: Decimal | None) -> int | float | None:
+    if value is None:
+        return None
+    if value == value.to_integral_value():
+        return int(value)
+    return float(value)
+
+
+def format_decimal(value: Decimal) -> str:
+    text = format(value.normalize(), "f")
+    return text
+
+
+# ---------------------------------------------------------------- vocabulary
+
+# Longest first, so `≥` is not read as part of a word and `不超过` beats `超过`.
+COMPARATOR_WORDS = [
+    ("不少于", ">="), ("不低于", ">="), ("不小于", ">="), ("大于等于", ">="),
+    ("不超过", "<="), ("不高于", "<="), ("不大于", "<="), ("小于等于", "<="),
+    ("≥", ">="), ("≧", ">="), (">=", ">="), ("⩾", ">="),
+    ("≤", "<="), ("≦", "<="), ("<=", "<="), ("⩽", "<="),
+    ("大于", ">"), ("超过", ">"), ("高于", ">"), (">", ">"),
+    ("小于", "<"), ("低于", "<"), ("<", "<"),
+    ("等于", "="), ("=", "="),
+]
+SUFFIX_COMPARATORS = [("以上", ">="), ("以内", "<="), ("以下", "<=")]
+
+# Canonical unit -> spellings.  Money is kept in 万元, the unit of the tables.
+UNIT_SPELLINGS: dict[str, list[str]] = {
+    "%": ["%", "百分比", "百分之", "％"],
+    "万元": ["万元"],
+    "平方米": ["平方米", "平米", "㎡"],
+    "工作日": ["工作日"],
+    "小时": ["小时", "个小时"],
+    "分钟": ["分钟"],
+    "天": ["天", "日"],
+    "周": ["周"],
+    "月": ["个月", "月"],
+    "年": ["年"],
+    "台次": ["台次"],
+    "家次": ["家次"],
+    "人次": ["人次"],
+    "批次": ["批次"],
+    "TEU": ["TEU", "标箱"],
+}
+COUNT_UNITS = [
+    "个", "项", "次", "台", "套", "件", "篇", "本", "份", "期", "幅", "条", "家", "场", "人",
+    "笔", "倍", "户", "所", "处", "辆", "张", "册", "部", "名", "位", "批", "座", "块", "吨",
+    "公里", "元", "分",
+]
+TIME_UNITS = {"工作日", "小时", "分钟", "天", "周", "月", "年"}
+PER_SPELLINGS = [("季度", "quarter"), ("季", "quarter"), ("年", "year"), ("月", "month"), ("期", "issue")]
+
+_SPELLING_TO_UNIT: list[tuple[str, str]] = sorted(
+    [(s, canon) for canon, spellings in UNIT_SPELLINGS.items() for s in spellings]
+    + [(u, u) for u in COUNT_UNITS],
+    key=lambda pair: -len(pair[0]),
+)
+MULTIPLIERS = {"千": Decimal(1000), "万": Decimal(10000), "亿": Decimal(100000000)}
+
+COST_NAME_WORDS = ("成本", "费用", "支出")
+MONEY_CONTEXT_WORDS = COST_NAME_WORDS + ("金额", "资金", "经费", "预算", "补贴", "补助", "额")
+SATISFACTION_WORD = "满意"
+
+_NUMBER = re.compile(r"(?<![\d.])-?\d+(?:\.\d+)?")
+_THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
+_SPACES = re.compile(r"\s+")
+
+# Deadline wording (domain.md §3).  Each pattern yields (year or None, month, day) rules.
+_DAY = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})日(?:前|之前|以前)")
+_MONTH_END = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(?:底|末)")
+_BEFORE_MONTH = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(?:前|之前|以前)")
+_YEAR_END = re.compile(r"(?:(\d{4})\s*)?(?:年年底|年年内|全年底|年底|年末|年内|全年内)")
+_DEADLINE_HINT = re.compile(r"前|底|末|年内")
+
+_PER_FROM_NAME = [("每季度", "quarter"), ("每季", "quarter"), ("每月", "month"), ("每年", "year"), ("每期", "issue")]
+
+
+# ------------------------------------------------------------------ helpers
+
+def _clean(text: str | None) -> str:
+    if not text:
+        return ""
+    text = unicodedata.normalize("NFKC", str(text))
+    text = _THOUSANDS.sub("", text)
+    return _SPACES.sub("", text)
+
+
+def _is_cost(level2: str, name: str, description: str) -> bool:
+    return "成本" in level2 or any(w in name for w in COST_NAME_WORDS)
+
+
+def _is_money_context(level2: str, name: str, description: str) -> bool:
+    return "成本" in level2 or any(w in name or w in description for w in MONEY_CONTEXT_WORDS)
+
+
+def _is_timeliness(level2: str) -> bool:
+    return "时效" in level2
+
+
+def _last_day(year: int, month: int) -> date:
+    return date(year, month, calendar.monthrange(year, month)[1])
+
+
+def find_deadline(text: str, fiscal_year: int | None) -> tuple[date | None, str | None]:
+    """The due date the wording names, and an error message if it names an impossible one."""
+    text = _clean(text)
+    if not text or not _DEADLINE_HINT.search(text):
+        return None, None
+
+    def year_of(group: str | None) -> int | None:
+        return int(group) if group else fiscal_year
+
+    try:
+        if m := _DAY.search(text):
+            year = year_of(m.group(1))
+            if year is None:
+                return None, "截止日期缺少年份"
+            return date(year, int(m.group(2)), int(m.group(3))), None
+        if m := _MONTH_END.search(text):
+            year = year_of(m.group(1))
+            if year is None:
+                return None, "截止日期缺少年份"
+            return _last_day(year, int(m.group(2))), None
+        if m := _BEFORE_MONTH.search(text):
+            year = year_of(m.group(1))
+            if year is None:
+                return None, "截止日期缺少年份"
+            month = int(m.group(2))
+            if not 1 <= month <= 12:
+                raise ValueError(month)
+            return (date(year - 1, 12, 31) if month == 1 else _last_day(year, month - 1)), None
+        if m := _YEAR_END.search(text):
+            year = year_of(m.group(1))
+            if year is None:
+                return None, "截止日期缺少年份"
+            return date(year, 12, 31), None
+    except (ValueError, OverflowError):
+        return None, f"截止日期「{text}」不是有效日期"
+    return None, None
+
+
+@dataclass
+class _Number:
+    comparator: str | None
+    comparator_from: str  # "prefix", "suffix" or ""
+    label: str
+    value: Decimal
+    unit_text: str  # everything after the number
+
+
+def _split_number(text: str) -> _Number | None:
+    match = _NUMBER.search(text)
+    if not match:
+        return None
+    before, after = text[: match.start()], text[match.end():]
+    comparator, source = None, ""
+    for word, symbol in COMPARATOR_WORDS:
+        if before.endswith(word):
+            comparator, source = symbol, "prefix"
+            before = before[: -len(word)]
+            break
+    try:
+        value = Decimal(match.group(0))
+    except InvalidOperation:  # pragma: no cover - the regex admits only decimals
+        return None
+    return _Number(comparator, source, before, value, after)
+
+
+def _read_unit(unit_text: str, money_context: bool):
+    """(canonical unit, scale, per, rest, suspect) from the text after a number."""
+    rest = unit_text
+    scale = Decimal(1)
+    multiplier = ""
+    if rest[:1] in MULTIPLIERS and not rest.startswith("万元"):
+        multiplier = rest[0]
+        rest = rest[1:]
+    unit = ""
+    for spelling, canon in _SPELLING_TO_UNIT:
+        if rest.startswith(spelling):
+            unit, rest = canon, rest[len(spelling):]
+            break
+    if multiplier:
+        if unit == "元":  # 亿元, 千元 -> 万元
+            unit, scale = "万元", MULTIPLIERS[multiplier] / Decimal(10000)
+        elif unit == "" and multiplier == "万" and money_context:
+            unit = "万元"
+        else:
+            scale = MULTIPLIERS[multiplier]
+    elif unit == "元":
+        unit, scale = "万元", Decimal(1) / Decimal(10000)
+    per = None
+    if rest.startswith("/") or rest.startswith("每"):
+        for spelling, name in PER_SPELLINGS:
+            if rest[1:].startswith(spelling):
+                per, rest = name, rest[1 + len(spelling):]
+                break
+    return unit, scale, per, rest, multiplier
+
+
+def _strip_suffix_comparator(rest: str) -> tuple[str | None, str]:
+    for word, symbol in SUFFIX_COMPARATORS:
+        if rest.startswith(word):
+            return symbol, rest[len(word):]
+    return None, rest
+
+
+# ------------------------------------------------------------------ parse
+
+def parse_target(
+    value: str | None,
+    level2: str | None = None,
+    name: str | None = None,
+    description: str | None = None,
+    fiscal_year: int | None = None,
+) -> Target:
+    """Read one 指标值.  Never raises; doubts become findings."""
+    raw = "" if value is None else str(value)
+    text = _clean(raw)
+    level2_c, name_c, desc_c = _clean(level2), _clean(name), _clean(description)
+    findings: list[Finding] = []
+
+    if name_c and level2_c and name_c == level2_c:
+        findings.append(Finding(
+            "name_repeats_level2", "warning",
+            f"三级指标名称「{name_c}」只是重复了二级指标，未说明具体衡量什么",
+        ))
+
+    target = _parse_value(text, level2_c, name_c, desc_c, fiscal_year, findings)
+    if target.kind == "deadline" and target.due and fiscal_year and target.due.year != fiscal_year:
+        findings.append(Finding(
+            "due_outside_year", "warning",
+            f"截止日期 {target.due.isoformat()} 不在 {fiscal_year} 预算年度内",
+        ))
+    target.findings = findings
+    return target
+
+
+def _parse_value(text, level2, name, description, fiscal_year, findings) -> Target:
+    if not text:
+        due, _ = find_deadline(description or name, fiscal_year) if _is_timeliness(level2) else (None, None)
+        if due:
+            findings.append(Finding("due_from_text", "info", "指标值为空，截止日期取自指标名称或描述"))
+            return Target("deadline", direction="on_or_before", due=due)
+        findings.append(Finding("missing_value", "error", "指标值为空"))
+        return Target("qualitative", direction="judged")
+
+    due, date_error = find_deadline(text, fiscal_year)
+    if date_error:
+        findings.append(Finding("invalid_date", "error", date_error))
+        return Target("deadline", direction="on_or_before")
+    if due:
+        return Target("deadline", direction="on_or_before", due=due)
+
+    number = _split_number(text)
+    if number is not None:
+        target = _parse_numeric(number, text, level2, name, description, findings)
+        if target is not None:
+            return target
+
+    return _parse_qualitative(text, level2, name, description, fiscal_year, findings)
+
+
+def _parse_numeric(number: _Number, text, level2, name, description, findings) -> Target | None:
+    money = _is_money_context(level2, name, description)
+    unit, scale, per, rest, multiplier = _read_unit(number.unit_text, money)
+    comparator = number.comparator
+    suffix_comparator, rest = _strip_suffix_comparator(rest)
+    if comparator is None and suffix_comparator:
+        comparator = suffix_comparator
+
+    label = number.label
+    if comparator is None and (len(rest) > 2 or (label and rest)):
+        # A number inside prose (`2025年全部项目预算`): not a measurable value.
+        return None
+
+    value = (number.value * scale).normalize()
+    kind = "duration" if unit in TIME_UNITS and (_is_timeliness(level2) or comparator in ("<=", "<")) else "numeric"
+    cost = _is_cost(level2, name, description)
+
+    if label:
+        findings.append(Finding(
+            "label_glued", "warning",
+            f"指标值前附有文字「{label}」，数值按 {format_decimal(value)}{unit} 读取，请确认",
+        ))
+    if rest:
+        if unit == "" and not multiplier:
+            findings.append(Finding(
+                "unknown_unit", "warning",
+                f"无法识别的单位「{rest}」：像是指标名称粘在了数值后面，请改为规范单位",
+            ))
+        elif len(rest) <= 2:
+            findings.append(Finding(
+                "unit_noun", "info", f"单位后附有名词「{rest}」，按「{unit}」计量",
+            ))
+        else:
+            findings.append(Finding(
+                "trailing_text", "warning",
+                f"数值和单位后还有文字「{rest}」，指标值应只写数值和单位，请确认口径",
+            ))
+    if unit == "分":
+        findings.append(Finding("suspect_unit", "warning", "单位「分」少见，是否应为「份」？"))
+    if unit == "月" and comparator is None and kind == "numeric":
+        findings.append(Finding(
+            "ambiguous_month", "warning",
+            f"「{format_decimal(value)}月」可能指月数，也可能指月份，请写明（如「≤12个月」或「12月底前」）",
+        ))
+
+    if comparator is None:
+        if cost or kind == "duration":
+            comparator = "<="
+        else:
+            comparator = ">="
+            findings.append(Finding(
+                "comparator_inferred", "info", "未写比较符号，按「≥」（达到或超过）理解",
+            ))
+        if kind == "duration":
+            findings.append(Finding(
+                "comparator_inferred", "info", "未写比较符号，时限按「≤」（不超过）理解",
+            ))
+
+    direction = "lower_better" if comparator in ("<=", "<") else "higher_better"
+
+    if SATISFACTION_WORD in name + level2 and comparator in ("<=", "<"):
+        findings.append(Finding(
+            "inverted_comparator", "warning",
+            f"满意度指标使用了上限「{COMPARATOR_SYMBOLS[comparator]}」，通常应为「≥」，请确认是否写反",
+        ))
+    if unit == "%" and comparator in ("<=", "<") and value >= 100:
+        findings.append(Finding(
+            "vacuous_bound", "warning",
+            f"比率上限「{COMPARATOR_SYMBOLS[comparator]}{format_decimal(value)}%」恒成立，不能衡量绩效，请确认（通常应为「≥」或「=100%」）",
+        ))
+    if unit == "%" and value > 100 and ("率" in name or SATISFACTION_WORD in name + level2):
+        findings.append(Finding("rate_over_100", "warning", "比率目标超过 100%，请确认"))
+    if kind == "duration" and name.endswith("率"):
+        findings.append(Finding(
+            "unit_mismatch", "warning",
+            f"指标名称是比率（{name}），但指标值是时长「{format_decimal(value)}{unit}」，请确认口径",
+        ))
+    if "成本" in level2 and comparator in (">=", ">"):
+        findings.append(Finding(
+            "cost_lower_bound", "warning",
+            "成本指标设为下限（≥）：看起来是节约额、减免额或补贴额，而不是成本上限，请确认口径",
+        ))
+    if kind == "numeric" and per is None:
+        for word, per_name in _PER_FROM_NAME:
+            if word in name or word in description:
+                per = per_name
+                findings.append(Finding(
+                    "per_from_name", "info", f"按名称中的「{word}」理解为每{PER_LABELS[per_name]}的数量",
+                ))
+                break
+
+    return Target(kind, comparator, value, unit, per, direction)
+
+
+def _parse_qualitative(text, level2, name, description, fiscal_year, findings) -> Target:
+    if _is_timeliness(level2):
+        due, _ = find_deadline(description, fiscal_year)
+        if due is None:
+            due, _ = find_deadline(name, fiscal_year)
+        if due:
+            findings.append(Finding("due_from_text", "info", "指标值未写日期，截止日期取自指标名称或描述"))
+            return Target("deadline", direction="on_or_before", due=due)
+        findings.append(Finding(
+            "no_date_year_end", "info", "时效指标未写具体日期，提醒按预算年度末（12月31日）安排",
+        ))
+    unit_only = next((canon for spelling, canon in _SPELLING_TO_UNIT if text == spelling), None)
+    if unit_only:
+        findings.append(Finding("missing_number", "error", f"指标值只有单位「{text}」，缺少数值"))
+        cost = _is_cost(level2, name, description)
+        return Target("numeric", "<=" if cost else None, None, unit_only, None,
+                      "lower_better" if cost else "higher_better")
+    if text in (name, description):
+        findings.append(Finding(
+            "not_measurable", "info", "指标值只是重复了指标名称，无法衡量，评价时需人工判断",
+        ))
+    elif "数量" in level2:
+        findings.append(Finding(
+            "qualitative_quantity", "warning", "数量指标没有可计量的数值，请补充具体数量",
+        ))
+    return Target("qualitative", direction="judged")

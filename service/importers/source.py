@@ -1,0 +1,73 @@
+"""What every importer produces: the projects and indicator rows of one file, as written.
+
+Readers (text export, .docx, flat .xlsx/.csv) turn their format into these plain
+records and collect `ImportProblem`s; `service.importing` decides what they mean for
+the database.  Nothing here touches the database.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+
+@dataclass(frozen=True)
+class ImportProblem:
+    """One reason a file is rejected: where (table/sheet/row), which field, why (Chinese)."""
+
+    location: str
+    field: str
+    message: str
+
+    def to_dict(self) -> dict:
+        return {"location": self.location, "field": self.field, "message": self.message}
+
+    def __str__(self) -> str:
+        return f"{self.location} · {self.field}：{self.message}"
+
+
+@dataclass(frozen=True)
+class SourceFinding:
+    """A doubt about a project as written (not fatal): shown to a person."""
+
+    code: str
+    severity: str
+    message: str
+
+
+@dataclass
+class SourceIndicator:
+    row_no: int  # 1-based position within the project's table
+    level1: str
+    level2: str
+    name: str
+    description: str
+    raw_value: str
+    weight: Decimal | None = None
+    location: str = ""
+
+
+@dataclass
+class SourceProject:
+    code: str | None  # given by flat files; derived from year + table number otherwise
+    table_no: int | None
+    title: str
+    prefix: str | None
+    funding_level: str | None  # 市级 | 中央 | None
+    name: str
+    budget: Decimal | None
+    fiscal_funds: Decimal | None = None
+    other_funds: Decimal | None = None
+    use_of_funds: str = ""
+    goals: list[str] = field(default_factory=list)
+    division: str | None = None  # explicit 处室 (flat files)
+    indicators: list[SourceIndicator] = field(default_factory=list)
+    findings: list[SourceFinding] = field(default_factory=list)
+    location: str = ""
+
+
+@dataclass
+class SourceFile:
+    format: str  # text | docx | xlsx | csv
+    projects: list[SourceProject] = field(default_factory=list)
+    problems: list[ImportProblem] = field(default_factory=list)
+    years_mentioned: list[int] = field(default_factory=list)
