@@ -304,7 +304,11 @@ def target_columns(target: Target) -> dict:
 
 
 def sync_findings(session: Session, project_id: int, indicator_id: int | None, wanted: list[tuple[str, str, str]]) -> None:
-    """Make the subject's findings exactly `wanted`, keeping the state of those that persist."""
+    """Make the subject's open findings exactly `wanted`.
+
+    Findings that persist keep their state; settled ones (accepted, corrected) that no
+    longer apply stay as the record of a person's decision.
+    """
     query = select(Finding).where(Finding.project_id == project_id)
     query = query.where(Finding.indicator_id == indicator_id) if indicator_id else query.where(Finding.indicator_id.is_(None))
     current = {f.code: f for f in session.exec(query).all()}
@@ -315,7 +319,8 @@ def sync_findings(session: Session, project_id: int, indicator_id: int | None, w
         elif finding.message != message or finding.severity != severity:
             finding.message, finding.severity = message, severity
     for stale in current.values():
-        session.delete(stale)
+        if stale.state == "open":
+            session.delete(stale)
 
 
 def import_bytes(session: Session, file_name: str, data: bytes, year: int, actor: str, dry_run: bool = False) -> dict:

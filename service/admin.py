@@ -1,0 +1,62 @@
+"""Admin decisions on the registry: prefix ownership, accepting a reading, correcting a target.
+
+Shared by the web pages, the API and the CLI so each rule is enforced in one place.
+"""
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from .clock import clock
+from .importing import sync_findings, target_columns
+from .domain.targets import parse_target
+from .models import Division, DivisionPrefix, Finding, FiscalYear, Indicator, Project, TargetRevision
+
+
+class DecisionError(ValueError):
+    """The decision cannot be made; the message says why (Chinese)."""
+
+
+def set_prefix(session: Session, prefix: str, division_code: str) -> None:
+    prefix = prefix.strip().upper()
+    if not prefix.isascii() or not prefix.isalpha() or not 2 <= len(prefix) <= 4:
+        raise DecisionError(f"前缀应为 2–4 个英文字母：{prefix!r}")
+    division = session.exec(select(Division).where(Division.code == division_code)).first()
+    if division is None:
+        raise DecisionError(f"未知处室代码：{division_code}")
+    mapping = session.exec(select(DivisionPrefix).where(DivisionPrefix.prefix == prefix)).first()
+    if mapping is None:
+        session.add(DivisionPrefix(prefix=prefix, division_id=division.id))
+    else:
+        mapping.division_id = division.id
+
+
+def accept_finding(session: Session, finding: Finding, actor: str, note: str = "") -> None:
+    """The reviewer agrees with the machine's reading; the finding is closed as accepted."""
+    if finding.state != "open":
+        raise DecisionError("该问题已处理")
+    finding.state, finding.resolved_by, finding.resolved_at, finding.note = "accepted", actor, clock.now(), note.strip()
+
+
+def correct_target(session: Session, indicator: Indicator, new_value: str, actor: str, reason: str,
+                   finding: Finding | None = None) -> None:
+    """Replace the target in force with `new_value`; a revision keeps old, new, who, when, why."""
+    new_value, reason = (new_value or "").strip(), (reason or "").strip()
+    if not reason:
+        raise DecisionError("修改指标值必须填写原因")
+    if not new_value:
+        raise DecisionError("新的指标值不能为空")
+    if new_value == indicator.raw_value:
+        raise DecisionError("新的指标值与当前值相同")
+    project = session.get(Project, indicator.project_id)
+    year = session.get(FiscalYear, project.fiscal_year_id).year
+    target = parse_target(new_value, indicator.level2, indicator.name, indicator.description, fiscal_year=year)
+    session.add(TargetRevision(indicator_id=indicator.id, old_value=indicator.raw_value, new_value=new_value,
+                               actor=actor, reason=reason))
+    indicator.raw_value = new_value
+    for name, value in target_columns(target).items():
+        setattr(indicator, name, value)
+    indicator.updated_at = clock.now()
+    if finding is not None:
+        finding.state, finding.resolved_by, finding.resolved_at, finding.note = "corrected", actor, clock.now(), reason
+        session.flush()
+    sync_findings(session, project.id, indicator.id, [(f.code, f.severity, f.message) for f in target.findings])

@@ -1,0 +1,130 @@
+"""JSON API `/api/v1` (OpenAPI 3 at `/api/v1/openapi.json`).  Errors are JSON:
+`{"error": code, "message": 中文说明, "problems": [...]}`."""
+from __future__ import annotations
+
+from apiflask import APIBlueprint, HTTPError, abort
+from flask import jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from .. import get_session
+from ..importing import ImportRejected, import_bytes
+from ..queries import (
+    ProjectFilter, findings_by_indicator, indicators_of, list_findings, list_indicators, list_projects,
+    project_by_code, revisions_of,
+)
+from .schemas import (
+    FindingList, FindingQuery, ImportIn, ImportSummary, IndicatorDetail, IndicatorList, IndicatorQuery,
+    ProjectDetail, ProjectList, ProjectQuery,
+)
+from .serialize import finding_json, indicator_json, project_json
+
+api_bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="perftrack")
+
+ERROR_MESSAGES = {400: "请求格式错误", 404: "未找到", 405: "不支持的请求方法", 413: "上传文件过大",
+                  422: "数据校验失败", 500: "服务器内部错误"}
+
+
+def register_api_errors(app) -> None:
+    """JSON errors under /api/, HTML pages elsewhere."""
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException):
+        if request.path.startswith("/api/"):
+            body = {"error": error.name.lower().replace(" ", "_"),
+                    "message": ERROR_MESSAGES.get(error.code, error.description)}
+            return jsonify(body), error.code
+        from ..web import render_error
+
+        return render_error(error)
+
+    @app.errorhandler(HTTPError)
+    def _api_error(error: HTTPError):
+        body = {"error": str(error.status_code), "message": error.message or ERROR_MESSAGES.get(error.status_code, "")}
+        if error.detail:
+            body["detail"] = error.detail
+        if isinstance(error.extra_data, dict):
+            body.update(error.extra_data)
+        return jsonify(body), error.status_code, error.headers
+
+
+@api_bp.get("/projects")
+@api_bp.input(ProjectQuery, location="query")
+@api_bp.output(ProjectList)
+def projects(query_data):
+    """List projects, filtered by year, division, funding level or open findings."""
+    rows = list_projects(get_session(), ProjectFilter(**query_data))
+    return {"items": [project_json(r["project"], r["division"], r["year"], r["indicator_count"], r["findings"])
+                      for r in rows]}
+
+
+@api_bp.get("/projects/<code>")
+@api_bp.output(ProjectDetail)
+def project(code: str):
+    """One project with every indicator, its reading and its findings."""
+    session = get_session()
+    item = project_by_code(session, code)
+    if item is None:
+        abort(404, message=f"项目 {code} 不存在")
+    findings = findings_by_indicator(session, item.id)
+    indicators = indicators_of(session, item.id)
+    from ..models import Division, FiscalYear
+
+    division = session.get(Division, item.division_id)
+    year = session.get(FiscalYear, item.fiscal_year_id).year
+    body = project_json(item, division, year, len(indicators), None, detail=True)
+    body["findings"] = [finding_json(f) for f in findings.get(None, [])]
+    body["indicators"] = [indicator_json(i, findings.get(i.id, [])) for i in indicators]
+    return body
+
+
+@api_bp.get("/indicators")
+@api_bp.input(IndicatorQuery, location="query")
+@api_bp.output(IndicatorList)
+def indicators(query_data):
+    """List indicators, filtered by project, division, target kind, due dates or open findings."""
+    rows = list_indicators(get_session(), **query_data)
+    return {"items": [indicator_json(i, None, project=p, division=d) for i, p, d in rows]}
+
+
+@api_bp.get("/indicators/<code>")
+@api_bp.output(IndicatorDetail)
+def indicator(code: str):
+    """One indicator with its findings and the history of its target."""
+    session = get_session()
+    rows = list_indicators(session, code=code)
+    if not rows:
+        abort(404, message=f"指标 {code} 不存在")
+    item, project_row, division = rows[0]
+    findings = findings_by_indicator(session, project_row.id).get(item.id, [])
+    body = indicator_json(item, findings, project=project_row, division=division)
+    body["revisions"] = [{"old": r.old_value, "new": r.new_value, "actor": r.actor, "reason": r.reason,
+                          "at": r.created_at.isoformat()} for r in revisions_of(session, [item.id]).get(item.id, [])]
+    return body
+
+
+@api_bp.get("/findings")
+@api_bp.input(FindingQuery, location="query")
+@api_bp.output(FindingList)
+def findings(query_data):
+    """Findings for people to settle (default: open ones)."""
+    rows = list_findings(get_session(), **query_data)
+    return {"items": [finding_json(f, project=p, indicator=i) for f, p, i, _ in rows]}
+
+
+@api_bp.post("/imports")
+@api_bp.input(ImportIn, location="form_and_files")
+@api_bp.output(ImportSummary, status_code=200)
+@api_bp.doc(responses={422: "文件被拒绝：problems 列出表/行、字段和原因，未写入任何数据"})
+def upload_import(form_and_files_data):
+    """Import a target table file (.txt, .docx, .xlsx, .csv): all or nothing, idempotent."""
+    upload = form_and_files_data["file"]
+    session = get_session()
+    try:
+        summary = import_bytes(session, upload.filename or "upload", upload.read(), form_and_files_data["year"],
+                               "api", dry_run=form_and_files_data.get("dry_run", False))
+        session.commit()
+    except ImportRejected as rejected:
+        session.rollback()
+        abort(422, message="文件被拒绝，未写入任何数据",
+              extra_data={"error": "import_rejected", "problems": [p.to_dict() for p in rejected.problems]})
+    return summary

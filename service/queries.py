@@ -1,0 +1,147 @@
+"""Read-side queries shared by the web pages and the API (set-based: a few queries per page)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from .models import Division, Finding, FiscalYear, Indicator, Project, TargetRevision
+
+SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+
+
+@dataclass
+class ProjectFilter:
+    year: int | None = None
+    division: str | None = None  # division code
+    funding_level: str | None = None
+    has_findings: bool | None = None  # open findings of severity warning or error
+
+
+def years(session: Session) -> list[int]:
+    return list(session.exec(select(FiscalYear.year).order_by(FiscalYear.year.desc())).all())
+
+
+def divisions(session: Session) -> list[Division]:
+    return list(session.exec(select(Division).order_by(Division.code)).all())
+
+
+def open_finding_counts(session: Session, project_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
+    query = select(Finding.project_id, Finding.severity, func.count()).where(Finding.state == "open")
+    if project_ids is not None:
+        query = query.where(Finding.project_id.in_(project_ids))
+    counts: dict[int, dict[str, int]] = {}
+    for project_id, severity, count in session.exec(query.group_by(Finding.project_id, Finding.severity)).all():
+        counts.setdefault(project_id, {})[severity] = count
+    return counts
+
+
+def list_projects(session: Session, flt: ProjectFilter) -> list[dict]:
+    query = (select(Project, Division, FiscalYear.year)
+             .join(Division, Division.id == Project.division_id)
+             .join(FiscalYear, FiscalYear.id == Project.fiscal_year_id))
+    if flt.year:
+        query = query.where(FiscalYear.year == flt.year)
+    if flt.division:
+        query = query.where(Division.code == flt.division)
+    if flt.funding_level:
+        query = query.where(Project.funding_level == (None if flt.funding_level == "未注明" else flt.funding_level))
+    rows = session.exec(query.order_by(Project.code)).all()
+    ids = [p.id for p, _, _ in rows]
+    indicator_counts = dict(session.exec(
+        select(Indicator.project_id, func.count()).where(Indicator.project_id.in_(ids)).group_by(Indicator.project_id)
+    ).all()) if ids else {}
+    findings = open_finding_counts(session, ids) if ids else {}
+    result = []
+    for project, division, year in rows:
+        counts = findings.get(project.id, {})
+        serious = counts.get("error", 0) + counts.get("warning", 0)
+        if flt.has_findings is True and not serious:
+            continue
+        if flt.has_findings is False and serious:
+            continue
+        result.append({"project": project, "division": division, "year": year,
+                       "indicator_count": indicator_counts.get(project.id, 0), "findings": counts})
+    return result
+
+
+def project_by_code(session: Session, code: str) -> Project | None:
+    return session.exec(select(Project).where(Project.code == code)).first()
+
+
+def indicators_of(session: Session, project_id: int) -> list[Indicator]:
+    return list(session.exec(select(Indicator).where(Indicator.project_id == project_id).order_by(Indicator.row_order)).all())
+
+
+def findings_by_indicator(session: Session, project_id: int) -> dict[int | None, list[Finding]]:
+    grouped: dict[int | None, list[Finding]] = {}
+    for finding in session.exec(select(Finding).where(Finding.project_id == project_id)).all():
+        grouped.setdefault(finding.indicator_id, []).append(finding)
+    for items in grouped.values():
+        items.sort(key=lambda f: (f.state != "open", SEVERITY_ORDER.get(f.severity, 3), f.code))
+    return grouped
+
+
+def revisions_of(session: Session, indicator_ids: list[int]) -> dict[int, list[TargetRevision]]:
+    grouped: dict[int, list[TargetRevision]] = {}
+    if not indicator_ids:
+        return grouped
+    query = select(TargetRevision).where(TargetRevision.indicator_id.in_(indicator_ids)).order_by(TargetRevision.id)
+    for revision in session.exec(query).all():
+        grouped.setdefault(revision.indicator_id, []).append(revision)
+    return grouped
+
+
+def list_findings(session: Session, state: str | None = "open", severity: str | None = None,
+                  code: str | None = None, division: str | None = None, project: str | None = None,
+                  year: int | None = None) -> list[tuple[Finding, Project, Indicator | None, Division]]:
+    query = (select(Finding, Project, Indicator, Division)
+             .join(Project, Project.id == Finding.project_id)
+             .join(Division, Division.id == Project.division_id)
+             .join(Indicator, Indicator.id == Finding.indicator_id, isouter=True))
+    if year:
+        query = query.join(FiscalYear, FiscalYear.id == Project.fiscal_year_id).where(FiscalYear.year == year)
+    if state:
+        query = query.where(Finding.state == state)
+    if severity:
+        query = query.where(Finding.severity == severity)
+    if code:
+        query = query.where(Finding.code == code)
+    if division:
+        query = query.where(Division.code == division)
+    if project:
+        query = query.where(Project.code == project)
+    rows = session.exec(query).all()
+    return sorted(rows, key=lambda r: (SEVERITY_ORDER.get(r[0].severity, 3), r[1].code, r[2].code if r[2] else ""))
+
+
+def list_indicators(session: Session, code: str | None = None, project: str | None = None, division: str | None = None,
+                    kind: str | None = None, has_findings: bool | None = None, year: int | None = None,
+                    due_from=None, due_to=None) -> list[tuple[Indicator, Project, Division]]:
+    query = (select(Indicator, Project, Division)
+             .join(Project, Project.id == Indicator.project_id)
+             .join(Division, Division.id == Project.division_id))
+    if year:
+        query = query.join(FiscalYear, FiscalYear.id == Project.fiscal_year_id).where(FiscalYear.year == year)
+    if code:
+        query = query.where(Indicator.code == code)
+    if project:
+        query = query.where(Project.code == project)
+    if division:
+        query = query.where(Division.code == division)
+    if kind:
+        query = query.where(Indicator.kind == kind)
+    if due_from:
+        query = query.where(Indicator.due >= due_from)
+    if due_to:
+        query = query.where(Indicator.due <= due_to)
+    if has_findings is not None:
+        flagged = select(Finding.indicator_id).where(Finding.state == "open", Finding.indicator_id.is_not(None))
+        query = query.where(Indicator.id.in_(flagged) if has_findings else Indicator.id.not_in(flagged))
+    return list(session.exec(query.order_by(Indicator.code)).all())
+
+
+def deadlines(session: Session, year: int | None = None) -> list[tuple[Indicator, Project, Division]]:
+    rows = list_indicators(session, kind="deadline", year=year)
+    return sorted(rows, key=lambda r: (r[0].due is None, r[0].due, r[0].code))

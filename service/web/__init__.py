@@ -1,0 +1,267 @@
+"""Server-rendered pages (Chinese).  Login and roles arrive with the reporting issue,
+which then guards these pages; until then every action is recorded as `web`."""
+from __future__ import annotations
+
+import hashlib
+import re
+from decimal import Decimal
+from pathlib import Path
+
+from flask import (
+    Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for,
+)
+from werkzeug.exceptions import HTTPException, NotFound
+
+from .. import get_session
+from ..admin import DecisionError, accept_finding, correct_target, set_prefix
+from ..api.serialize import target_of
+from ..clock import clock
+from ..exports.template import build_flat_template
+from ..importing import READERS, ImportRejected, apply_plan, plan_import, read_source
+from ..models import Division, DivisionPrefix, Finding, FiscalYear, ImportBatch, Indicator
+from ..queries import (
+    ProjectFilter, deadlines, divisions, findings_by_indicator, indicators_of, list_findings, list_projects,
+    project_by_code, revisions_of, years,
+)
+
+web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
+                   static_url_path="/static")
+WEB_ACTOR = "web"
+KIND_LABELS = {"numeric": "数值", "deadline": "截止日期", "duration": "时长", "qualitative": "定性"}
+DIRECTION_LABELS = {"higher_better": "越高越好", "lower_better": "越低越好", "on_or_before": "按期完成",
+                    "judged": "人工评判"}
+SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
+STATE_LABELS = {"open": "待处理", "accepted": "已确认", "corrected": "已更正"}
+UPLOAD_NAME = re.compile(r"^[0-9a-f]{64}\.(txt|docx|xlsx|csv)$")
+
+
+@web_bp.app_template_filter("money")
+def money(value) -> str:
+    return "" if value is None else f"{Decimal(value):,.2f}"
+
+
+@web_bp.app_template_filter("localtime")
+def localtime(value) -> str:
+    """A stored UTC time as people read it (configured zone)."""
+    return "" if value is None else value.astimezone(clock.zone).strftime("%Y-%m-%d %H:%M")
+
+
+@web_bp.app_context_processor
+def _labels():
+    return {"KIND_LABELS": KIND_LABELS, "DIRECTION_LABELS": DIRECTION_LABELS, "SEVERITY_LABELS": SEVERITY_LABELS,
+            "STATE_LABELS": STATE_LABELS, "today": clock.today()}
+
+
+def render_error(error: HTTPException):
+    return render_template("error.html", error=error), error.code
+
+
+def _default_year(session) -> int | None:
+    known = years(session)
+    return known[0] if known else None
+
+
+def _bool_arg(name: str) -> bool | None:
+    return {"1": True, "0": False}.get(request.args.get(name, ""))
+
+
+@web_bp.get("/")
+def index():
+    return redirect(url_for("web.projects"))
+
+
+@web_bp.get("/projects")
+def projects():
+    session = get_session()
+    flt = ProjectFilter(year=request.args.get("year", type=int) or _default_year(session),
+                        division=request.args.get("division") or None,
+                        funding_level=request.args.get("funding_level") or None,
+                        has_findings=_bool_arg("has_findings"))
+    rows = list_projects(session, flt)
+    totals = {"budget": sum((r["project"].budget for r in rows), Decimal(0)),
+              "indicators": sum(r["indicator_count"] for r in rows),
+              "flagged": sum(1 for r in rows if r["findings"].get("error") or r["findings"].get("warning"))}
+    return render_template("projects.html", rows=rows, flt=flt, totals=totals, years=years(session),
+                           divisions=divisions(session))
+
+
+@web_bp.get("/projects/<code>")
+def project(code: str):
+    session = get_session()
+    item = project_by_code(session, code)
+    if item is None:
+        raise NotFound(f"项目 {code} 不存在")
+    indicators = indicators_of(session, item.id)
+    return render_template(
+        "project.html", project=item, division=session.get(Division, item.division_id),
+        year=session.get(FiscalYear, item.fiscal_year_id).year, indicators=indicators,
+        readings={i.id: target_of(i).reading() for i in indicators},
+        findings=findings_by_indicator(session, item.id),
+        revisions=revisions_of(session, [i.id for i in indicators]),
+    )
+
+
+@web_bp.get("/findings")
+def findings():
+    session = get_session()
+    state = request.args.get("state", "open")
+    rows = list_findings(session, state=state or None, severity=request.args.get("severity") or None,
+                         code=request.args.get("code") or None, division=request.args.get("division") or None,
+                         year=request.args.get("year", type=int))
+    readings = {i.id: target_of(i).reading() for _, _, i, _ in rows if i is not None}
+    codes = sorted({f.code for f, _, _, _ in list_findings(session, state=None)})
+    return render_template("findings.html", rows=rows, readings=readings, state=state, codes=codes,
+                           divisions=divisions(session), args=request.args)
+
+
+def _finding_or_404(session, finding_id: int) -> Finding:
+    finding = session.get(Finding, finding_id)
+    if finding is None:
+        raise NotFound("该问题不存在")
+    return finding
+
+
+@web_bp.post("/findings/<int:finding_id>/accept")
+def finding_accept(finding_id: int):
+    session = get_session()
+    finding = _finding_or_404(session, finding_id)
+    try:
+        accept_finding(session, finding, WEB_ACTOR, request.form.get("note", ""))
+        session.commit()
+        flash("已确认机器解读", "ok")
+    except DecisionError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    return redirect(request.form.get("next") or url_for("web.findings"))
+
+
+@web_bp.post("/findings/<int:finding_id>/correct")
+def finding_correct(finding_id: int):
+    session = get_session()
+    finding = _finding_or_404(session, finding_id)
+    indicator = session.get(Indicator, finding.indicator_id) if finding.indicator_id else None
+    if indicator is None:
+        flash("该问题属于项目而非指标，无法修改指标值", "error")
+        return redirect(url_for("web.findings"))
+    try:
+        correct_target(session, indicator, request.form.get("new_value", ""), WEB_ACTOR,
+                       request.form.get("reason", ""), finding)
+        session.commit()
+        flash(f"指标 {indicator.code} 的指标值已更正为「{indicator.raw_value}」", "ok")
+    except DecisionError as exc:
+        session.rollback()
+        flash(f"指标 {indicator.code}：{exc}", "error")
+    return redirect(request.form.get("next") or url_for("web.findings"))
+
+
+@web_bp.get("/deadlines")
+def deadline_list():
+    session = get_session()
+    year = request.args.get("year", type=int) or _default_year(session)
+    division = request.args.get("division") or None
+    rows = [r for r in deadlines(session, year) if division is None or r[2].code == division]
+    return render_template("deadlines.html", rows=rows, year=year, years=years(session), division=division,
+                           divisions=divisions(session))
+
+
+# ---------------------------------------------------------------- imports
+
+def _upload_dir() -> Path:
+    path = Path(current_app.instance_path) / "uploads"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@web_bp.get("/imports")
+def imports():
+    session = get_session()
+    from sqlmodel import select
+
+    batches = session.exec(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(20)).all()
+    return render_template("imports.html", batches=batches, year=_default_year(session) or clock.today().year)
+
+
+@web_bp.post("/imports/preview")
+def import_preview():
+    session = get_session()
+    upload = request.files.get("file")
+    year = request.form.get("year", type=int)
+    if upload is None or not upload.filename:
+        flash("请选择要导入的文件", "error")
+        return redirect(url_for("web.imports"))
+    if year is None or not 2000 <= year <= 2100:
+        flash("请填写有效的预算年度", "error")
+        return redirect(url_for("web.imports"))
+    suffix = Path(upload.filename).suffix.lower()
+    data = upload.read()
+    source = read_source(upload.filename, data)
+    try:
+        plan = plan_import(session, source, year, upload.filename, data)
+    except ImportRejected as rejected:
+        session.rollback()
+        return render_template("import_preview.html", problems=rejected.problems, file_name=upload.filename,
+                               year=year), 422
+    session.rollback()  # a preview writes nothing
+    token = f"{hashlib.sha256(data).hexdigest()}{suffix}"
+    if suffix in READERS:
+        (_upload_dir() / token).write_bytes(data)
+    return render_template("import_preview.html", plan=plan, summary=plan.summary(), token=token,
+                           file_name=upload.filename, year=year, problems=None)
+
+
+@web_bp.post("/imports/apply")
+def import_apply():
+    session = get_session()
+    token, file_name = request.form.get("token", ""), request.form.get("file_name", "upload")
+    year = request.form.get("year", type=int)
+    path = _upload_dir() / token
+    if not UPLOAD_NAME.match(token) or not path.exists() or year is None:
+        flash("预览已失效，请重新上传文件", "error")
+        return redirect(url_for("web.imports"))
+    data = path.read_bytes()
+    try:
+        plan = plan_import(session, read_source(file_name, data), year, file_name, data)
+        batch = apply_plan(session, plan, WEB_ACTOR)
+        session.commit()
+    except ImportRejected as rejected:
+        session.rollback()
+        return render_template("import_preview.html", problems=rejected.problems, file_name=file_name,
+                               year=year), 422
+    path.unlink(missing_ok=True)
+    summary = plan.summary()
+    if batch is None:
+        flash("文件与已导入的内容完全相同，未做任何更改", "ok")
+    else:
+        flash(f"已导入「{file_name}」：新增 {summary['created']}，更新 {summary['updated']}，"
+              f"未变 {summary['unchanged']} 个指标", "ok")
+    return redirect(url_for("web.projects", year=year))
+
+
+@web_bp.get("/imports/template.xlsx")
+def import_template():
+    return send_file(build_flat_template(), as_attachment=True, download_name="绩效目标导入模板.xlsx",
+                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+
+
+# ---------------------------------------------------------------- divisions
+
+@web_bp.get("/divisions")
+def division_list():
+    session = get_session()
+    from sqlmodel import select
+
+    mapping = session.exec(select(DivisionPrefix).order_by(DivisionPrefix.prefix)).all()
+    return render_template("divisions.html", divisions=divisions(session), mapping=mapping)
+
+
+@web_bp.post("/divisions/prefix")
+def division_prefix():
+    session = get_session()
+    try:
+        set_prefix(session, request.form.get("prefix", ""), request.form.get("division", ""))
+        session.commit()
+        flash("前缀归属已保存，下次导入时生效", "ok")
+    except DecisionError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("web.division_list"))
