@@ -1,0 +1,145 @@
+"""Fixtures: app / client / runner on a migrated SQLite file, and a real PostgreSQL server.
+
+The PostgreSQL server is started by the test session itself (initdb + pg_ctl from the
+Debian packages, as the `postgres` user when running as root).  Outside CI a machine
+without PostgreSQL skips those tests; under CI=true their absence is a failure.
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from service import create_app
+from service.clock import clock
+from service.db import make_engine, session_scope
+from service.importing import import_bytes
+from service.migrate import upgrade
+from service.settings import load_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
+
+
+@pytest.fixture(scope="session")
+def seed_bytes() -> bytes:
+    return SEED.read_bytes()
+
+
+@pytest.fixture(autouse=True)
+def _real_clock():
+    yield
+    clock.set_today(None)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _pg_bin() -> Path | None:
+    for candidate in sorted(Path("/usr/lib/postgresql").glob("*/bin"), reverse=True):
+        if (candidate / "initdb").exists():
+            return candidate
+    return None
+
+
+@pytest.fixture(scope="session")
+def postgres_server():
+    """A throwaway PostgreSQL cluster on a free port; yields a function making fresh databases."""
+    bin_dir = _pg_bin()
+    if bin_dir is None:
+        if os.environ.get("CI"):
+            pytest.fail("PostgreSQL server binaries are missing (apt install postgresql)")
+        pytest.skip("PostgreSQL is not installed")
+    as_root = os.geteuid() == 0
+    base = Path(tempfile.mkdtemp(prefix="perftrack-pg-"))
+    data, sock_dir = base / "data", base / "sock"
+    sock_dir.mkdir()
+    prefix = ["runuser", "-u", "postgres", "--"] if as_root else []
+    if as_root:
+        shutil.chown(base, "postgres")
+        shutil.chown(sock_dir, "postgres")
+        base.chmod(0o755)
+    port = _free_port()
+    subprocess.run(prefix + [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
+                             "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)
+    subprocess.run(prefix + [str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"), "start",
+                             "-o", f"-p {port} -k {sock_dir} -c listen_addresses=127.0.0.1 -c fsync=off"],
+                   check=True, capture_output=True)
+    counter = iter(range(1, 10_000))
+
+    def new_database() -> str:
+        import psycopg
+
+        name = f"perftrack_test_{next(counter)}"
+        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
+
+    yield new_database
+    subprocess.run(prefix + [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+    shutil.rmtree(base, ignore_errors=True)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def database_url(request, tmp_path) -> str:
+    """A migrated, empty database: SQLite, and (for tests that use this fixture) PostgreSQL too."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'test.db'}"
+    else:
+        url = request.getfixturevalue("postgres_server")()
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    url = f"sqlite:///{tmp_path / 'test.db'}"
+    upgrade(url)
+    return url
+
+
+@pytest.fixture
+def engine(sqlite_url):
+    engine = make_engine(sqlite_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def seeded_engine(engine, seed_bytes):
+    with session_scope(engine) as session:
+        import_bytes(session, SEED.name, seed_bytes, 2025, "test")
+    return engine
+
+
+def make_app(url: str, instance: Path, **config):
+    settings = load_settings({"DATABASE_URL": url, "PERFTRACK_INSTANCE": str(instance), "SECRET_KEY": "test"})
+    return create_app(settings, TESTING=True, **config)
+
+
+@pytest.fixture
+def app(sqlite_url, tmp_path, seed_bytes):
+    app = make_app(sqlite_url, tmp_path / "instance", WTF_CSRF_ENABLED=False)
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        import_bytes(session, SEED.name, seed_bytes, 2025, "test")
+    yield app
+    app.extensions["perftrack.engine"].dispose()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+@pytest.fixture
+def runner(app):
+    return app.test_cli_runner()
