@@ -19,6 +19,7 @@ TITLE = re.compile(
     r"(?:[（(](?P<level>市级|中央)[）)])?\s*(?P<name>.*?)\s*(?:绩效目标表)?\s*$"
 )
 BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
+NAME_PREFIX = re.compile(r"^[A-Z]{2,4}\s*(?:[（(](?:市级|中央)[）)])?\s*")
 HEADER_FIELDS = {
     "一级指标": "level1", "二级指标": "level2", "三级指标": "name",
     "绩效指标描述": "description", "指标值": "raw_value", "分值": "weight",
@@ -85,7 +86,7 @@ def read_target_table(table: RawTable, problems: list[ImportProblem]) -> SourceP
                 money_scale = Decimal(1) / Decimal(10000)
             continue
         if first == "项目名称" and len(cells) > 1:
-            project.name = cells[1].strip() or project.name
+            project.name = NAME_PREFIX.sub("", cells[1].strip()) or project.name
         elif first == "预算规模及资金用途":
             _read_budget(cells, project, money_scale, where, problems)
             pending_use_of_funds = True

@@ -25,7 +25,7 @@ from ..queries import (
 )
 
 web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
-                   static_url_path="/static")
+                   static_url_path="/assets")
 WEB_ACTOR = "web"
 KIND_LABELS = {"numeric": "数值", "deadline": "截止日期", "duration": "时长", "qualitative": "定性"}
 DIRECTION_LABELS = {"higher_better": "越高越好", "lower_better": "越低越好", "on_or_before": "按期完成",
