@@ -93,6 +93,17 @@ def revisions_of(session: Session, indicator_ids: list[int]) -> dict[int, list[T
     return grouped
 
 
+def _scoped(query, year: int | None, division: str | None, project: str | None):
+    """Narrow a query that already joins Project and Division to a year, division or project."""
+    if year:
+        query = query.join(FiscalYear, FiscalYear.id == Project.fiscal_year_id).where(FiscalYear.year == year)
+    if division:
+        query = query.where(Division.code == division)
+    if project:
+        query = query.where(Project.code == project)
+    return query
+
+
 def list_findings(session: Session, state: str | None = "open", severity: str | None = None,
                   code: str | None = None, division: str | None = None, project: str | None = None,
                   year: int | None = None) -> list[tuple[Finding, Project, Indicator | None, Division]]:
@@ -100,18 +111,13 @@ def list_findings(session: Session, state: str | None = "open", severity: str | 
              .join(Project, Project.id == Finding.project_id)
              .join(Division, Division.id == Project.division_id)
              .join(Indicator, Indicator.id == Finding.indicator_id, isouter=True))
-    if year:
-        query = query.join(FiscalYear, FiscalYear.id == Project.fiscal_year_id).where(FiscalYear.year == year)
+    query = _scoped(query, year, division, project)
     if state:
         query = query.where(Finding.state == state)
     if severity:
         query = query.where(Finding.severity == severity)
     if code:
         query = query.where(Finding.code == code)
-    if division:
-        query = query.where(Division.code == division)
-    if project:
-        query = query.where(Project.code == project)
     rows = session.exec(query).all()
     return sorted(rows, key=lambda r: (SEVERITY_ORDER.get(r[0].severity, 3), r[1].code, r[2].code if r[2] else ""))
 
@@ -122,14 +128,9 @@ def list_indicators(session: Session, code: str | None = None, project: str | No
     query = (select(Indicator, Project, Division)
              .join(Project, Project.id == Indicator.project_id)
              .join(Division, Division.id == Project.division_id))
-    if year:
-        query = query.join(FiscalYear, FiscalYear.id == Project.fiscal_year_id).where(FiscalYear.year == year)
+    query = _scoped(query, year, division, project)
     if code:
         query = query.where(Indicator.code == code)
-    if project:
-        query = query.where(Project.code == project)
-    if division:
-        query = query.where(Division.code == division)
     if kind:
         query = query.where(Indicator.kind == kind)
     if due_from:
