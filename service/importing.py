@@ -267,8 +267,10 @@ def apply_plan(session: Session, plan: ImportPlan, actor: str) -> ImportBatch | 
             for name, (_, new) in change.fields.items():
                 setattr(project, name, new)
             project.updated_at = now
-        _apply_indicators(session, project, change, batch, actor, now)
-        sync_findings(session, project.id, None, [(f.code, f.severity, f.message) for f in change.findings])
+        if change.missing or any(i.action != "unchanged" for i in change.indicators):
+            _apply_indicators(session, project, change, batch, actor, now)
+        if change.action != "unchanged":
+            sync_findings(session, project.id, None, [(f.code, f.severity, f.message) for f in change.findings])
     return batch
 
 
