@@ -68,7 +68,7 @@ def test_import_preview_then_apply(app, client, seed_bytes):
     changed = seed_bytes.decode("utf-8").replace("\t≤23.38万元", "\t≤25万元", 1).encode("utf-8")
     preview = client.post("/imports/preview", data={"year": "2025", "file": (io.BytesIO(changed), "v2.txt")})
     text = preview.get_data(as_text=True)
-    assert preview.status_code == 200 and "确认导入" in text and "「≤23.38万元」→「≤25万元」" in text
+    assert preview.status_code == 200 and "确认导入" in text and "指标值 「≤23.38万元」→「≤25万元」" in text
     with session_scope(app.extensions["perftrack.engine"]) as session:  # the preview wrote nothing
         assert session.exec(select(Indicator.raw_value).where(Indicator.code == "2025-001.04")).one() == "≤23.38万元"
     token = re.search(r'name="token" value="([^"]+)"', text).group(1)

@@ -32,6 +32,11 @@ DIRECTION_LABELS = {"higher_better": "越高越好", "lower_better": "越低越�
                     "judged": "人工评判"}
 SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
 STATE_LABELS = {"open": "待处理", "accepted": "已确认", "corrected": "已更正"}
+FIELD_LABELS = {"table_no": "表号", "title": "标题", "name": "名称", "prefix": "前缀", "division_id": "处室",
+                "funding_level": "资金来源", "budget": "预算数", "fiscal_funds": "财政资金", "other_funds": "其他资金",
+                "use_of_funds": "资金用途", "goals": "绩效目标", "row_order": "行号", "level1": "一级指标",
+                "level2": "二级指标", "description": "绩效指标描述", "weight": "分值", "raw_value": "指标值",
+                "in_source": "在文件中"}
 UPLOAD_NAME = re.compile(r"^[0-9a-f]{64}\.(txt|docx|xlsx|csv)$")
 
 
@@ -49,7 +54,7 @@ def localtime(value) -> str:
 @web_bp.app_context_processor
 def _labels():
     return {"KIND_LABELS": KIND_LABELS, "DIRECTION_LABELS": DIRECTION_LABELS, "SEVERITY_LABELS": SEVERITY_LABELS,
-            "STATE_LABELS": STATE_LABELS, "today": clock.today()}
+            "STATE_LABELS": STATE_LABELS, "FIELD_LABELS": FIELD_LABELS, "today": clock.today()}
 
 
 def render_error(error: HTTPException):
