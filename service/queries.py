@@ -104,6 +104,10 @@ def _scoped(query, year: int | None, division: str | None, project: str | None):
     return query
 
 
+def finding_codes(session: Session) -> list[str]:
+    return list(session.exec(select(Finding.code).distinct().order_by(Finding.code)).all())
+
+
 def list_findings(session: Session, state: str | None = "open", severity: str | None = None,
                   code: str | None = None, division: str | None = None, project: str | None = None,
                   year: int | None = None) -> list[tuple[Finding, Project, Indicator | None, Division]]:

@@ -8,6 +8,7 @@ from werkzeug.exceptions import HTTPException
 
 from .. import get_session
 from ..importing import ImportRejected, import_bytes
+from ..models import Division, FiscalYear
 from ..queries import (
     ProjectFilter, findings_by_indicator, indicators_of, list_findings, list_indicators, list_projects,
     project_by_code, revisions_of,
@@ -67,8 +68,6 @@ def project(code: str):
         abort(404, message=f"项目 {code} 不存在")
     findings = findings_by_indicator(session, item.id)
     indicators = indicators_of(session, item.id)
-    from ..models import Division, FiscalYear
-
     division = session.get(Division, item.division_id)
     year = session.get(FiscalYear, item.fiscal_year_id).year
     body = project_json(item, division, year, len(indicators), None, detail=True)

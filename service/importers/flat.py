@@ -14,6 +14,7 @@ from decimal import Decimal, InvalidOperation
 
 from .source import ImportProblem, SourceFile, SourceFinding, SourceIndicator, SourceProject
 from .target_tables import EXPECTED_LEVEL2
+from .text_export import decode_text
 
 FLAT_HEADER = ["项目编号", "项目名称", "处室", "资金来源", "预算数", "一级指标", "二级指标", "三级指标",
                "绩效指标描述", "指标值", "分值"]
@@ -158,13 +159,9 @@ def _add_indicator(project, record, location, source) -> None:
 
 
 def read_csv(data: bytes) -> SourceFile:
-    for encoding in ("utf-8-sig", "gb18030"):
-        try:
-            text = data.decode(encoding)
-            break
-        except UnicodeDecodeError:
-            continue
-    else:
+    try:
+        text = decode_text(data)
+    except UnicodeDecodeError:
         source = SourceFile(format="csv")
         source.problems.append(ImportProblem("文件", "编码", "CSV 文件既不是 UTF-8 也不是 GB18030 编码"))
         return source

@@ -10,6 +10,7 @@ from pathlib import Path
 from flask import (
     Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for,
 )
+from sqlmodel import select
 from werkzeug.exceptions import HTTPException, NotFound
 
 from .. import get_session
@@ -20,7 +21,7 @@ from ..exports.template import build_flat_template
 from ..importing import READERS, ImportRejected, apply_plan, plan_import, read_source
 from ..models import Division, DivisionPrefix, Finding, FiscalYear, ImportBatch, Indicator
 from ..queries import (
-    ProjectFilter, deadlines, divisions, findings_by_indicator, indicators_of, list_findings, list_projects,
+    ProjectFilter, deadlines, divisions, finding_codes, findings_by_indicator, indicators_of, list_findings, list_projects,
     project_by_code, revisions_of, years,
 )
 
@@ -114,7 +115,7 @@ def findings():
                          code=request.args.get("code") or None, division=request.args.get("division") or None,
                          year=request.args.get("year", type=int))
     readings = {i.id: target_of(i).reading() for _, _, i, _ in rows if i is not None}
-    codes = sorted({f.code for f, _, _, _ in list_findings(session, state=None)})
+    codes = finding_codes(session)
     return render_template("findings.html", rows=rows, readings=readings, state=state, codes=codes,
                            divisions=divisions(session), args=request.args)
 
@@ -180,8 +181,6 @@ def _upload_dir() -> Path:
 @web_bp.get("/imports")
 def imports():
     session = get_session()
-    from sqlmodel import select
-
     batches = session.exec(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(20)).all()
     return render_template("imports.html", batches=batches, year=_default_year(session) or clock.today().year)
 
@@ -253,8 +252,6 @@ def import_template():
 @web_bp.get("/divisions")
 def division_list():
     session = get_session()
-    from sqlmodel import select
-
     mapping = session.exec(select(DivisionPrefix).order_by(DivisionPrefix.prefix)).all()
     return render_template("divisions.html", divisions=divisions(session), mapping=mapping)
 
