@@ -28,6 +28,7 @@ def create_app(settings: Settings | None = None, **config) -> APIFlask:
         MAX_CONTENT_LENGTH=settings.max_upload_bytes,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        PERMANENT_SESSION_LIFETIME=8 * 3600,
         SESSION_COOKIE_SECURE=settings.production,
         JSON_AS_ASCII=False,
         PERFTRACK_SETTINGS=settings,
@@ -39,6 +40,9 @@ def create_app(settings: Settings | None = None, **config) -> APIFlask:
     app.extensions["perftrack.engine"] = make_engine(settings.database_url)
 
     csrf.init_app(app)
+    from . import access
+
+    access.init_app(app)
 
     @app.teardown_appcontext
     def _close_session(_exc):

@@ -13,8 +13,11 @@ from sqlmodel import select
 from . import create_app
 from .db import session_scope
 from .domain.targets import parse_target
+from .accounts import AccountError, create_user, issue_token
+from .clock import clock
+from .domain.periods import Period
 from .importing import ImportRejected, ensure_default_divisions, import_bytes
-from .models import Division, DivisionPrefix, Project
+from .models import ROLE_LABELS, ROLES, Division, DivisionPrefix, Project, User
 from .settings import PROJECT_ROOT, SettingsError, load_settings
 
 SAMPLE_FILE = PROJECT_ROOT / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
@@ -131,15 +134,130 @@ def divisions_set_prefix(prefix: str, division_code: str) -> None:
     click.echo(f"前缀 {prefix.upper()} → {division_code}")
 
 
+@main.group()
+def users() -> None:
+    """Accounts and API tokens."""
+
+
+@users.command("create")
+@click.option("--name", "username", required=True, help="login name")
+@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--division", default=None, help="division code (reporter, head)")
+@click.option("--display-name", default=None)
+@click.option("--password", default=None, help="prompted when omitted (never echoed)")
+def users_create(username, role, division, display_name, password) -> None:
+    """Create a user."""
+    if password is None:
+        password = click.prompt("密码", hide_input=True, confirmation_prompt=True)
+    with session_scope(_engine()) as session:
+        try:
+            create_user(session, username, display_name or username, role, division, password)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"已创建用户 {username}（{ROLE_LABELS[role]}{'，' + division if division else ''}）")
+
+
+@users.command("token")
+@click.option("--name", "username", required=True)
+@click.option("--label", default="script", show_default=True)
+def users_token(username: str, label: str) -> None:
+    """Issue an API token for a user; prints it once."""
+    with session_scope(_engine()) as session:
+        user = session.exec(select(User).where(User.username == username)).first()
+        if user is None:
+            raise click.ClickException(f"用户 {username} 不存在")
+        issued = issue_token(session, user, label)
+    click.echo(issued.token)
+
+
+@users.command("list")
+def users_list() -> None:
+    with session_scope(_engine()) as session:
+        for user in session.exec(select(User).order_by(User.username)).all():
+            click.echo(f"{user.username}\t{user.role}\t{user.display_name}\t{'active' if user.active else 'inactive'}")
+
+
+@main.group()
+def actuals() -> None:
+    """Quarterly actuals and spend."""
+
+
+@actuals.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "username", default=None, help="act as this user (their permissions apply)")
+@click.option("--json", "as_json", is_flag=True)
+def actuals_import(path: Path, username: str | None, as_json: bool) -> None:
+    """Load actuals or spend from a CSV (or a division's period workbook): all or nothing."""
+    from .reporting.flat import apply_flat, read_csv
+    from .reporting.reports import ReportError
+
+    try:
+        with session_scope(_engine()) as session:
+            user = None
+            if username:
+                user = session.exec(select(User).where(User.username == username, User.active.is_(True))).first()
+                if user is None:
+                    raise click.ClickException(f"用户 {username} 不存在或已停用")
+            data = path.read_bytes()
+            if path.suffix.lower() == ".xlsx":
+                summary = _import_workbook(session, data, user)
+            else:
+                summary = apply_flat(session, read_csv(data), user, username or "cli")
+    except ReportError as exc:
+        if as_json:
+            click.echo(json.dumps({"error": "rejected", "message": exc.message,
+                                   "problems": [p.to_dict() for p in exc.problems]}, ensure_ascii=False, indent=2))
+        else:
+            click.echo(f"{exc.message}", err=True)
+            for problem in exc.problems:
+                click.echo(f"  - {problem}", err=True)
+        sys.exit(2)
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    for key, item in summary.items():
+        click.echo(f"{key}：{item['actuals']} 个指标、{item['spend']} 个项目资金有更新（版本 {item['version']}）")
+    if not summary:
+        click.echo("文件中没有需要填报的行")
+
+
+def _import_workbook(session, data: bytes, user):
+    import io
+
+    from openpyxl import load_workbook
+
+    from .access import can
+    from .reporting.reports import ReportError, load_scope, save
+    from .reporting.workbook import META_SHEET, read_workbook
+
+    try:
+        meta = dict(load_workbook(io.BytesIO(data), read_only=True)[META_SHEET].iter_rows(max_col=2, values_only=True))
+        period = Period.parse(meta.get("期间", ""))
+        scope = load_scope(session, period.year, str(meta.get("处室代码", "")), period.quarter)
+    except (KeyError, ValueError, OSError) as exc:
+        raise ReportError(422, "不是本系统下载的填报工作簿", []) from exc
+    if user is not None and not can(user, "edit_report", scope.division.id):
+        raise ReportError(403, f"{user.username} 无权填报{scope.division.name}的报告")
+    actual_rows, spend_rows = read_workbook(data, scope)
+    actor = user or User(username="cli", display_name="cli", role="admin", password_hash="")
+    result = save(session, scope, actor, actual_rows, spend_rows, "excel", skip_blank=True)
+    return {f"{scope.division.code} {period.code}": {"version": result.version, "actuals": len(result.changed_actuals),
+                                                     "spend": len(result.changed_spend)}}
+
+
 @main.command("dev")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
-def dev(host: str, port: int) -> None:
-    """Local all-in-one: migrate, load the sample year if absent, serve the web UI."""
+@click.option("--no-demo", is_flag=True, help="only the target tables: no demo accounts or reports")
+def dev(host: str, port: int, no_demo: bool) -> None:
+    """Local all-in-one: migrate, load the sample year and demo reports if absent, serve the web UI."""
+    from .demo import DEMO_PASSWORD, DEMO_TODAY, demo_accounts, load_demo_reports
     from .migrate import upgrade
 
     settings = current_app.config["PERFTRACK_SETTINGS"]
     upgrade(settings.database_url)
+    if settings.fixed_today is None and not no_demo:
+        clock.set_today(DEMO_TODAY)  # the demo year is 2025: show it as on a day in its Q4
     with session_scope(_engine()) as session:
         has_sample = session.exec(select(Project.id).where(Project.code.like(f"{SAMPLE_YEAR}-%"))).first()
         if has_sample is None:
@@ -147,9 +265,18 @@ def dev(host: str, port: int) -> None:
             click.echo(f"已载入示例年度 {SAMPLE_YEAR}：{summary['projects']} 个项目，{summary['indicators']} 个指标")
         else:
             click.echo(f"示例年度 {SAMPLE_YEAR} 已在数据库中，直接使用")
+        accounts = [] if no_demo else demo_accounts(session)
+        if accounts:
+            written = load_demo_reports(session)
+            if written:
+                click.echo(f"已写入演示季度报告 {written} 份（2025 年第 1–3 季度）")
     click.echo(f"数据库：{settings.database_url}")
+    click.echo(f"模拟的今天：{clock.today().isoformat()}（设置 PERFTRACK_TODAY 可更改）")
     click.echo(f"perftrack 已启动：http://{host}:{port}/")
-    click.echo("演示账户：登录与角色随季度上报功能提供，当前页面无需登录。")
+    if accounts:
+        click.echo(f"演示账户（密码均为 {DEMO_PASSWORD}）：")
+        for username, role, division in accounts:
+            click.echo(f"  {username:<10} {role}{' · ' + division if division else ''}")
     from werkzeug.serving import run_simple
 
     run_simple(host, port, current_app._get_current_object(), threaded=True)

@@ -6,7 +6,9 @@ can be simulated.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from datetime import date, datetime, time, timezone
+from typing import Iterator
 from zoneinfo import ZoneInfo
 
 
@@ -23,6 +25,15 @@ class Clock:
     def set_today(self, day: date | None, at: time = time(9, 0)) -> None:
         """Fix the clock at `at` local time on `day` (None: back to real time)."""
         self._fixed = None if day is None else datetime.combine(day, at, self.zone).astimezone(timezone.utc)
+
+    @contextmanager
+    def restored(self) -> Iterator[None]:
+        """Simulate days inside the block; the clock is as before afterwards."""
+        saved = self._fixed
+        try:
+            yield
+        finally:
+            self._fixed = saved
 
     def now(self) -> datetime:
         """Aware UTC."""

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import JSON, Column, MetaData, Numeric, Text, UniqueConstraint
+from sqlalchemy import JSON, Column, Date, Index, LargeBinary, MetaData, Numeric, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from .clock import clock
@@ -33,6 +33,7 @@ class FiscalYear(SQLModel, table=True):
     __tablename__ = "fiscal_year"
     id: int | None = Field(default=None, primary_key=True)
     year: int = Field(unique=True, index=True)
+    report_due_days: int = 10  # a period's report is due this many days after the period ends
     created_at: datetime = Field(default_factory=_now, sa_column=_created())
 
 
@@ -45,6 +46,7 @@ class Division(SQLModel, table=True):
     name: str = Field(max_length=100)
     active: bool = True
     is_finance: bool = False  # 财务处: owns projects whose prefix is unknown
+    requires_head_signoff: bool = False  # the division head signs reports before they go to finance
 
 
 class DivisionPrefix(SQLModel, table=True):
@@ -143,3 +145,159 @@ class Finding(SQLModel, table=True):
     resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+# ---------------------------------------------------------------- accounts
+
+ROLES = ("admin", "finance", "reporter", "head", "auditor")
+ROLE_LABELS = {"admin": "系统管理员", "finance": "财务处", "reporter": "处室填报人", "head": "处室负责人",
+               "auditor": "审计（只读）"}
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "app_user"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, index=True, max_length=64)
+    display_name: str = Field(max_length=100)
+    role: str = Field(max_length=16)
+    division_id: int | None = Field(default=None, foreign_key="division.id", index=True)
+    password_hash: str = Field(max_length=255)
+    active: bool = True
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class ApiToken(SQLModel, table=True):
+    """A bearer token for scripts.  Only its SHA-256 is stored; the token is shown once."""
+
+    __tablename__ = "api_token"
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    label: str = Field(max_length=100)
+    token_hash: str = Field(unique=True, max_length=64)
+    hint: str = Field(max_length=12)  # the first characters, so people can tell tokens apart
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+    last_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class LoginFailure(SQLModel, table=True):
+    """Failed logins, kept in the database so the limit holds across web workers."""
+
+    __tablename__ = "login_failure"
+    id: int | None = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, index=True)
+    remote_addr: str = Field(max_length=64, index=True)
+    created_at: datetime = Field(default_factory=_now, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+
+
+# ---------------------------------------------------------------- quarterly reports
+
+REPORT_STATES = ("draft", "signed", "submitted", "returned", "accepted")
+REPORT_STATE_LABELS = {"draft": "草稿", "signed": "负责人已签认", "submitted": "已提交待审核",
+                       "returned": "已退回修改", "accepted": "已审核通过"}
+
+
+class Report(SQLModel, table=True):
+    """One division's report for one period: the unit that is submitted, returned and accepted."""
+
+    __tablename__ = "report"
+    __table_args__ = (UniqueConstraint("fiscal_year_id", "division_id", "quarter", name="uq_report_division_period"),)
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year_id: int = Field(foreign_key="fiscal_year.id", index=True)
+    division_id: int = Field(foreign_key="division.id", index=True)
+    quarter: int
+    state: str = Field(default="draft", max_length=12, index=True)
+    version: int = 0  # +1 on every change; the API's ETag / If-Match
+    late: bool = False
+    first_submitted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    accepted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+    updated_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class ReportEvent(SQLModel, table=True):
+    """Everything that happened to a report: saves, sign-off, submit, return (with reasons), accept."""
+
+    __tablename__ = "report_event"
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    version: int  # the report's version after the event
+    action: str = Field(max_length=12)
+    actor: str = Field(max_length=64)
+    comment: str = Field(default="", sa_column=Column(Text, nullable=False))
+    detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class PeriodLockEvent(SQLModel, table=True):
+    """Finance locks a period (no report of it changes) and reopens it; the latest event is in force."""
+
+    __tablename__ = "period_lock_event"
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year_id: int = Field(foreign_key="fiscal_year.id", index=True)
+    quarter: int
+    action: str = Field(max_length=8)  # lock | reopen
+    actor: str = Field(max_length=64)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class ActualEntry(SQLModel, table=True):
+    """One saved version of an indicator's actual for a report.  Never updated except `is_current`,
+    which moves to the newer version, so every value keeps its whole history."""
+
+    __tablename__ = "actual_entry"
+    __table_args__ = (Index("ix_actual_entry_report_current", "report_id", "is_current"),)
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", index=True)
+    report_id: int = Field(foreign_key="report.id")
+    report_version: int
+    is_current: bool = True
+    number: Decimal | None = Field(default=None, sa_column=Column(TARGET_NUMBER))
+    done: bool | None = None
+    done_on: date | None = Field(default=None, sa_column=Column(Date))
+    expected_on: date | None = Field(default=None, sa_column=Column(Date))
+    progress: str = Field(default="", sa_column=Column(Text, nullable=False))
+    likelihood: str = Field(default="", max_length=8)
+    cause_category: str = Field(default="", max_length=12)
+    cause_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    measure_text: str = Field(default="", sa_column=Column(Text, nullable=False))
+    decrease_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    source: str = Field(max_length=8)  # web | excel | csv | api
+    actor: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class SpendEntry(SQLModel, table=True):
+    """One saved version of a project's spend to date (执行数) and adjusted budget (全年预算数)."""
+
+    __tablename__ = "spend_entry"
+    __table_args__ = (Index("ix_spend_entry_report_current", "report_id", "is_current"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    report_id: int = Field(foreign_key="report.id")
+    report_version: int
+    is_current: bool = True
+    spent: Decimal | None = Field(default=None, sa_column=Column(MONEY))
+    budget: Decimal | None = Field(default=None, sa_column=Column(MONEY))
+    source: str = Field(max_length=8)
+    actor: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class Attachment(SQLModel, table=True):
+    """Evidence for an indicator's actual in a report, stored in the database with its hash."""
+
+    __tablename__ = "attachment"
+    id: int | None = Field(default=None, primary_key=True)
+    report_id: int = Field(foreign_key="report.id", index=True)
+    indicator_id: int = Field(foreign_key="indicator.id", index=True)
+    file_name: str = Field(max_length=255)
+    content_type: str = Field(max_length=100)
+    size: int
+    sha256: str = Field(max_length=64)
+    data: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    actor: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+    removed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    removed_by: str | None = Field(default=None, max_length=64)

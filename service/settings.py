@@ -30,6 +30,7 @@ class Settings:
     production: bool
     fixed_today: date | None  # PERFTRACK_TODAY: simulate a day of the year (demos, tests)
     max_upload_bytes: int
+    max_attachment_bytes: int = 10 * 1024 * 1024
 
     @property
     def zone(self) -> ZoneInfo:
@@ -73,6 +74,12 @@ def load_settings(env: dict | None = None) -> Settings:
         max_upload = int(env.get("PERFTRACK_MAX_UPLOAD_MB", "20")) * 1024 * 1024
     except ValueError as exc:
         raise SettingsError("PERFTRACK_MAX_UPLOAD_MB 应为整数") from exc
+    try:
+        max_attachment = int(env.get("PERFTRACK_MAX_ATTACHMENT_MB", "10")) * 1024 * 1024
+    except ValueError as exc:
+        raise SettingsError("PERFTRACK_MAX_ATTACHMENT_MB 应为整数") from exc
+    if max_attachment > max_upload:
+        raise SettingsError("PERFTRACK_MAX_ATTACHMENT_MB 不能大于 PERFTRACK_MAX_UPLOAD_MB")
     instance.mkdir(parents=True, exist_ok=True)
     return Settings(
         database_url=database_url,
@@ -83,4 +90,5 @@ def load_settings(env: dict | None = None) -> Settings:
         production=production,
         fixed_today=fixed_today,
         max_upload_bytes=max_upload,
+        max_attachment_bytes=max_attachment,
     )

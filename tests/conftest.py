@@ -126,18 +126,79 @@ def make_app(url: str, instance: Path, **config):
     return create_app(settings, TESTING=True, **config)
 
 
-@pytest.fixture
-def app(sqlite_url, tmp_path, seed_bytes):
-    app = make_app(sqlite_url, tmp_path / "instance", WTF_CSRF_ENABLED=False)
-    with session_scope(app.extensions["perftrack.engine"]) as session:
+PASSWORD = "test-password-1"
+# username, role, division: one of each role, two divisions (KAC signs off by its head)
+USERS = [("admin", "admin", None), ("caiwu", "finance", None), ("shenji", "auditor", None),
+         ("xxh", "reporter", "XXH"), ("kac", "reporter", "KAC"), ("kac-head", "head", "KAC")]
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory, seed_bytes):
+    """A migrated SQLite file with the seed year and one user (and API token) per role, built once."""
+    from service.accounts import create_user, issue_token
+    from service.models import Division
+    from sqlmodel import select
+
+    path = tmp_path_factory.mktemp("template") / "seeded.db"
+    url = f"sqlite:///{path}"
+    upgrade(url)
+    engine = make_engine(url)
+    tokens = {}
+    with session_scope(engine) as session:
         import_bytes(session, SEED.name, seed_bytes, 2025, "test")
+        for username, role, division in USERS:
+            user = create_user(session, username, username, role, division, PASSWORD)
+            tokens[username] = issue_token(session, user, "tests").token
+        kac = session.exec(select(Division).where(Division.code == "KAC")).one()
+        kac.requires_head_signoff = True
+        session.add(kac)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path, tokens
+
+
+@pytest.fixture
+def seeded_url(seeded_template, tmp_path) -> str:
+    path, _tokens = seeded_template
+    target = tmp_path / "seeded.db"
+    shutil.copyfile(path, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def app(seeded_url, tmp_path):
+    app = make_app(seeded_url, tmp_path / "instance", WTF_CSRF_ENABLED=False)
     yield app
     app.extensions["perftrack.engine"].dispose()
 
 
 @pytest.fixture
-def client(app):
-    return app.test_client()
+def tokens(seeded_template) -> dict[str, str]:
+    return seeded_template[1]
+
+
+def login(app, username: str | None, tokens: dict[str, str] | None = None):
+    """A test client logged in as USERNAME (session cookie) and carrying that user's API token."""
+    client = app.test_client()
+    if username is None:
+        return client
+    response = client.post("/login", data={"username": username, "password": PASSWORD})
+    assert response.status_code == 302, response.get_data(as_text=True)
+    if tokens:
+        client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {tokens[username]}"
+    return client
+
+
+@pytest.fixture
+def client_as(app, tokens):
+    return lambda username: login(app, username, tokens)
+
+
+@pytest.fixture
+def client(client_as):
+    """Finance (财务处): may import, settle findings and review every division's reports."""
+    return client_as("caiwu")
 
 
 @pytest.fixture

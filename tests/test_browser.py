@@ -12,10 +12,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from service.db import session_scope
-from service.importing import import_bytes
-
-from .conftest import ROOT, SEED, make_app
+from .conftest import PASSWORD, ROOT, make_app
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 ARTIFACTS = ROOT / "test-artifacts" / "browser"
@@ -23,10 +20,8 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def live_server(sqlite_url, tmp_path, seed_bytes):
-    app = make_app(sqlite_url, tmp_path / "instance")  # CSRF on, as in production
-    with session_scope(app.extensions["perftrack.engine"]) as session:
-        import_bytes(session, SEED.name, seed_bytes, 2025, "test")
+def live_server(seeded_url, tmp_path):
+    app = make_app(seeded_url, tmp_path / "instance")  # CSRF on, as in production
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -59,7 +54,16 @@ def shot(page, name: str) -> None:
     page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
 
 
+def log_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('登录')")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
 def test_registry_walkthrough(live_server, page, tmp_path, seed_bytes):
+    log_in(page, live_server, "caiwu")
     page.goto(f"{live_server}/projects")
     assert page.locator("tbody tr").count() == 62
     assert "41,449.50" in page.locator(".stats").inner_text()

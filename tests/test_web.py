@@ -44,7 +44,7 @@ def test_accept_a_reading(app, client):
     assert "已确认机器解读" in response.get_data(as_text=True)
     with session_scope(app.extensions["perftrack.engine"]) as session:
         finding = session.get(Finding, finding_id)
-        assert (finding.state, finding.note, finding.resolved_by) == ("accepted", "指全年12个月", "web")
+        assert (finding.state, finding.note, finding.resolved_by) == ("accepted", "指全年12个月", "caiwu")
 
 
 def test_correct_a_target_needs_a_reason_and_keeps_history(app, client):

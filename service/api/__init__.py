@@ -7,6 +7,7 @@ from flask import jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from .. import get_session
+from ..access import authorize
 from ..importing import ImportRejected, import_bytes
 from ..models import Division, FiscalYear
 from ..queries import (
@@ -21,8 +22,8 @@ from .serialize import finding_json, indicator_json, project_json
 
 api_bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="perftrack")
 
-ERROR_MESSAGES = {400: "请求格式错误", 404: "未找到", 405: "不支持的请求方法", 413: "上传文件过大",
-                  422: "数据校验失败", 500: "服务器内部错误"}
+ERROR_MESSAGES = {400: "请求格式错误", 401: "需要登录或 API 令牌", 403: "没有权限", 404: "未找到",
+                  405: "不支持的请求方法", 413: "上传文件过大", 422: "数据校验失败", 500: "服务器内部错误"}
 
 
 def register_api_errors(app) -> None:
@@ -31,8 +32,9 @@ def register_api_errors(app) -> None:
     @app.errorhandler(HTTPException)
     def _http_error(error: HTTPException):
         if request.path.startswith("/api/"):
+            custom = error.description != type(error).description  # a message a view wrote for people
             body = {"error": error.name.lower().replace(" ", "_"),
-                    "message": ERROR_MESSAGES.get(error.code, error.description)}
+                    "message": error.description if custom else ERROR_MESSAGES.get(error.code, error.description)}
             return jsonify(body), error.code
         from ..web import render_error
 
@@ -53,6 +55,7 @@ def register_api_errors(app) -> None:
 @api_bp.output(ProjectList)
 def projects(query_data):
     """List projects, filtered by year, division, funding level or open findings."""
+    authorize("read_targets")
     rows = list_projects(get_session(), ProjectFilter(**query_data))
     return {"items": [project_json(r["project"], r["division"], r["year"], r["indicator_count"], r["findings"])
                       for r in rows]}
@@ -62,6 +65,7 @@ def projects(query_data):
 @api_bp.output(ProjectDetail)
 def project(code: str):
     """One project with every indicator, its reading and its findings."""
+    authorize("read_targets")
     session = get_session()
     item = project_by_code(session, code)
     if item is None:
@@ -81,6 +85,7 @@ def project(code: str):
 @api_bp.output(IndicatorList)
 def indicators(query_data):
     """List indicators, filtered by project, division, target kind, due dates or open findings."""
+    authorize("read_targets")
     rows = list_indicators(get_session(), **query_data)
     return {"items": [indicator_json(i, None, project=p, division=d) for i, p, d in rows]}
 
@@ -89,6 +94,7 @@ def indicators(query_data):
 @api_bp.output(IndicatorDetail)
 def indicator(code: str):
     """One indicator with its findings and the history of its target."""
+    authorize("read_targets")
     session = get_session()
     rows = list_indicators(session, code=code)
     if not rows:
@@ -106,6 +112,7 @@ def indicator(code: str):
 @api_bp.output(FindingList)
 def findings(query_data):
     """Findings for people to settle (default: open ones)."""
+    authorize("read_targets")
     rows = list_findings(get_session(), **query_data)
     return {"items": [finding_json(f, project=p, indicator=i) for f, p, i, _ in rows]}
 
@@ -116,14 +123,18 @@ def findings(query_data):
 @api_bp.doc(responses={422: "文件被拒绝：problems 列出表/行、字段和原因，未写入任何数据"})
 def upload_import(form_and_files_data):
     """Import a target table file (.txt, .docx, .xlsx, .csv): all or nothing, idempotent."""
+    user = authorize("manage_targets")
     upload = form_and_files_data["file"]
     session = get_session()
     try:
         summary = import_bytes(session, upload.filename or "upload", upload.read(), form_and_files_data["year"],
-                               "api", dry_run=form_and_files_data.get("dry_run", False))
+                               user.username, dry_run=form_and_files_data.get("dry_run", False))
         session.commit()
     except ImportRejected as rejected:
         session.rollback()
         abort(422, message="文件被拒绝，未写入任何数据",
               extra_data={"error": "import_rejected", "problems": [p.to_dict() for p in rejected.problems]})
     return summary
+
+
+from . import reports  # noqa: E402,F401  (report endpoints on api_bp)

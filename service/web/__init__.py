@@ -1,5 +1,6 @@
-"""Server-rendered pages (Chinese).  Login and roles arrive with the reporting issue,
-which then guards these pages; until then every action is recorded as `web`."""
+"""Server-rendered pages (Chinese).  Every view asks `service.access.authorize` first;
+actions are recorded under the logged-in user's name.  Report pages: `reports.py`,
+`indicators.py`; login and accounts: `auth.py`."""
 from __future__ import annotations
 
 import hashlib
@@ -14,6 +15,7 @@ from sqlmodel import select
 from werkzeug.exceptions import HTTPException, NotFound
 
 from .. import get_session
+from ..access import authorize
 from ..admin import DecisionError, accept_finding, correct_target, set_prefix
 from ..api.serialize import target_of
 from ..clock import clock
@@ -27,7 +29,6 @@ from ..queries import (
 
 web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/assets")
-WEB_ACTOR = "web"
 KIND_LABELS = {"numeric": "数值", "deadline": "截止日期", "duration": "时长", "qualitative": "定性"}
 DIRECTION_LABELS = {"higher_better": "越高越好", "lower_better": "越低越好", "on_or_before": "按期完成",
                     "judged": "人工评判"}
@@ -73,11 +74,13 @@ def _bool_arg(name: str) -> bool | None:
 
 @web_bp.get("/")
 def index():
-    return redirect(url_for("web.projects"))
+    authorize("read_targets")
+    return redirect(url_for("web.reports"))
 
 
 @web_bp.get("/projects")
 def projects():
+    authorize("read_targets")
     session = get_session()
     flt = ProjectFilter(year=request.args.get("year", type=int) or _default_year(session),
                         division=request.args.get("division") or None,
@@ -93,6 +96,7 @@ def projects():
 
 @web_bp.get("/projects/<code>")
 def project(code: str):
+    authorize("read_targets")
     session = get_session()
     item = project_by_code(session, code)
     if item is None:
@@ -109,6 +113,7 @@ def project(code: str):
 
 @web_bp.get("/findings")
 def findings():
+    authorize("manage_targets")
     session = get_session()
     state = request.args.get("state", "open")
     rows = list_findings(session, state=state or None, severity=request.args.get("severity") or None,
@@ -129,10 +134,11 @@ def _finding_or_404(session, finding_id: int) -> Finding:
 
 @web_bp.post("/findings/<int:finding_id>/accept")
 def finding_accept(finding_id: int):
+    user = authorize("manage_targets")
     session = get_session()
     finding = _finding_or_404(session, finding_id)
     try:
-        accept_finding(session, finding, WEB_ACTOR, request.form.get("note", ""))
+        accept_finding(session, finding, user.username, request.form.get("note", ""))
         session.commit()
         flash("已确认机器解读", "ok")
     except DecisionError as exc:
@@ -143,6 +149,7 @@ def finding_accept(finding_id: int):
 
 @web_bp.post("/findings/<int:finding_id>/correct")
 def finding_correct(finding_id: int):
+    user = authorize("manage_targets")
     session = get_session()
     finding = _finding_or_404(session, finding_id)
     indicator = session.get(Indicator, finding.indicator_id) if finding.indicator_id else None
@@ -150,7 +157,7 @@ def finding_correct(finding_id: int):
         flash("该问题属于项目而非指标，无法修改指标值", "error")
         return redirect(url_for("web.findings"))
     try:
-        correct_target(session, indicator, request.form.get("new_value", ""), WEB_ACTOR,
+        correct_target(session, indicator, request.form.get("new_value", ""), user.username,
                        request.form.get("reason", ""), finding)
         session.commit()
         flash(f"指标 {indicator.code} 的指标值已更正为「{indicator.raw_value}」", "ok")
@@ -162,6 +169,7 @@ def finding_correct(finding_id: int):
 
 @web_bp.get("/deadlines")
 def deadline_list():
+    authorize("read_targets")
     session = get_session()
     year = request.args.get("year", type=int) or _default_year(session)
     division = request.args.get("division") or None
@@ -180,6 +188,7 @@ def _upload_dir() -> Path:
 
 @web_bp.get("/imports")
 def imports():
+    authorize("manage_targets")
     session = get_session()
     batches = session.exec(select(ImportBatch).order_by(ImportBatch.id.desc()).limit(20)).all()
     return render_template("imports.html", batches=batches, year=_default_year(session) or clock.today().year)
@@ -187,6 +196,7 @@ def imports():
 
 @web_bp.post("/imports/preview")
 def import_preview():
+    authorize("manage_targets")
     session = get_session()
     upload = request.files.get("file")
     year = request.form.get("year", type=int)
@@ -215,6 +225,7 @@ def import_preview():
 
 @web_bp.post("/imports/apply")
 def import_apply():
+    user = authorize("manage_targets")
     session = get_session()
     token, file_name = request.form.get("token", ""), request.form.get("file_name", "upload")
     year = request.form.get("year", type=int)
@@ -225,7 +236,7 @@ def import_apply():
     data = path.read_bytes()
     try:
         plan = plan_import(session, read_source(file_name, data), year, file_name, data)
-        batch = apply_plan(session, plan, WEB_ACTOR)
+        batch = apply_plan(session, plan, user.username)
         session.commit()
     except ImportRejected as rejected:
         session.rollback()
@@ -243,6 +254,7 @@ def import_apply():
 
 @web_bp.get("/imports/template.xlsx")
 def import_template():
+    authorize("manage_targets")
     return send_file(build_flat_template(), as_attachment=True, download_name="绩效目标导入模板.xlsx",
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
@@ -251,6 +263,7 @@ def import_template():
 
 @web_bp.get("/divisions")
 def division_list():
+    authorize("manage_targets")
     session = get_session()
     mapping = session.exec(select(DivisionPrefix).order_by(DivisionPrefix.prefix)).all()
     return render_template("divisions.html", divisions=divisions(session), mapping=mapping)
@@ -258,6 +271,7 @@ def division_list():
 
 @web_bp.post("/divisions/prefix")
 def division_prefix():
+    authorize("manage_targets")
     session = get_session()
     try:
         set_prefix(session, request.form.get("prefix", ""), request.form.get("division", ""))
@@ -267,3 +281,6 @@ def division_prefix():
         session.rollback()
         flash(str(exc), "error")
     return redirect(url_for("web.division_list"))
+
+
+from . import auth, indicators, reports  # noqa: E402,F401  (routes on web_bp)

@@ -1,0 +1,123 @@
+"""Who may do what: the one place where logins, tokens and permissions are checked.
+
+Every request passes `_authenticate` (pages: session cookie via Flask-Login; API: a
+bearer token), and every view asks `authorize(action, division_id)` before it reads a
+report or writes anything.  The rule table is `RULES`; tests walk every URL rule.
+"""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Flask, g, jsonify, redirect, request, url_for
+from flask.sessions import SecureCookieSessionInterface
+from flask_login import LoginManager, UserMixin, current_user
+from werkzeug.exceptions import Forbidden
+
+from .models import User
+
+EVERYONE = ("admin", "finance", "reporter", "head", "auditor")
+# action -> (roles allowed anywhere, roles allowed within their own division)
+RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
+    "read_targets": (EVERYONE, ()),
+    "manage_targets": (("admin", "finance"), ()),
+    "view_report": (("admin", "finance", "auditor"), ("reporter", "head")),
+    "edit_report": ((), ("reporter", "head")),
+    "sign_report": ((), ("head",)),
+    "review_report": (("finance",), ()),
+    "lock_period": (("finance",), ()),
+    "manage_users": (("admin",), ()),
+}
+ACTION_LABELS = {"read_targets": "查看绩效目标", "manage_targets": "管理绩效目标", "view_report": "查看该处室的报告",
+                 "edit_report": "填报该处室的报告", "sign_report": "签认该处室的报告", "review_report": "审核报告",
+                 "lock_period": "锁定或重新开放期间", "manage_users": "管理用户"}
+PUBLIC_ENDPOINTS = {"web.login", "web.static", "openapi.spec"}
+
+login_manager = LoginManager()
+login_manager.login_view = "web.login"
+login_manager.login_message = "请先登录"
+login_manager.login_message_category = "error"
+
+
+class LoginUser(UserMixin):
+    """Flask-Login's view of a `User` row."""
+
+    def __init__(self, user: User) -> None:
+        self.user = user
+        self.id = user.id
+
+
+class _SecureWhenHttps(SecureCookieSessionInterface):
+    """Mark the session cookie Secure whenever the request came over HTTPS (behind nginx: ProxyFix)."""
+
+    def get_cookie_secure(self, app: Flask) -> bool:
+        return bool(app.config["SESSION_COOKIE_SECURE"] or (request and request.is_secure))
+
+
+def _return_to() -> str:
+    """Where to go after logging in: this page, or for a form post the page the form was on."""
+    if request.method == "GET":
+        return request.full_path.rstrip("?")
+    referrer = urlsplit(request.referrer or "")
+    if referrer.netloc == request.host and referrer.path:
+        return referrer.path + (f"?{referrer.query}" if referrer.query else "")
+    return "/"
+
+
+def can(user: User | None, action: str, division_id: int | None = None) -> bool:
+    if user is None or not user.active:
+        return False
+    anywhere, own_division = RULES[action]
+    if user.role in anywhere:
+        return True
+    return user.role in own_division and division_id is not None and user.division_id == division_id
+
+
+def authorize(action: str, division_id: int | None = None) -> User:
+    """The current user, if allowed to do `action` (on `division_id`'s data); 403 otherwise."""
+    user = g.get("user")
+    if not can(user, action, division_id):
+        raise Forbidden(f"您没有权限{ACTION_LABELS[action]}")
+    return user
+
+
+def current() -> User | None:
+    return g.get("user")
+
+
+def init_app(app: Flask) -> None:
+    from . import get_session
+    from .accounts import user_for_token
+
+    login_manager.init_app(app)
+    app.session_interface = _SecureWhenHttps()
+
+    @login_manager.user_loader
+    def _load(user_id: str):
+        user = get_session().get(User, int(user_id))
+        return LoginUser(user) if user is not None and user.active else None
+
+    @app.before_request
+    def _authenticate():
+        g.user = None
+        if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+            return None
+        if request.path.startswith("/api/"):
+            header = request.headers.get("Authorization", "")
+            session = get_session()
+            user = user_for_token(session, header[7:].strip()) if header.startswith("Bearer ") else None
+            if user is None:
+                response = jsonify({"error": "unauthorized",
+                                    "message": "需要有效的 API 令牌（Authorization: Bearer pt_…）"})
+                return response, 401, {"WWW-Authenticate": 'Bearer realm="perftrack"'}
+            session.commit()  # last_used_at
+            g.user = user
+            return None
+        if not current_user.is_authenticated:
+            return redirect(url_for("web.login", next=_return_to()))
+        g.user = current_user.user
+        return None
+
+    @app.context_processor
+    def _user():
+        return {"user": g.get("user"), "can": lambda action, division_id=None: can(g.get("user"), action, division_id)}
+

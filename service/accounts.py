@@ -1,0 +1,139 @@
+"""Users, passwords, API tokens and the failed-login limit.
+
+Passwords are stored with werkzeug's scrypt hash; tokens are random 256-bit strings of
+which only the SHA-256 is kept.  Neither is ever logged.
+"""
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from sqlalchemy import delete, func, or_
+from sqlmodel import Session, select
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from .clock import clock
+from .models import ROLES, ApiToken, Division, LoginFailure, User
+
+MIN_PASSWORD = 8
+TOKEN_PREFIX = "pt_"
+FAILURE_WINDOW = timedelta(minutes=15)
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_ADDRESS = 20
+DIVISION_ROLES = ("reporter", "head")
+# Compared against when the user does not exist, so timing does not reveal which names exist.
+_DUMMY_HASH = generate_password_hash("perftrack-no-such-user")
+
+
+class AccountError(ValueError):
+    """A request about accounts that cannot be done; the message says why (Chinese)."""
+
+
+class TooManyAttempts(AccountError):
+    pass
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def create_user(session: Session, username: str, display_name: str, role: str, division_code: str | None,
+                password: str) -> User:
+    username = (username or "").strip()
+    if not username or len(username) > 64 or any(c.isspace() for c in username):
+        raise AccountError("用户名不能为空、不能含空格，最长 64 个字符")
+    if role not in ROLES:
+        raise AccountError(f"角色「{role}」无效，可选：{', '.join(ROLES)}")
+    division_id = None
+    if role in DIVISION_ROLES:
+        division = session.exec(select(Division).where(Division.code == (division_code or ""))).first()
+        if division is None:
+            raise AccountError(f"角色「{role}」必须属于一个处室；处室代码「{division_code or ''}」不存在")
+        division_id = division.id
+    elif division_code:
+        raise AccountError(f"角色「{role}」不属于某个处室，请不要指定处室")
+    if session.exec(select(User.id).where(User.username == username)).first() is not None:
+        raise AccountError(f"用户名「{username}」已存在")
+    _check_password(password)
+    user = User(username=username, display_name=(display_name or username).strip(), role=role,
+                division_id=division_id, password_hash=generate_password_hash(password))
+    session.add(user)
+    session.flush()
+    return user
+
+
+def _check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD:
+        raise AccountError(f"密码至少 {MIN_PASSWORD} 位")
+
+
+def set_password(session: Session, user: User, password: str) -> None:
+    _check_password(password)
+    user.password_hash = generate_password_hash(password)
+    session.add(user)
+
+
+def authenticate(session: Session, username: str, password: str, remote_addr: str) -> User:
+    """The user, or AccountError.  Too many recent failures for the name or the address block trying."""
+    username = (username or "").strip()
+    since = clock.now() - FAILURE_WINDOW
+    by_user = session.exec(select(func.count()).select_from(LoginFailure).where(
+        LoginFailure.username == username, LoginFailure.created_at >= since)).one()
+    by_address = session.exec(select(func.count()).select_from(LoginFailure).where(
+        LoginFailure.remote_addr == remote_addr, LoginFailure.created_at >= since)).one()
+    if by_user >= MAX_FAILURES_PER_USER or by_address >= MAX_FAILURES_PER_ADDRESS:
+        minutes = int(FAILURE_WINDOW.total_seconds() // 60)
+        raise TooManyAttempts(f"登录失败次数过多，请 {minutes} 分钟后再试")
+    user = session.exec(select(User).where(User.username == username)).first()
+    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    if user is None or not valid or not user.active:
+        session.add(LoginFailure(username=username[:64], remote_addr=remote_addr[:64]))
+        session.flush()
+        raise AccountError("用户名或密码错误")
+    session.exec(delete(LoginFailure).where(or_(LoginFailure.username == username,
+                                                LoginFailure.created_at < since)))
+    return user
+
+
+@dataclass
+class IssuedToken:
+    token: str  # shown once
+    record: ApiToken
+
+
+def issue_token(session: Session, user: User, label: str) -> IssuedToken:
+    token = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    record = ApiToken(user_id=user.id, label=(label or "API").strip()[:100], token_hash=hash_token(token),
+                      hint=token[:10])
+    session.add(record)
+    session.flush()
+    return IssuedToken(token, record)
+
+
+def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
+    record = session.get(ApiToken, token_id)
+    if record is None or record.user_id != user.id:
+        raise AccountError("该令牌不存在")
+    if record.revoked_at is None:
+        record.revoked_at = clock.now()
+        session.add(record)
+    return record
+
+
+def user_for_token(session: Session, token: str) -> User | None:
+    if not token.startswith(TOKEN_PREFIX):
+        return None
+    row = session.exec(select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(
+        ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))).first()
+    if row is None or not row[1].active:
+        return None
+    record, user = row
+    record.last_used_at = clock.now()
+    session.add(record)
+    return user
+
+
+def tokens_of(session: Session, user: User) -> list[ApiToken]:
+    return list(session.exec(select(ApiToken).where(ApiToken.user_id == user.id).order_by(ApiToken.id.desc())).all())

@@ -1,0 +1,84 @@
+"""Request and response shapes of the report endpoints."""
+from __future__ import annotations
+
+from apiflask import Schema
+from apiflask.fields import Boolean, Dict, File, Integer, List, Nested, Raw, String
+from apiflask.validators import Length, OneOf
+
+from ..domain.actuals import CAUSE_CATEGORIES
+from ..domain.progress import LIKELIHOODS
+
+
+class ReportQuery(Schema):
+    year = Integer(load_default=None, metadata={"description": "预算年度（默认最新）"})
+    quarter = Integer(load_default=None, validate=OneOf([1, 2, 3, 4]))
+    division = String(load_default=None, metadata={"description": "处室代码"})
+
+
+class ActualIn(Schema):
+    indicator = String(required=True, metadata={"description": "指标编号"})
+    value = Raw(load_default="", metadata={"description": "数值（如 1234、95%）、完成日期或「未完成」、或进展情况"})
+    expected_on = String(load_default="", metadata={"description": "未完成事项的预计完成日期 YYYY-MM-DD"})
+    likelihood = String(load_default="", validate=OneOf(["", *LIKELIHOODS]))
+    cause_category = String(load_default="", validate=OneOf(["", *CAUSE_CATEGORIES]))
+    cause_text = String(load_default="", validate=Length(max=2000))
+    measure_text = String(load_default="", validate=Length(max=2000))
+    confirm_decrease = Boolean(load_default=False)
+    decrease_reason = String(load_default="")
+
+
+class SpendIn(Schema):
+    project = String(required=True, metadata={"description": "项目编号"})
+    spent = Raw(load_default="", metadata={"description": "截至期末执行数（万元）"})
+    budget = Raw(load_default="", metadata={"description": "调整后全年预算数（万元），未调整留空"})
+
+
+class ReportValuesIn(Schema):
+    actuals = List(Nested(ActualIn), load_default=[])
+    spend = List(Nested(SpendIn), load_default=[])
+
+
+class TransitionIn(Schema):
+    action = String(required=True, validate=OneOf(["sign", "submit", "return", "accept"]))
+    comment = String(load_default="")
+    reasons = Dict(keys=String(), values=String(), load_default={},
+                   metadata={"description": "退回时：指标编号 → 退回原因"})
+
+
+class LockIn(Schema):
+    locked = Boolean(required=True)
+    reason = String(load_default="", metadata={"description": "重新开放时必填"})
+
+
+class AttachmentIn(Schema):
+    indicator = String(required=True)
+    file = File(required=True)
+
+
+class ReportOut(Schema):
+    division = String()
+    period = String()
+    state = String()
+    version = Integer()
+    late = Boolean()
+    locked = Boolean()
+    due = String()
+    actuals = List(Dict())
+    spend = List(Dict())
+    events = List(Dict())
+
+
+class ReportList(Schema):
+    items = List(Dict())
+
+
+class SaveOut(Schema):
+    version = Integer()
+    changed = Boolean()
+    actuals = List(String())
+    spend = List(String())
+
+
+class HistoryOut(Schema):
+    indicator = String()
+    items = List(Dict())

@@ -1,0 +1,316 @@
+"""What a division reports for one indicator in one period, read from what people type.
+
+`read_actual` turns raw text (from the web form, a workbook row, a CSV row or the API)
+into a clean `Actual` and a list of `FieldError`s that name the field and the reason in
+Chinese.  `missing_for_submit` lists what a complete report still needs.  One set of
+rules for every way in.  Pure: no database, no Flask.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from .periods import Period
+from .progress import CUMULATIVE, LIKELIHOODS, Light, TargetSpec, needs_explanation, status_light
+from .targets import format_decimal
+
+CAUSE_CATEGORIES = ("经费保障", "制度保障", "人员保障", "硬件条件保障", "其他")
+NOT_DONE_WORDS = ("未完成", "尚未完成", "进行中", "否")
+MAX_TEXT = 2000
+FIELD_LABELS = {
+    "value": "实际完成值", "expected_on": "预计完成日期", "likelihood": "完成可能性",
+    "cause_category": "偏差原因类别", "cause_text": "偏差原因分析", "measure_text": "改进措施",
+    "decrease_reason": "确认减少原因", "spent": "执行数", "budget": "全年预算数",
+}
+_NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(.*)$")
+_DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
+_MEASURE_MARK = re.compile(r"[；;。，,\s]*(?:改进措施|整改措施|完善措施|措施)\s*[:：]")
+_CAUSE_MARK = re.compile(r"^\s*(?:偏差)?原因(?:分析)?\s*[:：]\s*")
+
+
+@dataclass(frozen=True)
+class FieldError:
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{FIELD_LABELS.get(self.field, self.field)}：{self.message}"
+
+
+@dataclass
+class RawActual:
+    """Text as typed.  `value` holds a number, a completion date / 未完成, or a progress statement."""
+
+    value: str = ""
+    expected_on: str = ""
+    likelihood: str = ""
+    cause_category: str = ""
+    cause_text: str = ""
+    measure_text: str = ""
+    confirm_decrease: bool = False
+    decrease_reason: str = ""
+
+    def is_blank(self) -> bool:
+        return not any(_clean(getattr(self, name)) for name in
+                       ("value", "expected_on", "likelihood", "cause_category", "cause_text", "measure_text"))
+
+
+@dataclass
+class Actual:
+    """A clean reported value.  Exactly one of number / done / progress carries the value."""
+
+    number: Decimal | None = None
+    done: bool | None = None
+    done_on: date | None = None
+    expected_on: date | None = None
+    progress: str = ""
+    likelihood: str = ""
+    cause_category: str = ""
+    cause_text: str = ""
+    measure_text: str = ""
+    decrease_reason: str = ""
+
+    def has_value(self) -> bool:
+        return self.number is not None or self.done is not None or bool(self.progress)
+
+    def key(self) -> tuple:
+        """Equality of what was reported (a save that changes nothing writes nothing)."""
+        number = None if self.number is None else self.number.normalize()
+        return (number, self.done, self.done_on, self.expected_on, self.progress, self.likelihood,
+                self.cause_category, self.cause_text, self.measure_text, self.decrease_reason)
+
+
+@dataclass
+class Reading:
+    actual: Actual
+    light: Light
+    errors: list[FieldError] = field(default_factory=list)
+
+
+def _clean(text) -> str:
+    return unicodedata.normalize("NFKC", "" if text is None else str(text)).strip()
+
+
+def parse_number(text: str, unit: str) -> tuple[Decimal | None, str | None]:
+    """`1,234` / `95%` / `９５` / `12.5万元` → Decimal in the target's unit, or an error message."""
+    cleaned = re.sub(r"(?<=\d)[,，](?=\d{3})", "", _clean(text)).replace(" ", "")
+    match = _NUMBER.match(cleaned)
+    if not match:
+        return None, f"「{text}」不是数字"
+    suffix = match.group(2)
+    accepted = {"", unit} | ({"万"} if unit == "万元" else set()) | ({"%"} if unit == "%" else set())
+    if suffix not in accepted:
+        expected = f"「{unit}」" if unit else "纯数字"
+        return None, f"单位不符：应填写{expected}，填写的是「{suffix}」"
+    try:
+        number = Decimal(match.group(1))
+    except InvalidOperation:
+        return None, f"「{text}」不是数字"
+    if number.as_tuple().exponent < -4:
+        return None, "最多保留 4 位小数"
+    return number, None
+
+
+def parse_date(text: str) -> date | None:
+    match = _DATE.match(_clean(text))
+    if not match:
+        return None
+    try:
+        return date(int(match.group(1)), int(match.group(2)), int(match.group(3)))
+    except ValueError:
+        return None
+
+
+def split_explanation(text: str) -> tuple[str, str]:
+    """`原因：…；改进措施：…` (the flat file's 偏差原因分析及改进措施) → (cause, measure)."""
+    cleaned = _clean(text)
+    parts = _MEASURE_MARK.split(cleaned, maxsplit=1)
+    cause = _CAUSE_MARK.sub("", parts[0]).strip(" ；;。")
+    measure = parts[1].strip(" ；;") if len(parts) == 2 else ""
+    return cause, measure
+
+
+def join_explanation(cause: str, measure: str) -> str:
+    if not cause and not measure:
+        return ""
+    return f"原因：{cause}；改进措施：{measure}"
+
+
+def read_actual(spec: TargetSpec, raw: RawActual, period: Period, *, previous: Decimal | None = None,
+                today: date | None = None) -> Reading:
+    """Validate one row.  Errors are format errors that block any save."""
+    errors: list[FieldError] = []
+    actual = Actual(likelihood=_clean(raw.likelihood), cause_category=_clean(raw.cause_category),
+                    cause_text=_clean(raw.cause_text), measure_text=_clean(raw.measure_text))
+    _read_value(spec, raw, period, previous, today, actual, errors)
+    if actual.likelihood and actual.likelihood not in LIKELIHOODS:
+        errors.append(FieldError("likelihood", f"「{actual.likelihood}」不是可选项（{' / '.join(LIKELIHOODS)}）"))
+    if actual.cause_category and actual.cause_category not in CAUSE_CATEGORIES:
+        errors.append(FieldError("cause_category",
+                                 f"「{actual.cause_category}」不是可选项（{' / '.join(CAUSE_CATEGORIES)}）"))
+    for name in ("cause_text", "measure_text"):
+        if len(getattr(actual, name)) > MAX_TEXT:
+            errors.append(FieldError(name, f"不能超过 {MAX_TEXT} 字"))
+    reading = assess(spec, period, actual)
+    reading.errors = errors
+    return reading
+
+
+def assess(spec: TargetSpec, period: Period, actual: Actual) -> Reading:
+    """The status light of a clean (stored) value."""
+    light = status_light(spec, period, number=actual.number, done=actual.done, done_on=actual.done_on,
+                         expected_on=actual.expected_on, likelihood=actual.likelihood,
+                         has_statement=bool(actual.progress))
+    return Reading(actual, light)
+
+
+def _read_value(spec, raw, period, previous, today, actual, errors) -> None:
+    text = _clean(raw.value)
+    if spec.kind == "qualitative":
+        if len(text) > MAX_TEXT:
+            errors.append(FieldError("value", f"进展情况不能超过 {MAX_TEXT} 字"))
+        actual.progress = text
+        return
+    if spec.kind == "deadline":
+        _read_deadline(text, _clean(raw.expected_on), period, today, actual, errors)
+        return
+    if not text:
+        return
+    number, problem = parse_number(text, spec.unit)
+    if problem:
+        errors.append(FieldError("value", problem))
+        return
+    if number < 0:
+        errors.append(FieldError("value", "不能为负数"))
+        return
+    if spec.is_rate and number > 100:
+        errors.append(FieldError("value", f"「{spec.name}」是比率，不能超过 100%"))
+        return
+    actual.number = number
+    if spec.measure == CUMULATIVE and previous is not None and number < previous:
+        if not raw.confirm_decrease:
+            errors.append(FieldError("value", f"低于上一季度的累计值 {format_decimal(previous)}{spec.unit}："
+                                              "累计值一般不会减少，如确需更正请确认并说明原因"))
+        elif not _clean(raw.decrease_reason):
+            errors.append(FieldError("decrease_reason", "已确认累计值减少，请说明原因"))
+        else:
+            actual.decrease_reason = _clean(raw.decrease_reason)
+
+
+def _read_deadline(text, expected_text, period, today, actual, errors) -> None:
+    year = period.year
+    if text:
+        not_done = next((w for w in NOT_DONE_WORDS if text.startswith(w)), None)
+        if not_done:
+            actual.done = False
+            rest = re.sub(r"^[，,;；\s]*(?:预计)?", "", text[len(not_done):])
+            expected_text = expected_text or rest
+        else:
+            done_on = parse_date(text)
+            if done_on is None:
+                errors.append(FieldError("value", f"「{text}」不是日期：已完成请填完成日期（如 {year}-06-30），"
+                                                  "未完成请填「未完成」"))
+                return
+            if done_on.year != year:
+                errors.append(FieldError("value", f"完成日期 {done_on.isoformat()} 不在 {year} 年度内"))
+                return
+            if today is not None and done_on > today:
+                errors.append(FieldError("value", f"完成日期 {done_on.isoformat()} 晚于今天（{today.isoformat()}）"))
+                return
+            actual.done, actual.done_on = True, done_on
+    if expected_text and actual.done is not True:
+        expected_on = parse_date(expected_text)
+        if expected_on is None:
+            errors.append(FieldError("expected_on", f"「{expected_text}」不是日期（如 {year}-10-31）"))
+        elif expected_on.year != year:
+            errors.append(FieldError("expected_on", f"预计完成日期 {expected_on.isoformat()} 不在 {year} 年度内；"
+                                                    "年内无法完成请选择完成可能性「不可能」"))
+        else:
+            actual.expected_on = expected_on
+            if actual.done is None:
+                actual.done = False
+
+
+def missing_for_submit(spec: TargetSpec, reading: Reading) -> list[FieldError]:
+    """What a complete report still lacks for this indicator (checked on submit, not on draft saves)."""
+    actual, missing = reading.actual, []
+    if not actual.has_value():
+        label = {"qualitative": "请填写进展情况", "deadline": "请填写完成日期或「未完成」"}.get(spec.kind, "请填写实际完成值")
+        missing.append(FieldError("value", label))
+    if actual.done is False and actual.expected_on is None and actual.likelihood != "不可能":
+        missing.append(FieldError("expected_on", "未完成的事项请填写预计完成日期"))
+    if not actual.likelihood:
+        missing.append(FieldError("likelihood", "请选择完成可能性"))
+    if needs_explanation(reading.light, actual.likelihood):
+        if not actual.cause_category:
+            missing.append(FieldError("cause_category", f"进度{reading.light.label if reading.light.behind else '存在风险'}，"
+                                                        "请选择偏差原因类别"))
+        if not actual.cause_text:
+            missing.append(FieldError("cause_text", "请填写偏差原因分析"))
+        if not actual.measure_text:
+            missing.append(FieldError("measure_text", "请填写改进措施"))
+    return missing
+
+
+@dataclass
+class Spend:
+    spent: Decimal | None = None
+    budget: Decimal | None = None  # 全年预算数 as adjusted; None = unchanged from the table's 年初预算数
+
+    def key(self) -> tuple:
+        return (None if self.spent is None else self.spent.normalize(),
+                None if self.budget is None else self.budget.normalize())
+
+
+def read_spend(spent_text: str, budget_text: str, initial_budget: Decimal,
+               current_budget: Decimal | None = None) -> tuple[Spend, list[FieldError]]:
+    """执行数 and 全年预算数 in 万元.  Spend cannot exceed the full-year budget in force."""
+    spend, errors = Spend(), []
+    for name, text in (("spent", spent_text), ("budget", budget_text)):
+        if not _clean(text):
+            continue
+        number, problem = parse_number(text, "万元")
+        if problem is None and number < 0:
+            problem = "不能为负数"
+        if problem is None and number.as_tuple().exponent < -2:
+            problem = "金额最多保留 2 位小数（万元）"
+        if problem:
+            errors.append(FieldError(name, problem))
+        else:
+            setattr(spend, name, number)
+    if spend.budget is not None and spend.budget == 0:
+        errors.append(FieldError("budget", "全年预算数不能为 0"))
+    in_force = spend.budget if spend.budget is not None else (current_budget or initial_budget)
+    if not errors and spend.spent is not None and in_force is not None and spend.spent > in_force:
+        errors.append(FieldError("spent", f"执行数 {format_decimal(spend.spent)} 万元超过全年预算数 "
+                                          f"{format_decimal(in_force)} 万元"))
+    return spend, errors
+
+
+def describe_actual(spec: TargetSpec, actual: Actual) -> str:
+    """How a reported value reads to people: `1,234个`, `已完成（2025-06-30）`, a statement, or ``."""
+    if spec.kind == "qualitative":
+        return actual.progress
+    if spec.kind == "deadline":
+        if actual.done:
+            return f"已完成（{actual.done_on.isoformat()}）" if actual.done_on else "已完成"
+        if actual.done is False:
+            return f"未完成，预计 {actual.expected_on.isoformat()}" if actual.expected_on else "未完成"
+        return ""
+    if actual.number is None:
+        return ""
+    return f"{format_decimal(actual.number)}{spec.unit}"
+
+
+def value_text(spec: TargetSpec, actual: Actual) -> str:
+    """The value as a flat file or form field writes it (reads back with `read_actual`)."""
+    if spec.kind == "deadline":
+        if actual.done:
+            return actual.done_on.isoformat() if actual.done_on else ""
+        return "未完成" if actual.done is False else ""
+    if spec.kind == "qualitative":
+        return actual.progress
+    return "" if actual.number is None else format_decimal(actual.number)

@@ -1,0 +1,129 @@
+"""How far an indicator is, given a period's actual: 序时进度 and the status light.
+
+Counts, amounts and spend are year to date (截至期末累计) and are held against the
+linear quarter marks 25/50/75/100% of the target; rates, satisfaction and durations are
+the latest measured value and are held against the target itself.  Pure.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from .periods import Period
+from .targets import format_decimal as _plain
+
+CUMULATIVE, LATEST, EVENT, STATEMENT = "cumulative", "latest", "event", "statement"
+MEASURE_LABELS = {CUMULATIVE: "截至期末累计", LATEST: "最新实测值", EVENT: "完成日期", STATEMENT: "进展情况"}
+# A value at or above this share of what is expected by now is "lagging" (yellow), below it "behind" (red).
+LAGGING_SHARE = Decimal("0.8")
+LATEST_UNITS = {"%", "倍", "分", "年", "月", "工作日", "小时", "分钟", "天", "周"}
+LIKELIHOODS = ("确定能", "有可能", "不可能")
+
+
+@dataclass(frozen=True)
+class TargetSpec:
+    """What a reported value is measured against (an indicator's target in force)."""
+
+    kind: str  # numeric | duration | deadline | qualitative
+    comparator: str | None
+    value: Decimal | None
+    unit: str
+    per: str | None
+    direction: str
+    due: date | None
+    name: str = ""
+    level2: str = ""
+
+    @property
+    def measure(self) -> str:
+        if self.kind == "deadline":
+            return EVENT
+        if self.kind == "qualitative":
+            return STATEMENT
+        if self.kind == "duration" or self.unit in LATEST_UNITS or self.per in ("quarter", "month", "issue"):
+            return LATEST
+        return CUMULATIVE
+
+    @property
+    def is_rate(self) -> bool:
+        """A share that cannot exceed 100% (达标率, 满意度); growth rates can."""
+        words = self.name + self.level2
+        return self.unit == "%" and ("率" in self.name or "满意度" in words) and not any(
+            w in self.name for w in ("增长", "增幅", "提升", "提高"))
+
+
+@dataclass(frozen=True)
+class Light:
+    code: str  # green | yellow | red | none
+    label: str
+    detail: str = ""
+
+    @property
+    def behind(self) -> bool:
+        return self.code in ("yellow", "red")
+
+
+NOT_REPORTED = Light("none", "未填报")
+
+
+def expected_by(spec: TargetSpec, period: Period) -> Decimal | None:
+    """The value expected at the end of `period` (序时进度), or None where it does not apply."""
+    if spec.value is None or spec.kind not in ("numeric", "duration"):
+        return None
+    if spec.measure == CUMULATIVE and spec.direction == "higher_better":
+        return (spec.value * period.elapsed).quantize(Decimal("0.01"))
+    return spec.value
+
+
+def status_light(spec: TargetSpec, period: Period, *, number: Decimal | None = None, done: bool | None = None,
+                 done_on: date | None = None, expected_on: date | None = None, likelihood: str = "",
+                 has_statement: bool = False) -> Light:
+    if spec.kind == "deadline":
+        return _deadline_light(spec, period, done, done_on, expected_on)
+    if spec.kind == "qualitative":
+        if not has_statement:
+            return NOT_REPORTED
+        return {"不可能": Light("red", "难以完成"), "有可能": Light("yellow", "存在风险")}.get(
+            likelihood, Light("green", "正常"))
+    if number is None:
+        return NOT_REPORTED
+    expected = expected_by(spec, period)
+    if expected is None:
+        return Light("green", "正常")
+    if spec.direction == "lower_better":
+        return _ceiling_light(spec, number, expected)
+    if expected == 0 or number >= expected:
+        return Light("green", "正常", f"序时目标 {_plain(expected)}")
+    if number >= expected * LAGGING_SHARE:
+        return Light("yellow", "滞后", f"低于序时目标 {_plain(expected)}")
+    return Light("red", "严重滞后", f"不足序时目标 {_plain(expected)} 的 {int(LAGGING_SHARE * 100)}%")
+
+
+def _ceiling_light(spec: TargetSpec, number: Decimal, ceiling: Decimal) -> Light:
+    strict = spec.comparator == "<"
+    if number < ceiling or (number == ceiling and not strict):
+        return Light("green", "正常", f"不超过 {_plain(ceiling)}")
+    if number <= ceiling * (2 - LAGGING_SHARE):
+        return Light("yellow", "超出目标", f"超过上限 {_plain(ceiling)}")
+    return Light("red", "严重超出", f"超过上限 {_plain(ceiling)} 的 {int((1 - LAGGING_SHARE) * 100)}%以上")
+
+
+def _deadline_light(spec, period, done, done_on, expected_on) -> Light:
+    due = spec.due
+    if done:
+        if due is not None and done_on is not None and done_on > due:
+            return Light("yellow", "逾期完成", f"截止 {due.isoformat()}")
+        return Light("green", "已完成")
+    if done is None:
+        return NOT_REPORTED
+    if due is not None and period.end > due:
+        return Light("red", "已逾期", f"截止 {due.isoformat()}")
+    if due is not None and expected_on is not None and expected_on > due:
+        return Light("red", "预计逾期", f"预计 {expected_on.isoformat()}，截止 {due.isoformat()}")
+    return Light("green", "按计划推进")
+
+
+def needs_explanation(light: Light, likelihood: str) -> bool:
+    """A deviation cause is required when behind expected progress or not certain to meet the target."""
+    return light.behind or (likelihood not in ("", "确定能"))

@@ -1,0 +1,376 @@
+"""Saving a division's report for a period and moving it through its workflow.
+
+draft → (head sign-off) → submitted → accepted, or → returned (reasons per indicator) →
+resubmitted.  Every save writes new `ActualEntry`/`SpendEntry` rows and bumps the
+report's version; nothing is overwritten.  A save is all or nothing: any problem rejects
+the whole request and writes nothing.  Who may call what is checked by the caller
+through `service.access`; the state rules live here.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from sqlalchemy import update
+from sqlmodel import Session, select
+
+from ..access import can
+from ..clock import clock
+from ..domain.actuals import (
+    FIELD_LABELS, Actual, RawActual, Spend, assess, missing_for_submit, read_actual, read_spend,
+)
+from ..domain.periods import Period
+from ..domain.progress import TargetSpec
+from ..importers.source import ImportProblem
+from ..models import (
+    ActualEntry, Division, FiscalYear, Indicator, PeriodLockEvent, Project, Report, ReportEvent, SpendEntry, User,
+)
+
+EDITABLE_STATES = ("draft", "signed", "returned")
+ACTIONS = ("sign", "submit", "return", "accept")
+ACTION_LABELS = {"save": "保存", "sign": "负责人签认", "submit": "提交", "return": "退回", "accept": "审核通过",
+                 "attach": "上传附件", "detach": "移除附件",
+                 "lock": "锁定期间", "reopen": "重新开放期间"}
+
+
+class ReportError(Exception):
+    """A request the report cannot take.  `status` is the HTTP status the API answers with."""
+
+    def __init__(self, status: int, message: str, problems: list[ImportProblem] | None = None):
+        super().__init__(message)
+        self.status, self.message, self.problems = status, message, problems or []
+
+
+@dataclass
+class ActualRow:
+    indicator_code: str
+    raw: RawActual
+    location: str  # where the row came from, e.g. 「指标」表第 5 行
+
+
+@dataclass
+class SpendRow:
+    project_code: str
+    spent: str
+    budget: str
+    location: str
+
+
+@dataclass
+class Scope:
+    """A report with what it covers: the division's indicators and projects of the year."""
+
+    report: Report
+    year: FiscalYear
+    division: Division
+    period: Period
+    indicators: dict[str, tuple[Indicator, Project]]
+    projects: dict[str, Project]
+
+
+@dataclass
+class SaveResult:
+    version: int
+    changed_actuals: list[str] = field(default_factory=list)
+    changed_spend: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changed_actuals or self.changed_spend)
+
+
+def spec_of(indicator: Indicator) -> TargetSpec:
+    return TargetSpec(kind=indicator.kind, comparator=indicator.comparator, value=indicator.target_value,
+                      unit=indicator.unit, per=indicator.per, direction=indicator.direction, due=indicator.due,
+                      name=indicator.name, level2=indicator.level2)
+
+
+def actual_of(entry: ActualEntry | None) -> Actual:
+    if entry is None:
+        return Actual()
+    return Actual(number=entry.number, done=entry.done, done_on=entry.done_on, expected_on=entry.expected_on,
+                  progress=entry.progress, likelihood=entry.likelihood, cause_category=entry.cause_category,
+                  cause_text=entry.cause_text, measure_text=entry.measure_text, decrease_reason=entry.decrease_reason)
+
+
+def load_scope(session: Session, year: int, division_code: str, quarter: int) -> Scope:
+    """The report (unsaved and empty if nobody has written to it yet) and what it covers."""
+    fiscal_year = session.exec(select(FiscalYear).where(FiscalYear.year == year)).first()
+    division = session.exec(select(Division).where(Division.code == division_code)).first()
+    if fiscal_year is None or division is None or quarter not in (1, 2, 3, 4):
+        raise ReportError(404, f"没有 {division_code} 处室 {year}Q{quarter} 的报告")
+    report = session.exec(select(Report).where(Report.fiscal_year_id == fiscal_year.id,
+                                               Report.division_id == division.id,
+                                               Report.quarter == quarter)).first()
+    if report is None:
+        report = Report(fiscal_year_id=fiscal_year.id, division_id=division.id, quarter=quarter)
+    rows = session.exec(select(Indicator, Project).join(Project, Project.id == Indicator.project_id)
+                        .where(Project.fiscal_year_id == fiscal_year.id, Project.division_id == division.id)
+                        .order_by(Project.code, Indicator.row_order)).all()
+    projects = session.exec(select(Project).where(Project.fiscal_year_id == fiscal_year.id,
+                                                  Project.division_id == division.id).order_by(Project.code)).all()
+    return Scope(report, fiscal_year, division, Period(year, quarter), {i.code: (i, p) for i, p in rows},
+                 {p.code: p for p in projects})
+
+
+def is_locked(session: Session, fiscal_year_id: int, quarter: int) -> bool:
+    last = session.exec(select(PeriodLockEvent.action).where(
+        PeriodLockEvent.fiscal_year_id == fiscal_year_id, PeriodLockEvent.quarter == quarter)
+        .order_by(PeriodLockEvent.id.desc())).first()
+    return last == "lock"
+
+
+def current_actuals(session: Session, report_id: int | None) -> dict[int, ActualEntry]:
+    if report_id is None:
+        return {}
+    entries = session.exec(select(ActualEntry).where(ActualEntry.report_id == report_id,
+                                                     ActualEntry.is_current.is_(True))).all()
+    return {e.indicator_id: e for e in entries}
+
+
+def current_spend(session: Session, report_id: int | None) -> dict[int, SpendEntry]:
+    if report_id is None:
+        return {}
+    entries = session.exec(select(SpendEntry).where(SpendEntry.report_id == report_id,
+                                                    SpendEntry.is_current.is_(True))).all()
+    return {e.project_id: e for e in entries}
+
+
+def previous_report(session: Session, scope: Scope) -> Report | None:
+    previous = scope.period.previous
+    if previous is None:
+        return None
+    return session.exec(select(Report).where(Report.fiscal_year_id == scope.year.id,
+                                             Report.division_id == scope.division.id,
+                                             Report.quarter == previous.quarter)).first()
+
+
+def budgets_in_force(session: Session, scope: Scope) -> dict[int, Decimal]:
+    """The full-year budget each project has as of this period: the latest adjustment reported
+    in this or an earlier quarter, else the table's 年初预算数."""
+    budgets = {p.id: p.budget for p in scope.projects.values()}
+    reports = session.exec(select(Report.id, Report.quarter).where(
+        Report.fiscal_year_id == scope.year.id, Report.division_id == scope.division.id,
+        Report.quarter <= scope.period.quarter)).all()
+    order = {rid: quarter for rid, quarter in reports}
+    entries = session.exec(select(SpendEntry).where(SpendEntry.report_id.in_(list(order)),
+                                                    SpendEntry.is_current.is_(True),
+                                                    SpendEntry.budget.is_not(None))).all() if order else []
+    for entry in sorted(entries, key=lambda e: order[e.report_id]):
+        budgets[entry.project_id] = entry.budget
+    return budgets
+
+
+def check_writable(session: Session, scope: Scope) -> None:
+    if is_locked(session, scope.year.id, scope.period.quarter):
+        raise ReportError(423, f"{scope.period.label}已被财务处锁定，需财务处重新开放后才能修改")
+
+
+def _check_version(report: Report, expected_version: int | None) -> None:
+    if expected_version is not None and expected_version != report.version:
+        raise ReportError(412, f"报告已被他人修改（当前版本 {report.version}，您提交时基于版本 {expected_version}），"
+                               "请刷新后重新填写")
+
+
+def save(session: Session, scope: Scope, user: User, actual_rows: list[ActualRow], spend_rows: list[SpendRow],
+         source: str, expected_version: int | None = None, skip_blank: bool = False) -> SaveResult:
+    """Validate every row, then write every change in one go (or nothing).  Idempotent."""
+    report = scope.report
+    check_writable(session, scope)
+    problems: list[ImportProblem] = []
+    today = clock.today()
+    current = current_actuals(session, report.id)
+    previous_report_row = previous_report(session, scope)
+    previous = current_actuals(session, previous_report_row.id if previous_report_row else None)
+    new_actuals: list[tuple[Indicator, Actual]] = []
+    seen: set[str] = set()
+    for row in actual_rows:
+        code = (row.indicator_code or "").strip()
+        if skip_blank and row.raw.is_blank():
+            continue
+        found = scope.indicators.get(code)
+        if found is None:
+            problems.append(ImportProblem(row.location, "指标编号", _unknown_indicator(session, code, scope)))
+            continue
+        if code in seen:
+            problems.append(ImportProblem(row.location, "指标编号", f"指标 {code} 重复出现"))
+            continue
+        seen.add(code)
+        indicator = found[0]
+        before = previous.get(indicator.id)
+        reading = read_actual(spec_of(indicator), row.raw, scope.period,
+                              previous=before.number if before else None, today=today)
+        problems += [ImportProblem(row.location, FIELD_LABELS.get(e.field, e.field), e.message) for e in reading.errors]
+        if actual_of(current.get(indicator.id)).key() != reading.actual.key():
+            new_actuals.append((indicator, reading.actual))
+    new_spend = _read_spend_rows(session, scope, spend_rows, skip_blank, problems)
+    if problems:
+        raise ReportError(422, "数据未保存：请按提示修改后重试", problems)
+    result = SaveResult(report.version, [i.code for i, _ in new_actuals], [p.code for p, _ in new_spend])
+    if not result.changed:
+        return result
+    if report.state not in EDITABLE_STATES:
+        raise ReportError(409, f"报告{_state_words(report.state)}，不能修改")
+    _check_version(report, expected_version)
+    version = bump_version(session, report)
+    if new_actuals:
+        session.exec(update(ActualEntry).where(ActualEntry.report_id == report.id,
+                                               ActualEntry.indicator_id.in_([i.id for i, _ in new_actuals]),
+                                               ActualEntry.is_current.is_(True)).values(is_current=False))
+    for indicator, actual in new_actuals:
+        session.add(ActualEntry(indicator_id=indicator.id, report_id=report.id, report_version=version,
+                                source=source, actor=user.username, **vars(actual)))
+    if new_spend:
+        session.exec(update(SpendEntry).where(SpendEntry.report_id == report.id,
+                                              SpendEntry.project_id.in_([p.id for p, _ in new_spend]),
+                                              SpendEntry.is_current.is_(True)).values(is_current=False))
+    for project, spend in new_spend:
+        session.add(SpendEntry(project_id=project.id, report_id=report.id, report_version=version,
+                               spent=spend.spent, budget=spend.budget, source=source, actor=user.username))
+    detail = {"source": source, "actuals": result.changed_actuals, "spend": result.changed_spend}
+    if report.state == "signed":  # a change after sign-off needs a new sign-off
+        report.state = "draft"
+        detail["signoff_voided"] = True
+    session.add(ReportEvent(report_id=report.id, version=version, action="save", actor=user.username, detail=detail))
+    session.flush()
+    result.version = version
+    return result
+
+
+def _read_spend_rows(session, scope: Scope, rows: list[SpendRow], skip_blank: bool,
+                     problems: list[ImportProblem]) -> list[tuple[Project, Spend]]:
+    if not rows:
+        return []
+    current = current_spend(session, scope.report.id)
+    budgets = budgets_in_force(session, scope)
+    changed, seen = [], set()
+    for row in rows:
+        code = (row.project_code or "").strip()
+        if skip_blank and not (str(row.spent or "").strip() or str(row.budget or "").strip()):
+            continue
+        project = scope.projects.get(code)
+        if project is None:
+            problems.append(ImportProblem(row.location, "项目编号", f"项目「{code}」不存在或不属于{scope.division.name}"))
+            continue
+        if code in seen:
+            problems.append(ImportProblem(row.location, "项目编号", f"项目 {code} 重复出现"))
+            continue
+        seen.add(code)
+        spend, errors = read_spend(row.spent, row.budget, project.budget, budgets.get(project.id))
+        problems += [ImportProblem(row.location, FIELD_LABELS[e.field], e.message) for e in errors]
+        entry = current.get(project.id)
+        before = Spend(entry.spent, entry.budget) if entry else Spend()
+        if before.key() != spend.key():
+            changed.append((project, spend))
+    return changed
+
+
+def _unknown_indicator(session: Session, code: str, scope: Scope) -> str:
+    other = session.exec(select(Division.name).join(Project, Project.division_id == Division.id)
+                         .join(Indicator, Indicator.project_id == Project.id).where(Indicator.code == code)).first()
+    if other is not None:
+        return f"指标 {code} 属于{other}，不能在{scope.division.name}的报告中填报"
+    return f"指标编号「{code}」不存在"
+
+
+def bump_version(session: Session, report: Report) -> int:
+    report.version += 1
+    report.updated_at = clock.now()
+    session.add(report)
+    session.flush()  # gives a new report its id
+    return report.version
+
+
+def _state_words(state: str) -> str:
+    return {"submitted": "已提交，等待财务处审核", "accepted": "已审核通过"}.get(state, f"处于「{state}」状态")
+
+
+# ---------------------------------------------------------------- workflow
+
+def transition(session: Session, scope: Scope, user: User, action: str, comment: str = "",
+               reasons: dict[str, str] | None = None, expected_version: int | None = None) -> bool:
+    """Move the report; False when it is already where the request would put it (idempotent)."""
+    report = scope.report
+    if action not in ACTIONS:
+        raise ReportError(400, f"未知操作「{action}」")
+    target = {"sign": "signed", "submit": "submitted", "return": "returned", "accept": "accepted"}[action]
+    if report.state == target and report.id is not None:
+        return False
+    check_writable(session, scope)
+    _check_version(report, expected_version)
+    detail: dict = {}
+    comment = (comment or "").strip()
+    if action == "sign":
+        _require(scope.division.requires_head_signoff, f"{scope.division.name}未启用负责人签认")
+        _require(report.state in ("draft", "returned"), f"报告{_state_words(report.state)}，不能签认")
+        _require_complete(session, scope)
+    elif action == "submit":
+        _require(report.state in EDITABLE_STATES, f"报告{_state_words(report.state)}，不能提交")
+        if scope.division.requires_head_signoff and user.role != "head":
+            _require(report.state == "signed", "本处室的报告需处室负责人签认后才能提交")
+        _require_complete(session, scope)
+        now = clock.now()
+        if report.first_submitted_at is None:
+            report.first_submitted_at = now
+            report.late = scope.period.is_late(now.astimezone(clock.zone).date(), scope.year.report_due_days)
+            detail["late"] = report.late
+    elif action == "return":
+        _require(report.state in ("submitted", "accepted"), f"报告{_state_words(report.state)}，不能退回")
+        reasons = {code.strip(): text.strip() for code, text in (reasons or {}).items() if text and text.strip()}
+        unknown = [code for code in reasons if code not in scope.indicators]
+        _require(not unknown, f"退回原因中的指标不属于本报告：{', '.join(unknown)}")
+        _require(bool(reasons or comment), "退回时请至少写明一条原因（针对指标或总体意见）")
+        detail["reasons"] = reasons
+    else:
+        _require(report.state == "submitted", f"报告{_state_words(report.state)}，不能审核通过")
+        report.accepted_at = clock.now()
+    report.state = target
+    version = bump_version(session, report)
+    session.add(ReportEvent(report_id=report.id, version=version, action=action, actor=user.username,
+                            comment=comment, detail=detail))
+    session.flush()
+    return True
+
+
+def _require(condition: bool, message: str) -> None:
+    if not condition:
+        raise ReportError(409, message)
+
+
+def _require_complete(session: Session, scope: Scope) -> None:
+    """A report goes to finance only when every indicator and project is filled in."""
+    problems: list[ImportProblem] = []
+    current = current_actuals(session, scope.report.id)
+    for code, (indicator, _project) in scope.indicators.items():
+        spec = spec_of(indicator)
+        reading = assess(spec, scope.period, actual_of(current.get(indicator.id)))
+        for missing in missing_for_submit(spec, reading):
+            problems.append(ImportProblem(f"指标 {code}（{indicator.name}）", FIELD_LABELS[missing.field],
+                                          missing.message))
+    spend = current_spend(session, scope.report.id)
+    for code, project in scope.projects.items():
+        entry = spend.get(project.id)
+        if entry is None or entry.spent is None:
+            problems.append(ImportProblem(f"项目 {code}（{project.name}）", "执行数", "请填写截至期末的执行数（万元）"))
+    if problems:
+        raise ReportError(422, f"报告尚未填写完整（{len(problems)} 处），不能提交", problems)
+
+
+# ---------------------------------------------------------------- period locks
+
+def set_period_lock(session: Session, fiscal_year: FiscalYear, quarter: int, user: User, lock: bool,
+                    reason: str = "") -> bool:
+    """Lock or reopen a period; False if it already is so.  Reopening needs a reason (recorded)."""
+    if is_locked(session, fiscal_year.id, quarter) == lock:
+        return False
+    reason = (reason or "").strip()
+    if not lock and not reason:
+        raise ReportError(422, "重新开放期间时请说明原因")
+    session.add(PeriodLockEvent(fiscal_year_id=fiscal_year.id, quarter=quarter, action="lock" if lock else "reopen",
+                                actor=user.username, reason=reason))
+    session.flush()
+    return True
+
+
+def may_edit(user: User, scope: Scope) -> bool:
+    return can(user, "edit_report", scope.division.id) and scope.report.state in EDITABLE_STATES

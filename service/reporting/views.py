@@ -1,0 +1,228 @@
+"""Read side of reports: the form's rows, what changed since a return, and value histories."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import func
+from sqlmodel import Session, select
+
+from ..domain.actuals import Actual, Reading, assess, describe_actual, join_explanation, value_text
+from ..domain.periods import Period
+from ..domain.progress import MEASURE_LABELS, TargetSpec, expected_by
+from ..domain.targets import format_decimal
+from ..models import (
+    ActualEntry, Attachment, Division, FiscalYear, Indicator, Project, Report, ReportEvent, SpendEntry,
+)
+from .reports import Scope, actual_of, budgets_in_force, current_actuals, current_spend, previous_report, spec_of
+
+
+@dataclass
+class Row:
+    indicator: Indicator
+    spec: TargetSpec
+    reading: Reading
+    expected: str  # 序时进度目标, readable
+    previous: str  # last period's value, readable
+    return_reason: str = ""
+    attachments: list[Attachment] = field(default_factory=list)
+
+    @property
+    def measure_label(self) -> str:
+        return MEASURE_LABELS[self.spec.measure]
+
+    @property
+    def value_text(self) -> str:
+        return value_text(self.spec, self.reading.actual)
+
+    @property
+    def described(self) -> str:
+        return describe_actual(self.spec, self.reading.actual)
+
+
+@dataclass
+class ProjectGroup:
+    project: Project
+    rows: list[Row]
+    spent: Decimal | None
+    budget_in_force: Decimal
+    adjusted_budget: Decimal | None
+    previous_spent: Decimal | None
+
+    @property
+    def execution_rate(self) -> Decimal | None:
+        if self.spent is None or not self.budget_in_force:
+            return None
+        return (self.spent / self.budget_in_force * 100).quantize(Decimal("0.1"))
+
+
+def latest_event(session: Session, report: Report, action: str) -> ReportEvent | None:
+    if report.id is None:
+        return None
+    return session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id, ReportEvent.action == action)
+                        .order_by(ReportEvent.id.desc())).first()
+
+
+def expected_text(spec: TargetSpec, period: Period) -> str:
+    if spec.kind == "deadline":
+        return f"{spec.due.isoformat()} 前完成" if spec.due else ""
+    expected = expected_by(spec, period)
+    return "" if expected is None else f"{format_decimal(expected)}{spec.unit}"
+
+
+def form_groups(session: Session, scope: Scope) -> list[ProjectGroup]:
+    """Everything the report page shows, in a handful of queries."""
+    report = scope.report
+    current = current_actuals(session, report.id)
+    previous_row = previous_report(session, scope)
+    previous = current_actuals(session, previous_row.id if previous_row else None)
+    spend = current_spend(session, report.id)
+    previous_spend = current_spend(session, previous_row.id if previous_row else None)
+    budgets = budgets_in_force(session, scope)
+    returned = latest_event(session, report, "return") if report.state == "returned" else None
+    reasons = (returned.detail or {}).get("reasons", {}) if returned else {}
+    attachments: dict[int, list[Attachment]] = {}
+    if report.id is not None:
+        for item in session.exec(select(Attachment).where(Attachment.report_id == report.id,
+                                                          Attachment.removed_at.is_(None))
+                                 .order_by(Attachment.id)).all():
+            attachments.setdefault(item.indicator_id, []).append(item)
+    groups: dict[int, ProjectGroup] = {}
+    for code, (indicator, project) in scope.indicators.items():
+        group = groups.get(project.id)
+        if group is None:
+            entry, before = spend.get(project.id), previous_spend.get(project.id)
+            group = groups[project.id] = ProjectGroup(
+                project, [], entry.spent if entry else None, budgets.get(project.id, project.budget),
+                entry.budget if entry else None, before.spent if before else None)
+        spec = spec_of(indicator)
+        before_entry = previous.get(indicator.id)
+        group.rows.append(Row(
+            indicator, spec, assess(spec, scope.period, actual_of(current.get(indicator.id))),
+            expected_text(spec, scope.period),
+            describe_actual(spec, actual_of(before_entry)) if before_entry else "",
+            reasons.get(code, ""), attachments.get(indicator.id, [])))
+    for project in scope.projects.values():  # projects without indicators still report spend
+        if project.id not in groups:
+            entry = spend.get(project.id)
+            groups[project.id] = ProjectGroup(project, [], entry.spent if entry else None,
+                                              budgets.get(project.id, project.budget),
+                                              entry.budget if entry else None, None)
+    return sorted(groups.values(), key=lambda g: g.project.code)
+
+
+@dataclass
+class Change:
+    code: str
+    name: str
+    before: str
+    after: str
+    actor: str
+    at: datetime
+
+
+def _entry_text(spec: TargetSpec, actual: Actual) -> str:
+    parts = [describe_actual(spec, actual) or "（空）"]
+    if actual.likelihood:
+        parts.append(f"可能性：{actual.likelihood}")
+    if actual.cause_category:
+        parts.append(f"{actual.cause_category}：{join_explanation(actual.cause_text, actual.measure_text)}")
+    return "；".join(parts)
+
+
+def changes_since_return(session: Session, scope: Scope) -> list[Change]:
+    """Per indicator and project: the value when finance returned the report, and now."""
+    report = scope.report
+    returned = latest_event(session, report, "return")
+    if returned is None:
+        return []
+    changed = session.exec(select(ActualEntry).where(ActualEntry.report_id == report.id,
+                                                     ActualEntry.report_version > returned.version,
+                                                     ActualEntry.is_current.is_(True))).all()
+    by_id = {i.id: i for i, _ in scope.indicators.values()}
+    changes = []
+    for entry in changed:
+        indicator = by_id.get(entry.indicator_id) or session.get(Indicator, entry.indicator_id)
+        before = session.exec(select(ActualEntry).where(
+            ActualEntry.report_id == report.id, ActualEntry.indicator_id == entry.indicator_id,
+            ActualEntry.report_version <= returned.version).order_by(ActualEntry.id.desc())).first()
+        spec = spec_of(indicator)
+        changes.append(Change(indicator.code, indicator.name, _entry_text(spec, actual_of(before)),
+                              _entry_text(spec, actual_of(entry)), entry.actor, entry.created_at))
+    spend_changed = session.exec(select(SpendEntry, Project).join(Project, Project.id == SpendEntry.project_id)
+                                 .where(SpendEntry.report_id == report.id, SpendEntry.is_current.is_(True),
+                                        SpendEntry.report_version > returned.version)).all()
+    for entry, project in spend_changed:
+        before = session.exec(select(SpendEntry).where(
+            SpendEntry.report_id == report.id, SpendEntry.project_id == project.id,
+            SpendEntry.report_version <= returned.version).order_by(SpendEntry.id.desc())).first()
+        changes.append(Change(project.code, f"{project.name}（资金）", _spend_text(before), _spend_text(entry),
+                              entry.actor, entry.created_at))
+    return sorted(changes, key=lambda c: c.code)
+
+
+def _spend_text(entry: SpendEntry | None) -> str:
+    if entry is None or entry.spent is None:
+        return "（空）"
+    text = f"执行数 {entry.spent:,.2f} 万元"
+    return text + (f"；全年预算数 {entry.budget:,.2f} 万元" if entry.budget is not None else "")
+
+
+@dataclass
+class HistoryRow:
+    at: datetime
+    actor: str
+    period: str
+    report_version: int
+    source: str
+    before: str
+    after: str
+
+
+def indicator_history(session: Session, indicator: Indicator) -> list[HistoryRow]:
+    """Every saved value of the indicator, oldest first: who, when, old → new, which report version."""
+    spec = spec_of(indicator)
+    rows = session.exec(select(ActualEntry, Report, FiscalYear.year)
+                        .join(Report, Report.id == ActualEntry.report_id)
+                        .join(FiscalYear, FiscalYear.id == Report.fiscal_year_id)
+                        .where(ActualEntry.indicator_id == indicator.id).order_by(ActualEntry.id)).all()
+    last_by_report: dict[int, str] = {}
+    history = []
+    for entry, report, year in rows:
+        after = _entry_text(spec, actual_of(entry))
+        history.append(HistoryRow(entry.created_at, entry.actor, Period(year, report.quarter).code,
+                                  entry.report_version, entry.source, last_by_report.get(report.id, "（空）"), after))
+        last_by_report[report.id] = after
+    return history
+
+
+@dataclass
+class ReportSummary:
+    division: Division
+    quarter: int
+    report: Report | None
+    filled: int
+    total: int
+
+
+def report_overview(session: Session, year: FiscalYear, divisions: list[Division]) -> list[ReportSummary]:
+    """Each division × quarter: state, how many indicators are filled in."""
+    reports = {(r.division_id, r.quarter): r for r in session.exec(
+        select(Report).where(Report.fiscal_year_id == year.id)).all()}
+    totals = dict(session.exec(select(Project.division_id, func.count(Indicator.id))
+                               .join(Indicator, Indicator.project_id == Project.id)
+                               .where(Project.fiscal_year_id == year.id).group_by(Project.division_id)).all())
+    filled = dict(session.exec(select(ActualEntry.report_id, func.count())
+                               .where(ActualEntry.is_current.is_(True),
+                                      ActualEntry.report_id.in_([r.id for r in reports.values()]))
+                               .group_by(ActualEntry.report_id)).all()) if reports else {}
+    result = []
+    for division in divisions:
+        if not totals.get(division.id):
+            continue
+        for quarter in range(1, 5):
+            report = reports.get((division.id, quarter))
+            result.append(ReportSummary(division, quarter, report, filled.get(report.id, 0) if report else 0,
+                                        totals[division.id]))
+    return result

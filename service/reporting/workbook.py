@@ -1,0 +1,222 @@
+"""The division's period workbook: download pre-filled, fill offline, upload.
+
+Targets and codes are locked (sheet protection) and checked again on upload, because
+protection without a password is a courtesy, not a guarantee: a workbook whose locked
+cells were edited is rejected with the sheet, row and column of each edit.
+"""
+from __future__ import annotations
+
+import io
+import zipfile
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from openpyxl import Workbook, load_workbook
+from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl.utils import get_column_letter
+from openpyxl.worksheet.datavalidation import DataValidation
+from sqlmodel import Session
+
+from ..clock import clock
+from ..domain.actuals import CAUSE_CATEGORIES, RawActual, value_text
+from ..domain.progress import LIKELIHOODS, MEASURE_LABELS
+from ..domain.targets import format_decimal
+from ..importers.source import ImportProblem
+from .reports import ActualRow, ReportError, Scope, SpendRow
+from .views import form_groups
+
+WORKBOOK_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+ACTUALS_SHEET, SPEND_SHEET, META_SHEET = "指标", "资金", "说明"
+
+
+@dataclass(frozen=True)
+class Column:
+    title: str
+    width: int
+    editable: bool = False
+
+
+ACTUAL_COLUMNS = [
+    Column("指标编号", 13), Column("项目名称", 24), Column("二级指标", 12), Column("三级指标", 24),
+    Column("年度指标值", 14), Column("填报口径", 12), Column("上期值", 12), Column("序时进度目标", 12),
+    Column("实际完成值", 14, True), Column("预计完成日期", 13, True), Column("完成可能性", 10, True),
+    Column("偏差原因类别", 12, True), Column("偏差原因分析", 28, True), Column("改进措施", 28, True),
+    Column("确认减少原因", 20, True),
+]
+SPEND_COLUMNS = [
+    Column("项目编号", 13), Column("项目名称", 30), Column("年初预算数（万元）", 16), Column("上期执行数（万元）", 16),
+    Column("全年预算数（万元）", 16, True), Column("执行数（万元）", 16, True),
+]
+# Locked columns whose content must come back unchanged (others are informational).
+CHECKED = {ACTUALS_SHEET: ("指标编号", "三级指标", "年度指标值"), SPEND_SHEET: ("项目编号", "年初预算数（万元）")}
+MAX_ROWS = 5000
+_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
+_INPUT_FILL = PatternFill("solid", fgColor="FFF9E6")
+
+
+def _money(value) -> str:
+    return "" if value is None else format_decimal(value)
+
+
+def build_workbook(session: Session, scope: Scope) -> io.BytesIO:
+    groups = form_groups(session, scope)
+    workbook = Workbook()
+    meta = workbook.active
+    meta.title = META_SHEET
+    for row in (("处室代码", scope.division.code), ("处室", scope.division.name), ("期间", scope.period.code),
+                ("报告版本", scope.report.version), ("生成时间", clock.local_now().strftime("%Y-%m-%d %H:%M")),
+                ("填写说明", "只填写黄色单元格。数值按年度指标值的单位填写；计数、金额填截至期末累计值，比率、满意度、"
+                            "时长填最新实测值。截止日期类指标：已完成填完成日期（如 2025-06-30），未完成填「未完成」并填写"
+                            "预计完成日期。进度滞后或完成可能性不是「确定能」时，须填写偏差原因类别、原因分析和改进措施。"
+                            "累计值低于上期时，须在「确认减少原因」中说明。整行留空表示不修改。")):
+        meta.append(row)
+    meta.column_dimensions["A"].width, meta.column_dimensions["B"].width = 12, 100
+    meta["B6"].alignment = Alignment(wrap_text=True)
+    meta.protection.sheet = True
+
+    sheet = workbook.create_sheet(ACTUALS_SHEET)
+    _header(sheet, ACTUAL_COLUMNS)
+    for group in groups:
+        for row in group.rows:
+            actual, spec = row.reading.actual, row.spec
+            sheet.append([
+                row.indicator.code, group.project.name, row.indicator.level2, row.indicator.name,
+                row.indicator.raw_value, MEASURE_LABELS[spec.measure], row.previous, row.expected,
+                value_text(spec, actual), actual.expected_on.isoformat() if actual.expected_on else "",
+                actual.likelihood, actual.cause_category, actual.cause_text, actual.measure_text,
+                actual.decrease_reason,
+            ])
+    _protect(sheet, ACTUAL_COLUMNS)
+    letters = {c.title: get_column_letter(i) for i, c in enumerate(ACTUAL_COLUMNS, start=1)}
+    for title, options in (("完成可能性", LIKELIHOODS), ("偏差原因类别", CAUSE_CATEGORIES)):
+        column = letters[title]
+        validation = DataValidation(type="list", formula1=f'"{",".join(options)}"', allow_blank=True,
+                                    sqref=f"{column}2:{column}{MAX_ROWS}", showErrorMessage=True,
+                                    error=f"{title}只能从下拉列表中选择")
+        sheet.add_data_validation(validation)
+
+    spend_sheet = workbook.create_sheet(SPEND_SHEET)
+    _header(spend_sheet, SPEND_COLUMNS)
+    for group in groups:
+        spend_sheet.append([group.project.code, group.project.name, _money(group.project.budget),
+                            _money(group.previous_spent), _money(group.adjusted_budget), _money(group.spent)])
+    _protect(spend_sheet, SPEND_COLUMNS)
+    workbook.active = 1
+    buffer = io.BytesIO()
+    workbook.save(buffer)
+    buffer.seek(0)
+    return buffer
+
+
+def _header(sheet, columns: list[Column]) -> None:
+    sheet.append([c.title for c in columns])
+    for index, column in enumerate(columns, start=1):
+        cell = sheet.cell(row=1, column=index)
+        cell.font, cell.fill = Font(bold=True), _HEADER_FILL
+        sheet.column_dimensions[get_column_letter(index)].width = column.width
+    sheet.freeze_panes = "B2"
+
+
+def _protect(sheet, columns: list[Column]) -> None:
+    editable = [i for i, c in enumerate(columns, start=1) if c.editable]
+    for row in sheet.iter_rows(min_row=2, max_row=sheet.max_row):
+        for index in editable:
+            cell = row[index - 1]
+            cell.protection, cell.fill = Protection(locked=False), _INPUT_FILL
+            cell.number_format = "@"  # text: keeps 2025-06-30 and 1,234 as typed
+    sheet.protection.sheet = True
+    sheet.protection.formatColumns = False  # people may widen columns
+
+
+def _cell_text(value) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value).strip()
+
+
+def read_workbook(data: bytes, scope: Scope) -> tuple[list[ActualRow], list[SpendRow]]:
+    """Rows to save, or ReportError(422) naming sheet, row, column and reason for every problem."""
+    try:
+        workbook = load_workbook(io.BytesIO(data), data_only=True)
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        raise ReportError(422, "无法作为 Excel 工作簿 (.xlsx) 打开，请上传从本系统下载的填报工作簿",
+                          [ImportProblem("文件", "格式", f"不是有效的 .xlsx 文件（{type(exc).__name__}）")]) from exc
+    problems: list[ImportProblem] = []
+    for name in (META_SHEET, ACTUALS_SHEET, SPEND_SHEET):
+        if name not in workbook.sheetnames:
+            problems.append(ImportProblem(f"工作表「{name}」", "工作表", "缺少该工作表，请使用本系统下载的填报工作簿"))
+    if problems:
+        raise ReportError(422, "工作簿结构不符", problems)
+    meta = {(_cell_text(r[0].value)): _cell_text(r[1].value) for r in workbook[META_SHEET].iter_rows(max_col=2)}
+    if (meta.get("处室代码"), meta.get("期间")) != (scope.division.code, scope.period.code):
+        raise ReportError(422, "工作簿与当前报告不符", [ImportProblem(
+            f"工作表「{META_SHEET}」", "处室代码/期间",
+            f"工作簿属于 {meta.get('处室代码') or '?'} {meta.get('期间') or '?'}，当前报告是 "
+            f"{scope.division.code} {scope.period.code}")])
+    actual_rows = _read_sheet(workbook[ACTUALS_SHEET], ACTUAL_COLUMNS, problems, _expected_actuals(scope),
+                              _actual_row)
+    spend_rows = _read_sheet(workbook[SPEND_SHEET], SPEND_COLUMNS, problems, _expected_spend(scope), _spend_row)
+    if problems:
+        raise ReportError(422, "工作簿未导入：请按下列问题修改后重新上传", problems)
+    return actual_rows, spend_rows
+
+
+def _expected_actuals(scope: Scope) -> dict[str, dict[str, str]]:
+    return {code: {"指标编号": code, "三级指标": indicator.name, "年度指标值": indicator.raw_value}
+            for code, (indicator, _p) in scope.indicators.items()}
+
+
+def _expected_spend(scope: Scope) -> dict[str, dict[str, str]]:
+    return {code: {"项目编号": code, "年初预算数（万元）": _money(p.budget)} for code, p in scope.projects.items()}
+
+
+def _read_sheet(sheet, columns, problems, expected, make_row):
+    rows = list(sheet.iter_rows(values_only=True))
+    titles = [c.title for c in columns]
+    header = [_cell_text(v) for v in (rows[0] if rows else ())][:len(titles)]
+    if header != titles:
+        problems.append(ImportProblem(f"工作表「{sheet.title}」第 1 行", "表头",
+                                      f"表头被修改，应为：{'、'.join(titles)}"))
+        return []
+    if len(rows) > MAX_ROWS:
+        problems.append(ImportProblem(f"工作表「{sheet.title}」", "行数", f"超过 {MAX_ROWS} 行"))
+        return []
+    checked = CHECKED[sheet.title]
+    key_title = titles[0]
+    result = []
+    for number, values in enumerate(rows[1:], start=2):
+        cells = {title: _cell_text(values[i] if i < len(values) else None) for i, title in enumerate(titles)}
+        if not any(cells.values()):
+            continue
+        location = f"工作表「{sheet.title}」第 {number} 行"
+        original = expected.get(cells[key_title])
+        if original is None:
+            problems.append(ImportProblem(f"{location} {get_column_letter(1)} 列", key_title,
+                                          f"编号「{cells[key_title]}」不属于本报告（锁定单元格被修改或行被复制）"))
+            continue
+        edited = [t for t in checked if cells[t] != original[t]]
+        for title in edited:
+            problems.append(ImportProblem(f"{location} {get_column_letter(titles.index(title) + 1)} 列", title,
+                                          f"锁定单元格被修改：应为「{original[title]}」，现为「{cells[title]}」"))
+        if not edited:
+            result.append(make_row(cells, location))
+    return result
+
+
+def _actual_row(cells: dict[str, str], location: str) -> ActualRow:
+    return ActualRow(cells["指标编号"], RawActual(
+        value=cells["实际完成值"], expected_on=cells["预计完成日期"], likelihood=cells["完成可能性"],
+        cause_category=cells["偏差原因类别"], cause_text=cells["偏差原因分析"], measure_text=cells["改进措施"],
+        confirm_decrease=bool(cells["确认减少原因"]), decrease_reason=cells["确认减少原因"]), location)
+
+
+def _spend_row(cells: dict[str, str], location: str) -> SpendRow:
+    return SpendRow(cells["项目编号"], cells["执行数（万元）"], cells["全年预算数（万元）"], location)
+
+

@@ -1,0 +1,140 @@
+"""Login, logout, the user's own account (password, API tokens) and user administration."""
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import flash, redirect, render_template, request, url_for
+from flask_login import login_user, logout_user
+from sqlmodel import select
+from werkzeug.security import check_password_hash
+
+from .. import get_session
+from ..access import LoginUser, authorize
+from ..accounts import (
+    AccountError, TooManyAttempts, authenticate, create_user, issue_token, revoke_token, set_password, tokens_of,
+)
+from ..models import ROLE_LABELS, ROLES, Division, User
+from . import web_bp
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths: no open redirect through ?next=."""
+    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
+        return target
+    return url_for("web.index")
+
+
+@web_bp.route("/login", methods=["GET", "POST"])
+def login():
+    if request.method == "GET":
+        return render_template("login.html", next=request.args.get("next", ""))
+    session = get_session()
+    try:
+        user = authenticate(session, request.form.get("username", ""), request.form.get("password", ""),
+                            request.remote_addr or "unknown")
+    except TooManyAttempts as exc:
+        session.commit()
+        return render_template("login.html", error=str(exc), next=request.form.get("next", "")), 429
+    except AccountError as exc:
+        session.commit()  # keep the failure: it counts towards the limit
+        return render_template("login.html", error=str(exc), next=request.form.get("next", ""),
+                               username=request.form.get("username", "")), 401
+    session.commit()
+    login_user(LoginUser(user))
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@web_bp.post("/logout")
+def logout():
+    logout_user()
+    flash("已退出登录", "ok")
+    return redirect(url_for("web.login"))
+
+
+@web_bp.get("/account")
+def account():
+    user = authorize("read_targets")
+    return render_template("account.html", tokens=tokens_of(get_session(), user), new_token=None,
+                           ROLE_LABELS=ROLE_LABELS)
+
+
+@web_bp.post("/account/password")
+def account_password():
+    user = authorize("read_targets")
+    session = get_session()
+    if not check_password_hash(user.password_hash, request.form.get("current", "")):
+        flash("当前密码不正确", "error")
+    elif request.form.get("new", "") != request.form.get("repeat", ""):
+        flash("两次输入的新密码不一致", "error")
+    else:
+        try:
+            set_password(session, user, request.form.get("new", ""))
+            session.commit()
+            flash("密码已修改", "ok")
+        except AccountError as exc:
+            flash(str(exc), "error")
+    return redirect(url_for("web.account"))
+
+
+@web_bp.post("/account/tokens")
+def token_create():
+    user = authorize("read_targets")
+    session = get_session()
+    issued = issue_token(session, user, request.form.get("label", ""))
+    session.commit()
+    return render_template("account.html", tokens=tokens_of(session, user), new_token=issued.token,
+                           ROLE_LABELS=ROLE_LABELS)
+
+
+@web_bp.post("/account/tokens/<int:token_id>/revoke")
+def token_revoke(token_id: int):
+    user = authorize("read_targets")
+    session = get_session()
+    try:
+        revoke_token(session, user, token_id)
+        session.commit()
+        flash("令牌已吊销", "ok")
+    except AccountError as exc:
+        flash(str(exc), "error")
+    return redirect(url_for("web.account"))
+
+
+@web_bp.get("/admin/users")
+def users():
+    authorize("manage_users")
+    session = get_session()
+    rows = session.exec(select(User, Division).join(Division, Division.id == User.division_id, isouter=True)
+                        .order_by(User.username)).all()
+    return render_template("users.html", rows=rows, ROLES=ROLES, ROLE_LABELS=ROLE_LABELS,
+                           divisions=session.exec(select(Division).order_by(Division.code)).all())
+
+
+@web_bp.post("/admin/users")
+def user_create():
+    authorize("manage_users")
+    session = get_session()
+    form = request.form
+    try:
+        user = create_user(session, form.get("username", ""), form.get("display_name", ""), form.get("role", ""),
+                           form.get("division") or None, form.get("password", ""))
+        session.commit()
+        flash(f"已创建用户 {user.username}（{ROLE_LABELS[user.role]}）", "ok")
+    except AccountError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("web.users"))
+
+
+@web_bp.post("/admin/users/<int:user_id>/active")
+def user_active(user_id: int):
+    admin = authorize("manage_users")
+    session = get_session()
+    user = session.get(User, user_id)
+    if user is None or user.id == admin.id:
+        flash("不能停用该用户", "error")
+    else:
+        user.active = request.form.get("active") == "1"
+        session.add(user)
+        session.commit()
+        flash(f"用户 {user.username} 已{'启用' if user.active else '停用'}", "ok")
+    return redirect(url_for("web.users"))

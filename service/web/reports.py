@@ -1,0 +1,261 @@
+"""Quarterly report pages: overview, the division's form, review, workbook round-trip, history."""
+from __future__ import annotations
+
+from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from sqlmodel import select
+from werkzeug.exceptions import NotFound
+
+from .. import get_session
+from ..access import authorize, can, current
+from ..clock import clock
+from ..domain.actuals import CAUSE_CATEGORIES, RawActual, missing_for_submit, read_actual
+from ..domain.periods import Period, PeriodError
+from ..domain.progress import CUMULATIVE, LIKELIHOODS, needs_explanation
+from ..models import REPORT_STATE_LABELS, Division, FiscalYear, ReportEvent
+from ..queries import years
+from ..reporting.reports import (
+    ACTION_LABELS, ActualRow, ReportError, SpendRow, current_actuals, is_locked, load_scope, may_edit,
+    previous_report, save, set_period_lock, spec_of, transition,
+)
+from ..reporting.views import changes_since_return, form_groups, latest_event, report_overview
+from ..reporting.workbook import WORKBOOK_MIME, build_workbook, read_workbook
+from . import web_bp
+
+
+@web_bp.app_context_processor
+def _report_labels():
+    return {"REPORT_STATE_LABELS": REPORT_STATE_LABELS, "ACTION_LABELS": ACTION_LABELS}
+
+
+def _period(code: str) -> Period:
+    try:
+        return Period.parse(code)
+    except PeriodError as exc:
+        raise NotFound(str(exc)) from exc
+
+
+def open_scope(division: str, period_code: str, action: str = "view_report"):
+    """The report scope, after checking the current user may do `action` on that division."""
+    period = _period(period_code)
+    try:
+        scope = load_scope(get_session(), period.year, division, period.quarter)
+    except ReportError as exc:
+        raise NotFound(exc.message) from exc
+    authorize(action, scope.division.id)
+    return scope
+
+
+def _report_url(scope) -> str:
+    return url_for("web.report", division=scope.division.code, period=scope.period.code)
+
+
+@web_bp.get("/reports")
+def reports():
+    user = authorize("read_targets")
+    session = get_session()
+    known = years(session)
+    year_value = request.args.get("year", type=int) or (known[0] if known else None)
+    fiscal_year = session.exec(select(FiscalYear).where(FiscalYear.year == year_value)).first()
+    if fiscal_year is None:
+        return render_template("reports.html", rows=[], year=None, years=known, locks={})
+    visible = [d for d in session.exec(select(Division).order_by(Division.code)).all()
+               if can(user, "view_report", d.id)]
+    rows = report_overview(session, fiscal_year, visible)
+    periods = {q: Period(fiscal_year.year, q) for q in range(1, 5)}
+    locks = {q: is_locked(session, fiscal_year.id, q) for q in periods}
+    return render_template("reports.html", rows=rows, year=fiscal_year, years=known, periods=periods, locks=locks,
+                           due_days=fiscal_year.report_due_days)
+
+
+def _raw_from_form(form, code: str, spec) -> RawActual:
+    raw = RawActual(value=form.get(f"v-{code}", ""), expected_on=form.get(f"e-{code}", ""),
+                    likelihood=form.get(f"l-{code}", ""), cause_category=form.get(f"cc-{code}", ""),
+                    cause_text=form.get(f"ct-{code}", ""), measure_text=form.get(f"m-{code}", ""),
+                    confirm_decrease=form.get(f"cd-{code}") == "1", decrease_reason=form.get(f"dr-{code}", ""))
+    if spec.kind == "deadline":
+        state = form.get(f"ds-{code}", "")
+        raw.value = {"done": raw.value, "not_done": "未完成"}.get(state, "")
+        if state != "not_done":
+            raw.expected_on = ""
+    return raw
+
+
+def _render_report(scope, errors=None, posted=None, status=200):
+    session = get_session()
+    user = current()
+    groups = form_groups(session, scope)
+    report = scope.report
+    returned = latest_event(session, report, "return")
+    events = session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id)
+                          .order_by(ReportEvent.id.desc())).all() if report.id else []
+    reviewing = can(user, "review_report") and report.state in ("submitted", "accepted")
+    return render_template(
+        "report.html", scope=scope, report=report, groups=groups, errors=errors or {}, posted=posted,
+        editable=may_edit(user, scope) and not is_locked(session, scope.year.id, scope.period.quarter),
+        locked=is_locked(session, scope.year.id, scope.period.quarter), reviewing=reviewing,
+        returned=returned if report.state == "returned" or reviewing else None,
+        changes=changes_since_return(session, scope) if reviewing else [],
+        events=events, due=scope.period.due(scope.year.report_due_days), LIKELIHOODS=LIKELIHOODS,
+        CAUSES=CAUSE_CATEGORIES, CUMULATIVE=CUMULATIVE, needs_explanation=needs_explanation,
+        has_previous=previous_report(session, scope) is not None,
+    ), status
+
+
+@web_bp.get("/reports/<division>/<period>")
+def report(division: str, period: str):
+    return _render_report(open_scope(division, period))
+
+
+def _errors_by_row(problems, locations: dict[str, str]) -> dict:
+    """Problems keyed by the row's code and field label, for inline messages."""
+    errors: dict[str, list[str]] = {}
+    for problem in problems:
+        code = locations.get(problem.location, problem.location)
+        errors.setdefault(code, []).append(f"{problem.field}：{problem.message}")
+    return errors
+
+
+@web_bp.post("/reports/<division>/<period>/save")
+def report_save(division: str, period: str):
+    scope = open_scope(division, period, "edit_report")
+    session = get_session()
+    form = request.form
+    actual_rows = [ActualRow(code, _raw_from_form(form, code, spec_of(indicator)), f"指标 {code}")
+                   for code, (indicator, _p) in scope.indicators.items() if f"l-{code}" in form]
+    spend_rows = [SpendRow(code, form.get(f"sp-{code}", ""), form.get(f"bd-{code}", ""), f"项目 {code}")
+                  for code in scope.projects if f"sp-{code}" in form]
+    try:
+        result = save(session, scope, current(), actual_rows, spend_rows, "web",
+                      expected_version=form.get("version", type=int))
+        session.commit()
+    except ReportError as exc:
+        session.rollback()
+        if exc.status == 422:
+            locations = {f"指标 {c}": c for c in scope.indicators} | {f"项目 {c}": c for c in scope.projects}
+            flash(f"{exc.message}（{len(exc.problems)} 处错误，已在下方标出）", "error")
+            return _render_report(open_scope(division, period, "edit_report"),
+                                  _errors_by_row(exc.problems, locations), form, 422)
+        flash(exc.message, "error")
+        return redirect(_report_url(scope))
+    if result.changed:
+        flash(f"已保存：{len(result.changed_actuals)} 个指标、{len(result.changed_spend)} 个项目资金有更新（版本 {result.version}）", "ok")
+    else:
+        flash("没有需要保存的修改", "ok")
+    if form.get("then") == "submit":
+        return _act(scope, "submit")
+    return redirect(_report_url(scope))
+
+
+def _act(scope, action: str):
+    session = get_session()
+    user = current()
+    needed = {"sign": "sign_report", "submit": "edit_report"}.get(action, "review_report")
+    authorize(needed, scope.division.id)
+    reasons = {code: request.form.get(f"rr-{code}", "") for code in scope.indicators}
+    try:
+        changed = transition(session, scope, user, action, request.form.get("comment", ""), reasons,
+                             expected_version=request.form.get("version", type=int))
+        session.commit()
+    except ReportError as exc:
+        session.rollback()
+        if exc.problems:
+            locations = {f"指标 {c}（{i.name}）": c for c, (i, _p) in scope.indicators.items()}
+            locations |= {f"项目 {c}（{p.name}）": c for c, p in scope.projects.items()}
+            flash(f"{exc.message}，请补充下方标出的内容", "error")
+            return _render_report(open_scope(scope.division.code, scope.period.code),
+                                  _errors_by_row(exc.problems, locations), None, exc.status)
+        flash(exc.message, "error")
+        return redirect(_report_url(scope))
+    report = scope.report
+    if changed:
+        message = {"sign": "已签认", "submit": "已提交财务处审核" + ("（逾期提交）" if report.late else ""),
+                   "return": "已退回处室修改", "accept": "已审核通过"}[action]
+        flash(message, "ok")
+    return redirect(_report_url(scope))
+
+
+@web_bp.post("/reports/<division>/<period>/action")
+def report_action(division: str, period: str):
+    action = request.form.get("action", "")
+    if action not in ("sign", "submit", "return", "accept"):
+        abort(400)
+    return _act(open_scope(division, period), action)
+
+
+@web_bp.post("/reports/<division>/<period>/preview")
+def report_preview(division: str, period: str):
+    """The status light and inline errors of one row as the user types (same rules as saving)."""
+    scope = open_scope(division, period, "edit_report")
+    code = request.form.get("code", "")
+    found = scope.indicators.get(code)
+    if found is None:
+        abort(404)
+    spec = spec_of(found[0])
+    previous_row = previous_report(get_session(), scope)
+    before = current_actuals(get_session(), previous_row.id if previous_row else None).get(found[0].id)
+    reading = read_actual(spec, _raw_from_form(request.form, code, spec), scope.period,
+                          previous=before.number if before else None, today=clock.today())
+    needs = needs_explanation(reading.light, reading.actual.likelihood)
+    return jsonify({"light": {"code": reading.light.code, "label": reading.light.label,
+                              "detail": reading.light.detail},
+                    "needs_explanation": needs,
+                    "errors": [{"field": e.field, "message": str(e)} for e in reading.errors],
+                    "missing": [str(m) for m in missing_for_submit(spec, reading)] if not reading.errors else []})
+
+
+@web_bp.get("/reports/<division>/<period>/workbook.xlsx")
+def report_workbook(division: str, period: str):
+    scope = open_scope(division, period)
+    name = f"{scope.division.name}_{scope.period.code}_绩效监控填报.xlsx"
+    return send_file(build_workbook(get_session(), scope), as_attachment=True, download_name=name,
+                     mimetype=WORKBOOK_MIME)
+
+
+@web_bp.post("/reports/<division>/<period>/workbook")
+def report_workbook_upload(division: str, period: str):
+    scope = open_scope(division, period, "edit_report")
+    session = get_session()
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        flash("请选择要上传的工作簿", "error")
+        return redirect(_report_url(scope))
+    try:
+        actual_rows, spend_rows = read_workbook(upload.read(), scope)
+        result = save(session, scope, current(), actual_rows, spend_rows, "excel", skip_blank=True)
+        session.commit()
+    except ReportError as exc:
+        session.rollback()
+        return render_template("upload_problems.html", scope=scope, file_name=upload.filename, error=exc), exc.status
+    flash(f"工作簿已导入：{len(result.changed_actuals)} 个指标、{len(result.changed_spend)} 个项目资金有更新"
+          if result.changed else "工作簿与已保存的内容相同，没有修改", "ok")
+    return redirect(_report_url(scope))
+
+
+@web_bp.post("/periods/<period>/lock")
+def period_lock(period: str):
+    _set_lock(period, True)
+    return redirect(url_for("web.reports", year=_period(period).year))
+
+
+@web_bp.post("/periods/<period>/reopen")
+def period_reopen(period: str):
+    _set_lock(period, False)
+    return redirect(url_for("web.reports", year=_period(period).year))
+
+
+def _set_lock(code: str, lock: bool) -> None:
+    user = authorize("lock_period")
+    parsed = _period(code)
+    session = get_session()
+    fiscal_year = session.exec(select(FiscalYear).where(FiscalYear.year == parsed.year)).first()
+    if fiscal_year is None:
+        raise NotFound(f"没有 {parsed.year} 年度")
+    try:
+        if set_period_lock(session, fiscal_year, parsed.quarter, user, lock, request.form.get("reason", "")):
+            flash(f"{parsed.label}已{'锁定' if lock else '重新开放'}", "ok")
+        session.commit()
+    except ReportError as exc:
+        session.rollback()
+        flash(exc.message, "error")
+
+
