@@ -19,7 +19,7 @@ csrf = CSRFProtect()
 def create_app(settings: Settings | None = None, **config) -> APIFlask:
     settings = settings or load_settings()
     app = APIFlask(
-        __name__, title="perftrack API", version="1",
+        __name__, title="perftrack API", version="1", static_folder=None,
         spec_path="/api/v1/openapi.json", docs_path=None, json_errors=False,
         instance_path=str(settings.instance_path),
     )

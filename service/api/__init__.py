@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from apiflask import APIBlueprint, HTTPError, abort
 from flask import jsonify, request
+from sqlmodel import select
 from werkzeug.exceptions import HTTPException
 
 from .. import get_session
@@ -24,6 +25,25 @@ api_bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="perftrack")
 
 ERROR_MESSAGES = {400: "请求格式错误", 401: "需要登录或 API 令牌", 403: "没有权限", 404: "未找到",
                   405: "不支持的请求方法", 413: "上传文件过大", 422: "数据校验失败", 500: "服务器内部错误"}
+
+
+# What an endpoint needs, checked before its input is validated (so a caller without the right
+# learns nothing from validation errors).  Division-scoped endpoints are checked against the
+# division in the URL; transitions then check the action itself (sign, submit, return, accept).
+ENDPOINT_ACTIONS = {"api.period_lock": "lock_period", "api.upload_import": "manage_targets",
+                    "api.report_values": "edit_report", "api.report_attachment": "edit_report"}
+
+
+@api_bp.before_request
+def _authorize_endpoint():
+    division_code = (request.view_args or {}).get("division")
+    if division_code is None:
+        authorize(ENDPOINT_ACTIONS.get(request.endpoint, "read_targets"))
+        return
+    division = get_session().exec(select(Division).where(Division.code == division_code)).first()
+    if division is None:
+        abort(404, message=f"处室 {division_code} 不存在")
+    authorize(ENDPOINT_ACTIONS.get(request.endpoint, "view_report"), division.id)
 
 
 def register_api_errors(app) -> None:

@@ -176,10 +176,11 @@ def _act(scope, action: str):
 
 @web_bp.post("/reports/<division>/<period>/action")
 def report_action(division: str, period: str):
+    scope = open_scope(division, period)
     action = request.form.get("action", "")
     if action not in ("sign", "submit", "return", "accept"):
         abort(400)
-    return _act(open_scope(division, period), action)
+    return _act(scope, action)
 
 
 @web_bp.post("/reports/<division>/<period>/preview")

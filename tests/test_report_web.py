@@ -1,0 +1,116 @@
+"""The report pages: the form, inline validation, the workflow, evidence, history and locks."""
+from __future__ import annotations
+
+import io
+from datetime import date
+
+from openpyxl import load_workbook
+from sqlmodel import select
+
+from service.clock import clock
+from service.db import session_scope
+from service.models import Attachment
+
+from .reporting_helpers import snapshot
+
+CODE = "2025-001.01"  # 全年任务量 ≥5项
+
+
+def test_the_form_shows_target_expected_progress_and_last_quarter(client_as, app):
+    clock.set_today(date(2025, 7, 3))
+    xxh = client_as("xxh")
+    xxh.post("/reports/XXH/2025Q1/save", data={f"v-{CODE}": "1", f"l-{CODE}": "确定能"})
+    page = xxh.get("/reports/XXH/2025Q2").get_data(as_text=True)
+    row = page.split(f'data-code="{CODE}"')[1].split("</tr>")[0]
+    assert "≥5项" in row and "截至期末累计" in row and "1项" in row and "2.5项" in row  # target, measure, Q1, 序时
+    assert "填报截止</dt><dd>2025-07-10" in page
+    assert page.count('class="indicator') == 52  # every indicator of the division's 8 projects
+
+
+def test_a_bad_value_is_shown_inline_and_nothing_is_saved(client_as, app):
+    xxh = client_as("xxh")
+    engine = app.extensions["perftrack.engine"]
+    before = snapshot(engine)
+    response = xxh.post("/reports/XXH/2025Q2/save", data={
+        f"v-{CODE}": "三个", f"l-{CODE}": "", "v-2025-001.02": "98", "l-2025-001.02": "确定能"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422
+    assert "实际完成值：「三个」不是数字" in page and 'value="三个"' in page and 'value="98"' in page
+    assert snapshot(engine) == before
+
+
+def test_preview_gives_the_light_and_errors_as_the_user_types(client_as):
+    clock.set_today(date(2025, 7, 3))
+    xxh = client_as("xxh")
+    behind = xxh.post("/reports/XXH/2025Q2/preview", data={"code": CODE, f"v-{CODE}": "1"}).get_json()
+    assert behind["light"]["code"] == "red" and behind["needs_explanation"]
+    fine = xxh.post("/reports/XXH/2025Q2/preview", data={"code": CODE, f"v-{CODE}": "3", f"l-{CODE}": "确定能"})
+    assert fine.get_json()["light"]["code"] == "green" and fine.get_json()["missing"] == []
+    wrong = xxh.post("/reports/XXH/2025Q2/preview", data={"code": "2025-001.02", "v-2025-001.02": "130"}).get_json()
+    assert wrong["errors"] == [{"field": "value", "message": "实际完成值：「验收合格率」是比率，不能超过 100%"}]
+
+
+def test_submit_needs_a_complete_report_and_names_what_is_missing(client_as):
+    xxh = client_as("xxh")
+    response = xxh.post("/reports/XXH/2025Q2/save", data={f"v-{CODE}": "3", f"l-{CODE}": "确定能", "then": "submit"})
+    page = response.get_data(as_text=True)
+    assert response.status_code == 422 and "报告尚未填写完整" in page and "请填写实际完成值" in page
+    assert "3项；可能性：确定能" in xxh.get(f"/indicators/{CODE}").get_data(as_text=True)  # the draft was kept
+    assert "草稿" in xxh.get("/reports/XXH/2025Q2").get_data(as_text=True)
+
+
+def test_evidence_is_type_checked_size_limited_and_never_deleted(client_as, app):
+    xxh = client_as("xxh")
+    url = f"/reports/XXH/2025Q2/indicators/{CODE}/evidence"
+    ok = xxh.post(url, data={"file": (io.BytesIO(b"%PDF-1.7 minutes"), "会议纪要.pdf")}, follow_redirects=True)
+    assert "已上传附件「会议纪要.pdf」" in ok.get_data(as_text=True)
+    fake = xxh.post(url, data={"file": (io.BytesIO(b"MZ\x90\x00"), "report.pdf")}, follow_redirects=True)
+    assert "内容与扩展名 .pdf 不符" in fake.get_data(as_text=True)
+    exe = xxh.post(url, data={"file": (io.BytesIO(b"MZ"), "tool.exe")}, follow_redirects=True)
+    assert "类型不支持" in exe.get_data(as_text=True)
+    big = xxh.post(url, data={"file": (io.BytesIO(b"%PDF-" + b"0" * (10 * 1024 * 1024)), "big.pdf")},
+                   follow_redirects=True)
+    assert "超过 10 MB" in big.get_data(as_text=True)
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        item = session.exec(select(Attachment)).one()
+        assert len(item.sha256) == 64 and item.content_type == "application/pdf"
+    download = xxh.get(f"/attachments/{item.id}")
+    assert download.data == b"%PDF-1.7 minutes"
+    xxh.post(f"/attachments/{item.id}/remove")
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        kept = session.get(Attachment, item.id)
+        assert kept.removed_by == "xxh" and kept.data == b"%PDF-1.7 minutes"
+
+
+def test_history_is_visible_and_exportable(client_as):
+    xxh = client_as("xxh")
+    xxh.post("/reports/XXH/2025Q2/save", data={f"v-{CODE}": "2", f"l-{CODE}": "确定能"})
+    xxh.post("/reports/XXH/2025Q2/save", data={f"v-{CODE}": "3", f"l-{CODE}": "确定能", "version": "1"})
+    page = xxh.get(f"/indicators/{CODE}").get_data(as_text=True)
+    assert "2项；可能性：确定能" in page and "3项；可能性：确定能" in page
+    workbook = load_workbook(io.BytesIO(xxh.get(f"/indicators/{CODE}/history.xlsx").data))
+    rows = list(workbook.active.iter_rows(min_row=3, values_only=True))
+    assert [(r[1], r[2], r[3], r[5], r[6]) for r in rows] == [
+        ("2025Q2", 1, "xxh", "（空）", "2项；可能性：确定能"), ("2025Q2", 2, "xxh", "2项；可能性：确定能", "3项；可能性：确定能")]
+
+
+def test_two_tabs_cannot_silently_overwrite_each_other(client_as):
+    xxh = client_as("xxh")
+    xxh.post("/reports/XXH/2025Q2/save", data={f"v-{CODE}": "2", f"l-{CODE}": "", "version": "0"})
+    stale = xxh.post("/reports/XXH/2025Q2/save", data={f"v-{CODE}": "4", f"l-{CODE}": "", "version": "0"},
+                     follow_redirects=True)
+    assert "已被他人修改" in stale.get_data(as_text=True)
+
+
+def test_finance_locks_and_reopens_a_period_on_the_page(client_as):
+    finance = client_as("caiwu")
+    assert "已锁定" in finance.post("/periods/2025Q2/lock", follow_redirects=True).get_data(as_text=True)
+    xxh = client_as("xxh")
+    page = xxh.get("/reports/XXH/2025Q2").get_data(as_text=True)
+    assert "期间已锁定" in page and f'name="v-{CODE}"' not in page  # read-only
+    refused = xxh.post("/reports/XXH/2025Q2/save", data={f"v-{CODE}": "4", f"l-{CODE}": ""}, follow_redirects=True)
+    assert "已被财务处锁定" in refused.get_data(as_text=True)
+    no_reason = finance.post("/periods/2025Q2/reopen", data={"reason": ""}, follow_redirects=True)
+    assert "请说明原因" in no_reason.get_data(as_text=True)
+    finance.post("/periods/2025Q2/reopen", data={"reason": "处室补报"})
+    assert f'name="v-{CODE}"' in xxh.get("/reports/XXH/2025Q2").get_data(as_text=True)

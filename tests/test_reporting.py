@@ -1,0 +1,169 @@
+"""The report service on SQLite and PostgreSQL: history, idempotence, all-or-nothing, workflow, locks."""
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+from sqlmodel import select
+
+from service.accounts import create_user
+from service.clock import clock
+from service.db import make_engine, session_scope
+from service.domain.actuals import RawActual
+from service.importing import import_bytes
+from service.models import ActualEntry, Division, FiscalYear, ReportEvent, User
+from service.reporting.reports import ActualRow, ReportError, SpendRow, load_scope, save, set_period_lock, transition
+from service.reporting.views import changes_since_return, indicator_history
+
+from .conftest import SEED
+from .reporting_helpers import complete_rows, snapshot
+
+XXH_CODE = "2025-001.01"  # 全年任务量 ≥5项 (电子商务和信息化处)
+RATE_CODE = "2025-001.02"  # 验收合格率 100%
+DEADLINE_CODE = "2025-010.06"  # 2025全年底前完成 (口岸管理处)
+
+
+@pytest.fixture
+def engine(database_url, seed_bytes):
+    engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        import_bytes(session, SEED.name, seed_bytes, 2025, "test")
+        for username, role, division in (("xxh", "reporter", "XXH"), ("kac", "reporter", "KAC"),
+                                         ("kac-head", "head", "KAC"), ("caiwu", "finance", None)):
+            create_user(session, username, username, role, division, "password1")
+        kac = session.exec(select(Division).where(Division.code == "KAC")).one()
+        kac.requires_head_signoff = True
+    clock.set_today(date(2025, 7, 3))
+    yield engine
+    engine.dispose()
+
+
+def _user(session, name: str) -> User:
+    return session.exec(select(User).where(User.username == name)).one()
+
+
+def _save(engine, division, quarter, rows, user="xxh", spend=(), **kwargs):
+    with session_scope(engine) as session:
+        scope = load_scope(session, 2025, division, quarter)
+        return save(session, scope, _user(session, user), rows, list(spend), "test", **kwargs)
+
+
+def test_every_save_is_a_new_version_and_repeats_change_nothing(engine):
+    first = _save(engine, "XXH", 2, [ActualRow(XXH_CODE, RawActual(value="3"), "r1")])
+    again = _save(engine, "XXH", 2, [ActualRow(XXH_CODE, RawActual(value="3"), "r1")])
+    second = _save(engine, "XXH", 2, [ActualRow(XXH_CODE, RawActual(value="4"), "r1")], user="xxh")
+    assert (first.version, first.changed_actuals) == (1, [XXH_CODE])
+    assert (again.version, again.changed) == (1, False)
+    assert second.version == 2
+    with session_scope(engine) as session:
+        entries = session.exec(select(ActualEntry).order_by(ActualEntry.id)).all()
+        assert [(e.number, e.is_current, e.report_version) for e in entries] == [(3, False, 1), (4, True, 2)]
+        from service.models import Indicator
+
+        indicator = session.exec(select(Indicator).where(Indicator.code == XXH_CODE)).one()
+        history = indicator_history(session, indicator)
+        assert [(h.before, h.after, h.actor, h.period) for h in history] == [
+            ("（空）", "3项", "xxh", "2025Q2"), ("3项", "4项", "xxh", "2025Q2")]
+
+
+@pytest.mark.parametrize("code, raw, field, message", [
+    (XXH_CODE, RawActual(value="很多"), "实际完成值", "不是数字"),
+    (XXH_CODE, RawActual(value="3个"), "实际完成值", "单位不符"),
+    (XXH_CODE, RawActual(value="-1"), "实际完成值", "不能为负数"),
+    (RATE_CODE, RawActual(value="120%"), "实际完成值", "不能超过 100%"),
+    ("2025-999.01", RawActual(value="1"), "指标编号", "不存在"),
+    (DEADLINE_CODE, RawActual(value="1"), "指标编号", "属于口岸管理处"),
+])
+def test_bad_rows_reject_the_whole_save_and_write_nothing(engine, code, raw, field, message):
+    _save(engine, "XXH", 2, [ActualRow(XXH_CODE, RawActual(value="3"), "r0")])
+    before = snapshot(engine)
+    rows = [ActualRow("2025-001.03", RawActual(value="98"), "第 2 行"), ActualRow(code, raw, "第 3 行")]
+    with pytest.raises(ReportError) as caught:
+        _save(engine, "XXH", 2, rows, spend=[SpendRow("2025-001", "5", "", "资金")])
+    problem = caught.value.problems[0]
+    assert caught.value.status == 422 and (problem.location, problem.field) == ("第 3 行", field)
+    assert message in problem.message
+    assert snapshot(engine) == before
+
+
+def test_dates_outside_the_year_are_rejected(engine):
+    clock.set_today(date(2025, 12, 5))
+    rows = [ActualRow(DEADLINE_CODE, RawActual(value="2026-01-05"), "r")]
+    with pytest.raises(ReportError) as caught:
+        _save(engine, "KAC", 4, rows, user="kac")
+    assert "不在 2025 年度内" in caught.value.problems[0].message
+
+
+def test_a_stale_version_is_refused_but_a_repeat_is_not(engine):
+    _save(engine, "XXH", 2, [ActualRow(XXH_CODE, RawActual(value="3"), "r")], expected_version=0)
+    before = snapshot(engine)
+    with pytest.raises(ReportError) as caught:
+        _save(engine, "XXH", 2, [ActualRow(XXH_CODE, RawActual(value="5"), "r")], expected_version=0)
+    assert caught.value.status == 412 and "已被他人修改" in caught.value.message
+    assert snapshot(engine) == before
+    assert not _save(engine, "XXH", 2, [ActualRow(XXH_CODE, RawActual(value="3"), "r")], expected_version=0).changed
+
+
+def test_head_signoff_submit_return_diff_resubmit_accept(engine):
+    with session_scope(engine) as session:
+        scope = load_scope(session, 2025, "KAC", 2)
+        actuals, spend = complete_rows(scope, date(2025, 6, 30))
+        save(session, scope, _user(session, "kac"), actuals, spend, "test")
+        with pytest.raises(ReportError, match="需处室负责人签认后才能提交"):
+            transition(session, scope, _user(session, "kac"), "submit")
+        assert transition(session, scope, _user(session, "kac-head"), "sign")
+        clock.set_today(date(2025, 7, 14))  # due 10 July
+        assert transition(session, scope, _user(session, "kac"), "submit")
+        assert (scope.report.state, scope.report.late) == ("submitted", True)
+        with pytest.raises(ReportError, match="不能修改"):
+            save(session, scope, _user(session, "kac"), [ActualRow("2025-010.01", RawActual(value="9"), "r")], [], "t")
+        with pytest.raises(ReportError, match="至少写明一条原因"):
+            transition(session, scope, _user(session, "caiwu"), "return")
+        transition(session, scope, _user(session, "caiwu"), "return", "请核实", {"2025-010.01": "次数与记录不符"})
+        assert scope.report.state == "returned"
+    with session_scope(engine) as session:
+        scope = load_scope(session, 2025, "KAC", 2)
+        save(session, scope, _user(session, "kac"), [ActualRow("2025-010.01", RawActual(value="1", likelihood="确定能"),
+                                                                "r")], [], "test")
+        changes = changes_since_return(session, scope)
+        assert [(c.code, c.before, c.after) for c in changes] == [
+            ("2025-010.01", "2次；可能性：确定能", "1次；可能性：确定能")]
+        transition(session, scope, _user(session, "kac-head"), "sign")
+        transition(session, scope, _user(session, "kac"), "submit")
+        assert scope.report.late  # stays as first submitted
+        assert transition(session, scope, _user(session, "caiwu"), "accept")
+        assert not transition(session, scope, _user(session, "caiwu"), "accept")  # idempotent
+        actions = session.exec(select(ReportEvent.action).where(ReportEvent.report_id == scope.report.id)
+                               .order_by(ReportEvent.id)).all()
+    assert actions == ["save", "sign", "submit", "return", "save", "sign", "submit", "accept"]
+
+
+def test_submit_lists_everything_missing(engine):
+    with session_scope(engine) as session:
+        scope = load_scope(session, 2025, "XXH", 2)
+        save(session, scope, _user(session, "xxh"), [ActualRow(XXH_CODE, RawActual(value="1"), "r")], [], "test")
+        with pytest.raises(ReportError) as caught:
+            transition(session, scope, _user(session, "xxh"), "submit")
+    problems = {(p.location, p.field) for p in caught.value.problems}
+    assert ("指标 2025-001.01（全年任务量）", "偏差原因类别") in problems  # 1 < 2.5 expected by Q2
+    assert ("项目 2025-001（电子商务和信息化处信息化项目）", "执行数") in problems or any(
+        loc.startswith("项目 2025-001") for loc, _ in problems)
+
+
+def test_a_locked_period_changes_only_after_reopening(engine):
+    with session_scope(engine) as session:
+        year = session.exec(select(FiscalYear)).one()
+        finance = _user(session, "caiwu")
+        assert set_period_lock(session, year, 2, finance, True)
+        assert not set_period_lock(session, year, 2, finance, True)
+    before = snapshot(engine)
+    with pytest.raises(ReportError) as caught:
+        _save(engine, "XXH", 2, [ActualRow(XXH_CODE, RawActual(value="3"), "r")])
+    assert caught.value.status == 423 and "锁定" in caught.value.message
+    assert snapshot(engine) == before
+    with session_scope(engine) as session:
+        year = session.exec(select(FiscalYear)).one()
+        with pytest.raises(ReportError, match="请说明原因"):
+            set_period_lock(session, year, 2, _user(session, "caiwu"), False)
+        set_period_lock(session, year, 2, _user(session, "caiwu"), False, "处室补报")
+    assert _save(engine, "XXH", 2, [ActualRow(XXH_CODE, RawActual(value="3"), "r")]).changed
