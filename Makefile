@@ -21,6 +21,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python bench/import.py
+	$(BIN)/python bench/reporting.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts

@@ -18,7 +18,12 @@ def on_track(indicator, done_on: date) -> RawActual:
         return RawActual(value=min(indicator.due or done_on, done_on).isoformat(), likelihood="确定能")
     if indicator.kind == "qualitative":
         return RawActual(value="按计划推进", likelihood="确定能")
-    return RawActual(value=str(indicator.target_value if indicator.target_value is not None else 1), likelihood="确定能")
+    target = indicator.target_value if indicator.target_value is not None else Decimal(1)
+    if indicator.direction == "lower_better":
+        target = (target * Decimal("0.9")).quantize(Decimal("0.01"))  # strictly within a < or ≤ ceiling
+    elif indicator.comparator == ">":
+        target += 1
+    return RawActual(value=str(target), likelihood="确定能")
 
 
 def complete_rows(scope: Scope, done_on: date) -> tuple[list[ActualRow], list[SpendRow]]:

@@ -20,18 +20,24 @@ pytestmark = pytest.mark.browser
 
 
 @pytest.fixture
-def live_server(seeded_url, tmp_path):
+def live_app(seeded_url, tmp_path):
     app = make_app(seeded_url, tmp_path / "instance")  # CSRF on, as in production
+    yield app
+    app.extensions["perftrack.engine"].dispose()
+
+
+@pytest.fixture
+def live_server(live_app):
+    app = live_app
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
-    app.extensions["perftrack.engine"].dispose()
 
 
 @pytest.fixture
-def page():
+def browser():
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail("chromium is missing (apt install chromium)")
@@ -45,9 +51,21 @@ def page():
             args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
                   "--disable-sync", "--no-first-run"],
         )
-        context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
-        yield context.new_page()
+        yield browser
         browser.close()
+
+
+def new_page(browser):
+    """A fresh browser profile (its own cookies and local storage): one per person."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # the unsaved-changes prompt
+    return page
+
+
+@pytest.fixture
+def page(browser):
+    return new_page(browser)
 
 
 def shot(page, name: str) -> None:

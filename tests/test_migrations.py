@@ -28,3 +28,22 @@ def test_sqlite_runs_in_wal_with_foreign_keys(sqlite_url):
         assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
     engine.dispose()
+
+
+def test_reports_migration_keeps_an_existing_registry(database_url):
+    """A year imported before accounts and reports existed upgrades in place, with the defaults."""
+    from sqlmodel import select
+
+    from service.db import session_scope
+    from service.models import Division, FiscalYear
+
+    downgrade(database_url, "0001")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:  # what 0001 knew: write through plain SQL
+        connection.exec_driver_sql("INSERT INTO fiscal_year (year, created_at) VALUES (2024, CURRENT_TIMESTAMP)")
+        connection.exec_driver_sql("INSERT INTO division (code, name, active, is_finance) VALUES ('OLD', '旧处室', true, false)")
+    upgrade(database_url)
+    with session_scope(engine) as session:
+        assert session.exec(select(FiscalYear.report_due_days).where(FiscalYear.year == 2024)).one() == 10
+        assert session.exec(select(Division.requires_head_signoff).where(Division.code == "OLD")).one() is False
+    engine.dispose()

@@ -8,7 +8,7 @@ from decimal import Decimal
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from ..domain.actuals import Actual, Reading, assess, describe_actual, join_explanation, value_text
+from ..domain.actuals import Actual, Reading, assess, describe_actual, value_text
 from ..domain.periods import Period
 from ..domain.progress import MEASURE_LABELS, TargetSpec, expected_by
 from ..domain.targets import format_decimal
@@ -127,7 +127,7 @@ def _entry_text(spec: TargetSpec, actual: Actual) -> str:
     if actual.likelihood:
         parts.append(f"可能性：{actual.likelihood}")
     if actual.cause_category:
-        parts.append(f"{actual.cause_category}：{join_explanation(actual.cause_text, actual.measure_text)}")
+        parts.append(f"{actual.cause_category}：{actual.cause_text}；措施：{actual.measure_text}")
     return "；".join(parts)
 
 

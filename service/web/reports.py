@@ -84,6 +84,12 @@ def _render_report(scope, errors=None, posted=None, status=200):
     session = get_session()
     user = current()
     groups = form_groups(session, scope)
+    if posted is not None:  # show the lights of what was typed, not of what is stored
+        for group in groups:
+            for row in group.rows:
+                typed = read_actual(row.spec, _raw_from_form(posted, row.indicator.code, row.spec), scope.period)
+                row.reading.light = typed.light
+                row.reading.actual.likelihood = typed.actual.likelihood
     report = scope.report
     returned = latest_event(session, report, "return")
     events = session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id)
@@ -137,16 +143,17 @@ def report_save(division: str, period: str):
                                   _errors_by_row(exc.problems, locations), form, 422)
         flash(exc.message, "error")
         return redirect(_report_url(scope))
+    if form.get("then") == "submit":
+        return _act(scope, "submit", expected_version=result.version)
     if result.changed:
-        flash(f"已保存：{len(result.changed_actuals)} 个指标、{len(result.changed_spend)} 个项目资金有更新（版本 {result.version}）", "ok")
+        flash(f"已保存：{len(result.changed_actuals)} 个指标、{len(result.changed_spend)} 个项目资金有更新"
+              f"（版本 {result.version}）", "ok")
     else:
         flash("没有需要保存的修改", "ok")
-    if form.get("then") == "submit":
-        return _act(scope, "submit")
     return redirect(_report_url(scope))
 
 
-def _act(scope, action: str):
+def _act(scope, action: str, expected_version: int | None = None):
     session = get_session()
     user = current()
     needed = {"sign": "sign_report", "submit": "edit_report"}.get(action, "review_report")
@@ -154,7 +161,8 @@ def _act(scope, action: str):
     reasons = {code: request.form.get(f"rr-{code}", "") for code in scope.indicators}
     try:
         changed = transition(session, scope, user, action, request.form.get("comment", ""), reasons,
-                             expected_version=request.form.get("version", type=int))
+                             expected_version=expected_version if expected_version is not None
+                             else request.form.get("version", type=int))
         session.commit()
     except ReportError as exc:
         session.rollback()
