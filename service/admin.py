@@ -60,3 +60,28 @@ def correct_target(session: Session, indicator: Indicator, new_value: str, actor
         finding.state, finding.resolved_by, finding.resolved_at, finding.note = "corrected", actor, clock.now(), reason
         session.flush()
     sync_findings(session, project.id, indicator.id, [(f.code, f.severity, f.message) for f in target.findings])
+
+
+MAX_DUE_DAYS = 60
+
+
+def set_report_due_days(session: Session, year: int, days: int) -> FiscalYear:
+    """How many days after a quarter ends its report is due (per year; default 10)."""
+    fiscal_year = session.exec(select(FiscalYear).where(FiscalYear.year == year)).first()
+    if fiscal_year is None:
+        raise DecisionError(f"没有 {year} 年度")
+    if not 0 <= days <= MAX_DUE_DAYS:
+        raise DecisionError(f"填报期限应为 0–{MAX_DUE_DAYS} 天")
+    fiscal_year.report_due_days = days
+    session.add(fiscal_year)
+    return fiscal_year
+
+
+def set_head_signoff(session: Session, division_code: str, required: bool) -> Division:
+    """Whether the division head signs reports off before they go to finance."""
+    division = session.exec(select(Division).where(Division.code == division_code)).first()
+    if division is None:
+        raise DecisionError(f"未知处室代码：{division_code}")
+    division.requires_head_signoff = required
+    session.add(division)
+    return division

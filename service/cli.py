@@ -135,6 +135,26 @@ def divisions_set_prefix(prefix: str, division_code: str) -> None:
 
 
 @main.group()
+def years() -> None:
+    """Fiscal-year settings."""
+
+
+@years.command("set-due-days")
+@click.argument("year", type=int)
+@click.argument("days", type=int)
+def years_set_due_days(year: int, days: int) -> None:
+    """Quarterly reports of YEAR are due DAYS after each quarter ends (default 10)."""
+    from .admin import DecisionError, set_report_due_days
+
+    with session_scope(_engine()) as session:
+        try:
+            set_report_due_days(session, year, days)
+        except DecisionError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"{year} 年度：季度结束后 {days} 天内提交")
+
+
+@main.group()
 def users() -> None:
     """Accounts and API tokens."""
 

@@ -32,6 +32,7 @@ POLICY = {
     "web.report_save": "edit", "web.report_preview": "edit", "web.report_workbook_upload": "edit",
     "web.report_evidence_upload": "edit", "web.attachment_remove": "edit", "api.report_values": "edit",
     "api.report_transition": "edit", "api.report_attachment": "edit",
+    "web.division_signoff": "targets", "web.year_due_days": "lock",
     "web.findings": "targets", "web.finding_accept": "targets", "web.finding_correct": "targets",
     "web.imports": "targets", "web.import_preview": "targets", "web.import_apply": "targets",
     "web.import_template": "targets", "web.division_list": "targets", "web.division_prefix": "targets",
@@ -58,7 +59,7 @@ def urls(app):
         kac_user = session.exec(select(User).where(User.username == "kac")).one()
         scope = load_scope(session, 2025, "KAC", 2)
         attachment = add_attachment(session, scope, kac_user, indicator, "proof.pdf", b"%PDF-1.4 evidence")
-        values = {"division": "KAC", "period": "2025Q2", "code": indicator.code, "finding_id": 1, "token_id": 1,
+        values = {"year": 2025, "division": "KAC", "period": "2025Q2", "code": indicator.code, "finding_id": 1, "token_id": 1,
                   "attachment_id": attachment.id, "user_id": 1, "filename": "app.css"}
         project_code = project.code
     found = []

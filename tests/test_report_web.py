@@ -114,3 +114,22 @@ def test_finance_locks_and_reopens_a_period_on_the_page(client_as):
     assert "请说明原因" in no_reason.get_data(as_text=True)
     finance.post("/periods/2025Q2/reopen", data={"reason": "处室补报"})
     assert f'name="v-{CODE}"' in xxh.get("/reports/XXH/2025Q2").get_data(as_text=True)
+
+
+def test_due_days_per_year_and_head_signoff_per_division_are_settings(client_as, runner):
+    finance = client_as("caiwu")
+    assert "季度结束后 15 天" in finance.post("/years/2025/due-days", data={"days": "15"},
+                                          follow_redirects=True).get_data(as_text=True)
+    assert "填报期限应为 0–60 天" in finance.post("/years/2025/due-days", data={"days": "99"},
+                                             follow_redirects=True).get_data(as_text=True)
+    assert "填报截止</dt><dd>2025-07-15" in client_as("xxh").get("/reports/XXH/2025Q2").get_data(as_text=True)
+    from service.cli import main
+
+    assert runner.invoke(main, ["years", "set-due-days", "2025", "12"]).exit_code == 0
+    assert "填报截止</dt><dd>2025-07-12" in client_as("xxh").get("/reports/XXH/2025Q2").get_data(as_text=True)
+    page = finance.post("/divisions/XXH/signoff", data={"required": "1"}, follow_redirects=True)
+    assert "须经处室负责人签认后提交" in page.get_data(as_text=True)
+    xxh = client_as("xxh")
+    assert "保存并提交财务处" not in xxh.get("/reports/XXH/2025Q2").get_data(as_text=True)
+    refused = xxh.post("/reports/XXH/2025Q2/action", data={"action": "submit"}, follow_redirects=True)
+    assert "需处室负责人签认后才能提交" in refused.get_data(as_text=True)

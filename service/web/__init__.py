@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from .. import get_session
 from ..access import authorize
-from ..admin import DecisionError, accept_finding, correct_target, set_prefix
+from ..admin import DecisionError, accept_finding, correct_target, set_head_signoff, set_prefix, set_report_due_days
 from ..api.serialize import target_of
 from ..clock import clock
 from ..exports.template import build_flat_template
@@ -281,6 +281,35 @@ def division_prefix():
         session.rollback()
         flash(str(exc), "error")
     return redirect(url_for("web.division_list"))
+
+
+@web_bp.post("/divisions/<code>/signoff")
+def division_signoff(code: str):
+    authorize("manage_targets")
+    session = get_session()
+    try:
+        division = set_head_signoff(session, code, request.form.get("required") == "1")
+        session.commit()
+        flash(f"{division.name}：报告{'须经处室负责人签认后提交' if division.requires_head_signoff else '由填报人直接提交'}",
+              "ok")
+    except DecisionError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("web.division_list"))
+
+
+@web_bp.post("/years/<int:year>/due-days")
+def year_due_days(year: int):
+    authorize("lock_period")
+    session = get_session()
+    try:
+        set_report_due_days(session, year, request.form.get("days", type=int, default=-1))
+        session.commit()
+        flash(f"{year} 年度季度报告的填报期限已改为季度结束后 {request.form.get('days')} 天", "ok")
+    except DecisionError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+    return redirect(url_for("web.reports", year=year))
 
 
 from . import auth, indicators, reports  # noqa: E402,F401  (routes on web_bp)
