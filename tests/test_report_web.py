@@ -133,3 +133,12 @@ def test_due_days_per_year_and_head_signoff_per_division_are_settings(client_as,
     assert "保存并提交财务处" not in xxh.get("/reports/XXH/2025Q2").get_data(as_text=True)
     refused = xxh.post("/reports/XXH/2025Q2/action", data={"action": "submit"}, follow_redirects=True)
     assert "需处室负责人签认后才能提交" in refused.get_data(as_text=True)
+
+
+def test_spend_history_is_on_the_project_page_for_those_who_may_see_it(client_as):
+    xxh = client_as("xxh")
+    xxh.post("/reports/XXH/2025Q2/save", data={"sp-2025-001": "5"})
+    xxh.post("/reports/XXH/2025Q2/save", data={"sp-2025-001": "6", "bd-2025-001": "30", "version": "1"})
+    page = xxh.get("/projects/2025-001").get_data(as_text=True)
+    assert "执行数 5.00 万元" in page and "执行数 6.00 万元；全年预算数 30.00 万元" in page
+    assert 'id="spend-history"' not in client_as("kac").get("/projects/2025-001").get_data(as_text=True)

@@ -87,11 +87,19 @@ def test_bad_rows_reject_the_whole_save_and_write_nothing(engine, code, raw, fie
 
 
 def test_dates_outside_the_year_are_rejected(engine):
-    clock.set_today(date(2025, 12, 5))
+    clock.set_today(date(2026, 1, 6))
     rows = [ActualRow(DEADLINE_CODE, RawActual(value="2026-01-05"), "r")]
     with pytest.raises(ReportError) as caught:
         _save(engine, "KAC", 4, rows, user="kac")
     assert "不在 2025 年度内" in caught.value.problems[0].message
+
+
+def test_a_period_opens_on_its_last_day(engine):
+    clock.set_today(date(2025, 12, 30))
+    with pytest.raises(ReportError, match="自 2025-12-31 起开放填报"):
+        _save(engine, "XXH", 4, [ActualRow(XXH_CODE, RawActual(value="5"), "r")])
+    clock.set_today(date(2025, 12, 31))
+    assert _save(engine, "XXH", 4, [ActualRow(XXH_CODE, RawActual(value="5"), "r")]).changed
 
 
 def test_a_stale_version_is_refused_but_a_repeat_is_not(engine):

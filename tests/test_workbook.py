@@ -91,6 +91,7 @@ def test_bad_workbooks_are_rejected_whole_with_sheet_row_column(client_as, app, 
 
 def test_malformed_foreign_and_oversized_uploads(client_as, app):
     xxh = client_as("xxh")
+    before = snapshot(app.extensions["perftrack.engine"])
     junk = xxh.post("/reports/XXH/2025Q2/workbook", data={"file": (io.BytesIO(b"not a zip"), "x.xlsx")})
     assert junk.status_code == 422 and "无法作为 Excel 工作簿" in junk.get_data(as_text=True)
     other_quarter = _download(xxh, "2025Q1")
@@ -99,6 +100,7 @@ def test_malformed_foreign_and_oversized_uploads(client_as, app):
     app.config["MAX_CONTENT_LENGTH"] = 1024
     big = xxh.post("/reports/XXH/2025Q2/workbook", data={"file": (io.BytesIO(b"0" * 4096), "big.xlsx")})
     assert big.status_code == 413 and "文件过大" in big.get_data(as_text=True)
+    assert snapshot(app.extensions["perftrack.engine"]) == before
 
 
 def test_csv_in_gb18030_through_the_cli(runner, app, tmp_path):

@@ -162,6 +162,8 @@ def budgets_in_force(session: Session, scope: Scope) -> dict[int, Decimal]:
 
 
 def check_writable(session: Session, scope: Scope) -> None:
+    if not scope.period.is_open(clock.today()):
+        raise ReportError(409, f"{scope.period.label}的报告自 {scope.period.opens.isoformat()} 起开放填报")
     if is_locked(session, scope.year.id, scope.period.quarter):
         raise ReportError(423, f"{scope.period.label}已被财务处锁定，需财务处重新开放后才能修改")
 

@@ -197,6 +197,22 @@ def indicator_history(session: Session, indicator: Indicator) -> list[HistoryRow
     return history
 
 
+def spend_history(session: Session, project: Project) -> list[HistoryRow]:
+    """Every saved spend / adjusted budget of the project, oldest first."""
+    rows = session.exec(select(SpendEntry, Report, FiscalYear.year)
+                        .join(Report, Report.id == SpendEntry.report_id)
+                        .join(FiscalYear, FiscalYear.id == Report.fiscal_year_id)
+                        .where(SpendEntry.project_id == project.id).order_by(SpendEntry.id)).all()
+    last_by_report: dict[int, str] = {}
+    history = []
+    for entry, report, year in rows:
+        after = _spend_text(entry)
+        history.append(HistoryRow(entry.created_at, entry.actor, Period(year, report.quarter).code,
+                                  entry.report_version, entry.source, last_by_report.get(report.id, "（空）"), after))
+        last_by_report[report.id] = after
+    return history
+
+
 @dataclass
 class ReportSummary:
     division: Division

@@ -15,7 +15,7 @@ from sqlmodel import select
 from werkzeug.exceptions import HTTPException, NotFound
 
 from .. import get_session
-from ..access import authorize
+from ..access import authorize, can
 from ..admin import DecisionError, accept_finding, correct_target, set_head_signoff, set_prefix, set_report_due_days
 from ..api.serialize import target_of
 from ..clock import clock
@@ -26,6 +26,7 @@ from ..queries import (
     ProjectFilter, deadlines, divisions, finding_codes, findings_by_indicator, indicators_of, list_findings, list_projects,
     project_by_code, revisions_of, years,
 )
+from ..reporting.views import spend_history
 
 web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/assets")
@@ -96,7 +97,7 @@ def projects():
 
 @web_bp.get("/projects/<code>")
 def project(code: str):
-    authorize("read_targets")
+    user = authorize("read_targets")
     session = get_session()
     item = project_by_code(session, code)
     if item is None:
@@ -108,6 +109,7 @@ def project(code: str):
         readings={i.id: target_of(i).reading() for i in indicators},
         findings=findings_by_indicator(session, item.id),
         revisions=revisions_of(session, [i.id for i in indicators]),
+        spend_history=spend_history(session, item) if can(user, "view_report", item.division_id) else None,
     )
 
 
