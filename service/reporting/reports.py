@@ -120,20 +120,19 @@ def is_locked(session: Session, fiscal_year_id: int, quarter: int) -> bool:
     return last == "lock"
 
 
-def current_actuals(session: Session, report_id: int | None) -> dict[int, ActualEntry]:
+def _current(session: Session, model, report_id: int | None, key: str) -> dict:
     if report_id is None:
         return {}
-    entries = session.exec(select(ActualEntry).where(ActualEntry.report_id == report_id,
-                                                     ActualEntry.is_current.is_(True))).all()
-    return {e.indicator_id: e for e in entries}
+    entries = session.exec(select(model).where(model.report_id == report_id, model.is_current.is_(True))).all()
+    return {getattr(e, key): e for e in entries}
+
+
+def current_actuals(session: Session, report_id: int | None) -> dict[int, ActualEntry]:
+    return _current(session, ActualEntry, report_id, "indicator_id")
 
 
 def current_spend(session: Session, report_id: int | None) -> dict[int, SpendEntry]:
-    if report_id is None:
-        return {}
-    entries = session.exec(select(SpendEntry).where(SpendEntry.report_id == report_id,
-                                                    SpendEntry.is_current.is_(True))).all()
-    return {e.project_id: e for e in entries}
+    return _current(session, SpendEntry, report_id, "project_id")
 
 
 def previous_report(session: Session, scope: Scope) -> Report | None:

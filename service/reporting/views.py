@@ -180,37 +180,34 @@ class HistoryRow:
     after: str
 
 
-def indicator_history(session: Session, indicator: Indicator) -> list[HistoryRow]:
-    """Every saved value of the indicator, oldest first: who, when, old → new, which report version."""
-    spec = spec_of(indicator)
-    rows = session.exec(select(ActualEntry, Report, FiscalYear.year)
-                        .join(Report, Report.id == ActualEntry.report_id)
-                        .join(FiscalYear, FiscalYear.id == Report.fiscal_year_id)
-                        .where(ActualEntry.indicator_id == indicator.id).order_by(ActualEntry.id)).all()
+def _history(rows, describe) -> list[HistoryRow]:
+    """(entry, report, year) rows oldest first → who, when, old → new within each report."""
     last_by_report: dict[int, str] = {}
     history = []
     for entry, report, year in rows:
-        after = _entry_text(spec, actual_of(entry))
+        after = describe(entry)
         history.append(HistoryRow(entry.created_at, entry.actor, Period(year, report.quarter).code,
                                   entry.report_version, entry.source, last_by_report.get(report.id, "（空）"), after))
         last_by_report[report.id] = after
     return history
+
+
+def _entries_with_reports(session: Session, model, column, value):
+    return session.exec(select(model, Report, FiscalYear.year).join(Report, Report.id == model.report_id)
+                        .join(FiscalYear, FiscalYear.id == Report.fiscal_year_id)
+                        .where(column == value).order_by(model.id)).all()
+
+
+def indicator_history(session: Session, indicator: Indicator) -> list[HistoryRow]:
+    """Every saved value of the indicator, oldest first: who, when, old → new, which report version."""
+    spec = spec_of(indicator)
+    rows = _entries_with_reports(session, ActualEntry, ActualEntry.indicator_id, indicator.id)
+    return _history(rows, lambda entry: _entry_text(spec, actual_of(entry)))
 
 
 def spend_history(session: Session, project: Project) -> list[HistoryRow]:
     """Every saved spend / adjusted budget of the project, oldest first."""
-    rows = session.exec(select(SpendEntry, Report, FiscalYear.year)
-                        .join(Report, Report.id == SpendEntry.report_id)
-                        .join(FiscalYear, FiscalYear.id == Report.fiscal_year_id)
-                        .where(SpendEntry.project_id == project.id).order_by(SpendEntry.id)).all()
-    last_by_report: dict[int, str] = {}
-    history = []
-    for entry, report, year in rows:
-        after = _spend_text(entry)
-        history.append(HistoryRow(entry.created_at, entry.actor, Period(year, report.quarter).code,
-                                  entry.report_version, entry.source, last_by_report.get(report.id, "（空）"), after))
-        last_by_report[report.id] = after
-    return history
+    return _history(_entries_with_reports(session, SpendEntry, SpendEntry.project_id, project.id), _spend_text)
 
 
 @dataclass

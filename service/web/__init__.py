@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException, NotFound
 
 from .. import get_session
 from ..access import authorize, can
+from ..accounts import AccountError
 from ..admin import DecisionError, accept_finding, correct_target, set_head_signoff, set_prefix, set_report_due_days
 from ..api.serialize import target_of
 from ..clock import clock
@@ -26,6 +27,7 @@ from ..queries import (
     ProjectFilter, deadlines, divisions, finding_codes, findings_by_indicator, indicators_of, list_findings, list_projects,
     project_by_code, revisions_of, years,
 )
+from ..reporting.reports import ReportError
 from ..reporting.views import spend_history
 
 web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
@@ -58,6 +60,20 @@ def localtime(value) -> str:
 def _labels():
     return {"KIND_LABELS": KIND_LABELS, "DIRECTION_LABELS": DIRECTION_LABELS, "SEVERITY_LABELS": SEVERITY_LABELS,
             "STATE_LABELS": STATE_LABELS, "FIELD_LABELS": FIELD_LABELS, "today": clock.today()}
+
+
+def decide(change, success) -> bool:
+    """Run CHANGE(session) and commit, flashing SUCCESS(result) (or the refusal's reason) to the user."""
+    session = get_session()
+    try:
+        result = change(session)
+        session.commit()
+    except (DecisionError, AccountError, ReportError) as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return False
+    flash(success(result) if callable(success) else success, "ok")
+    return True
 
 
 def render_error(error: HTTPException):
@@ -137,15 +153,9 @@ def _finding_or_404(session, finding_id: int) -> Finding:
 @web_bp.post("/findings/<int:finding_id>/accept")
 def finding_accept(finding_id: int):
     user = authorize("manage_targets")
-    session = get_session()
-    finding = _finding_or_404(session, finding_id)
-    try:
-        accept_finding(session, finding, user.username, request.form.get("note", ""))
-        session.commit()
-        flash("已确认机器解读", "ok")
-    except DecisionError as exc:
-        session.rollback()
-        flash(str(exc), "error")
+    finding = _finding_or_404(get_session(), finding_id)
+    decide(lambda session: accept_finding(session, finding, user.username, request.form.get("note", "")),
+           "已确认机器解读")
     return redirect(request.form.get("next") or url_for("web.findings"))
 
 
@@ -274,43 +284,24 @@ def division_list():
 @web_bp.post("/divisions/prefix")
 def division_prefix():
     authorize("manage_targets")
-    session = get_session()
-    try:
-        set_prefix(session, request.form.get("prefix", ""), request.form.get("division", ""))
-        session.commit()
-        flash("前缀归属已保存，下次导入时生效", "ok")
-    except DecisionError as exc:
-        session.rollback()
-        flash(str(exc), "error")
+    decide(lambda session: set_prefix(session, request.form.get("prefix", ""), request.form.get("division", "")),
+           "前缀归属已保存，下次导入时生效")
     return redirect(url_for("web.division_list"))
 
 
 @web_bp.post("/divisions/<code>/signoff")
 def division_signoff(code: str):
     authorize("manage_targets")
-    session = get_session()
-    try:
-        division = set_head_signoff(session, code, request.form.get("required") == "1")
-        session.commit()
-        flash(f"{division.name}：报告{'须经处室负责人签认后提交' if division.requires_head_signoff else '由填报人直接提交'}",
-              "ok")
-    except DecisionError as exc:
-        session.rollback()
-        flash(str(exc), "error")
+    decide(lambda session: set_head_signoff(session, code, request.form.get("required") == "1"),
+           lambda d: f"{d.name}：报告{'须经处室负责人签认后提交' if d.requires_head_signoff else '由填报人直接提交'}")
     return redirect(url_for("web.division_list"))
 
 
 @web_bp.post("/years/<int:year>/due-days")
 def year_due_days(year: int):
     authorize("lock_period")
-    session = get_session()
-    try:
-        set_report_due_days(session, year, request.form.get("days", type=int, default=-1))
-        session.commit()
-        flash(f"{year} 年度季度报告的填报期限已改为季度结束后 {request.form.get('days')} 天", "ok")
-    except DecisionError as exc:
-        session.rollback()
-        flash(str(exc), "error")
+    decide(lambda session: set_report_due_days(session, year, request.form.get("days", type=int, default=-1)),
+           lambda y: f"{year} 年度季度报告的填报期限已改为季度结束后 {y.report_due_days} 天")
     return redirect(url_for("web.reports", year=year))
 
 

@@ -14,7 +14,7 @@ from ..accounts import (
     AccountError, TooManyAttempts, authenticate, create_user, issue_token, revoke_token, set_password, tokens_of,
 )
 from ..models import ROLE_LABELS, ROLES, Division, User
-from . import web_bp
+from . import decide, web_bp
 
 
 def _safe_next(target: str | None) -> str:
@@ -89,13 +89,7 @@ def token_create():
 @web_bp.post("/account/tokens/<int:token_id>/revoke")
 def token_revoke(token_id: int):
     user = authorize("read_targets")
-    session = get_session()
-    try:
-        revoke_token(session, user, token_id)
-        session.commit()
-        flash("令牌已吊销", "ok")
-    except AccountError as exc:
-        flash(str(exc), "error")
+    decide(lambda session: revoke_token(session, user, token_id), "令牌已吊销")
     return redirect(url_for("web.account"))
 
 
@@ -112,16 +106,10 @@ def users():
 @web_bp.post("/admin/users")
 def user_create():
     authorize("manage_users")
-    session = get_session()
     form = request.form
-    try:
-        user = create_user(session, form.get("username", ""), form.get("display_name", ""), form.get("role", ""),
-                           form.get("division") or None, form.get("password", ""))
-        session.commit()
-        flash(f"已创建用户 {user.username}（{ROLE_LABELS[user.role]}）", "ok")
-    except AccountError as exc:
-        session.rollback()
-        flash(str(exc), "error")
+    decide(lambda session: create_user(session, form.get("username", ""), form.get("display_name", ""),
+                                       form.get("role", ""), form.get("division") or None, form.get("password", "")),
+           lambda user: f"已创建用户 {user.username}（{ROLE_LABELS[user.role]}）")
     return redirect(url_for("web.users"))
 
 

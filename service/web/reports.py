@@ -19,7 +19,7 @@ from ..reporting.reports import (
 )
 from ..reporting.views import changes_since_return, form_groups, latest_event, report_overview
 from ..reporting.workbook import WORKBOOK_MIME, build_workbook, read_workbook
-from . import web_bp
+from . import decide, web_bp
 
 
 @web_bp.app_context_processor
@@ -255,16 +255,9 @@ def period_reopen(period: str):
 def _set_lock(code: str, lock: bool) -> None:
     user = authorize("lock_period")
     parsed = _period(code)
-    session = get_session()
-    fiscal_year = session.exec(select(FiscalYear).where(FiscalYear.year == parsed.year)).first()
+    fiscal_year = get_session().exec(select(FiscalYear).where(FiscalYear.year == parsed.year)).first()
     if fiscal_year is None:
         raise NotFound(f"没有 {parsed.year} 年度")
-    try:
-        if set_period_lock(session, fiscal_year, parsed.quarter, user, lock, request.form.get("reason", "")):
-            flash(f"{parsed.label}已{'锁定' if lock else '重新开放'}", "ok")
-        session.commit()
-    except ReportError as exc:
-        session.rollback()
-        flash(exc.message, "error")
-
-
+    decide(lambda session: set_period_lock(session, fiscal_year, parsed.quarter, user, lock,
+                                           request.form.get("reason", "")),
+           lambda changed: f"{parsed.label}已{'锁定' if lock else '重新开放'}" if changed else f"{parsed.label}状态未变")
