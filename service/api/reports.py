@@ -20,6 +20,7 @@ from ..reporting.evidence import add_attachment
 from ..reporting.reports import (
     ActualRow, ReportError, SpendRow, is_locked, load_scope, save, set_period_lock, transition,
 )
+from ..reporting.followup import follow_up
 from ..reporting.views import form_groups, indicator_history, report_overview
 from . import api_bp
 from .report_schemas import (
@@ -166,6 +167,8 @@ def report_transition(division: str, period: str, json_data):
     try:
         changed = transition(session, scope, current(), action, json_data["comment"], json_data["reasons"],
                              expected_version=expected)
+        if changed:
+            follow_up(session, scope, action, current_app.config["PERFTRACK_SETTINGS"].redis_url, json_data["comment"])
         session.commit()
     except ReportError as exc:
         session.rollback()

@@ -27,6 +27,7 @@ from ..queries import (
     ProjectFilter, deadlines, divisions, finding_codes, findings_by_indicator, indicators_of, list_findings, list_projects,
     project_by_code, revisions_of, years,
 )
+from ..reporting.followup import recompute_later
 from ..reporting.reports import ReportError
 from ..reporting.views import spend_history
 
@@ -171,6 +172,7 @@ def finding_correct(finding_id: int):
     try:
         correct_target(session, indicator, request.form.get("new_value", ""), user.username,
                        request.form.get("reason", ""), finding)
+        recompute_later(session, current_app.config["PERFTRACK_SETTINGS"].redis_url, [indicator.project_id])
         session.commit()
         flash(f"指标 {indicator.code} 的指标值已更正为「{indicator.raw_value}」", "ok")
     except DecisionError as exc:

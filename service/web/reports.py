@@ -1,7 +1,7 @@
 """Quarterly report pages: overview, the division's form, review, workbook round-trip, history."""
 from __future__ import annotations
 
-from flask import abort, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from sqlmodel import select
 from werkzeug.exceptions import NotFound
 
@@ -17,6 +17,7 @@ from ..reporting.reports import (
     ACTION_LABELS, ActualRow, ReportError, SpendRow, current_actuals, is_locked, load_scope, may_edit,
     previous_report, save, set_period_lock, spec_of, transition,
 )
+from ..reporting.followup import follow_up
 from ..reporting.views import changes_since_return, form_groups, latest_event, report_overview
 from ..reporting.workbook import WORKBOOK_MIME, build_workbook, read_workbook
 from . import decide, web_bp
@@ -163,6 +164,9 @@ def _act(scope, action: str, expected_version: int | None = None):
         changed = transition(session, scope, user, action, request.form.get("comment", ""), reasons,
                              expected_version=expected_version if expected_version is not None
                              else request.form.get("version", type=int))
+        if changed:
+            follow_up(session, scope, action, current_app.config["PERFTRACK_SETTINGS"].redis_url,
+                      request.form.get("comment", ""))
         session.commit()
     except ReportError as exc:
         session.rollback()

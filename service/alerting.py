@@ -1,0 +1,96 @@
+"""Turning planned alerts into stored alerts and notifications, exactly once.
+
+`scan` plans the day's deadline and report alerts (service.domain.alerts) from the
+database; `create_alerts` stores those whose key is new (the unique key settles races
+between duplicate schedulers and retried jobs) and fans each out to its recipients on
+their channels.  Delivery itself is `service.notify`.
+"""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from .domain.alerts import AlertSettings, AlertSpec, DatedTarget, plan_deadlines, plan_reports, reports_owed
+from .models import ActualEntry, Alert, Division, FiscalYear, Indicator, Notification, Project, Report, User
+
+
+def _dated_targets(session: Session, year: FiscalYear) -> list[DatedTarget]:
+    done = set(session.execute(select(ActualEntry.indicator_id).join(Report, Report.id == ActualEntry.report_id)
+                               .where(Report.fiscal_year_id == year.id, ActualEntry.is_current.is_(True),
+                                      ActualEntry.done.is_(True))).scalars())
+    rows = session.execute(select(Indicator.id, Indicator.code, Indicator.name, Indicator.due, Project.division_id)
+                           .join(Project, Project.id == Indicator.project_id)
+                           .where(Project.fiscal_year_id == year.id, Indicator.kind == "deadline",
+                                  Indicator.due.is_not(None))).all()
+    return [DatedTarget(code, name, division_id, due, indicator_id in done)
+            for indicator_id, code, name, due, division_id in rows]
+
+
+def plan_day(session: Session, today: date, settings: AlertSettings = AlertSettings()) -> list[AlertSpec]:
+    specs: list[AlertSpec] = []
+    for year in session.execute(select(FiscalYear).where(FiscalYear.year.in_([today.year - 1, today.year]))).scalars():
+        specs += plan_deadlines(_dated_targets(session, year), today, settings)
+        divisions = session.execute(select(Division.id, Division.code).join(Project, Project.division_id == Division.id)
+                                    .where(Project.fiscal_year_id == year.id).distinct()).all()
+        submitted = set(session.execute(select(Report.division_id, Report.quarter).where(
+            Report.fiscal_year_id == year.id, Report.first_submitted_at.is_not(None))).all())
+        specs += plan_reports(reports_owed(year.year, today, [tuple(d) for d in divisions], submitted,
+                                           year.report_due_days), today, year.report_due_days, settings)
+    return specs
+
+
+def recipients(session: Session, spec: AlertSpec) -> list[User]:
+    users = session.execute(select(User).where(User.active.is_(True))).scalars().all()
+    if spec.audience == "escalation":
+        return [u for u in users if u.role == "finance" or (u.role == "head" and u.division_id == spec.division_id)]
+    division = [u for u in users if u.role in ("reporter", "head") and u.division_id == spec.division_id]
+    if spec.audience == "lagging":  # finance hears early when a project lags
+        return division + [u for u in users if u.role == "finance"]
+    return division
+
+
+def channels_of(user: User) -> list[str]:
+    channels = ["inbox"]
+    if user.notify_email and user.email:
+        channels.append("email")
+    if user.webhook_url:
+        channels.append("webhook")
+    return channels
+
+
+def create_alerts(session: Session, specs: list[AlertSpec], as_of: date) -> tuple[list[Alert], list[int]]:
+    """Store the alerts not stored before; returns them and the notifications to deliver now."""
+    keys = {spec.key for spec in specs}
+    existing = set(session.execute(select(Alert.key).where(Alert.key.in_(keys))).scalars()) if keys else set()
+    created, to_deliver = [], []
+    for spec in specs:
+        if spec.key in existing:
+            continue
+        existing.add(spec.key)
+        alert = Alert(key=spec.key, kind=spec.kind, subject_code=spec.subject_code, division_id=spec.division_id,
+                      due=spec.due, step=spec.step, as_of=as_of, message=spec.message, link=spec.link)
+        try:
+            with session.begin_nested():  # another scheduler or a retried job may have stored it meanwhile
+                session.add(alert)
+                session.flush()
+        except IntegrityError:
+            continue
+        created.append(alert)
+        for user in recipients(session, spec):
+            for channel in channels_of(user):
+                state = "digest" if channel == "email" and user.email_digest else "pending"
+                notification = Notification(alert_id=alert.id, user_id=user.id, channel=channel,
+                                            state="sent" if channel == "inbox" else state)
+                session.add(notification)
+                session.flush()
+                if channel != "inbox" and state == "pending":
+                    to_deliver.append(notification.id)
+    return created, to_deliver
+
+
+def unread_count(session: Session, user: User) -> int:
+    return session.execute(select(func.count()).select_from(Notification).where(
+        Notification.user_id == user.id, Notification.channel == "inbox", Notification.read_at.is_(None))).scalar_one()

@@ -1,0 +1,163 @@
+"""The status sweep: every indicator's and project's status as of a date, stored per date.
+
+Set-based: a handful of queries per batch of projects (targets, latest submitted values,
+spend), statuses computed in Python by `service.domain.status`, rows replaced with one
+DELETE and one multi-row INSERT.  `recompute_project` is the same code for one project.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+
+from sqlalchemy import delete, func, insert, select
+from sqlmodel import Session
+
+from .clock import clock
+from .domain.alerts import AlertSpec
+from .domain.progress import TargetSpec
+from .domain.status import Reported, StatusSettings, budget_execution, indicator_status, roll_up
+from .models import ActualEntry, FiscalYear, Indicator, IndicatorStatusRow, Project, ProjectStatusRow, Report, SpendEntry
+
+BATCH_PROJECTS = 2000
+_TARGET_COLUMNS = (Indicator.id, Indicator.project_id, Indicator.kind, Indicator.comparator, Indicator.target_value,
+                   Indicator.unit, Indicator.per, Indicator.direction, Indicator.due, Indicator.name, Indicator.level2)
+
+
+@dataclass
+class SweepResult:
+    indicators: int
+    projects: int
+    counts: dict[str, int]
+
+
+def _latest_values(session: Session, indicator_ids_of_projects, year_id: int) -> dict[int, Reported]:
+    """The latest value of each indicator from submitted reports (drafts are the division's own business)."""
+    rows = session.execute(
+        select(ActualEntry.indicator_id, Report.quarter, ActualEntry.number, ActualEntry.done, ActualEntry.done_on,
+               ActualEntry.likelihood)
+        .join(Report, Report.id == ActualEntry.report_id)
+        .join(Indicator, Indicator.id == ActualEntry.indicator_id)
+        .where(Report.fiscal_year_id == year_id, Report.first_submitted_at.is_not(None),
+               ActualEntry.is_current.is_(True), Indicator.project_id.in_(indicator_ids_of_projects))
+        .order_by(Report.quarter)).all()
+    latest: dict[int, Reported] = {}
+    for indicator_id, quarter, number, done, done_on, likelihood in rows:  # later quarters overwrite
+        latest[indicator_id] = Reported(quarter, number, done, done_on, likelihood)
+    return latest
+
+
+def _spend(session: Session, project_ids, year_id: int) -> dict[int, tuple[Decimal | None, Decimal | None]]:
+    """(spend to date, adjusted budget) per project from its latest submitted report."""
+    rows = session.execute(
+        select(SpendEntry.project_id, SpendEntry.spent, SpendEntry.budget)
+        .join(Report, Report.id == SpendEntry.report_id)
+        .where(Report.fiscal_year_id == year_id, Report.first_submitted_at.is_not(None),
+               SpendEntry.is_current.is_(True), SpendEntry.project_id.in_(project_ids))
+        .order_by(Report.quarter)).all()
+    spend: dict[int, tuple] = {}
+    for project_id, spent, budget in rows:
+        before = spend.get(project_id, (None, None))
+        spend[project_id] = (spent if spent is not None else before[0], budget if budget is not None else before[1])
+    return spend
+
+
+def sweep(session: Session, year: int, as_of: date | None = None, settings: StatusSettings | None = None,
+          project_ids: list[int] | None = None) -> SweepResult:
+    """Compute and store the statuses of YEAR (or of PROJECT_IDS) as of AS_OF (default: today)."""
+    as_of = as_of or clock.today()
+    fiscal_year = session.execute(select(FiscalYear).where(FiscalYear.year == year)).scalar_one()
+    settings = settings or StatusSettings()
+    settings = StatusSettings(settings.progress_mode, settings.at_risk_tolerance, settings.due_soon_days,
+                              settings.budget_lag_points, fiscal_year.report_due_days)
+    query = select(Project.id, Project.budget).where(Project.fiscal_year_id == fiscal_year.id)
+    if project_ids is not None:
+        query = query.where(Project.id.in_(project_ids))
+    projects = session.execute(query.order_by(Project.id)).all()
+    counts: dict[str, int] = {}
+    total = 0
+    for start in range(0, len(projects), BATCH_PROJECTS):
+        batch = projects[start:start + BATCH_PROJECTS]
+        total += _sweep_batch(session, fiscal_year, batch, as_of, settings, counts)
+    return SweepResult(total, len(projects), counts)
+
+
+def _sweep_batch(session, fiscal_year, projects, as_of, settings, counts) -> int:
+    ids = [p.id for p in projects]
+    targets = session.execute(select(*_TARGET_COLUMNS).where(Indicator.project_id.in_(ids))).all()
+    latest = _latest_values(session, ids, fiscal_year.id)
+    spend = _spend(session, ids, fiscal_year.id)
+    now = clock.now()
+    indicator_rows, by_project = [], {}
+    for (indicator_id, project_id, kind, comparator, value, unit, per, direction, due, name, level2) in targets:
+        spec = TargetSpec(kind, comparator, value, unit, per, direction, due, name, level2)
+        result = indicator_status(spec, fiscal_year.year, as_of, latest.get(indicator_id), settings)
+        counts[result.status] = counts.get(result.status, 0) + 1
+        by_project.setdefault(project_id, []).append(result.status)
+        indicator_rows.append({"indicator_id": indicator_id, "project_id": project_id, "as_of": as_of,
+                               "status": result.status, "expected": result.expected, "value": result.value,
+                               "projection": result.projection, "likelihood": result.likelihood,
+                               "computed_at": now})
+    project_rows = []
+    for project_id, budget in projects:
+        spent, adjusted = spend.get(project_id, (None, None))
+        rollup = roll_up(by_project.get(project_id, []))
+        execution = budget_execution(spent, adjusted or budget, fiscal_year.year, as_of, settings)
+        project_rows.append({"project_id": project_id, "as_of": as_of, "status": rollup.status,
+                             "counts": rollup.counts, "spent": spent, "budget": adjusted or budget,
+                             "execution_rate": execution.rate, "expected_rate": execution.expected_rate,
+                             "budget_lagging": execution.lagging, "computed_at": now})
+    session.execute(delete(IndicatorStatusRow).where(IndicatorStatusRow.as_of == as_of,
+                                                     IndicatorStatusRow.project_id.in_(ids)))
+    session.execute(delete(ProjectStatusRow).where(ProjectStatusRow.as_of == as_of,
+                                                   ProjectStatusRow.project_id.in_(ids)))
+    if indicator_rows:
+        session.execute(insert(IndicatorStatusRow), indicator_rows)
+    if project_rows:
+        session.execute(insert(ProjectStatusRow), project_rows)
+    return len(indicator_rows)
+
+
+def recompute_project(session: Session, project_id: int, as_of: date | None = None,
+                      settings: StatusSettings | None = None) -> SweepResult:
+    year = session.execute(select(FiscalYear.year).join(Project, Project.fiscal_year_id == FiscalYear.id)
+                           .where(Project.id == project_id)).scalar_one()
+    return sweep(session, year, as_of, settings, [project_id])
+
+
+def lagging_alerts(session: Session, project_ids: list[int], as_of: date) -> list[AlertSpec]:
+    """Indicators that turned `lagging`, and projects whose budget execution turned lagging, as of AS_OF
+    (compared with the latest earlier status stored).  One alert per subject and quarter."""
+    step = f"Q{(as_of.month - 1) // 3 + 1}"
+    previous_day = session.execute(select(func.max(ProjectStatusRow.as_of)).where(
+        ProjectStatusRow.as_of < as_of, ProjectStatusRow.project_id.in_(project_ids))).scalar()
+    before = {}
+    if previous_day is not None:
+        before = dict(session.execute(select(IndicatorStatusRow.indicator_id, IndicatorStatusRow.status).where(
+            IndicatorStatusRow.as_of == previous_day, IndicatorStatusRow.project_id.in_(project_ids))).all())
+    specs = []
+    rows = session.execute(select(Indicator.id, Indicator.code, Indicator.name, Project.division_id)
+                           .join(IndicatorStatusRow, IndicatorStatusRow.indicator_id == Indicator.id)
+                           .join(Project, Project.id == Indicator.project_id)
+                           .where(IndicatorStatusRow.as_of == as_of, IndicatorStatusRow.status == "lagging",
+                                  IndicatorStatusRow.project_id.in_(project_ids))).all()
+    for indicator_id, code, name, division_id in rows:
+        if before.get(indicator_id) != "lagging":
+            specs.append(AlertSpec("lagging", code, division_id, None, step, "lagging",
+                                   f"「{name}」（{code}）进度滞后于序时进度，请分析原因并采取措施", f"/indicators/{code}"))
+    was_lagging = set()
+    if previous_day is not None:
+        was_lagging = set(session.execute(select(ProjectStatusRow.project_id).where(
+            ProjectStatusRow.as_of == previous_day, ProjectStatusRow.budget_lagging.is_(True),
+            ProjectStatusRow.project_id.in_(project_ids))).scalars())
+    for code, name, division_id, rate, expected, project_id in session.execute(
+            select(Project.code, Project.name, Project.division_id, ProjectStatusRow.execution_rate,
+                   ProjectStatusRow.expected_rate, Project.id)
+            .join(ProjectStatusRow, ProjectStatusRow.project_id == Project.id)
+            .where(ProjectStatusRow.as_of == as_of, ProjectStatusRow.budget_lagging.is_(True),
+                   Project.id.in_(project_ids))).all():
+        if project_id not in was_lagging:
+            specs.append(AlertSpec("lagging", f"{code}-budget", division_id, None, step, "lagging",
+                                   f"项目「{name}」预算执行率 {rate if rate is not None else 0}% 低于序时进度 {expected}%",
+                                   f"/projects/{code}"))
+    return specs

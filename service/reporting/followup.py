@@ -1,0 +1,34 @@
+"""What follows a report's transition: recompute its projects' statuses (in the background) and,
+when finance returns it, tell the division at once."""
+from __future__ import annotations
+
+from sqlmodel import Session
+
+from ..alerting import create_alerts
+from ..clock import clock
+from ..domain.alerts import AlertSpec
+from ..queueing import enqueue, safe_id
+from .reports import Scope
+
+RECOMPUTE = "workers.jobs.recompute_project"
+
+
+def recompute_later(session: Session, redis_url: str | None, project_ids) -> None:
+    for project_id in project_ids:
+        enqueue(redis_url, session, RECOMPUTE, project_id, job_id=safe_id("recompute", project_id), queue_name="high")
+
+
+def follow_up(session: Session, scope: Scope, action: str, redis_url: str | None, comment: str = "") -> None:
+    """Call in the transaction of the transition, so the outbox row (if Redis is down) commits with it."""
+    if action in ("submit", "return", "accept"):
+        recompute_later(session, redis_url, [p.id for p in scope.projects.values()])
+    if action == "return":
+        report = scope.report
+        spec = AlertSpec("returned", f"{scope.division.code}-{scope.period.code}", scope.division.id,
+                         scope.period.due(scope.year.report_due_days), f"v{report.version}", "division",
+                         f"{scope.period.label}绩效监控报告被财务处退回：{comment or '见各指标的退回原因'}",
+                         f"/reports/{scope.division.code}/{scope.period.code}")
+        _alerts, to_deliver = create_alerts(session, [spec], clock.today())
+        for notification_id in to_deliver:
+            enqueue(redis_url, session, "workers.jobs.deliver", notification_id,
+                    job_id=safe_id("deliver", notification_id), queue_name="notify")

@@ -1,0 +1,111 @@
+"""Job functions.  Each takes ids or ISO dates, is idempotent, and logs with its job id."""
+from __future__ import annotations
+
+import logging
+from datetime import date
+from functools import lru_cache
+
+from rq import get_current_job
+from sqlalchemy import select
+
+from service.alerting import create_alerts, plan_day
+from service.clock import clock
+from service.db import make_engine, session_scope
+from service.models import FiscalYear
+from service.monitoring import lagging_alerts, recompute_project as recompute, sweep
+from service.notify import deliver as deliver_notification, send_digests
+from service.queueing import drain_outbox as drain, enqueue, safe_id
+from service.settings import load_settings
+
+log = logging.getLogger("perftrack.jobs")
+
+
+@lru_cache(maxsize=1)
+def _settings():
+    return load_settings()  # the worker process configured the clock at start
+
+
+@lru_cache(maxsize=1)
+def _engine():
+    return make_engine(_settings().database_url, pooled=False)
+
+
+def _day(as_of: str | None) -> date:
+    return date.fromisoformat(as_of) if as_of else clock.today()
+
+
+def _job_id() -> str:
+    job = get_current_job()
+    return job.id if job else "inline"
+
+
+def _fan_out(session, notification_ids: list[int]) -> None:
+    for notification_id in notification_ids:
+        enqueue(_settings().redis_url, session, "workers.jobs.deliver", notification_id,
+                job_id=safe_id("deliver", notification_id), queue_name="notify")
+
+
+def recompute_project(project_id: int, as_of: str | None = None) -> dict:
+    day = _day(as_of)
+    with session_scope(_engine()) as session:
+        result = recompute(session, project_id, day, _settings().status)
+        created, to_deliver = create_alerts(session, lagging_alerts(session, [project_id], day), day)
+        _fan_out(session, to_deliver)
+    log.info("[%s] recomputed project %s as of %s: %s", _job_id(), project_id, day, result.counts)
+    return {"indicators": result.indicators, "alerts": len(created)}
+
+
+def daily_sweep(as_of: str | None = None) -> dict:
+    day = _day(as_of)
+    totals = {}
+    with session_scope(_engine()) as session:
+        years = session.execute(select(FiscalYear.year).where(FiscalYear.year.in_([day.year - 1, day.year]))).scalars()
+        for year in years:
+            result = sweep(session, year, day, _settings().status)
+            totals[year] = result.indicators
+    log.info("[%s] swept %s as of %s", _job_id(), totals, day)
+    return totals
+
+
+def scan_alerts(as_of: str | None = None) -> dict:
+    """Deadline and report reminders of the day (idempotent: alert keys are unique)."""
+    day = _day(as_of)
+    with session_scope(_engine()) as session:
+        created, to_deliver = create_alerts(session, plan_day(session, day), day)
+        _fan_out(session, to_deliver)
+    counts: dict[str, int] = {}
+    for alert in created:
+        counts[alert.kind] = counts.get(alert.kind, 0) + 1
+    log.info("[%s] alerts of %s: %s", _job_id(), day, counts)
+    return counts
+
+
+def deliver(notification_id: int) -> str:
+    """Send one notification; raises on failure so RQ retries it with backoff."""
+    with session_scope(_engine()) as session:
+        outcome = deliver_notification(session, notification_id, _settings())
+    log.info("[%s] notification %s: %s", _job_id(), notification_id, outcome)
+    if outcome == "failed":
+        raise RuntimeError(f"notification {notification_id} not delivered yet (logged; retrying)")
+    return outcome
+
+
+def daily_digest(as_of: str | None = None) -> int:
+    with session_scope(_engine()) as session:
+        sent = send_digests(session, _day(as_of), _settings())
+    log.info("[%s] digests sent: %s", _job_id(), sent)
+    return sent
+
+
+def drain_outbox() -> int:
+    with session_scope(_engine()) as session:
+        count = drain(_settings().redis_url, session)
+    if count:
+        log.info("[%s] enqueued %s outbox items", _job_id(), count)
+    return count
+
+
+def reset() -> None:
+    """Forget cached settings and engine (tests and simulations that switch databases)."""
+    _settings.cache_clear()
+    _engine.cache_clear()
