@@ -333,7 +333,7 @@ def simulate_command(start, end, as_json: bool) -> None:
 @click.option("--no-demo", is_flag=True, help="only the target tables: no demo accounts or reports")
 def dev(host: str, port: int, no_demo: bool) -> None:
     """Local all-in-one: migrate, load the sample year and demo reports if absent, serve the web UI."""
-    from .demo import DEMO_PASSWORD, DEMO_TODAY, demo_accounts, load_demo_reports
+    from .demo import DEMO_PASSWORD, DEMO_TODAY, demo_accounts, load_demo_reports, monitor_demo_day
     from .migrate import upgrade
 
     settings = current_app.config["PERFTRACK_SETTINGS"]
@@ -351,7 +351,8 @@ def dev(host: str, port: int, no_demo: bool) -> None:
         if accounts:
             written = load_demo_reports(session)
             if written:
-                click.echo(f"已写入演示季度报告 {written} 份（2025 年第 1–3 季度）")
+                alerts = monitor_demo_day(session)
+                click.echo(f"已写入演示季度报告 {written} 份（2025 年第 1–3 季度），计算了状态，生成提醒 {alerts} 条")
     click.echo(f"数据库：{settings.database_url}")
     click.echo(f"模拟的今天：{clock.today().isoformat()}（设置 PERFTRACK_TODAY 可更改）")
     click.echo(f"perftrack 已启动：http://{host}:{port}/")

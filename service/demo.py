@@ -19,6 +19,7 @@ from .domain.actuals import RawActual, read_actual
 from .domain.periods import Period
 from .domain.progress import CUMULATIVE
 from .models import Division, Indicator, Project, User
+from .reporting.followup import follow_up
 from .reporting.reports import ActualRow, SpendRow, load_scope, save, spec_of, transition
 
 DEMO_TODAY = date(2025, 10, 20)
@@ -99,6 +100,7 @@ def load_demo_reports(session: Session, year: int = DEMO_YEAR) -> int:
                     code, (indicator, _p) = next(iter(scope.indicators.items()))
                     transition(session, scope, finance, "return", "请核实第一项指标的口径并补充佐证",
                                {code: f"「{indicator.name}」的实际值与上报的活动记录不一致，请核实"})
+                    follow_up(session, scope, "return", None, "请核实第一项指标的口径并补充佐证")
                     if story == "returned":
                         continue
                     _at(clock.today() + timedelta(days=1), 11)
@@ -152,3 +154,13 @@ def _demo_spend(project: Project, quarter: int, rng: random.Random) -> SpendRow:
     return SpendRow(project.code, str((project.budget * share).quantize(Decimal("0.01"))), "", f"demo {project.code}")
 
 
+
+
+def monitor_demo_day(session: Session, day: date = DEMO_TODAY) -> int:
+    """Statuses and the day's reminders as the background jobs would have left them; returns alerts made."""
+    from .alerting import create_alerts, plan_day
+    from .monitoring import sweep
+
+    sweep(session, DEMO_YEAR, day)
+    created, _deliveries = create_alerts(session, plan_day(session, day), day)
+    return len(created)

@@ -7,6 +7,7 @@ transaction as the change that caused it) and enqueued by `drain_outbox` once Re
 from __future__ import annotations
 
 import logging
+import time
 from functools import lru_cache
 
 from redis import Redis
@@ -38,14 +39,20 @@ def safe_id(*parts) -> str:
     return "-".join(str(p) for p in parts).replace(".", "_").replace(":", "_")
 
 
+_down_until: dict[str, float] = {}  # url -> monotonic time: skip a Redis that just failed (no wait per job)
+DOWN_PAUSE = 10.0
+
+
 def enqueue(url: str | None, session: Session, function: str, *args, job_id: str, queue_name: str = "default") -> bool:
     """Enqueue FUNCTION(*ARGS) with a deterministic JOB_ID; False (and an outbox row) if Redis is down."""
-    if url:
+    if url and time.monotonic() >= _down_until.get(url, 0):
         try:
             queue(url, queue_name).enqueue_call(function, args=args, job_id=job_id, retry=RETRY,
                                                 failure_ttl=7 * 24 * 3600)
+            _down_until.pop(url, None)
             return True
         except (RedisError, OSError) as exc:
+            _down_until[url] = time.monotonic() + DOWN_PAUSE
             log.warning("redis unreachable, %s kept in the outbox: %s", job_id, exc)
     session.add(OutboxItem(function=function, args=list(args), job_id=job_id))
     return False

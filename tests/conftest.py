@@ -121,8 +121,9 @@ def seeded_engine(engine, seed_bytes):
     return engine
 
 
-def make_app(url: str, instance: Path, **config):
-    settings = load_settings({"DATABASE_URL": url, "PERFTRACK_INSTANCE": str(instance), "SECRET_KEY": "test"})
+def make_app(url: str, instance: Path, env: dict | None = None, **config):
+    settings = load_settings({"DATABASE_URL": url, "PERFTRACK_INSTANCE": str(instance), "SECRET_KEY": "test",
+                              **(env or {})})
     return create_app(settings, TESTING=True, **config)
 
 

@@ -22,7 +22,8 @@ from service.reporting.reports import load_scope
 POLICY = {
     "web.login": "public", "web.static": "public", "openapi.spec": "public",
     "web.logout": "login", "web.account": "login", "web.account_password": "login", "web.token_create": "login",
-    "web.token_revoke": "login", "api.me": "login",
+    "web.token_revoke": "login", "api.me": "login", "web.inbox": "login", "web.inbox_read": "login",
+    "web.notification_settings": "login", "web.overview": "read", "web.deliveries": "read",
     "web.index": "read", "web.projects": "read", "web.project": "read", "web.deadline_list": "read",
     "web.indicator": "read", "web.reports": "read", "api.projects": "read", "api.project": "read",
     "api.indicators": "read", "api.indicator": "read", "api.findings": "read", "api.reports": "read",

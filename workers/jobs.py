@@ -13,7 +13,7 @@ from service.clock import clock
 from service.db import make_engine, session_scope
 from service.models import FiscalYear
 from service.monitoring import lagging_alerts, recompute_project as recompute, sweep
-from service.notify import deliver as deliver_notification, send_digests
+from service.notify import deliver as deliver_notification, retry_due, send_digests
 from service.queueing import drain_outbox as drain, enqueue, safe_id
 from service.settings import load_settings
 
@@ -98,10 +98,14 @@ def daily_digest(as_of: str | None = None) -> int:
 
 
 def drain_outbox() -> int:
+    """Every minute: what the web kept while Redis was down, and deliveries whose retry is due
+    (in case their job was lost with a Redis restart)."""
     with session_scope(_engine()) as session:
         count = drain(_settings().redis_url, session)
-    if count:
-        log.info("[%s] enqueued %s outbox items", _job_id(), count)
+        due = retry_due(session)
+        _fan_out(session, due)
+    if count or due:
+        log.info("[%s] enqueued %s outbox items, %s deliveries to retry", _job_id(), count, len(due))
     return count
 
 

@@ -1,0 +1,158 @@
+"""Delivery channels against a real SMTP server (aiosmtpd) and a stand-in government webhook:
+failures are logged and retried, and one failing channel never blocks another."""
+from __future__ import annotations
+
+import email
+import hashlib
+import hmac
+import json
+import threading
+from datetime import date
+from email.policy import default as default_policy
+from http.server import BaseHTTPRequestHandler, HTTPServer
+
+import pytest
+from aiosmtpd.controller import Controller
+from sqlmodel import select
+
+from service.alerting import create_alerts
+from service.db import make_engine, session_scope
+from service.domain.alerts import AlertSpec
+from service.models import DeliveryAttempt, Notification, User
+from service.notify import retry_due
+from workers import jobs
+
+from .conftest import _free_port
+
+
+class Mailbox:
+    def __init__(self):
+        self.messages = []
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
+        self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
+        return "250 OK"
+
+
+class Webhook(BaseHTTPRequestHandler):
+    """The external endpoint (the only mock): answers with the next status of `statuses`."""
+
+    statuses: list[int] = []
+    received: list[tuple[dict, bytes]] = []
+
+    def do_POST(self):  # noqa: N802
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Webhook.received.append((dict(self.headers), body))
+        self.send_response(Webhook.statuses.pop(0) if Webhook.statuses else 200)
+        self.end_headers()
+
+    def log_message(self, *_args):
+        pass
+
+
+@pytest.fixture
+def smtp_port(monkeypatch):
+    port = _free_port()
+    monkeypatch.setenv("SMTP_HOST", "127.0.0.1")
+    monkeypatch.setenv("SMTP_PORT", str(port))
+    monkeypatch.setenv("SMTP_FROM", "perftrack@bureau.example")
+    return port
+
+
+@pytest.fixture
+def webhook_url():
+    server = HTTPServer(("127.0.0.1", 0), Webhook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Webhook.received.clear()
+    yield f"http://127.0.0.1:{server.server_port}/robot"
+    server.shutdown()
+
+
+def _alert_for_xxh(seeded_url, webhook: str | None) -> list[int]:
+    engine = make_engine(seeded_url)
+    with session_scope(engine) as session:
+        user = session.exec(select(User).where(User.username == "xxh")).one()
+        user.email, user.webhook_url = "xxh@bureau.example", webhook
+        session.add(user)
+        session.flush()
+        spec = AlertSpec("report_overdue", "XXH-2025Q1", user.division_id, date(2025, 4, 10), "day1", "division",
+                         "2025年第1季度绩效监控报告已逾期 1 天，请尽快提交", "/reports/XXH/2025Q1")
+        _alerts, to_deliver = create_alerts(session, [spec], date(2025, 4, 11))
+    engine.dispose()
+    return to_deliver
+
+
+def _attempts(seeded_url):
+    engine = make_engine(seeded_url)
+    with session_scope(engine) as session:
+        rows = [(a.channel, a.ok) for a in session.exec(select(DeliveryAttempt).order_by(DeliveryAttempt.id)).all()]
+        states = {n.channel: n.state for n in session.exec(select(Notification)).all()}
+        due = retry_due(session)
+    engine.dispose()
+    return rows, states, due
+
+
+def test_smtp_down_is_retried_logged_and_delivered_later(seeded_url, worker_env, smtp_port):
+    [notification_id] = _alert_for_xxh(seeded_url, None)
+    with pytest.raises(RuntimeError, match="not delivered yet"):
+        jobs.deliver(notification_id)  # nobody listens on the port yet: RQ would retry with backoff
+    rows, states, _due = _attempts(seeded_url)
+    assert rows == [("email", False)] and states["email"] == "pending" and states["inbox"] == "sent"
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        assert jobs.deliver(notification_id) == "sent"
+        assert jobs.deliver(notification_id) == "skipped"  # a retried job sends nothing twice
+    finally:
+        controller.stop()
+    rows, states, _due = _attempts(seeded_url)
+    assert rows == [("email", False), ("email", True)] and states["email"] == "sent"
+    [message] = mailbox.messages
+    assert message["To"] == "xxh@bureau.example" and "报告逾期" in message["Subject"]
+    assert "http://127.0.0.1:5000/reports/XXH/2025Q1" in message.get_body(("plain",)).get_content()
+    assert "去处理" in message.get_body(("html",)).get_content()
+
+
+def test_a_failing_webhook_is_retried_and_does_not_hold_up_email(seeded_url, worker_env, smtp_port, webhook_url):
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    Webhook.statuses = [500]
+    try:
+        ids = _alert_for_xxh(seeded_url, webhook_url)
+        outcomes = []
+        for notification_id in ids:
+            try:
+                outcomes.append(jobs.deliver(notification_id))
+            except RuntimeError:
+                outcomes.append("failed")
+        assert sorted(outcomes) == ["failed", "sent"] and len(mailbox.messages) == 1
+        rows, states, _due = _attempts(seeded_url)
+        assert states == {"inbox": "sent", "email": "sent", "webhook": "pending"}
+        webhook_id = next(i for i, o in zip(ids, outcomes) if o == "failed")
+        assert jobs.deliver(webhook_id) == "sent"
+    finally:
+        controller.stop()
+    rows, states, _due = _attempts(seeded_url)
+    assert sorted(rows) == [("email", True), ("webhook", False), ("webhook", True)] and states["webhook"] == "sent"
+    headers, body = Webhook.received[-1]
+    expected = "sha256=" + hmac.new(b"test", body, hashlib.sha256).hexdigest()
+    assert headers["X-Perftrack-Signature"] == expected
+    payload = json.loads(body)
+    assert payload["msgtype"] == "text" and "已逾期 1 天" in payload["text"]["content"]
+    assert payload["alerts"][0]["subject"] == "XXH-2025Q1"
+
+
+def test_failed_notifications_come_due_for_retry_after_their_backoff(seeded_url, worker_env):
+    from datetime import timedelta
+
+    from service.clock import clock
+
+    [notification_id] = _alert_for_xxh(seeded_url, None)  # no SMTP_HOST configured: fails
+    with pytest.raises(RuntimeError):
+        jobs.deliver(notification_id)
+    assert _attempts(seeded_url)[2] == []
+    clock.set_today(clock.today() + timedelta(days=1))
+    assert _attempts(seeded_url)[2] == [notification_id]

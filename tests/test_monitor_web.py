@@ -1,0 +1,82 @@
+"""The monitoring pages: overview, inbox with unread count, notification settings, delivery log."""
+from __future__ import annotations
+
+from datetime import date
+
+from sqlmodel import select
+
+from service.alerting import create_alerts
+from service.clock import clock
+from service.db import session_scope
+from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports, monitor_demo_day
+from service.domain.alerts import AlertSpec
+from service.models import DeliveryAttempt, Notification, User
+
+
+def test_overview_shows_status_budget_deadlines_and_calendar(client_as, app):
+    clock.set_today(DEMO_TODAY)
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        demo_accounts(session)
+        load_demo_reports(session)
+        assert monitor_demo_day(session) > 0
+    page = client_as("caiwu").get("/overview").get_data(as_text=True)
+    assert "状态计算于 2025-10-20" in page
+    matrix = page.split('id="status-matrix"')[1].split("</table>")[0]
+    assert "对外贸易处" in matrix and "未报送" in matrix  # its Q3 report is an overdue draft
+    assert "执行率" in page and "序时进度" in page and "75.00%" in page
+    calendar = page.split('id="calendar"')[1]
+    assert "2025Q3 报告截止" in calendar  # this month (October): Q3 was due on 10 October
+    december = client_as("caiwu").get("/overview?month=2025-12").get_data(as_text=True).split('id="calendar"')[1]
+    assert "2025Q3 报告截止" not in december and "/indicators/2025-" in december  # year-end dated targets
+    mine = client_as("xxh").get("/overview").get_data(as_text=True)
+    assert "对外贸易处" not in mine.split('id="status-matrix"')[1].split("</table>")[0]
+
+
+def test_inbox_unread_count_and_mark_read(client_as, app):
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        xxh = session.exec(select(User).where(User.username == "xxh")).one()
+        specs = [AlertSpec("report_due_soon", "XXH-2025Q1", xxh.division_id, date(2025, 4, 10), "soon", "division",
+                           "2025年第1季度绩效监控报告将于 2025-04-10 截止，尚未提交", "/reports/XXH/2025Q1"),
+                 AlertSpec("deadline_due", "2025-001.03", xxh.division_id, date(2025, 4, 1), "due", "division",
+                           "今天到期", "/indicators/2025-001.03")]
+        create_alerts(session, specs, date(2025, 4, 7))
+    client = client_as("xxh")
+    page = client.get("/reports").get_data(as_text=True)
+    assert 'id="unread-count">2<' in page
+    inbox = client.get("/inbox").get_data(as_text=True)
+    assert "将于 2025-04-10 截止" in inbox and 'href="/reports/XXH/2025Q1"' in inbox
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        first = session.exec(select(Notification.id).where(Notification.channel == "inbox")).first()
+    client.post("/inbox/read", data={"id": first})
+    assert 'id="unread-count">1<' in client.get("/inbox").get_data(as_text=True)
+    client.post("/inbox/read")
+    assert 'id="unread-count"' not in client.get("/inbox").get_data(as_text=True)
+    assert 'id="unread-count"' not in client_as("kac").get("/inbox").get_data(as_text=True)
+
+
+def test_notification_settings_are_validated_and_saved(client_as, app):
+    client = client_as("xxh")
+    bad = client.post("/notifications/settings", data={"email": "not-an-address"}, follow_redirects=True)
+    assert "邮箱地址格式不正确" in bad.get_data(as_text=True)
+    client.post("/notifications/settings", data={"email": "xxh@bureau.example", "notify_email": "1",
+                                                 "email_digest": "1", "webhook_url": "https://robot.example/hook"})
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        user = session.exec(select(User).where(User.username == "xxh")).one()
+        assert (user.email, user.notify_email, user.email_digest, user.webhook_url) == (
+            "xxh@bureau.example", True, True, "https://robot.example/hook")
+
+
+def test_delivery_log_shows_every_attempt_to_finance_and_own_to_others(client_as, app):
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        xxh = session.exec(select(User).where(User.username == "xxh")).one()
+        xxh.email = "xxh@bureau.example"
+        session.add(xxh)
+        session.flush()
+        spec = AlertSpec("report_overdue", "XXH-2025Q1", xxh.division_id, date(2025, 4, 10), "day1", "division",
+                         "报告已逾期 1 天", "/reports/XXH/2025Q1")
+        _alerts, [notification_id] = create_alerts(session, [spec], date(2025, 4, 11))
+        session.add(DeliveryAttempt(notification_id=notification_id, channel="email", ok=False,
+                                    detail="ConnectionRefusedError: [Errno 111]"))
+    assert "ConnectionRefusedError" in client_as("caiwu").get("/deliveries?ok=0").get_data(as_text=True)
+    assert "ConnectionRefusedError" in client_as("xxh").get("/deliveries").get_data(as_text=True)
+    assert "ConnectionRefusedError" not in client_as("kac").get("/deliveries").get_data(as_text=True)
