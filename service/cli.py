@@ -22,7 +22,7 @@ from .accounts import AccountError, create_user, issue_token
 from .clock import clock
 from .domain.periods import Period
 from .importing import ImportRejected, ensure_default_divisions, import_bytes
-from .models import ROLE_LABELS, ROLES, Division, DivisionPrefix, Project, User
+from .models import ROLE_LABELS, ROLES, Division, DivisionPrefix, FiscalYear, Project, User
 from .settings import PROJECT_ROOT, SettingsError, load_settings
 
 SAMPLE_FILE = PROJECT_ROOT / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
@@ -157,6 +157,43 @@ def years_set_due_days(year: int, days: int) -> None:
         except DecisionError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"{year} 年度：季度结束后 {days} 天内提交")
+
+
+@main.command("synth")
+@click.option("--year", type=int, default=2030, show_default=True)
+@click.option("--indicators", type=int, default=100_000, show_default=True)
+@click.option("--divisions", type=int, default=20, show_default=True)
+def synth(year: int, indicators: int, divisions: int) -> None:
+    """Generate a synthetic bureau (benchmarks): projects, indicators and submitted Q1–Q2 reports."""
+    from .synth import synthesize
+
+    with session_scope(_engine()) as session:
+        try:
+            summary = synthesize(session, year, indicators, divisions)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(json.dumps(summary, ensure_ascii=False))
+
+
+@main.group()
+def export() -> None:
+    """Workbooks out."""
+
+
+@export.command("monitoring")
+@click.option("--year", type=int, required=True)
+@click.option("--as-of", "as_of", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def export_monitoring(year: int, as_of, out: Path) -> None:
+    """The in-year monitoring table (per indicator and per project) as of a date."""
+    from .exports.monitoring import build_monitoring_workbook
+
+    with session_scope(_engine()) as session:
+        if session.exec(select(Project.id).join(FiscalYear).where(FiscalYear.year == year)).first() is None:
+            raise click.ClickException(f"没有 {year} 年度的项目")
+        data = build_monitoring_workbook(session, year, as_of.date(), current_app.config["PERFTRACK_SETTINGS"].status)
+    out.write_bytes(data.getvalue())
+    click.echo(f"已导出 {out}")
 
 
 @main.group()

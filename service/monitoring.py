@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import delete, func, insert, select
+from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from .clock import clock
@@ -31,19 +31,25 @@ class SweepResult:
     counts: dict[str, int]
 
 
-def _latest_values(session: Session, indicator_ids_of_projects, year_id: int) -> dict[int, Reported]:
+SMALL_BATCH = 500  # up to this many indicators: look their values up by id (one project after a submission)
+
+
+def _latest_values(session: Session, project_ids, indicator_ids, year_id: int) -> dict[int, Reported]:
     """The latest value of each indicator from submitted reports (drafts are the division's own business)."""
-    rows = session.execute(
-        select(ActualEntry.indicator_id, Report.quarter, ActualEntry.number, ActualEntry.done, ActualEntry.done_on,
-               ActualEntry.likelihood)
-        .join(Report, Report.id == ActualEntry.report_id)
-        .join(Indicator, Indicator.id == ActualEntry.indicator_id)
-        .where(Report.fiscal_year_id == year_id, Report.first_submitted_at.is_not(None),
-               ActualEntry.is_current.is_(True), Indicator.project_id.in_(indicator_ids_of_projects))
-        .order_by(Report.quarter)).all()
+    columns = (ActualEntry.indicator_id, ActualEntry.report_id, ActualEntry.number, ActualEntry.done,
+               ActualEntry.done_on, ActualEntry.likelihood)
+    reports = dict(session.execute(select(Report.id, Report.quarter).where(
+        Report.fiscal_year_id == year_id, Report.first_submitted_at.is_not(None))).all())
+    if len(indicator_ids) <= SMALL_BATCH:  # by indicator id: the planner cannot wander off to the year's reports
+        query = select(*columns).where(ActualEntry.indicator_id.in_(indicator_ids))
+    else:
+        query = (select(*columns).join(Indicator, Indicator.id == ActualEntry.indicator_id)
+                 .where(Indicator.project_id.in_(project_ids)))
+    rows = session.execute(query.where(ActualEntry.is_current.is_(True))).all()
     latest: dict[int, Reported] = {}
-    for indicator_id, quarter, number, done, done_on, likelihood in rows:  # later quarters overwrite
-        latest[indicator_id] = Reported(quarter, number, done, done_on, likelihood)
+    for indicator_id, report_id, number, done, done_on, likelihood in sorted(
+            (r for r in rows if r.report_id in reports), key=lambda r: reports[r.report_id]):
+        latest[indicator_id] = Reported(reports[report_id], number, done, done_on, likelihood)  # later overwrite
     return latest
 
 
@@ -85,7 +91,7 @@ def sweep(session: Session, year: int, as_of: date | None = None, settings: Stat
 def _sweep_batch(session, fiscal_year, projects, as_of, settings, counts) -> int:
     ids = [p.id for p in projects]
     targets = session.execute(select(*_TARGET_COLUMNS).where(Indicator.project_id.in_(ids))).all()
-    latest = _latest_values(session, ids, fiscal_year.id)
+    latest = _latest_values(session, ids, [t[0] for t in targets], fiscal_year.id)
     spend = _spend(session, ids, fiscal_year.id)
     now = clock.now()
     indicator_rows, by_project = [], {}
@@ -112,9 +118,9 @@ def _sweep_batch(session, fiscal_year, projects, as_of, settings, counts) -> int
     session.execute(delete(ProjectStatusRow).where(ProjectStatusRow.as_of == as_of,
                                                    ProjectStatusRow.project_id.in_(ids)))
     if indicator_rows:
-        session.execute(insert(IndicatorStatusRow), indicator_rows)
+        session.execute(IndicatorStatusRow.__table__.insert(), indicator_rows)  # Core: one executemany
     if project_rows:
-        session.execute(insert(ProjectStatusRow), project_rows)
+        session.execute(ProjectStatusRow.__table__.insert(), project_rows)
     return len(indicator_rows)
 
 

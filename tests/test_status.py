@@ -72,3 +72,34 @@ def test_roll_up_and_budget_execution():
     assert not budget_execution(Decimal(41), Decimal(100), 2025, date(2025, 6, 30)).lagging
     assert not budget_execution(Decimal(20), Decimal(100), 2025, date(2025, 6, 30),
                                 StatusSettings(budget_lag_points=Decimal(40))).lagging
+
+
+def test_the_sweep_is_set_based_and_stores_statuses_per_day(seeded_engine):
+    """The number of statements does not grow with the number of indicators."""
+    from sqlalchemy import event
+    from sqlmodel import func, select
+
+    from service.db import session_scope
+    from service.models import IndicatorStatusRow
+    from service.monitoring import sweep
+    from service.synth import synthesize
+
+    statements = []
+    with session_scope(seeded_engine) as session:
+        synthesize(session, 2030, 700, divisions=5)
+        synthesize(session, 2031, 2100, divisions=5)
+    event.listen(seeded_engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    counts = {}
+    for year, size in ((2030, 700), (2031, 2100)):
+        statements.clear()
+        with session_scope(seeded_engine) as session:
+            result = sweep(session, year, date(year, 7, 15))
+        assert result.indicators == size
+        counts[year] = len(statements)
+    assert counts[2030] == counts[2031] <= 12
+    with session_scope(seeded_engine) as session:
+        sweep(session, 2030, date(2030, 7, 16))
+        sweep(session, 2030, date(2030, 7, 16))  # recomputing a day replaces its rows
+        per_day = dict(session.exec(select(IndicatorStatusRow.as_of, func.count()).group_by(
+            IndicatorStatusRow.as_of)).all())
+    assert per_day == {date(2030, 7, 15): 700, date(2030, 7, 16): 700, date(2031, 7, 15): 2100}
