@@ -14,7 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from .domain.alerts import AlertSettings, AlertSpec, DatedTarget, plan_deadlines, plan_reports, reports_owed
-from .models import ActualEntry, Alert, Division, FiscalYear, Indicator, Notification, Project, Report, User
+from .models import (
+    ActualEntry, Alert, Division, FiscalYear, Indicator, Notification, Project, ProjectStatusRow, Report, User,
+)
 
 
 def _dated_targets(session: Session, year: FiscalYear) -> list[DatedTarget]:
@@ -46,6 +48,8 @@ def recipients(session: Session, spec: AlertSpec) -> list[User]:
     users = session.execute(select(User).where(User.active.is_(True))).scalars().all()
     if spec.audience == "escalation":
         return [u for u in users if u.role == "finance" or (u.role == "head" and u.division_id == spec.division_id)]
+    if spec.audience == "finance":
+        return [u for u in users if u.role == "finance"]
     division = [u for u in users if u.role in ("reporter", "head") and u.division_id == spec.division_id]
     if spec.audience == "lagging":  # finance hears early when a project lags
         return division + [u for u in users if u.role == "finance"]
@@ -94,3 +98,19 @@ def create_alerts(session: Session, specs: list[AlertSpec], as_of: date) -> tupl
 def unread_count(session: Session, user: User) -> int:
     return session.execute(select(func.count()).select_from(Notification).where(
         Notification.user_id == user.id, Notification.channel == "inbox", Notification.read_at.is_(None))).scalar_one()
+
+
+def weekly_summary(session: Session, day: date) -> list[AlertSpec]:
+    """Monday's digest for finance: projects by status, budget lagging, reports overdue."""
+    latest = session.execute(select(func.max(ProjectStatusRow.as_of)).where(ProjectStatusRow.as_of <= day)).scalar()
+    if latest is None:
+        return []
+    rows = session.execute(select(ProjectStatusRow.status, ProjectStatusRow.budget_lagging)
+                           .where(ProjectStatusRow.as_of == latest)).all()
+    bad = sum(1 for status, _ in rows if status in ("lagging", "missed", "overdue", "not_reported", "not_met"))
+    budget = sum(1 for _, lagging in rows if lagging)
+    overdue = sum(1 for spec in plan_day(session, day) if spec.kind == "report_overdue")
+    week = f"{day.isocalendar().year}-W{day.isocalendar().week:02d}"
+    message = (f"{week} 监控摘要（截至 {latest.isoformat()}）：{len(rows)} 个项目中 {bad} 个存在滞后、未达标或未报送，"
+               f"{budget} 个预算执行滞后于序时进度，{overdue} 份季度报告逾期未交")
+    return [AlertSpec("digest", "finance", None, None, week, "finance", message, "/overview")]

@@ -360,7 +360,7 @@ class OutboxItem(SQLModel, table=True):
 # ---------------------------------------------------------------- alerts
 
 ALERT_KINDS = ("deadline_upcoming", "deadline_due", "deadline_overdue", "report_open", "report_due_soon",
-               "report_overdue", "returned", "lagging", "escalation")
+               "report_overdue", "returned", "lagging", "escalation", "digest")
 CHANNELS = ("inbox", "email", "webhook")
 
 

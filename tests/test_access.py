@@ -23,7 +23,7 @@ POLICY = {
     "web.login": "public", "web.static": "public", "openapi.spec": "public",
     "web.logout": "login", "web.account": "login", "web.account_password": "login", "web.token_create": "login",
     "web.token_revoke": "login", "api.me": "login", "web.inbox": "login", "web.inbox_read": "login",
-    "web.notification_settings": "login", "web.overview": "read", "web.deliveries": "read",
+    "web.notification_settings": "login", "api.inbox": "login", "api.project_status": "view", "web.overview": "read", "web.deliveries": "read",
     "web.index": "read", "web.projects": "read", "web.project": "read", "web.deadline_list": "read",
     "web.indicator": "read", "web.reports": "read", "api.projects": "read", "api.project": "read",
     "api.indicators": "read", "api.indicator": "read", "api.findings": "read", "api.reports": "read",
@@ -65,7 +65,8 @@ def urls(app):
         project_code = project.code
     found = []
     for rule in app.url_map.iter_rules():
-        args = dict(values, code=project_code) if rule.endpoint in ("web.project", "api.project") else values
+        args = dict(values, code=project_code) if rule.endpoint in ("web.project", "api.project",
+                                                                   "api.project_status") else values
         url = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(args[m.group(1)]), rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((rule.endpoint, method, url))

@@ -90,3 +90,9 @@ def test_two_schedulers_over_the_same_days_create_no_duplicates(engine, worker_e
     with session_scope(engine) as session:
         kinds = set(session.exec(select(Alert.kind).distinct()).all())
     assert kinds <= single and "report_overdue" in kinds
+
+
+def test_finance_gets_a_weekly_digest_on_mondays_only(engine, worker_env):
+    alerts = simulate(engine, worker_env["REDIS_URL"], date(2025, 4, 12), date(2025, 4, 22))
+    digests = [(a["as_of"], a["step"], a["recipients"]) for a in alerts if a["kind"] == "digest"]
+    assert digests == [("2025-04-14", "2025-W16", ["caiwu"]), ("2025-04-21", "2025-W17", ["caiwu"])]

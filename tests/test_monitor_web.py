@@ -80,3 +80,21 @@ def test_delivery_log_shows_every_attempt_to_finance_and_own_to_others(client_as
     assert "ConnectionRefusedError" in client_as("caiwu").get("/deliveries?ok=0").get_data(as_text=True)
     assert "ConnectionRefusedError" in client_as("xxh").get("/deliveries").get_data(as_text=True)
     assert "ConnectionRefusedError" not in client_as("kac").get("/deliveries").get_data(as_text=True)
+
+
+def test_project_status_trend_on_page_and_api(client_as, app):
+    from service.monitoring import sweep
+
+    clock.set_today(DEMO_TODAY)
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        demo_accounts(session)
+        load_demo_reports(session)
+        for day in (date(2025, 7, 15), date(2025, 10, 20)):
+            sweep(session, 2025, day)
+    page = client_as("xxh").get("/projects/2025-001").get_data(as_text=True)
+    trend = page.split('id="trend"')[1].split("</table>")[0]
+    assert "2025-10-20" in trend and "2025-07-15" in trend
+    body = client_as("xxh").get("/api/v1/projects/2025-001/status").get_json()
+    assert body["as_of"] == "2025-10-20" and [t["as_of"] for t in body["trend"]] == ["2025-07-15", "2025-10-20"]
+    assert len(body["indicators"]) == 6 and body["expected_rate"] == "75.00"  # decimals travel as strings
+    assert 'id="trend"' not in client_as("kac").get("/projects/2025-001").get_data(as_text=True)

@@ -8,7 +8,7 @@ from functools import lru_cache
 from rq import get_current_job
 from sqlalchemy import select
 
-from service.alerting import create_alerts, plan_day
+from service.alerting import create_alerts, plan_day, weekly_summary
 from service.clock import clock
 from service.db import make_engine, session_scope
 from service.models import FiscalYear
@@ -78,6 +78,16 @@ def scan_alerts(as_of: str | None = None) -> dict:
         counts[alert.kind] = counts.get(alert.kind, 0) + 1
     log.info("[%s] alerts of %s: %s", _job_id(), day, counts)
     return counts
+
+
+def weekly_digest(as_of: str | None = None) -> int:
+    """Monday: the week's monitoring summary to finance (once per ISO week)."""
+    day = _day(as_of)
+    with session_scope(_engine()) as session:
+        created, to_deliver = create_alerts(session, weekly_summary(session, day), day)
+        _fan_out(session, to_deliver)
+    log.info("[%s] weekly digest of %s: %s", _job_id(), day, "sent" if created else "already sent")
+    return len(created)
 
 
 def deliver(notification_id: int) -> str:

@@ -24,6 +24,7 @@ from service.queueing import connection, queue, safe_id
 log = logging.getLogger("perftrack.scheduler")
 LEADER_KEY = "perftrack:scheduler:leader"
 LEADER_TTL = 30  # seconds; renewed every 10
+WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")  # APScheduler's day_of_week names
 
 
 @dataclass(frozen=True)
@@ -39,13 +40,14 @@ class Periodic:
         if "every_minutes" in self.trigger:
             return True
         weekday = self.trigger.get("day_of_week")
-        return weekday is None or day.strftime("%a").lower()[:3] == weekday
+        return weekday is None or WEEKDAYS[day.weekday()] == weekday
 
 
 PERIODIC = [
     Periodic("daily-sweep", "workers.jobs.daily_sweep", {"hour": 1, "minute": 0}),
     Periodic("deadline-scan", "workers.jobs.scan_alerts", {"hour": 8, "minute": 30}),
     Periodic("daily-digest", "workers.jobs.daily_digest", {"hour": 17, "minute": 30}, queue="notify"),
+    Periodic("weekly-digest", "workers.jobs.weekly_digest", {"day_of_week": "mon", "hour": 9, "minute": 0}),
     Periodic("outbox-drain", "workers.jobs.drain_outbox", {"every_minutes": 1}, dated=False),
 ]
 

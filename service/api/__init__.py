@@ -157,4 +157,4 @@ def upload_import(form_and_files_data):
     return summary
 
 
-from . import reports  # noqa: E402,F401  (report endpoints on api_bp)
+from . import monitoring, reports  # noqa: E402,F401  (more endpoints on api_bp)

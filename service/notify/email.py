@@ -8,7 +8,8 @@ from html import escape
 
 KIND_LABELS = {"deadline_upcoming": "截止提醒", "deadline_due": "今日到期", "deadline_overdue": "逾期提醒",
                "report_open": "报告开放填报", "report_due_soon": "报告即将截止", "report_overdue": "报告逾期",
-               "returned": "报告被退回", "lagging": "进度滞后预警", "escalation": "逾期督办"}
+               "returned": "报告被退回", "lagging": "进度滞后预警", "escalation": "逾期督办",
+               "digest": "每周监控摘要"}
 
 
 def compose(user, alerts, settings, digest_of: date | None = None) -> EmailMessage:

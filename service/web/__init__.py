@@ -22,7 +22,7 @@ from ..api.serialize import target_of
 from ..clock import clock
 from ..exports.template import build_flat_template
 from ..importing import READERS, ImportRejected, apply_plan, plan_import, read_source
-from ..models import Division, DivisionPrefix, Finding, FiscalYear, ImportBatch, Indicator
+from ..models import Division, DivisionPrefix, Finding, FiscalYear, ImportBatch, Indicator, ProjectStatusRow
 from ..queries import (
     ProjectFilter, deadlines, divisions, finding_codes, findings_by_indicator, indicators_of, list_findings, list_projects,
     project_by_code, revisions_of, years,
@@ -127,6 +127,9 @@ def project(code: str):
         findings=findings_by_indicator(session, item.id),
         revisions=revisions_of(session, [i.id for i in indicators]),
         spend_history=spend_history(session, item) if can(user, "view_report", item.division_id) else None,
+        trend=session.exec(select(ProjectStatusRow).where(ProjectStatusRow.project_id == item.id)
+                           .order_by(ProjectStatusRow.as_of.desc()).limit(60)).all()
+        if can(user, "view_report", item.division_id) else [],
     )
 
 
