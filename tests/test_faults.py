@@ -73,3 +73,39 @@ def test_redis_down_while_submitting_keeps_the_wish_and_recomputes_when_back(see
     app.extensions["perftrack.engine"].dispose()
     engine.dispose()
     jobs.reset()
+
+
+def test_a_worker_killed_mid_job_is_rerun_without_duplicate_alerts(seeded_url, worker_env, tmp_path):
+    from service.alerting import plan_day
+    from service.synth import synthesize
+
+    engine = make_engine(seeded_url)
+    with session_scope(engine) as session:
+        synthesize(session, 2030, 30_000, divisions=10)
+        expected = len({spec.key for spec in plan_day(session, date(2030, 12, 15))})
+    assert expected > 500
+    url = worker_env["REDIS_URL"]
+    job = queue(url).enqueue_call("workers.jobs.scan_alerts", args=("2030-12-15",), job_id="scan-kill-test",
+                                  retry=__import__("rq").Retry(max=2))
+    worker = subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], cwd=ROOT, env=dict(os.environ),
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    deadline = time.time() + 60
+    while job.get_status(refresh=True) != "started" and time.time() < deadline:
+        time.sleep(0.02)
+    assert job.get_status() == "started"
+    time.sleep(0.3)
+    os.killpg(worker.pid, signal.SIGKILL)  # the worker and its work horse, mid-job
+    worker.wait()
+    with session_scope(engine) as session:
+        before = session.exec(select(func.count()).select_from(Alert)).one()
+    assert before < expected  # the job did not finish
+    StartedJobRegistry(queue=queue(url)).cleanup(timestamp=time.time() + 3600)  # what RQ does once it expires
+    assert job.get_status(refresh=True) in ("queued", "scheduled")
+    make_worker(url, forking=False).work(burst=True, with_scheduler=True, logging_level="WARNING")
+    with session_scope(engine) as session:
+        assert session.exec(select(func.count()).select_from(Alert)).one() == expected
+        assert session.exec(select(func.count(func.distinct(Alert.key)))).one() == expected
+    jobs.scan_alerts("2030-12-15")  # and once more, for good measure
+    with session_scope(engine) as session:
+        assert session.exec(select(func.count()).select_from(Alert)).one() == expected
+    engine.dispose()
