@@ -86,7 +86,7 @@ def test_two_schedulers_over_the_same_days_create_no_duplicates(engine, worker_e
     # the same days once more, in this process: nothing new
     assert simulate(engine, worker_env["REDIS_URL"], date(2025, 3, 28), date(2025, 4, 12)) == []
     single = {"deadline_upcoming", "deadline_due", "report_open", "report_due_soon", "report_overdue",
-              "deadline_overdue", "escalation"}
+              "deadline_overdue", "escalation", "digest"}
     with session_scope(engine) as session:
         kinds = set(session.exec(select(Alert.kind).distinct()).all())
     assert kinds <= single and "report_overdue" in kinds
