@@ -98,3 +98,21 @@ def test_project_status_trend_on_page_and_api(client_as, app):
     assert body["as_of"] == "2025-10-20" and [t["as_of"] for t in body["trend"]] == ["2025-07-15", "2025-10-20"]
     assert len(body["indicators"]) == 6 and body["expected_rate"] == "75.00"  # decimals travel as strings
     assert 'id="trend"' not in client_as("kac").get("/projects/2025-001").get_data(as_text=True)
+
+
+def test_changes_of_targets_and_reports_ask_for_a_recompute(client_as, app, seed_bytes):
+    """Without Redis the wish is kept in the outbox, in the same transaction as the change."""
+    import io
+
+    from service.models import Finding, OutboxItem
+
+    finance = client_as("caiwu")
+    changed = seed_bytes.decode("utf-8").replace("\t≥5项", "\t≥6项", 1).encode("utf-8")
+    response = finance.post("/api/v1/imports", data={"file": (io.BytesIO(changed), "v2.txt"), "year": "2025"})
+    assert response.status_code == 200 and response.get_json()["applied"]
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        finding = session.exec(select(Finding).where(Finding.code == "inverted_comparator")).first()
+    finance.post(f"/findings/{finding.id}/correct", data={"new_value": "≥90%", "reason": "原表写反"})
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        functions = [item.function for item in session.exec(select(OutboxItem).order_by(OutboxItem.id)).all()]
+    assert functions == ["workers.jobs.daily_sweep", "workers.jobs.recompute_project"]

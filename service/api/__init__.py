@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from apiflask import APIBlueprint, HTTPError, abort
-from flask import jsonify, request
+from flask import current_app, jsonify, request
 from sqlmodel import select
 from werkzeug.exceptions import HTTPException
 
 from .. import get_session
 from ..access import authorize
 from ..importing import ImportRejected, import_bytes
+from ..reporting.followup import sweep_after_import
 from ..models import Division, FiscalYear
 from ..queries import (
     ProjectFilter, findings_by_indicator, indicators_of, list_findings, list_indicators, list_projects,
@@ -149,6 +150,8 @@ def upload_import(form_and_files_data):
     try:
         summary = import_bytes(session, upload.filename or "upload", upload.read(), form_and_files_data["year"],
                                user.username, dry_run=form_and_files_data.get("dry_run", False))
+        if summary.get("batch_id"):
+            sweep_after_import(session, current_app.config["PERFTRACK_SETTINGS"].redis_url, summary["batch_id"])
         session.commit()
     except ImportRejected as rejected:
         session.rollback()

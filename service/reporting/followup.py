@@ -32,3 +32,9 @@ def follow_up(session: Session, scope: Scope, action: str, redis_url: str | None
         for notification_id in to_deliver:
             enqueue(redis_url, session, "workers.jobs.deliver", notification_id,
                     job_id=safe_id("deliver", notification_id), queue_name="notify")
+
+
+def sweep_after_import(session: Session, redis_url: str | None, batch_id: int) -> None:
+    """New or changed targets: recompute today's statuses of every project (set-based, one job)."""
+    enqueue(redis_url, session, "workers.jobs.daily_sweep", clock.today().isoformat(),
+            job_id=safe_id("sweep-after-import", batch_id), queue_name="high")

@@ -27,7 +27,7 @@ from ..queries import (
     ProjectFilter, deadlines, divisions, finding_codes, findings_by_indicator, indicators_of, list_findings, list_projects,
     project_by_code, revisions_of, years,
 )
-from ..reporting.followup import recompute_later
+from ..reporting.followup import recompute_later, sweep_after_import
 from ..reporting.reports import ReportError
 from ..reporting.views import spend_history
 
@@ -254,6 +254,8 @@ def import_apply():
     try:
         plan = plan_import(session, read_source(file_name, data), year, file_name, data)
         batch = apply_plan(session, plan, user.username)
+        if batch is not None:
+            sweep_after_import(session, current_app.config["PERFTRACK_SETTINGS"].redis_url, batch.id)
         session.commit()
     except ImportRejected as rejected:
         session.rollback()
