@@ -159,8 +159,9 @@ def _demo_spend(project: Project, quarter: int, rng: random.Random) -> SpendRow:
 def monitor_demo_day(session: Session, day: date = DEMO_TODAY) -> int:
     """Statuses and the day's reminders as the background jobs would have left them; returns alerts made."""
     from .alerting import create_alerts, plan_day
-    from .monitoring import sweep
+    from .monitoring import lagging_alerts, sweep
 
     sweep(session, DEMO_YEAR, day)
-    created, _deliveries = create_alerts(session, plan_day(session, day), day)
+    projects = list(session.exec(select(Project.id)).all())
+    created, _deliveries = create_alerts(session, plan_day(session, day) + lagging_alerts(session, projects, day), day)
     return len(created)

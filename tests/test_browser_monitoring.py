@@ -1,0 +1,47 @@
+"""The monitoring pages in a real browser: finance's overview, a division's inbox.
+Screenshots land in test-artifacts/browser/monitoring-*.png."""
+from __future__ import annotations
+
+import pytest
+
+from service.clock import clock
+from service.db import session_scope
+from service.demo import DEMO_PASSWORD, DEMO_TODAY, demo_accounts, load_demo_reports, monitor_demo_day
+
+from .test_browser import ARTIFACTS, browser, live_app, live_server, log_in, new_page, shot  # noqa: F401 (fixtures)
+
+pytestmark = pytest.mark.browser
+
+
+def log_in_demo(page, base, username):
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", DEMO_PASSWORD)
+    page.click("button:has-text('登录')")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+
+def test_overview_calendar_and_inbox(live_app, live_server, browser):
+    clock.set_today(DEMO_TODAY)
+    with session_scope(live_app.extensions["perftrack.engine"]) as session:
+        demo_accounts(session)
+        load_demo_reports(session)
+        monitor_demo_day(session)
+    finance = new_page(browser)
+    log_in(finance, live_server, "caiwu")  # the test template's finance account
+    finance.goto(f"{live_server}/overview")
+    assert "对外贸易处" in finance.locator("#status-matrix").inner_text()
+    assert finance.locator("#budget tbody tr").count() == 62
+    shot(finance, "monitoring-01-overview")
+    finance.locator("#calendar").scroll_into_view_if_needed()
+    assert "2025Q3 报告截止" in finance.locator("#calendar").inner_text()
+    finance.screenshot(path=str(ARTIFACTS / "monitoring-02-calendar.png"), full_page=True)
+
+    division = new_page(browser)
+    log_in_demo(division, live_server, "nmc")  # its Q3 report was returned
+    assert int(division.locator("#unread-count").inner_text()) >= 1
+    division.click("#inbox-link")
+    assert "被财务处退回" in division.locator("#inbox").inner_text()
+    shot(division, "monitoring-03-inbox")
+    division.click("button:has-text('全部标为已读')")
+    assert division.locator("#unread-count").count() == 0
