@@ -67,12 +67,18 @@ def daily_sweep(as_of: str | None = None) -> dict:
     return totals
 
 
+def _raise_alerts(plan, day: date) -> list:
+    """Store the alerts PLAN(session, day) yields (new keys only) and queue their deliveries."""
+    with session_scope(_engine()) as session:
+        created, to_deliver = create_alerts(session, plan(session, day), day)
+        _fan_out(session, to_deliver)
+    return created
+
+
 def scan_alerts(as_of: str | None = None) -> dict:
     """Deadline and report reminders of the day (idempotent: alert keys are unique)."""
     day = _day(as_of)
-    with session_scope(_engine()) as session:
-        created, to_deliver = create_alerts(session, plan_day(session, day), day)
-        _fan_out(session, to_deliver)
+    created = _raise_alerts(plan_day, day)
     counts: dict[str, int] = {}
     for alert in created:
         counts[alert.kind] = counts.get(alert.kind, 0) + 1
@@ -83,9 +89,7 @@ def scan_alerts(as_of: str | None = None) -> dict:
 def weekly_digest(as_of: str | None = None) -> int:
     """Monday: the week's monitoring summary to finance (once per ISO week)."""
     day = _day(as_of)
-    with session_scope(_engine()) as session:
-        created, to_deliver = create_alerts(session, weekly_summary(session, day), day)
-        _fan_out(session, to_deliver)
+    created = _raise_alerts(weekly_summary, day)
     log.info("[%s] weekly digest of %s: %s", _job_id(), day, "sent" if created else "already sent")
     return len(created)
 
