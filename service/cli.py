@@ -159,6 +159,62 @@ def years_set_due_days(year: int, days: int) -> None:
     click.echo(f"{year} 年度：季度结束后 {days} 天内提交")
 
 
+def _policy(path: Path | None):
+    from .domain.scoring import ScoringPolicy
+
+    if path is None:
+        return ScoringPolicy()
+    try:
+        return ScoringPolicy.from_dict(json.loads(path.read_text(encoding="utf-8")))
+    except (ValueError, TypeError) as exc:
+        raise click.ClickException(f"评分规则文件 {path} 无效：{exc}") from exc
+
+
+@main.command("evaluate")
+@click.option("--year", type=int, required=True)
+@click.option("--project", "project_code", default=None, help="one project's code")
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="JSON scoring policy (regional variants); central defaults otherwise")
+@click.option("--json", "as_json", is_flag=True)
+def evaluate_command(year: int, project_code, policy_path, as_json: bool) -> None:
+    """Self-evaluation scores, computed in-process exactly as the worker job does."""
+    from .evaluation import evaluate
+
+    with session_scope(_engine()) as session:
+        try:
+            results = evaluate(session, year, project_code, _policy(policy_path))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    if as_json:
+        click.echo(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
+        return
+    for result in results:
+        click.echo(f"{result.project}\t{result.total}\t{result.grade}\t{len(result.findings)} 条待核查")
+
+
+@main.group()
+def grades() -> None:
+    """Reviewer grades of qualitative and late-deadline indicators."""
+
+
+@grades.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "actor", default="cli", show_default=True)
+def grades_import(path: Path, actor: str) -> None:
+    """Load 指标编号,评价档次,得分比例,说明 (CSV or xlsx): all or nothing."""
+    from .grades import import_grades
+
+    try:
+        with session_scope(_engine()) as session:
+            count = import_grades(session, path.name, path.read_bytes(), actor)
+    except ImportRejected as rejected:
+        click.echo("评定未导入，没有写入任何数据：", err=True)
+        for problem in rejected.problems:
+            click.echo(f"  - {problem}", err=True)
+        sys.exit(2)
+    click.echo(f"已导入评定 {count} 条")
+
+
 @main.command("synth")
 @click.option("--year", type=int, default=2030, show_default=True)
 @click.option("--indicators", type=int, default=100_000, show_default=True)
@@ -192,6 +248,25 @@ def export_monitoring(year: int, as_of, out: Path) -> None:
         if session.exec(select(Project.id).join(FiscalYear).where(FiscalYear.year == year)).first() is None:
             raise click.ClickException(f"没有 {year} 年度的项目")
         data = build_monitoring_workbook(session, year, as_of.date(), current_app.config["PERFTRACK_SETTINGS"].status)
+    out.write_bytes(data.getvalue())
+    click.echo(f"已导出 {out}")
+
+
+@export.command("self-evaluation")
+@click.option("--year", type=int, required=True)
+@click.option("--division", default=None, help="division code (default: the whole bureau)")
+@click.option("--project", default=None, help="one project's code")
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+def export_self_evaluation(year: int, division, project, policy_path, out: Path) -> None:
+    """The 项目支出绩效自评表 workbook (a sheet per project, a summary, the findings)."""
+    from .exports.self_evaluation import build_self_evaluation
+
+    with session_scope(_engine()) as session:
+        try:
+            data = build_self_evaluation(session, year, division, project, _policy(policy_path))
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
     out.write_bytes(data.getvalue())
     click.echo(f"已导出 {out}")
 

@@ -409,3 +409,67 @@ class DeliveryAttempt(SQLModel, table=True):
     ok: bool
     detail: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+# ---------------------------------------------------------------- self-evaluation
+
+class ReviewerGrade(SQLModel, table=True):
+    """Finance's judgement of a qualitative or late-deadline indicator: band and percentage."""
+
+    __tablename__ = "reviewer_grade"
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", unique=True)
+    band: str = Field(max_length=8)  # 达成 | 部分达成 | 未达成
+    percent: Decimal | None = Field(default=None, sa_column=Column(Numeric(5, 2)))
+    note: str = Field(default="", sa_column=Column(Text, nullable=False))
+    actor: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class EvaluationRun(SQLModel, table=True):
+    """An immutable snapshot: the policy used, the version of every report read, who, when, results."""
+
+    __tablename__ = "evaluation_run"
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year_id: int = Field(foreign_key="fiscal_year.id", index=True)
+    policy: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    inputs: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    actor: str = Field(max_length=64)
+    state: str = Field(default="queued", max_length=10)  # queued | running | done | failed
+    progress: int = 0  # projects scored so far
+    total: int = 0
+    final: bool = False  # the year was locked on this run
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class ProjectResult(SQLModel, table=True):
+    __tablename__ = "project_result"
+    __table_args__ = (UniqueConstraint("run_id", "project_id", name="uq_project_result_run"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="evaluation_run.id", index=True)
+    project_id: int = Field(foreign_key="project.id")
+    total: Decimal = Field(sa_column=Column(Numeric(6, 2), nullable=False))
+    grade: str = Field(max_length=4)
+    budget: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    findings: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    override_total: Decimal | None = Field(default=None, sa_column=Column(Numeric(6, 2)))
+    override_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    override_by: str | None = Field(default=None, max_length=64)
+
+
+class IndicatorResult(SQLModel, table=True):
+    __tablename__ = "indicator_result"
+    __table_args__ = (UniqueConstraint("run_id", "indicator_id", name="uq_indicator_result_run"),)
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="evaluation_run.id", index=True)
+    indicator_id: int = Field(foreign_key="indicator.id")
+    project_id: int = Field(foreign_key="project.id", index=True)
+    weight: Decimal = Field(sa_column=Column(Numeric(8, 2), nullable=False))
+    actual: str = Field(default="", sa_column=Column(Text, nullable=False))
+    score: Decimal = Field(sa_column=Column(Numeric(8, 2), nullable=False))
+    basis: str = Field(default="", sa_column=Column(Text, nullable=False))
+    override_score: Decimal | None = Field(default=None, sa_column=Column(Numeric(8, 2)))
+    override_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    override_by: str | None = Field(default=None, max_length=64)
+    division_note: str = Field(default="", sa_column=Column(Text, nullable=False))  # 偏差原因分析及改进措施

@@ -1,0 +1,158 @@
+"""Year-end self-evaluation over the database: inputs read set-based, scored by
+`service.domain.scoring`, stored as an immutable run.
+
+`evaluate` computes in-process (the CLI); `run_evaluation` does the same and stores the
+snapshot: the policy, the version of every report it read, who and when, and every result.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from .clock import clock
+from .domain.scoring import IndicatorInput, ProjectInput, ProjectScore, Review, ScoringPolicy, score_project
+from .models import (
+    ActualEntry, EvaluationRun, FiscalYear, Indicator, IndicatorResult, Project, ProjectResult, Report, ReviewerGrade,
+    SpendEntry,
+)
+
+BATCH = 2000
+
+
+def _year(session: Session, year: int) -> FiscalYear:
+    fiscal_year = session.execute(select(FiscalYear).where(FiscalYear.year == year)).scalar_one_or_none()
+    if fiscal_year is None:
+        raise ValueError(f"没有 {year} 年度")
+    return fiscal_year
+
+
+def _submitted_reports(session: Session, year_id: int) -> dict[int, tuple[int, int]]:
+    """report id -> (quarter, version) of every report sent to finance."""
+    return {rid: (quarter, version) for rid, quarter, version in session.execute(
+        select(Report.id, Report.quarter, Report.version).where(Report.fiscal_year_id == year_id,
+                                                                Report.first_submitted_at.is_not(None))).all()}
+
+
+def load_inputs(session: Session, year: FiscalYear, project_ids: list[int], reports: dict) -> list[tuple[int, ProjectInput, dict]]:
+    """(project id, ProjectInput, indicator id by code) for PROJECT_IDS, in a few queries."""
+    projects = session.execute(select(Project.id, Project.code, Project.budget).where(Project.id.in_(project_ids))
+                               .order_by(Project.code)).all()
+    rows = session.execute(select(Indicator.id, Indicator.project_id, Indicator.code, Indicator.level1, Indicator.name,
+                                  Indicator.raw_value, Indicator.kind, Indicator.comparator, Indicator.target_value,
+                                  Indicator.unit, Indicator.due, Indicator.weight)
+                           .where(Indicator.project_id.in_(project_ids)).order_by(Indicator.row_order)).all()
+    ids = [r.id for r in rows]
+    actuals: dict[int, tuple] = {}
+    for entry in session.execute(select(ActualEntry.indicator_id, ActualEntry.report_id, ActualEntry.number,
+                                        ActualEntry.done, ActualEntry.done_on, ActualEntry.progress)
+                                 .join(Indicator, Indicator.id == ActualEntry.indicator_id)
+                                 .where(Indicator.project_id.in_(project_ids), ActualEntry.is_current.is_(True))).all():
+        if entry.report_id in reports:
+            known = actuals.get(entry.indicator_id)
+            if known is None or reports[entry.report_id][0] > reports[known.report_id][0]:
+                actuals[entry.indicator_id] = entry  # the latest quarter: Q4 is the annual actual
+    spend: dict[int, list] = {}
+    for entry in session.execute(select(SpendEntry.project_id, SpendEntry.report_id, SpendEntry.spent, SpendEntry.budget)
+                                 .where(SpendEntry.project_id.in_(project_ids), SpendEntry.is_current.is_(True))).all():
+        if entry.report_id in reports:
+            spend.setdefault(entry.project_id, []).append(entry)
+    reviews = {g.indicator_id: Review(g.band, g.percent, g.note) for g in session.execute(
+        select(ReviewerGrade).where(ReviewerGrade.indicator_id.in_(ids))).scalars()} if ids else {}
+    by_project: dict[int, list] = {}
+    indicator_ids: dict[int, dict[str, int]] = {}
+    for r in rows:
+        a = actuals.get(r.id)
+        by_project.setdefault(r.project_id, []).append(IndicatorInput(
+            r.code, r.level1, r.name, r.raw_value, r.kind, r.comparator, r.target_value, r.unit, r.due, r.weight,
+            actual=a.number if a else None, done=a.done if a else None, done_on=a.done_on if a else None,
+            progress=a.progress if a else "", review=reviews.get(r.id)))
+        indicator_ids.setdefault(r.project_id, {})[r.code] = r.id
+    result = []
+    for project_id, code, budget in projects:
+        entries = sorted(spend.get(project_id, []), key=lambda e: reports[e.report_id][0])
+        spent = next((e.spent for e in reversed(entries) if e.spent is not None), None)
+        adjusted = next((e.budget for e in reversed(entries) if e.budget is not None), None)
+        result.append((project_id, ProjectInput(code, by_project.get(project_id, []), budget, adjusted, spent),
+                       indicator_ids.get(project_id, {})))
+    return result
+
+
+def evaluate(session: Session, year: int, project_code: str | None = None,
+             policy: ScoringPolicy = ScoringPolicy()) -> list[ProjectScore]:
+    fiscal_year = _year(session, year)
+    query = select(Project.id).where(Project.fiscal_year_id == fiscal_year.id)
+    if project_code:
+        query = query.where(Project.code == project_code)
+    ids = list(session.execute(query).scalars())
+    if project_code and not ids:
+        raise ValueError(f"{year} 年度没有项目 {project_code}")
+    reports = _submitted_reports(session, fiscal_year.id)
+    return [score_project(p, policy) for start in range(0, len(ids), BATCH)
+            for _id, p, _codes in load_inputs(session, fiscal_year, ids[start:start + BATCH], reports)]
+
+
+def start_run(session: Session, year: int, actor: str, policy: ScoringPolicy = ScoringPolicy()) -> EvaluationRun:
+    fiscal_year = _year(session, year)
+    if session.execute(select(EvaluationRun.id).where(EvaluationRun.fiscal_year_id == fiscal_year.id,
+                                                      EvaluationRun.final.is_(True))).first():
+        raise ValueError(f"{year} 年度自评已锁定，只能查看，不能再计算")
+    run = EvaluationRun(fiscal_year_id=fiscal_year.id, policy=policy.to_dict(), actor=actor)
+    session.add(run)
+    session.flush()
+    return run
+
+
+def execute_run(session: Session, run: EvaluationRun, on_progress=None) -> EvaluationRun:
+    """Score every project of the run's year and store the results (set-based writes, in batches)."""
+    fiscal_year = session.get(FiscalYear, run.fiscal_year_id)
+    policy = ScoringPolicy.from_dict(run.policy)
+    reports = _submitted_reports(session, fiscal_year.id)
+    ids = list(session.execute(select(Project.id).where(Project.fiscal_year_id == fiscal_year.id)
+                               .order_by(Project.id)).scalars())
+    run.state, run.total, run.progress = "running", len(ids), 0
+    run.inputs = {"reports": {str(rid): {"quarter": q, "version": v} for rid, (q, v) in reports.items()},
+                  "grades": len(session.execute(select(ReviewerGrade.id)).all())}
+    for start in range(0, len(ids), BATCH):
+        project_rows, indicator_rows = [], []
+        for project_id, project_input, indicator_ids in load_inputs(session, fiscal_year, ids[start:start + BATCH],
+                                                                    reports):
+            result = score_project(project_input, policy)
+            data = result.to_dict()
+            project_rows.append({"run_id": run.id, "project_id": project_id, "total": result.total,
+                                 "grade": result.grade, "budget": data["budget"], "findings": data["findings"],
+                                 "override_reason": ""})
+            indicator_rows += [{"run_id": run.id, "indicator_id": indicator_ids[s.code], "project_id": project_id,
+                                "weight": s.weight, "actual": s.actual, "score": s.score, "basis": s.basis,
+                                "override_reason": "", "division_note": ""} for s in result.indicators]
+        if project_rows:
+            session.execute(ProjectResult.__table__.insert(), project_rows)
+        if indicator_rows:
+            session.execute(IndicatorResult.__table__.insert(), indicator_rows)
+        run.progress = min(len(ids), start + BATCH)
+        session.add(run)
+        session.flush()
+        if on_progress is not None:
+            on_progress(run)
+    run.state, run.finished_at = "done", clock.now()
+    session.add(run)
+    session.flush()
+    return run
+
+
+def effective_total(result: ProjectResult) -> Decimal:
+    return result.override_total if result.override_total is not None else result.total
+
+
+def lock_year(session: Session, run: EvaluationRun) -> EvaluationRun:
+    """Finance files the year on RUN: from now on only viewing, never another run or an edit."""
+    if run.state != "done":
+        raise ValueError("只能锁定已完成的计算")
+    if session.execute(select(EvaluationRun.id).where(EvaluationRun.fiscal_year_id == run.fiscal_year_id,
+                                                      EvaluationRun.final.is_(True))).first():
+        raise ValueError("该年度自评已锁定")
+    run.final = True
+    session.add(run)
+    session.flush()
+    return run

@@ -1,0 +1,82 @@
+"""Reviewer grades in bulk (`perftrack grades import`): CSV or xlsx `指标编号,评价档次,得分比例,说明`.
+
+评价档次 is 达成 / 部分达成 / 未达成 and 得分比例 a percentage inside that band (the policy's
+band edges).  All or nothing; every problem names the row, the column and the reason.
+"""
+from __future__ import annotations
+
+import csv
+import io
+from decimal import Decimal, InvalidOperation
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from .clock import clock
+from .domain.scoring import BANDS, ScoringPolicy
+from .importers.source import ImportProblem
+from .importers.text_export import decode_text
+from .importing import ImportRejected
+from .models import Indicator, ReviewerGrade
+
+HEADER = ["指标编号", "评价档次", "得分比例", "说明"]
+
+
+def read_rows(file_name: str, data: bytes) -> list[tuple[str, list[str]]]:
+    if file_name.lower().endswith(".xlsx"):
+        from openpyxl import load_workbook
+
+        try:
+            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
+        except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one clear problem
+            raise ImportRejected([ImportProblem("文件", "格式", f"无法作为 Excel (.xlsx) 打开：{type(exc).__name__}")]) from exc
+        return [(f"第 {n} 行", ["" if v is None else str(v).strip() for v in row])
+                for n, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+    try:
+        text = decode_text(data)
+    except UnicodeDecodeError as exc:
+        raise ImportRejected([ImportProblem("文件", "编码", "应为 UTF-8 或 GB18030 编码的 CSV")]) from exc
+    return [(f"第 {n} 行", [c.strip() for c in row]) for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
+
+
+def import_grades(session: Session, file_name: str, data: bytes, actor: str,
+                  policy: ScoringPolicy = ScoringPolicy()) -> int:
+    rows = read_rows(file_name, data)
+    if not rows or rows[0][1][:3] != HEADER[:3]:
+        raise ImportRejected([ImportProblem("第 1 行", "表头", f"应为「{','.join(HEADER)}」")])
+    problems, parsed = [], []
+    codes = {r[1][0] for r in rows[1:] if r[1]}
+    known = dict(session.execute(select(Indicator.code, Indicator.id).where(Indicator.code.in_(codes))).all())
+    for location, cells in rows[1:]:
+        cells = (cells + [""] * 4)[:4]
+        if not any(cells):
+            continue
+        code, band, percent_text, note = cells
+        if code not in known:
+            problems.append(ImportProblem(location, "指标编号", f"指标编号「{code}」不存在"))
+            continue
+        if band not in BANDS:
+            problems.append(ImportProblem(location, "评价档次", f"「{band}」应为 {' / '.join(BANDS)}"))
+            continue
+        percent = None
+        if percent_text:
+            try:
+                percent = Decimal(percent_text.rstrip("%％").strip())
+            except InvalidOperation:
+                problems.append(ImportProblem(location, "得分比例", f"「{percent_text}」不是百分比"))
+                continue
+            low, high = policy.bands[band]
+            if not low <= percent <= high:
+                problems.append(ImportProblem(location, "得分比例", f"{percent_text} 不在「{band}」档 {low}–{high}% 内"))
+                continue
+        parsed.append((known[code], band, percent, note))
+    if problems:
+        raise ImportRejected(problems)
+    existing = {g.indicator_id: g for g in session.execute(
+        select(ReviewerGrade).where(ReviewerGrade.indicator_id.in_([p[0] for p in parsed]))).scalars()}
+    for indicator_id, band, percent, note in parsed:
+        grade = existing.get(indicator_id) or ReviewerGrade(indicator_id=indicator_id, band=band, actor=actor)
+        grade.band, grade.percent, grade.note, grade.actor, grade.updated_at = band, percent, note, actor, clock.now()
+        session.add(grade)
+    session.flush()
+    return len(parsed)

@@ -1,0 +1,129 @@
+"""Self-evaluation over the sample year with the demo actuals: CLI, grades, runs, the 自评表 workbook."""
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+
+import pytest
+from openpyxl import Workbook, load_workbook
+from sqlmodel import func, select
+
+from service.cli import main
+from service.clock import clock
+from service.db import session_scope
+from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
+from service.evaluation import evaluate, execute_run, lock_year, start_run
+from service.exports.self_evaluation import COLUMNS
+from service.models import IndicatorResult, Project, ProjectResult, ReviewerGrade
+
+
+
+@pytest.fixture
+def demo_year(app):
+    clock.set_today(DEMO_TODAY)
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        demo_accounts(session)
+        load_demo_reports(session)
+    return app.extensions["perftrack.engine"]
+
+
+def test_evaluate_json_per_project(runner, demo_year):
+    result = runner.invoke(main, ["evaluate", "--year", "2025", "--project", "2025-001", "--json"])
+    assert result.exit_code == 0, result.output
+    [project] = json.loads(result.output)
+    assert set(project) == {"project", "total", "grade", "budget", "indicators", "findings"}
+    assert project["project"] == "2025-001" and set(project["budget"]) >= {"budget", "spent", "rate", "weight", "score"}
+    first = project["indicators"][0]
+    assert set(first) == {"code", "weight", "actual", "score", "basis"}
+    assert first["basis"] == "实际 4项 ÷ 指标 ≥5项 × 分值 12.50 = 10.00"
+    total = sum(Decimal(str(i["score"])) for i in project["indicators"]) + Decimal(str(project["budget"]["score"]))
+    assert Decimal(str(project["total"])) == total
+    whole = runner.invoke(main, ["evaluate", "--year", "2025"])
+    assert len(whole.output.strip().splitlines()) == 62
+    assert runner.invoke(main, ["evaluate", "--year", "2025", "--project", "nope"]).exit_code != 0
+
+
+def test_a_policy_file_changes_the_rules(runner, demo_year, tmp_path):
+    policy = tmp_path / "hubei.json"
+    policy.write_text(json.dumps({"decimals": 0, "budget_weight": 20}), encoding="utf-8")
+    result = runner.invoke(main, ["evaluate", "--year", "2025", "--project", "2025-001", "--policy", str(policy),
+                                  "--json"])
+    [project] = json.loads(result.output)
+    assert project["budget"]["weight"] == 20 and all(float(i["score"]).is_integer() for i in project["indicators"])
+    bad = tmp_path / "bad.json"
+    bad.write_text('{"decimal": 0}', encoding="utf-8")
+    assert "未知的设置" in runner.invoke(main, ["evaluate", "--year", "2025", "--policy", str(bad)]).output
+
+
+def test_grades_import_all_or_nothing_then_scores_follow(runner, demo_year, tmp_path):
+    good = tmp_path / "grades.csv"
+    good.write_text("指标编号,评价档次,得分比例,说明\n2025-001.05,部分达成,70%,成效一般\n", encoding="gb18030")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("指标编号,评价档次,得分比例,说明\n2025-001.05,部分达成,85,\n2025-999.01,达成,,\n"
+                   "2025-001.06,很好,,\n", encoding="utf-8")
+    before = runner.invoke(main, ["evaluate", "--year", "2025", "--project", "2025-001", "--json"]).output
+    rejected = runner.invoke(main, ["grades", "import", str(bad)])
+    assert rejected.exit_code == 2
+    assert "第 2 行 · 得分比例：85 不在「部分达成」档 60–80% 内" in rejected.output
+    assert "第 3 行 · 指标编号：指标编号「2025-999.01」不存在" in rejected.output and "第 4 行 · 评价档次" in rejected.output
+    with session_scope(demo_year) as session:
+        assert session.exec(select(func.count()).select_from(ReviewerGrade)).one() == 0
+    assert runner.invoke(main, ["grades", "import", str(good)]).output.strip() == "已导入评定 1 条"
+    after = json.loads(runner.invoke(main, ["evaluate", "--year", "2025", "--project", "2025-001", "--json"]).output)[0]
+    graded = next(i for i in after["indicators"] if i["code"] == "2025-001.05")
+    assert graded["score"] == 21.0 and graded["basis"] == "评定「部分达成」70% × 分值 30.00 = 21.00（成效一般）"
+    assert after != json.loads(before)[0]
+    workbook = Workbook()
+    workbook.active.append(["指标编号", "评价档次", "得分比例", "说明"])
+    workbook.active.append(["2025-001.05", "达成", 90, ""])
+    path = tmp_path / "grades.xlsx"
+    workbook.save(path)
+    assert runner.invoke(main, ["grades", "import", str(path)]).exit_code == 0
+
+
+def test_a_run_is_a_stored_snapshot_and_a_locked_year_takes_no_new_run(demo_year):
+    with session_scope(demo_year) as session:
+        run = execute_run(session, start_run(session, 2025, "caiwu"))
+        assert (run.state, run.progress, run.total) == ("done", 62, 62)
+        assert run.policy["level_weights"] == {"产出指标": 50, "效益指标": 30, "满意度指标": 10}
+        assert len(run.inputs["reports"]) == 20  # every submitted report, with its version
+        stored = session.exec(select(ProjectResult).where(ProjectResult.run_id == run.id)).all()
+        assert len(stored) == 62
+        assert session.exec(select(func.count()).select_from(IndicatorResult)).one() == 482
+        computed = {r.project: r.total for r in evaluate(session, 2025)}
+        codes = dict(session.exec(select(Project.id, Project.code)).all())
+        assert all(computed[codes[r.project_id]] == r.total for r in stored)
+        lock_year(session, run)
+    with session_scope(demo_year) as session:
+        with pytest.raises(ValueError, match="自评已锁定"):
+            start_run(session, 2025, "caiwu")
+
+
+def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_year, tmp_path):
+    out = tmp_path / "zipingbiao.xlsx"
+    result = runner.invoke(main, ["export", "self-evaluation", "--year", "2025", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    workbook = load_workbook(out)
+    assert workbook.sheetnames[:2] == ["汇总", "待核查"] and len(workbook.sheetnames) == 64
+    with session_scope(demo_year) as session:
+        results = {r.project: r for r in evaluate(session, 2025)}
+    for code in ("2025-001", "2025-010", "2025-047", "2025-066"):
+        sheet, expected = workbook[code], results[code]
+        assert sheet["A1"].value == "项目支出绩效自评表"
+        assert [c.value for c in sheet[9]] == COLUMNS
+        assert sheet["C6"].value == float(expected.budget.budget) and sheet["G6"].value == float(expected.budget.score)
+        for offset, score in enumerate(expected.indicators):
+            row = [c.value for c in sheet[10 + offset]]
+            assert row[4] == (score.actual or None) and row[5] == float(score.weight) and row[6] == float(score.score)
+            if score.score >= score.weight:
+                assert row[7] is None  # nothing to explain
+            else:
+                assert row[7] is None or row[7].startswith("原因：")  # the division's own words when it gave any
+        total_row = [c.value for c in sheet[10 + len(expected.indicators)]]
+        assert total_row[0] == "总分" and total_row[6] == float(expected.total) and total_row[7] == f"等级：{expected.grade}"
+    summary = list(workbook["汇总"].iter_rows(min_row=3, values_only=True))
+    assert len(summary) == 62 and {r[7] for r in summary} <= {"优", "良", "中", "差"}
+    one = tmp_path / "kac.xlsx"
+    assert runner.invoke(main, ["export", "self-evaluation", "--year", "2025", "--division", "KAC", "--out",
+                                str(one)]).exit_code == 0
+    assert len(load_workbook(one).sheetnames) == 2 + 7
