@@ -26,6 +26,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/import.py
 	$(BIN)/python bench/reporting.py
 	$(BIN)/python bench/sweep.py
+	$(BIN)/python bench/scoring.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts
