@@ -25,11 +25,13 @@ RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
     "sign_report": ((), ("head",)),
     "review_report": (("finance",), ()),
     "lock_period": (("finance",), ()),
+    "run_evaluation": (("finance",), ()),  # start runs, grade, override, lock the year
     "manage_users": (("admin",), ()),
 }
 ACTION_LABELS = {"read_targets": "查看绩效目标", "manage_targets": "管理绩效目标", "view_report": "查看该处室的报告",
                  "edit_report": "填报该处室的报告", "sign_report": "签认该处室的报告", "review_report": "审核报告",
-                 "lock_period": "锁定或重新开放期间", "manage_users": "管理用户"}
+                 "lock_period": "锁定或重新开放期间",
+                 "run_evaluation": "进行绩效自评计算、评定和调整", "manage_users": "管理用户"}
 PUBLIC_ENDPOINTS = {"web.login", "web.static", "openapi.spec"}
 
 login_manager = LoginManager()

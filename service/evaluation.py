@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlmodel import Session
 
 from .clock import clock
-from .domain.scoring import IndicatorInput, ProjectInput, ProjectScore, Review, ScoringPolicy, score_project
+from .domain.scoring import (
+    BudgetScore, Finding, IndicatorInput, IndicatorScore, ProjectInput, ProjectScore, Review, ScoringPolicy, score_project,
+)
 from .models import (
     ActualEntry, EvaluationRun, FiscalYear, Indicator, IndicatorResult, Project, ProjectResult, Report, ReviewerGrade,
     SpendEntry,
@@ -156,3 +158,54 @@ def lock_year(session: Session, run: EvaluationRun) -> EvaluationRun:
     session.add(run)
     session.flush()
     return run
+
+
+def results_of_run(session: Session, run: EvaluationRun, project_ids: list[int] | None = None) -> dict[str, ProjectScore]:
+    """The stored results as ProjectScores, with finance's overrides in force (each kept beside the computed
+    score), for pages and exports of a run."""
+    query = select(ProjectResult, Project.code).join(Project, Project.id == ProjectResult.project_id).where(
+        ProjectResult.run_id == run.id)
+    if project_ids is not None:
+        query = query.where(ProjectResult.project_id.in_(project_ids))
+    projects = session.execute(query).all()
+    indicators: dict[int, list] = {}
+    for row, code in session.execute(select(IndicatorResult, Indicator.code)
+                                     .join(Indicator, Indicator.id == IndicatorResult.indicator_id)
+                                     .where(IndicatorResult.run_id == run.id,
+                                            IndicatorResult.project_id.in_([p.project_id for p, _ in projects]))
+                                     .order_by(IndicatorResult.id)).all():
+        indicators.setdefault(row.project_id, []).append((row, code))
+    policy = ScoringPolicy.from_dict(run.policy)
+    results = {}
+    for project, code in projects:
+        scores, delta = [], Decimal(0)
+        for row, indicator_code in indicators.get(project.project_id, []):
+            score = row.score
+            basis = row.basis
+            if row.override_score is not None:
+                delta += row.override_score - row.score
+                basis = f"{basis}；财务处调整为 {row.override_score}（{row.override_reason}，{row.override_by}）"
+                score = row.override_score
+            scores.append(IndicatorScore(indicator_code, row.weight, row.actual, score, basis))
+        b = project.budget
+        budget = BudgetScore(Decimal(str(b["budget"])), None if b["spent"] is None else Decimal(str(b["spent"])),
+                             None if b["rate"] is None else Decimal(str(b["rate"])).quantize(Decimal("0.01")),
+                             Decimal(str(b["weight"])), Decimal(str(b["score"])), b["basis"])
+        total = project.override_total if project.override_total is not None else min(
+            Decimal(100), max(Decimal(0), project.total + delta))
+        results[code] = ProjectScore(code, total, policy.grade(total), budget, scores,
+                                     [Finding(**f) for f in project.findings])
+    return results
+
+
+def division_notes(session: Session, run: EvaluationRun) -> dict[str, str]:
+    """偏差原因分析及改进措施 the divisions wrote on this run, by indicator code."""
+    return dict(session.execute(select(Indicator.code, IndicatorResult.division_note)
+                                .join(IndicatorResult, IndicatorResult.indicator_id == Indicator.id)
+                                .where(IndicatorResult.run_id == run.id, IndicatorResult.division_note != "")).all())
+
+
+def discard_partial(session: Session, run: EvaluationRun) -> None:
+    """A run whose job died midway starts again from nothing (its rows are replaced, never mixed)."""
+    session.execute(delete(IndicatorResult).where(IndicatorResult.run_id == run.id))
+    session.execute(delete(ProjectResult).where(ProjectResult.run_id == run.id))

@@ -12,7 +12,7 @@ import pytest
 from sqlmodel import select
 
 from service.db import session_scope
-from service.models import Indicator, Project, User
+from service.models import EvaluationRun, Indicator, IndicatorResult, Project, ProjectResult, User
 from service.reporting.evidence import add_attachment
 from service.reporting.reports import load_scope
 
@@ -40,6 +40,9 @@ POLICY = {
     "api.upload_import": "targets",
     "web.period_lock": "lock", "web.period_reopen": "lock", "api.period_lock": "lock",
     "web.users": "users", "web.user_create": "users", "web.user_active": "users",
+    "web.evaluations": "read", "web.evaluation_workbook": "read", "web.evaluation_project": "view",
+    "web.evaluation_note": "edit", "web.evaluation_start": "review", "web.evaluation_override": "review",
+    "web.evaluation_grade": "review", "web.evaluation_lock": "review",
 }
 # which needs each user is denied when the URL names division KAC
 DENIED = {
@@ -60,13 +63,21 @@ def urls(app):
         kac_user = session.exec(select(User).where(User.username == "kac")).one()
         scope = load_scope(session, 2025, "KAC", 2)
         attachment = add_attachment(session, scope, kac_user, indicator, "proof.pdf", b"%PDF-1.4 evidence")
-        values = {"year": 2025, "division": "KAC", "period": "2025Q2", "code": indicator.code, "finding_id": 1, "token_id": 1,
+        run = EvaluationRun(fiscal_year_id=scope.year.id, actor="test", state="done")
+        session.add(run)
+        session.flush()
+        session.add(ProjectResult(run_id=run.id, project_id=project.id, total=0, grade="差", findings=[],
+                                  budget={"budget": 1, "spent": None, "rate": None, "weight": 10, "score": 0, "basis": ""}))
+        session.add(IndicatorResult(run_id=run.id, indicator_id=indicator.id, project_id=project.id, weight=10,
+                                    score=0))
+        values = {"run_id": run.id, "indicator_code": indicator.code, "year": 2025, "division": "KAC", "period": "2025Q2", "code": indicator.code, "finding_id": 1, "token_id": 1,
                   "attachment_id": attachment.id, "user_id": 1, "filename": "app.css"}
         project_code = project.code
     found = []
     for rule in app.url_map.iter_rules():
-        args = dict(values, code=project_code) if rule.endpoint in ("web.project", "api.project",
-                                                                   "api.project_status") else values
+        args = dict(values, code=project_code) if rule.endpoint in (
+            "web.project", "api.project", "api.project_status") or rule.endpoint.startswith("web.evaluation_") \
+            else values
         url = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(args[m.group(1)]), rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((rule.endpoint, method, url))

@@ -11,7 +11,8 @@ from sqlalchemy import select
 from service.alerting import create_alerts, plan_day, weekly_summary
 from service.clock import clock
 from service.db import make_engine, session_scope
-from service.models import FiscalYear
+from service.evaluation import discard_partial, execute_run
+from service.models import EvaluationRun, FiscalYear
 from service.monitoring import lagging_alerts, recompute_project as recompute, sweep
 from service.notify import deliver as deliver_notification, retry_due, send_digests
 from service.queueing import drain_outbox as drain, enqueue, safe_id
@@ -92,6 +93,18 @@ def weekly_digest(as_of: str | None = None) -> int:
     created = _raise_alerts(weekly_summary, day)
     log.info("[%s] weekly digest of %s: %s", _job_id(), day, "sent" if created else "already sent")
     return len(created)
+
+
+def evaluation_run(run_id: int) -> dict:
+    """Score and store a self-evaluation run, committing progress per batch (the page shows a bar)."""
+    with session_scope(_engine()) as session:
+        run = session.get(EvaluationRun, run_id)
+        if run is None or run.state == "done":
+            return {"skipped": True}
+        discard_partial(session, run)  # a rerun after a crash starts clean
+        execute_run(session, run, on_progress=lambda _run: session.commit())
+    log.info("[%s] evaluation run %s done: %s projects", _job_id(), run_id, run.total)
+    return {"projects": run.total}
 
 
 def deliver(notification_id: int) -> str:

@@ -13,8 +13,8 @@ from sqlmodel import Session
 
 from ..domain.actuals import join_explanation
 from ..domain.scoring import ProjectScore, ScoringPolicy
-from ..evaluation import evaluate
-from ..models import ActualEntry, Division, FiscalYear, Indicator, Project, Report
+from ..evaluation import division_notes, evaluate, results_of_run
+from ..models import ActualEntry, Division, EvaluationRun, FiscalYear, Indicator, Project, Report
 
 COLUMNS = ["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施"]
 WIDTHS = [11, 13, 24, 14, 16, 8, 8, 34]
@@ -38,7 +38,7 @@ class SheetRow:
     explanation: str
 
 
-def _explanations(session: Session, year_id: int, project_ids: list[int]) -> dict[str, str]:
+def explanations_of(session: Session, year_id: int, project_ids: list[int]) -> dict[str, str]:
     rows = session.execute(select(Indicator.code, ActualEntry.cause_text, ActualEntry.measure_text, Report.quarter)
                            .join(ActualEntry, ActualEntry.indicator_id == Indicator.id)
                            .join(Report, Report.id == ActualEntry.report_id)
@@ -60,7 +60,8 @@ def indicator_block(result: ProjectScore, indicators: list[Indicator], explanati
 
 
 def build_self_evaluation(session: Session, year: int, division: str | None = None, project: str | None = None,
-                          policy: ScoringPolicy = ScoringPolicy()) -> io.BytesIO:
+                          policy: ScoringPolicy = ScoringPolicy(), run: EvaluationRun | None = None) -> io.BytesIO:
+    """Computed in-process from the current data, or (RUN) from a stored run with its overrides and notes."""
     fiscal_year = session.execute(select(FiscalYear).where(FiscalYear.year == year)).scalar_one()
     query = (select(Project, Division).join(Division, Division.id == Project.division_id)
              .where(Project.fiscal_year_id == fiscal_year.id))
@@ -71,15 +72,19 @@ def build_self_evaluation(session: Session, year: int, division: str | None = No
     projects = session.execute(query.order_by(Project.code)).all()
     if not projects:
         raise ValueError("没有符合条件的项目")
-    results = {r.project: r for r in (evaluate(session, year, project, policy) if project
-                                      else evaluate(session, year, None, policy)) if r.project in
-               {p.code for p, _ in projects}}
     ids = [p.id for p, _ in projects]
+    if run is not None:
+        results = results_of_run(session, run, ids)
+    else:
+        wanted = {p.code for p, _ in projects}
+        results = {r.project: r for r in evaluate(session, year, project, policy) if r.project in wanted}
     indicators: dict[int, list[Indicator]] = {}
     for indicator in session.execute(select(Indicator).where(Indicator.project_id.in_(ids))
                                      .order_by(Indicator.row_order)).scalars():
         indicators.setdefault(indicator.project_id, []).append(indicator)
-    explanations = _explanations(session, fiscal_year.id, ids)
+    explanations = explanations_of(session, fiscal_year.id, ids)
+    if run is not None:
+        explanations.update(division_notes(session, run))
     workbook = Workbook()
     summary = workbook.active
     summary.title = "汇总"
@@ -88,7 +93,9 @@ def build_self_evaluation(session: Session, year: int, division: str | None = No
     findings = workbook.create_sheet("待核查")
     findings.append(["项目编号", "对象", "类型", "说明"])
     for project_row, division_row in projects:
-        result = results[project_row.code]
+        result = results.get(project_row.code)
+        if result is None:  # not in the run (added to the year after it)
+            continue
         budget = result.budget
         summary.append([project_row.code, project_row.name, division_row.name, float(budget.budget),
                         None if budget.spent is None else float(budget.spent),

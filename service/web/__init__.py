@@ -312,4 +312,4 @@ def year_due_days(year: int):
     return redirect(url_for("web.reports", year=year))
 
 
-from . import auth, indicators, monitor, reports  # noqa: E402,F401  (routes on web_bp)
+from . import auth, evaluation, indicators, monitor, reports  # noqa: E402,F401  (routes on web_bp)

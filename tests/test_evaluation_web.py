@@ -1,0 +1,71 @@
+"""Self-evaluation in the web: a run as a background job with progress, review, overrides, notes, lock."""
+from __future__ import annotations
+
+import io
+
+from openpyxl import load_workbook
+from sqlmodel import select
+
+from service.clock import clock
+from service.db import session_scope
+from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
+from service.models import EvaluationRun, IndicatorResult, OutboxItem, ReviewerGrade
+from workers import jobs
+
+
+def test_run_review_override_explain_lock(client_as, app, worker_env):
+    clock.set_today(DEMO_TODAY)
+    engine = app.extensions["perftrack.engine"]
+    with session_scope(engine) as session:
+        demo_accounts(session)
+        load_demo_reports(session)
+    finance = client_as("caiwu")
+    page = finance.post("/self-evaluation/runs", data={"year": "2025"}, follow_redirects=True).get_data(as_text=True)
+    assert "已开始第 1 次自评计算" in page and "排队中" in page and 'http-equiv="refresh"' in page
+    with session_scope(engine) as session:
+        assert [o.function for o in session.exec(select(OutboxItem)).all()][-1] == "workers.jobs.evaluation_run"
+    assert jobs.evaluation_run(1) == {"projects": 62}
+    assert jobs.evaluation_run(1) == {"skipped": True}  # a repeated job does nothing
+    page = finance.get("/self-evaluation").get_data(as_text=True)
+    assert "62/62" in page and "已完成" in page and page.count("/self-evaluation/runs/1/projects/") == 62
+
+    sheet = finance.get("/self-evaluation/runs/1/projects/2025-001").get_data(as_text=True)
+    assert "项目支出绩效自评表" in sheet and "实际 4项 ÷ 指标 ≥5项 × 分值 12.50 = 10.00" in sheet
+    url = "/self-evaluation/runs/1/projects/2025-001/indicators/2025-001.01"
+    refused = finance.post(f"{url}/override", data={"score": "12"}, follow_redirects=True).get_data(as_text=True)
+    assert "调整得分必须说明原因" in refused
+    too_much = finance.post(f"{url}/override", data={"score": "13", "reason": "x"}, follow_redirects=True)
+    assert "应在 0 到分值 12.50 之间" in too_much.get_data(as_text=True)
+    before = sheet.split('id="total">')[1].split("<")[0]
+    after = finance.post(f"{url}/override", data={"score": "12", "reason": "第四季度补报活动记录"},
+                         follow_redirects=True).get_data(as_text=True)
+    assert after.split('id="total">')[1].split("<")[0] == f"{float(before) + 2:.2f}"
+    assert "财务处调整为 12.00（第四季度补报活动记录，caiwu）" in after
+    with session_scope(engine) as session:
+        row = session.exec(select(IndicatorResult).where(IndicatorResult.override_score.is_not(None))).one()
+        assert row.score == 10 and row.override_score == 12  # the computed score is kept beside it
+    finance.post("/self-evaluation/runs/1/projects/2025-001/indicators/2025-001.05/grade",
+                 data={"band": "部分达成", "percent": "70", "note": "成效一般"})
+    with session_scope(engine) as session:
+        assert session.exec(select(ReviewerGrade.band)).one() == "部分达成"
+
+    xxh = client_as("xxh")
+    mine = xxh.get("/self-evaluation").get_data(as_text=True)
+    assert "2025-001" in mine and "2025-010" not in mine  # a division sees its own projects' draft scores
+    xxh.post(f"{url}/note", data={"note": "原因：招标延期；改进措施：四季度集中实施"})
+    assert client_as("kac").post(f"{url}/note", data={"note": "x"}).status_code == 403
+
+    assert "已锁定归档" in finance.post("/self-evaluation/runs/1/lock", follow_redirects=True).get_data(as_text=True)
+    locked = finance.post(f"{url}/override", data={"score": "11", "reason": "y"}, follow_redirects=True)
+    assert "只能查看" in locked.get_data(as_text=True)
+    again = finance.post("/self-evaluation/runs", data={"year": "2025"}, follow_redirects=True)
+    assert "自评已锁定" in again.get_data(as_text=True)
+    with session_scope(engine) as session:
+        assert session.exec(select(EvaluationRun.final)).one() is True
+
+    workbook = load_workbook(io.BytesIO(finance.get("/self-evaluation/runs/1/workbook.xlsx").data))
+    rows = [[c.value for c in r] for r in workbook["2025-001"].iter_rows(min_row=10)]
+    first = rows[0]
+    assert first[6] == 12 and first[7] == "原因：招标延期；改进措施：四季度集中实施"
+    own = load_workbook(io.BytesIO(xxh.get("/self-evaluation/runs/1/workbook.xlsx").data))
+    assert len(own.sheetnames) == 2 + 8  # 电子商务和信息化处's projects only
