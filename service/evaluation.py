@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from .clock import clock
@@ -17,7 +17,7 @@ from .domain.scoring import (
 )
 from .models import (
     ActualEntry, EvaluationRun, FiscalYear, Indicator, IndicatorResult, Project, ProjectResult, Report, ReviewerGrade,
-    SpendEntry,
+    SpendEntry, TargetRevision,
 )
 
 BATCH = 2000
@@ -114,8 +114,13 @@ def execute_run(session: Session, run: EvaluationRun, on_progress=None) -> Evalu
     ids = list(session.execute(select(Project.id).where(Project.fiscal_year_id == fiscal_year.id)
                                .order_by(Project.id)).scalars())
     run.state, run.total, run.progress = "running", len(ids), 0
-    run.inputs = {"reports": {str(rid): {"quarter": q, "version": v} for rid, (q, v) in reports.items()},
-                  "grades": len(session.execute(select(ReviewerGrade.id)).all())}
+    run.inputs = {  # the version of every input read: reports, target revisions, reviewer grades
+        "reports": {str(rid): {"quarter": q, "version": v} for rid, (q, v) in reports.items()},
+        "last_target_revision": session.execute(select(func.max(TargetRevision.id))).scalar(),
+        "grades": {str(g.indicator_id): [g.band, None if g.percent is None else str(g.percent), g.updated_at.isoformat()]
+                   for g in session.execute(select(ReviewerGrade).join(Indicator, Indicator.id == ReviewerGrade.indicator_id)
+                                            .join(Project, Project.id == Indicator.project_id)
+                                            .where(Project.fiscal_year_id == fiscal_year.id)).scalars()}}
     for start in range(0, len(ids), BATCH):
         project_rows, indicator_rows = [], []
         for project_id, project_input, indicator_ids in load_inputs(session, fiscal_year, ids[start:start + BATCH],

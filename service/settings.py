@@ -5,6 +5,7 @@ database is one `DATABASE_URL` away for every process.
 """
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass
@@ -43,6 +44,7 @@ class Settings:
     smtp_from: str = "perftrack@localhost"
     smtp_starttls: bool = False
     webhook_secret: str = ""  # HMAC key of webhook signatures (defaults to SECRET_KEY)
+    scoring_policy: dict | None = None  # PERFTRACK_SCORING_POLICY: the region's self-evaluation rules (JSON file)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -75,6 +77,21 @@ def _status_settings(env: dict) -> StatusSettings:
         raise SettingsError("PERFTRACK_AT_RISK_TOLERANCE / PERFTRACK_BUDGET_LAG_POINTS / PERFTRACK_DUE_SOON_DAYS 应为数字") from exc
     return StatusSettings(progress_mode=mode, at_risk_tolerance=tolerance, due_soon_days=due_soon,
                           budget_lag_points=lag_points)
+
+
+def _scoring_policy(env: dict) -> dict | None:
+    """The regional variants of the scoring rules, validated at start (None: the central defaults)."""
+    path = env.get("PERFTRACK_SCORING_POLICY")
+    if not path:
+        return None
+    from .domain.scoring import ScoringPolicy
+
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
+        ScoringPolicy.from_dict(data)
+    except (OSError, ValueError, TypeError) as exc:
+        raise SettingsError(f"PERFTRACK_SCORING_POLICY 无效（{path}）：{exc}") from exc
+    return data
 
 
 def load_settings(env: dict | None = None) -> Settings:
@@ -115,6 +132,7 @@ def load_settings(env: dict | None = None) -> Settings:
         raise SettingsError("SMTP_PORT 应为整数") from exc
     return Settings(
         status=_status_settings(env),
+        scoring_policy=_scoring_policy(env),
         base_url=env.get("PERFTRACK_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         smtp_host=env.get("SMTP_HOST") or None,
         smtp_port=smtp_port,

@@ -14,7 +14,7 @@ from service.db import session_scope
 from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
 from service.evaluation import evaluate, execute_run, lock_year, start_run
 from service.exports.self_evaluation import COLUMNS
-from service.models import IndicatorResult, Project, ProjectResult, ReviewerGrade
+from service.models import Indicator, IndicatorResult, Project, ProjectResult, ReviewerGrade
 
 
 
@@ -87,6 +87,7 @@ def test_a_run_is_a_stored_snapshot_and_a_locked_year_takes_no_new_run(demo_year
         assert (run.state, run.progress, run.total) == ("done", 62, 62)
         assert run.policy["level_weights"] == {"产出指标": 50, "效益指标": 30, "满意度指标": 10}
         assert len(run.inputs["reports"]) == 20  # every submitted report, with its version
+        assert run.inputs["grades"] == {} and "last_target_revision" in run.inputs
         stored = session.exec(select(ProjectResult).where(ProjectResult.run_id == run.id)).all()
         assert len(stored) == 62
         assert session.exec(select(func.count()).select_from(IndicatorResult)).one() == 482
@@ -107,6 +108,7 @@ def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_y
     assert workbook.sheetnames[:2] == ["汇总", "待核查"] and len(workbook.sheetnames) == 64
     with session_scope(demo_year) as session:
         results = {r.project: r for r in evaluate(session, 2025)}
+        targets = {i.code: i for i in session.exec(select(Indicator)).all()}
     for code in ("2025-001", "2025-010", "2025-047", "2025-066"):
         sheet, expected = workbook[code], results[code]
         assert sheet["A1"].value == "项目支出绩效自评表"
@@ -114,6 +116,8 @@ def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_y
         assert sheet["C6"].value == float(expected.budget.budget) and sheet["G6"].value == float(expected.budget.score)
         for offset, score in enumerate(expected.indicators):
             row = [c.value for c in sheet[10 + offset]]
+            indicator = targets[score.code]
+            assert row[:4] == [indicator.level1, indicator.level2, indicator.name, indicator.raw_value]
             assert row[4] == (score.actual or None) and row[5] == float(score.weight) and row[6] == float(score.score)
             if score.score >= score.weight:
                 assert row[7] is None  # nothing to explain
@@ -127,3 +131,16 @@ def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_y
     assert runner.invoke(main, ["export", "self-evaluation", "--year", "2025", "--division", "KAC", "--out",
                                 str(one)]).exit_code == 0
     assert len(load_workbook(one).sheetnames) == 2 + 7
+
+
+def test_the_regional_policy_is_a_setting(tmp_path, runner, demo_year):
+    from service.settings import SettingsError, load_settings
+
+    path = tmp_path / "policy.json"
+    path.write_text('{"lower_better": "linear", "cap_by_execution": true}', encoding="utf-8")
+    settings = load_settings({"PERFTRACK_SCORING_POLICY": str(path), "PERFTRACK_INSTANCE": str(tmp_path),
+                              "SECRET_KEY": "x"})
+    assert settings.scoring_policy == {"lower_better": "linear", "cap_by_execution": True}
+    path.write_text('{"lower_better": "hubei"}', encoding="utf-8")
+    with pytest.raises(SettingsError, match="PERFTRACK_SCORING_POLICY 无效"):
+        load_settings({"PERFTRACK_SCORING_POLICY": str(path), "PERFTRACK_INSTANCE": str(tmp_path), "SECRET_KEY": "x"})

@@ -65,7 +65,9 @@ def evaluation_start():
 
     def change(session):
         try:
-            run = start_run(session, year.year, user.username)
+            configured = current_app.config["PERFTRACK_SETTINGS"].scoring_policy
+            run = start_run(session, year.year, user.username,
+                            ScoringPolicy.from_dict(configured) if configured else ScoringPolicy())
         except ValueError as exc:
             raise DecisionError(str(exc)) from exc
         enqueue(current_app.config["PERFTRACK_SETTINGS"].redis_url, session, "workers.jobs.evaluation_run", run.id,
