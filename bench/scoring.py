@@ -6,7 +6,6 @@ set-based reads and writes) and the export of a 1,000-project 自评表 workbook
 from __future__ import annotations
 
 import argparse
-import subprocess
 import sys
 import tempfile
 import time
@@ -14,16 +13,16 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
 
 from sqlalchemy import event, select  # noqa: E402
 
 from service.db import make_engine, session_scope  # noqa: E402
 from service.evaluation import execute_run, start_run  # noqa: E402
 from service.exports.self_evaluation import build_self_evaluation  # noqa: E402
-from service.migrate import upgrade  # noqa: E402
 from service.models import FiscalYear, Project  # noqa: E402
+from synthetic import synthetic_database  # noqa: E402
 
-SEED = ROOT / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
 
 
 def main() -> None:
@@ -31,16 +30,8 @@ def main() -> None:
     parser.add_argument("--indicators", type=int, default=100_000)
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        url = f"sqlite:///{tmp}/bench.db"
-        upgrade(url)
-        env = {"DATABASE_URL": url, "PERFTRACK_INSTANCE": tmp, "SECRET_KEY": "bench", "PATH": "/usr/bin:/bin"}
-        cli = [sys.executable, "-m", "service.cli"]
-        subprocess.run(cli + ["import", str(SEED)], env=env, check=True, cwd=ROOT, capture_output=True)
-        subprocess.run(cli + ["synth", "--year", "2030", "--indicators", str(args.indicators)], env=env, check=True,
-                       cwd=ROOT, capture_output=True)
-        # a 1,000-project year for the workbook: 7,000 indicators over 10 divisions
-        subprocess.run(cli + ["synth", "--year", "2031", "--indicators", "7000", "--divisions", "10"], env=env,
-                       check=True, cwd=ROOT, capture_output=True)
+        # 2031: a 1,000-project year for the workbook (7,000 indicators over 10 divisions)
+        url = synthetic_database(tmp, [(2030, args.indicators, 20), (2031, 7000, 10)])
         engine = make_engine(url)
         statements = []
         event.listen(engine, "before_cursor_execute", lambda *a: statements.append(1))

@@ -1,0 +1,20 @@
+"""A throwaway SQLite database with the sample year and synthetic years, built with the real CLI."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+SEED = ROOT / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
+
+
+def synthetic_database(directory: str, years: list[tuple[int, int, int]]) -> str:
+    """Migrate, import the seed, then `perftrack synth` each (year, indicators, divisions); returns the URL."""
+    url = f"sqlite:///{directory}/bench.db"
+    env = {"DATABASE_URL": url, "PERFTRACK_INSTANCE": directory, "SECRET_KEY": "bench", "PATH": "/usr/bin:/bin"}
+    cli = [sys.executable, "-m", "service.cli"]
+    for args in (["db", "upgrade"], ["import", str(SEED)],
+                 *(["synth", "--year", str(y), "--indicators", str(n), "--divisions", str(d)] for y, n, d in years)):
+        subprocess.run(cli + args, env=env, check=True, cwd=ROOT, capture_output=True)
+    return url
