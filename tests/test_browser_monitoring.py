@@ -45,3 +45,24 @@ def test_overview_calendar_and_inbox(live_app, live_server, browser):
     shot(division, "monitoring-03-inbox")
     division.click("button:has-text('全部标为已读')")
     assert division.locator("#unread-count").count() == 0
+
+
+def test_self_evaluation_pages_and_print_layout(live_app, live_server, browser):
+    from service.evaluation import execute_run, start_run
+
+    clock.set_today(DEMO_TODAY)
+    with session_scope(live_app.extensions["perftrack.engine"]) as session:
+        demo_accounts(session)
+        load_demo_reports(session)
+        execute_run(session, start_run(session, 2025, "caiwu"))
+    finance = new_page(browser)
+    log_in(finance, live_server, "caiwu")
+    finance.goto(f"{live_server}/self-evaluation")
+    assert finance.locator("#scores tbody tr").count() == 62
+    shot(finance, "evaluation-01-runs")
+    finance.click("a:has-text('2025-001')")
+    assert "实际 4项 ÷ 指标 ≥5项 × 分值 12.50 = 10.00" in finance.locator("#zpb").inner_text()
+    shot(finance, "evaluation-02-project")
+    finance.emulate_media(media="print")
+    assert not finance.locator("header").is_visible() and not finance.locator(".review-tools").first.is_visible()
+    finance.screenshot(path=str(ARTIFACTS / "evaluation-03-print.png"), full_page=True)

@@ -156,3 +156,31 @@ def test_failed_notifications_come_due_for_retry_after_their_backoff(seeded_url,
     assert _attempts(seeded_url)[2] == []
     clock.set_today(clock.today() + timedelta(days=1))
     assert _attempts(seeded_url)[2] == [notification_id]
+
+
+def test_a_daily_digest_sends_one_mail_with_every_waiting_notice(seeded_url, worker_env, smtp_port):
+    engine = make_engine(seeded_url)
+    with session_scope(engine) as session:
+        user = session.exec(select(User).where(User.username == "xxh")).one()
+        user.email, user.email_digest = "xxh@bureau.example", True
+        session.add(user)
+        session.flush()
+        specs = [AlertSpec("report_overdue", "XXH-2025Q1", user.division_id, date(2025, 4, 10), f"day{n}", "division",
+                           f"报告已逾期 {n} 天", "/reports/XXH/2025Q1") for n in (1, 2)]
+        _alerts, to_deliver = create_alerts(session, specs, date(2025, 4, 12))
+    engine.dispose()
+    assert to_deliver == []  # nothing sent one by one
+    mailbox = Mailbox()
+    controller = Controller(mailbox, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    try:
+        assert jobs.daily_digest("2025-04-12") == 1
+        assert jobs.daily_digest("2025-04-12") == 0  # sent once
+    finally:
+        controller.stop()
+    [message] = mailbox.messages
+    assert "2025-04-12 绩效提醒汇总（2 条）" in message["Subject"]
+    body = message.get_body(("plain",)).get_content()
+    assert "报告已逾期 1 天" in body and "报告已逾期 2 天" in body
+    rows, states, _due = _attempts(seeded_url)
+    assert rows == [("email", True), ("email", True)] and states["email"] == "sent"
