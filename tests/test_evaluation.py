@@ -14,7 +14,7 @@ from service.db import session_scope
 from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
 from service.evaluation import evaluate, execute_run, lock_year, start_run
 from service.exports.self_evaluation import COLUMNS
-from service.models import Indicator, IndicatorResult, Project, ProjectResult, ReviewerGrade
+from service.models import ActualEntry, Indicator, IndicatorResult, Project, ProjectResult, Report, ReviewerGrade
 
 
 
@@ -109,6 +109,13 @@ def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_y
     with session_scope(demo_year) as session:
         results = {r.project: r for r in evaluate(session, 2025)}
         targets = {i.code: i for i in session.exec(select(Indicator)).all()}
+        explanations = {}  # the latest submitted cause and measure of each indicator, as the division wrote them
+        for code, cause, measure in session.exec(
+                select(Indicator.code, ActualEntry.cause_text, ActualEntry.measure_text)
+                .join(ActualEntry, ActualEntry.indicator_id == Indicator.id).join(Report, Report.id == ActualEntry.report_id)
+                .where(ActualEntry.is_current.is_(True), Report.first_submitted_at.is_not(None))
+                .order_by(Report.quarter)).all():
+            explanations[code] = f"原因：{cause}；改进措施：{measure}" if cause or measure else None
     for code in ("2025-001", "2025-010", "2025-047", "2025-066"):
         sheet, expected = workbook[code], results[code]
         assert sheet["A1"].value == "项目支出绩效自评表"
@@ -119,10 +126,7 @@ def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_y
             indicator = targets[score.code]
             assert row[:4] == [indicator.level1, indicator.level2, indicator.name, indicator.raw_value]
             assert row[4] == (score.actual or None) and row[5] == float(score.weight) and row[6] == float(score.score)
-            if score.score >= score.weight:
-                assert row[7] is None  # nothing to explain
-            else:
-                assert row[7] is None or row[7].startswith("原因：")  # the division's own words when it gave any
+            assert row[7] == (explanations.get(score.code) if score.score < score.weight else None)
         total_row = [c.value for c in sheet[10 + len(expected.indicators)]]
         assert total_row[0] == "总分" and total_row[6] == float(expected.total) and total_row[7] == f"等级：{expected.grade}"
     summary = list(workbook["汇总"].iter_rows(min_row=3, values_only=True))
