@@ -88,7 +88,7 @@ def main() -> None:
         with session_scope(engine) as session:
             import_bytes(session, SEED.name, SEED.read_bytes(), 2025, "bench")
             form_size = build_division(session, "B200", 200, 1)
-            book_size = build_division(session, "B500", 500, 2)
+            build_division(session, "B500", 500, 2)
         with session_scope(engine) as session:
             user = session.exec(select(User).where(User.username == "b200")).one()
             for quarter, share in ((1, 1.0), (2, 0.5)):

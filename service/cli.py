@@ -23,7 +23,7 @@ from .clock import clock
 from .domain.periods import Period
 from .importing import ImportRejected, ensure_default_divisions, import_bytes
 from .models import ROLE_LABELS, ROLES, Division, DivisionPrefix, FiscalYear, Project, User
-from .settings import PROJECT_ROOT, SettingsError, load_settings
+from .settings import PROJECT_ROOT, SettingsError
 
 SAMPLE_FILE = PROJECT_ROOT / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
 SAMPLE_YEAR = 2025

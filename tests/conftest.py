@@ -11,10 +11,11 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import time
+import threading
 from pathlib import Path
 
 import pytest
+from werkzeug.serving import make_server
 
 from service import create_app
 from service.clock import clock
@@ -235,3 +236,72 @@ def worker_env(monkeypatch, seeded_url, redis_url, tmp_path):
     jobs.reset()
     yield env
     jobs.reset()
+
+
+# ---------------------------------------------------------------- browser (Debian chromium via Playwright)
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts" / "browser"
+
+
+@pytest.fixture
+def live_app(seeded_url, tmp_path):
+    app = make_app(seeded_url, tmp_path / "instance")  # CSRF on, as in production
+    yield app
+    app.extensions["perftrack.engine"].dispose()
+
+
+@pytest.fixture
+def live_server(live_app):
+    app = live_app
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture
+def browser():
+    if not Path(CHROMIUM).exists():
+        if os.environ.get("CI"):
+            pytest.fail("chromium is missing (apt install chromium)")
+        pytest.skip("chromium is not installed")
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"],
+        )
+        yield browser
+        browser.close()
+
+
+def new_page(browser):
+    """A fresh browser profile (its own cookies and local storage): one per person."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    page.on("dialog", lambda dialog: dialog.accept())  # the unsaved-changes prompt
+    return page
+
+
+@pytest.fixture
+def page(browser):
+    return new_page(browser)
+
+
+def shot(page, name: str) -> None:
+    page.screenshot(path=str(ARTIFACTS / f"{name}.png"), full_page=False)
+
+
+def log_in(page, base: str, username: str) -> None:
+    page.goto(f"{base}/login")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button:has-text('登录')")
+    page.wait_for_url(lambda url: "/login" not in url)
+
+

@@ -78,7 +78,7 @@ def urls(app):
         args = dict(values, code=project_code) if rule.endpoint in (
             "web.project", "api.project", "api.project_status") or rule.endpoint.startswith("web.evaluation_") \
             else values
-        url = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m: str(args[m.group(1)]), rule.rule)
+        url = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m, args=args: str(args[m.group(1)]), rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((rule.endpoint, method, url))
     return found

@@ -8,7 +8,7 @@ from service.clock import clock
 from service.db import session_scope
 from service.demo import DEMO_PASSWORD, DEMO_TODAY, demo_accounts, load_demo_reports, monitor_demo_day
 
-from .test_browser import ARTIFACTS, browser, live_app, live_server, log_in, new_page, shot  # noqa: F401 (fixtures)
+from .conftest import ARTIFACTS, log_in, new_page, shot
 
 pytestmark = pytest.mark.browser
 

@@ -15,7 +15,7 @@ from service.models import User
 from service.reporting.reports import load_scope, save
 
 from .reporting_helpers import complete_rows
-from .test_browser import browser, live_app, live_server, log_in, new_page, shot  # noqa: F401 (fixtures)
+from .conftest import log_in, new_page, shot
 
 pytestmark = pytest.mark.browser
 CODE = "2025-001.01"  # 全年任务量 ≥5项: left for the person to fill in

@@ -11,7 +11,7 @@ from sqlmodel import select
 from service.db import session_scope
 from service.exports.template import build_flat_template
 from service.importers.flat import FLAT_HEADER
-from service.importing import ImportRejected, import_bytes, read_source
+from service.importing import ImportRejected, read_source
 from service.models import Indicator, Project
 
 from .documents import as_csv, as_xlsx, flat_rows, seed_as_docx

@@ -230,7 +230,7 @@ def _score_budget(project: ProjectInput, policy: ScoringPolicy) -> BudgetScore:
     label = "全年预算数" if project.adjusted_budget is not None else "预算数"
     if project.spent is None or not budget:
         return BudgetScore(budget, project.spent, None, weight, Decimal(0),
-                           f"未报执行数，预算执行率得分 0" if project.spent is None else f"{label}为 0，无法计算执行率")
+                           "未报执行数，预算执行率得分 0" if project.spent is None else f"{label}为 0，无法计算执行率")
     rate = project.spent / budget
     score = (weight * min(rate, Decimal(1))).quantize(policy.quantum, rounding=ROUND_HALF_UP)
     percent = (rate * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)

@@ -176,7 +176,7 @@ def _read_indicators(rows, header, project, table, where, problems) -> None:
         merged.append(pending)
 
     level1 = ""
-    for row_no, (index, cells) in enumerate(merged, start=1):
+    for row_no, (_index, cells) in enumerate(merged, start=1):
         row_where = f"{where} 指标第 {row_no} 行"
         if len(cells) != width:
             problems.append(ImportProblem(

@@ -89,8 +89,8 @@ def _calendar(session, year: FiscalYear, month: date, division_ids: list[int]) -
     last = calendar.monthrange(month.year, month.month)[1]
     end = month.replace(day=last)
     events: dict[date, list[tuple[str, str]]] = {}
-    for indicator, project in session.exec(select(Indicator, Project).join(Project, Project.id == Indicator.project_id)
-                                           .where(Project.fiscal_year_id == year.id, Indicator.due >= month,
+    for indicator in session.exec(select(Indicator).join(Project, Project.id == Indicator.project_id)
+                                  .where(Project.fiscal_year_id == year.id, Indicator.due >= month,
                                                   Indicator.due <= end, Project.division_id.in_(division_ids))).all():
         events.setdefault(indicator.due, []).append((f"{indicator.code} {indicator.name}",
                                                      url_for("web.indicator", code=indicator.code)))
