@@ -44,8 +44,8 @@ def plan_day(session: Session, today: date, settings: AlertSettings = AlertSetti
     return specs
 
 
-def recipients(session: Session, spec: AlertSpec) -> list[User]:
-    users = session.execute(select(User).where(User.active.is_(True))).scalars().all()
+def recipients(users: list[User], spec: AlertSpec) -> list[User]:
+    """Who hears about SPEC, among the active USERS."""
     if spec.audience == "escalation":
         return [u for u in users if u.role == "finance" or (u.role == "head" and u.division_id == spec.division_id)]
     if spec.audience == "finance":
@@ -69,6 +69,7 @@ def create_alerts(session: Session, specs: list[AlertSpec], as_of: date) -> tupl
     """Store the alerts not stored before; returns them and the notifications to deliver now."""
     keys = {spec.key for spec in specs}
     existing = set(session.execute(select(Alert.key).where(Alert.key.in_(keys))).scalars()) if keys else set()
+    users = list(session.execute(select(User).where(User.active.is_(True))).scalars()) if keys - existing else []
     created, to_deliver = [], []
     for spec in specs:
         if spec.key in existing:
@@ -83,15 +84,15 @@ def create_alerts(session: Session, specs: list[AlertSpec], as_of: date) -> tupl
         except IntegrityError:
             continue
         created.append(alert)
-        for user in recipients(session, spec):
+        notifications = []
+        for user in recipients(users, spec):
             for channel in channels_of(user):
                 state = "digest" if channel == "email" and user.email_digest else "pending"
-                notification = Notification(alert_id=alert.id, user_id=user.id, channel=channel,
-                                            state="sent" if channel == "inbox" else state)
-                session.add(notification)
-                session.flush()
-                if channel != "inbox" and state == "pending":
-                    to_deliver.append(notification.id)
+                notifications.append(Notification(alert_id=alert.id, user_id=user.id, channel=channel,
+                                                  state="sent" if channel == "inbox" else state))
+        session.add_all(notifications)
+        session.flush()  # one flush per alert gives every notification its id
+        to_deliver += [n.id for n in notifications if n.channel != "inbox" and n.state == "pending"]
     return created, to_deliver
 
 
