@@ -137,28 +137,25 @@ def changes_since_return(session: Session, scope: Scope) -> list[Change]:
     returned = latest_event(session, report, "return")
     if returned is None:
         return []
-    changed = session.exec(select(ActualEntry).where(ActualEntry.report_id == report.id,
-                                                     ActualEntry.report_version > returned.version,
-                                                     ActualEntry.is_current.is_(True))).all()
     by_id = {i.id: i for i, _ in scope.indicators.values()}
+    projects = {p.id: p for p in scope.projects.values()}
     changes = []
-    for entry in changed:
-        indicator = by_id.get(entry.indicator_id) or session.get(Indicator, entry.indicator_id)
-        before = session.exec(select(ActualEntry).where(
-            ActualEntry.report_id == report.id, ActualEntry.indicator_id == entry.indicator_id,
-            ActualEntry.report_version <= returned.version).order_by(ActualEntry.id.desc())).first()
-        spec = spec_of(indicator)
-        changes.append(Change(indicator.code, indicator.name, _entry_text(spec, actual_of(before)),
-                              _entry_text(spec, actual_of(entry)), entry.actor, entry.created_at))
-    spend_changed = session.exec(select(SpendEntry, Project).join(Project, Project.id == SpendEntry.project_id)
-                                 .where(SpendEntry.report_id == report.id, SpendEntry.is_current.is_(True),
-                                        SpendEntry.report_version > returned.version)).all()
-    for entry, project in spend_changed:
-        before = session.exec(select(SpendEntry).where(
-            SpendEntry.report_id == report.id, SpendEntry.project_id == project.id,
-            SpendEntry.report_version <= returned.version).order_by(SpendEntry.id.desc())).first()
-        changes.append(Change(project.code, f"{project.name}（资金）", _spend_text(before), _spend_text(entry),
-                              entry.actor, entry.created_at))
+    for model, key in ((ActualEntry, "indicator_id"), (SpendEntry, "project_id")):
+        entries = session.exec(select(model).where(model.report_id == report.id).order_by(model.id)).all()
+        at_return = {getattr(e, key): e for e in entries if e.report_version <= returned.version}  # latest wins
+        for entry in entries:
+            if not entry.is_current or entry.report_version <= returned.version:
+                continue
+            before = at_return.get(getattr(entry, key))
+            if model is ActualEntry:
+                indicator = by_id.get(entry.indicator_id) or session.get(Indicator, entry.indicator_id)
+                spec = spec_of(indicator)
+                changes.append(Change(indicator.code, indicator.name, _entry_text(spec, actual_of(before)),
+                                      _entry_text(spec, actual_of(entry)), entry.actor, entry.created_at))
+            else:
+                project = projects[entry.project_id]
+                changes.append(Change(project.code, f"{project.name}（资金）", _spend_text(before), _spend_text(entry),
+                                      entry.actor, entry.created_at))
     return sorted(changes, key=lambda c: c.code)
 
 

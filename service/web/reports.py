@@ -96,10 +96,10 @@ def _render_report(scope, errors=None, posted=None, status=200):
     events = session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id)
                           .order_by(ReportEvent.id.desc())).all() if report.id else []
     reviewing = can(user, "review_report") and report.state in ("submitted", "accepted")
+    locked = is_locked(session, scope.year.id, scope.period.quarter)
     return render_template(
         "report.html", scope=scope, report=report, groups=groups, errors=errors or {}, posted=posted,
-        editable=may_edit(user, scope) and not is_locked(session, scope.year.id, scope.period.quarter),
-        locked=is_locked(session, scope.year.id, scope.period.quarter), reviewing=reviewing,
+        editable=may_edit(user, scope) and not locked, locked=locked, reviewing=reviewing,
         returned=returned if report.state == "returned" or reviewing else None,
         changes=changes_since_return(session, scope) if reviewing else [],
         events=events, due=scope.period.due(scope.year.report_due_days), LIKELIHOODS=LIKELIHOODS,
