@@ -29,6 +29,18 @@ SAMPLE_FILE = PROJECT_ROOT / "service" / "sample_data" / "tianjin-commerce-2025-
 SAMPLE_YEAR = 2025
 
 
+def _refuse(as_json: bool, error: str, message: str, problems) -> None:
+    """A rejected file: every problem (location, field, reason) as JSON or lines on stderr; exit 2."""
+    if as_json:
+        click.echo(json.dumps({"error": error, "message": message, "problems": [p.to_dict() for p in problems]},
+                              ensure_ascii=False, indent=2))
+    else:
+        click.echo(message, err=True)
+        for problem in problems:
+            click.echo(f"  - {problem}", err=True)
+    sys.exit(2)
+
+
 def _engine():
     return current_app.extensions["perftrack.engine"]
 
@@ -65,14 +77,7 @@ def import_command(path: Path, year: int, as_json: bool, dry_run: bool, actor: s
         with session_scope(_engine()) as session:
             summary = import_bytes(session, path.name, path.read_bytes(), year, actor, dry_run=dry_run)
     except ImportRejected as rejected:
-        if as_json:
-            click.echo(json.dumps({"error": "import_rejected", "problems": [p.to_dict() for p in rejected.problems]},
-                                  ensure_ascii=False, indent=2))
-        else:
-            click.echo("导入被拒绝，未写入任何数据：", err=True)
-            for problem in rejected.problems:
-                click.echo(f"  - {problem}", err=True)
-        sys.exit(2)
+        _refuse(as_json, "import_rejected", "导入被拒绝，未写入任何数据：", rejected.problems)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
@@ -343,14 +348,7 @@ def actuals_import(path: Path, username: str | None, as_json: bool) -> None:
             else:
                 summary = apply_flat(session, read_csv(data), user, username or "cli")
     except ReportError as exc:
-        if as_json:
-            click.echo(json.dumps({"error": "rejected", "message": exc.message,
-                                   "problems": [p.to_dict() for p in exc.problems]}, ensure_ascii=False, indent=2))
-        else:
-            click.echo(f"{exc.message}", err=True)
-            for problem in exc.problems:
-                click.echo(f"  - {problem}", err=True)
-        sys.exit(2)
+        _refuse(as_json, "rejected", exc.message, exc.problems)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return

@@ -214,20 +214,11 @@ def save(session: Session, scope: Scope, user: User, actual_rows: list[ActualRow
         raise ReportError(409, f"报告{_state_words(report.state)}，不能修改")
     _check_version(report, expected_version)
     version = bump_version(session, report)
-    if new_actuals:
-        session.exec(update(ActualEntry).where(ActualEntry.report_id == report.id,
-                                               ActualEntry.indicator_id.in_([i.id for i, _ in new_actuals]),
-                                               ActualEntry.is_current.is_(True)).values(is_current=False))
-    for indicator, actual in new_actuals:
-        session.add(ActualEntry(indicator_id=indicator.id, report_id=report.id, report_version=version,
-                                source=source, actor=user.username, **vars(actual)))
-    if new_spend:
-        session.exec(update(SpendEntry).where(SpendEntry.report_id == report.id,
-                                              SpendEntry.project_id.in_([p.id for p, _ in new_spend]),
-                                              SpendEntry.is_current.is_(True)).values(is_current=False))
-    for project, spend in new_spend:
-        session.add(SpendEntry(project_id=project.id, report_id=report.id, report_version=version,
-                               spent=spend.spent, budget=spend.budget, source=source, actor=user.username))
+    stamp = {"report_id": report.id, "report_version": version, "source": source, "actor": user.username}
+    _supersede(session, ActualEntry, ActualEntry.indicator_id, report.id, [i.id for i, _ in new_actuals],
+               [ActualEntry(indicator_id=i.id, **stamp, **vars(actual)) for i, actual in new_actuals])
+    _supersede(session, SpendEntry, SpendEntry.project_id, report.id, [p.id for p, _ in new_spend],
+               [SpendEntry(project_id=p.id, spent=spend.spent, budget=spend.budget, **stamp) for p, spend in new_spend])
     detail = {"source": source, "actuals": result.changed_actuals, "spend": result.changed_spend}
     if report.state == "signed":  # a change after sign-off needs a new sign-off
         report.state = "draft"
@@ -236,6 +227,15 @@ def save(session: Session, scope: Scope, user: User, actual_rows: list[ActualRow
     session.flush()
     result.version = version
     return result
+
+
+def _supersede(session: Session, model, subject, report_id: int, subject_ids: list[int], entries: list) -> None:
+    """The new versions become current; the old ones stay, no longer current (nothing is overwritten)."""
+    if not entries:
+        return
+    session.exec(update(model).where(model.report_id == report_id, subject.in_(subject_ids),
+                                     model.is_current.is_(True)).values(is_current=False))
+    session.add_all(entries)
 
 
 def _read_spend_rows(session, scope: Scope, rows: list[SpendRow], skip_blank: bool,
