@@ -111,7 +111,8 @@ def init_app(app: Flask) -> None:
                 response = jsonify({"error": "unauthorized",
                                     "message": "需要有效的 API 令牌（Authorization: Bearer pt_…）"})
                 return response, 401, {"WWW-Authenticate": 'Bearer realm="perftrack"'}
-            session.commit()  # last_used_at
+            if session.dirty:
+                session.commit()  # last_used_at, at most every few minutes
             g.user = user
             return None
         if not current_user.is_authenticated:

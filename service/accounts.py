@@ -23,6 +23,7 @@ FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_ADDRESS = 20
 DIVISION_ROLES = ("reporter", "head")
+TOKEN_TOUCH = timedelta(minutes=5)  # how fresh a token's "last used" time is kept
 # Compared against when the user does not exist, so timing does not reveal which names exist.
 _DUMMY_HASH = generate_password_hash("perftrack-no-such-user")
 
@@ -130,8 +131,10 @@ def user_for_token(session: Session, token: str) -> User | None:
     if row is None or not row[1].active:
         return None
     record, user = row
-    record.last_used_at = clock.now()
-    session.add(record)
+    now = clock.now()
+    if record.last_used_at is None or now - record.last_used_at > TOKEN_TOUCH:  # not a write per API call
+        record.last_used_at = now
+        session.add(record)
     return user
 
 
