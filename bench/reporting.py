@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from openpyxl import load_workbook  # noqa: E402
 from sqlmodel import select  # noqa: E402
 
-from service import create_app  # noqa: E402
+from service.app import create_app  # noqa: E402
 from service.accounts import create_user  # noqa: E402
 from service.clock import clock  # noqa: E402
 from service.db import session_scope  # noqa: E402

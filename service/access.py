@@ -1,8 +1,9 @@
-"""Who may do what: the one place where logins, tokens and permissions are checked.
+"""Logins, tokens and the current user: the web's side of the permission rules.
 
 Every request passes `_authenticate` (pages: session cookie via Flask-Login; API: a
 bearer token), and every view asks `authorize(action, division_id)` before it reads a
-report or writes anything.  The rule table is `RULES`; tests walk every URL rule.
+report or writes anything.  The rules themselves are the pure table in
+`service.domain.permissions`; tests walk every URL rule.
 """
 from __future__ import annotations
 
@@ -13,25 +14,11 @@ from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user
 from werkzeug.exceptions import Forbidden
 
+from .accounts import user_for_token
+from .domain.permissions import Action, can
 from .models import User
+from .request_db import get_session
 
-EVERYONE = ("admin", "finance", "reporter", "head", "auditor")
-# action -> (roles allowed anywhere, roles allowed within their own division)
-RULES: dict[str, tuple[tuple[str, ...], tuple[str, ...]]] = {
-    "read_targets": (EVERYONE, ()),
-    "manage_targets": (("admin", "finance"), ()),
-    "view_report": (("admin", "finance", "auditor"), ("reporter", "head")),
-    "edit_report": ((), ("reporter", "head")),
-    "sign_report": ((), ("head",)),
-    "review_report": (("finance",), ()),
-    "lock_period": (("finance",), ()),
-    "run_evaluation": (("finance",), ()),  # start runs, grade, override, lock the year
-    "manage_users": (("admin",), ()),
-}
-ACTION_LABELS = {"read_targets": "查看绩效目标", "manage_targets": "管理绩效目标", "view_report": "查看该处室的报告",
-                 "edit_report": "填报该处室的报告", "sign_report": "签认该处室的报告", "review_report": "审核报告",
-                 "lock_period": "锁定或重新开放期间",
-                 "run_evaluation": "进行绩效自评计算、评定和调整", "manage_users": "管理用户"}
 PUBLIC_ENDPOINTS = {"web.login", "web.static", "openapi.spec"}
 
 login_manager = LoginManager()
@@ -65,20 +52,11 @@ def _return_to() -> str:
     return "/"
 
 
-def can(user: User | None, action: str, division_id: int | None = None) -> bool:
-    if user is None or not user.active:
-        return False
-    anywhere, own_division = RULES[action]
-    if user.role in anywhere:
-        return True
-    return user.role in own_division and division_id is not None and user.division_id == division_id
-
-
 def authorize(action: str, division_id: int | None = None) -> User:
     """The current user, if allowed to do `action` (on `division_id`'s data); 403 otherwise."""
     user = g.get("user")
     if not can(user, action, division_id):
-        raise Forbidden(f"您没有权限{ACTION_LABELS[action]}")
+        raise Forbidden(f"您没有权限{Action(action).label}")
     return user
 
 
@@ -87,9 +65,6 @@ def current() -> User | None:
 
 
 def init_app(app: Flask) -> None:
-    from . import get_session
-    from .accounts import user_for_token
-
     login_manager.init_app(app)
     app.session_interface = _SecureWhenHttps()
 

@@ -15,12 +15,13 @@ from flask import current_app
 from flask.cli import FlaskGroup
 from sqlmodel import select
 
-from . import create_app
-from .db import session_scope
-from .domain.targets import parse_target
 from .accounts import AccountError, create_user, issue_token
+from .app import create_app
 from .clock import clock
+from .db import session_scope
 from .domain.periods import Period
+from .domain.permissions import can
+from .domain.targets import parse_target
 from .importing import ImportRejected, ensure_default_divisions, import_bytes
 from .models import ROLE_LABELS, ROLES, Division, DivisionPrefix, FiscalYear, Project, User
 from .settings import PROJECT_ROOT, SettingsError
@@ -363,7 +364,6 @@ def _import_workbook(session, data: bytes, user):
 
     from openpyxl import load_workbook
 
-    from .access import can
     from .reporting.reports import ReportError, load_scope, save
     from .reporting.workbook import META_SHEET, read_workbook
 

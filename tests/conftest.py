@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from werkzeug.serving import make_server
 
-from service import create_app
+from service.app import create_app
 from service.clock import clock
 from service.db import make_engine, session_scope
 from service.importing import import_bytes

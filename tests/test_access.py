@@ -147,3 +147,20 @@ def test_a_reporter_never_sees_another_divisions_values(client_as, app):
     assert xxh.get("/api/v1/reports?year=2025").get_json()["items"][0]["division"] == "XXH"
     assert {i["division"] for i in xxh.get("/api/v1/reports").get_json()["items"]} == {"XXH"}
     assert "口岸管理处" not in xxh.get("/reports").get_data(as_text=True)
+
+
+def test_the_rules_are_a_pure_table_that_judges_any_user():
+    """The same `can` serves the pages, the API, the CLI and the use cases, without Flask or a database."""
+    from types import SimpleNamespace
+
+    from service.domain.permissions import RULES, Action, can
+
+    reporter = SimpleNamespace(role="reporter", active=True, division_id=7)
+    assert set(RULES) == set(Action) and all(action.label for action in Action)
+    assert can(reporter, "edit_report", 7) and not can(reporter, "edit_report", 8)
+    assert not can(reporter, "edit_report") and not can(reporter, "review_report", 7)
+    assert not can(SimpleNamespace(role="reporter", active=False, division_id=7), "edit_report", 7)
+    assert can(SimpleNamespace(role="finance", active=True, division_id=None), Action.REVIEW_REPORT)
+    assert not can(None, "read_targets")
+    with pytest.raises(ValueError):
+        can(reporter, "edit_reports", 7)  # a misspelt action is a programming error, never a silent "no"

@@ -2,12 +2,10 @@
 `{"error": code, "message": 中文说明, "problems": [...]}`."""
 from __future__ import annotations
 
-from apiflask import APIBlueprint, HTTPError, abort
-from flask import current_app, jsonify, request
+from apiflask import APIBlueprint, abort
+from flask import current_app, request
 from sqlmodel import select
-from werkzeug.exceptions import HTTPException
 
-from .. import get_session
 from ..access import authorize
 from ..importing import ImportRejected, import_bytes
 from ..reporting.followup import sweep_after_import
@@ -16,6 +14,7 @@ from ..queries import (
     ProjectFilter, findings_by_indicator, indicators_of, list_findings, list_indicators, list_projects,
     project_by_code, revisions_of,
 )
+from ..request_db import get_session
 from .schemas import (
     FindingList, FindingQuery, ImportIn, ImportSummary, IndicatorDetail, IndicatorList, IndicatorQuery,
     ProjectDetail, ProjectList, ProjectQuery,
@@ -23,10 +22,6 @@ from .schemas import (
 from .serialize import finding_json, indicator_json, project_json
 
 api_bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="perftrack")
-
-ERROR_MESSAGES = {400: "请求格式错误", 401: "需要登录或 API 令牌", 403: "没有权限", 404: "未找到",
-                  405: "不支持的请求方法", 413: "上传文件过大", 422: "数据校验失败", 500: "服务器内部错误"}
-
 
 # What an endpoint needs, checked before its input is validated (so a caller without the right
 # learns nothing from validation errors).  Division-scoped endpoints are checked against the
@@ -45,30 +40,6 @@ def _authorize_endpoint():
     if division is None:
         abort(404, message=f"处室 {division_code} 不存在")
     authorize(ENDPOINT_ACTIONS.get(request.endpoint, "view_report"), division.id)
-
-
-def register_api_errors(app) -> None:
-    """JSON errors under /api/, HTML pages elsewhere."""
-
-    @app.errorhandler(HTTPException)
-    def _http_error(error: HTTPException):
-        if request.path.startswith("/api/"):
-            custom = error.description != type(error).description  # a message a view wrote for people
-            body = {"error": error.name.lower().replace(" ", "_"),
-                    "message": error.description if custom else ERROR_MESSAGES.get(error.code, error.description)}
-            return jsonify(body), error.code
-        from ..web import render_error
-
-        return render_error(error)
-
-    @app.errorhandler(HTTPError)
-    def _api_error(error: HTTPError):
-        body = {"error": str(error.status_code), "message": error.message or ERROR_MESSAGES.get(error.status_code, "")}
-        if error.detail:
-            body["detail"] = error.detail
-        if isinstance(error.extra_data, dict):
-            body.update(error.extra_data)
-        return jsonify(body), error.status_code, error.headers
 
 
 @api_bp.get("/projects")

@@ -4,9 +4,9 @@ from __future__ import annotations
 from apiflask import abort
 from sqlmodel import select
 
-from .. import get_session
 from ..access import authorize, current
 from ..models import Alert, Indicator, IndicatorStatusRow, Notification, Project, ProjectStatusRow
+from ..request_db import get_session
 from . import api_bp
 
 

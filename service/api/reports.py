@@ -10,7 +10,6 @@ from apiflask import abort
 from flask import current_app, request
 from sqlmodel import select
 
-from .. import get_session
 from ..access import authorize, can, current
 from ..domain.actuals import RawActual
 from ..domain.periods import Period, PeriodError
@@ -22,6 +21,7 @@ from ..reporting.reports import (
 )
 from ..reporting.followup import follow_up
 from ..reporting.views import form_groups, indicator_history, report_overview
+from ..request_db import get_session
 from . import api_bp
 from .report_schemas import (
     AttachmentIn, HistoryOut, LockIn, ReportList, ReportOut, ReportQuery, ReportValuesIn, SaveOut, TransitionIn,

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from ..access import can
+from ..domain.permissions import can
 from ..domain.actuals import RawActual, join_explanation, split_explanation, value_text
 from ..domain.periods import Period, PeriodError
 from ..importers.source import ImportProblem

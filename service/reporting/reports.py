@@ -14,7 +14,7 @@ from decimal import Decimal
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from ..access import can
+from ..domain.permissions import can
 from ..clock import clock
 from ..domain.actuals import (
     FIELD_LABELS, Actual, RawActual, Spend, assess, missing_for_submit, read_actual, read_spend,

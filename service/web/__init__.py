@@ -12,9 +12,8 @@ from flask import (
     Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for,
 )
 from sqlmodel import select
-from werkzeug.exceptions import HTTPException, NotFound
+from werkzeug.exceptions import NotFound
 
-from .. import get_session
 from ..access import authorize, can
 from ..accounts import AccountError
 from ..admin import DecisionError, accept_finding, correct_target, set_head_signoff, set_prefix, set_report_due_days
@@ -30,6 +29,7 @@ from ..queries import (
 from ..reporting.followup import recompute_later, sweep_after_import
 from ..reporting.reports import ReportError
 from ..reporting.views import spend_history
+from ..request_db import get_session
 
 web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/assets")
@@ -75,10 +75,6 @@ def decide(change, success) -> bool:
         return False
     flash(success(result) if callable(success) else success, "ok")
     return True
-
-
-def render_error(error: HTTPException):
-    return render_template("error.html", error=error), error.code
 
 
 def _default_year(session) -> int | None:

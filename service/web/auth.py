@@ -8,12 +8,12 @@ from flask_login import login_user, logout_user
 from sqlmodel import select
 from werkzeug.security import check_password_hash
 
-from .. import get_session
 from ..access import LoginUser, authorize
 from ..accounts import (
     AccountError, TooManyAttempts, authenticate, create_user, issue_token, revoke_token, set_password, tokens_of,
 )
 from ..models import ROLE_LABELS, ROLES, Division, User
+from ..request_db import get_session
 from . import decide, web_bp
 
 

@@ -8,7 +8,6 @@ from flask import current_app, redirect, render_template, request, send_file, ur
 from sqlmodel import select
 from werkzeug.exceptions import NotFound
 
-from .. import get_session
 from ..access import authorize, can, current
 from ..admin import DecisionError
 from ..clock import clock
@@ -21,6 +20,7 @@ from ..models import (
 )
 from ..queries import years
 from ..queueing import enqueue, safe_id
+from ..request_db import get_session
 from . import decide, web_bp
 
 

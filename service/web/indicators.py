@@ -6,7 +6,6 @@ import io
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
 from werkzeug.exceptions import NotFound
 
-from .. import get_session
 from ..access import authorize, can, current
 from ..api.serialize import target_of
 from ..domain.periods import Period
@@ -16,6 +15,7 @@ from ..queries import list_indicators, revisions_of
 from ..reporting.evidence import add_attachment, attachments_of, remove_attachment
 from ..reporting.reports import ReportError, load_scope
 from ..reporting.views import indicator_history
+from ..request_db import get_session
 from . import web_bp
 from .reports import open_scope
 

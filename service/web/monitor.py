@@ -9,7 +9,6 @@ from flask import redirect, render_template, request, url_for
 from sqlalchemy import func
 from sqlmodel import select
 
-from .. import get_session
 from ..access import authorize, can, current
 from ..admin import DecisionError
 from ..alerting import unread_count
@@ -20,6 +19,7 @@ from ..models import (
     Alert, DeliveryAttempt, Division, FiscalYear, Indicator, Notification, Project, ProjectStatusRow, User,
 )
 from ..queries import years
+from ..request_db import get_session
 from . import decide, web_bp
 
 

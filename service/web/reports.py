@@ -5,7 +5,6 @@ from flask import abort, current_app, flash, jsonify, redirect, render_template,
 from sqlmodel import select
 from werkzeug.exceptions import NotFound
 
-from .. import get_session
 from ..access import authorize, can, current
 from ..clock import clock
 from ..domain.actuals import CAUSE_CATEGORIES, RawActual, missing_for_submit, read_actual
@@ -20,6 +19,7 @@ from ..reporting.reports import (
 from ..reporting.followup import follow_up
 from ..reporting.views import changes_since_return, form_groups, latest_event, report_overview
 from ..reporting.workbook import WORKBOOK_MIME, build_workbook, read_workbook
+from ..request_db import get_session
 from . import decide, web_bp
 
 

@@ -1,0 +1,217 @@
+"""The words of the domain: every state and kind the code stores or shows, with its Chinese label.
+
+Each is a `Labelled` string enum: a member *is* the string stored in the database (`"draft"`,
+`"确定能"`), so tables keep their values and comparing a stored value with a member just
+works; its `label` is what people read.  This is the one place those labels are written.
+Pure: no database, no Flask.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+
+class Labelled(StrEnum):
+    """A stored value with the Chinese label people see."""
+
+    label: str
+
+    def __new__(cls, value: str, label: str):
+        member = str.__new__(cls, value)
+        member._value_ = value
+        member.label = label
+        return member
+
+    @classmethod
+    def labels(cls) -> dict[str, str]:
+        return {member.value: member.label for member in cls}
+
+    @classmethod
+    def label_of(cls, value: str | None) -> str:
+        """The label of a stored value; a value the vocabulary does not know is shown as it is."""
+        try:
+            return cls(value).label
+        except ValueError:
+            return "" if value is None else str(value)
+
+
+# ---------------------------------------------------------------- targets (docs/domain.md §2)
+
+class TargetKind(Labelled):
+    NUMERIC = "numeric", "数值"
+    DEADLINE = "deadline", "截止日期"
+    DURATION = "duration", "时长"
+    QUALITATIVE = "qualitative", "定性"
+
+
+class Direction(Labelled):
+    HIGHER_BETTER = "higher_better", "越高越好"
+    LOWER_BETTER = "lower_better", "越低越好"
+    ON_OR_BEFORE = "on_or_before", "按期完成"
+    JUDGED = "judged", "人工评判"
+
+
+class Comparator(Labelled):
+    AT_LEAST = ">=", "≥"
+    MORE_THAN = ">", ">"
+    AT_MOST = "<=", "≤"
+    LESS_THAN = "<", "<"
+    EQUAL = "=", "="
+
+    @property
+    def is_ceiling(self) -> bool:
+        return self in (Comparator.AT_MOST, Comparator.LESS_THAN)
+
+
+class Per(Labelled):
+    """The period a rate target counts over (`≥4 期/年`)."""
+
+    YEAR = "year", "年"
+    QUARTER = "quarter", "季"
+    MONTH = "month", "月"
+    ISSUE = "issue", "期"
+
+
+class Severity(Labelled):
+    """How serious a finding is."""
+
+    ERROR = "error", "错误"
+    WARNING = "warning", "警告"
+    INFO = "info", "提示"
+
+
+class FindingState(Labelled):
+    OPEN = "open", "待处理"
+    ACCEPTED = "accepted", "已确认"
+    CORRECTED = "corrected", "已更正"
+
+
+# ---------------------------------------------------------------- accounts
+
+class Role(Labelled):
+    ADMIN = "admin", "系统管理员"
+    FINANCE = "finance", "财务处"
+    REPORTER = "reporter", "处室填报人"
+    HEAD = "head", "处室负责人"
+    AUDITOR = "auditor", "审计（只读）"
+
+    @property
+    def belongs_to_division(self) -> bool:
+        """Reporters and heads act for one division; the other roles for the whole bureau."""
+        return self in (Role.REPORTER, Role.HEAD)
+
+
+# ---------------------------------------------------------------- quarterly reports (§3, §4)
+
+class ReportState(Labelled):
+    DRAFT = "draft", "草稿"
+    SIGNED = "signed", "负责人已签认"
+    SUBMITTED = "submitted", "已提交待审核"
+    RETURNED = "returned", "已退回修改"
+    ACCEPTED = "accepted", "已审核通过"
+
+
+class ReportAction(Labelled):
+    """What happened to a report (its event log) or to a period (locks)."""
+
+    SAVE = "save", "保存"
+    SIGN = "sign", "负责人签认"
+    SUBMIT = "submit", "提交"
+    RETURN = "return", "退回"
+    ACCEPT = "accept", "审核通过"
+    ATTACH = "attach", "上传附件"
+    DETACH = "detach", "移除附件"
+    LOCK = "lock", "锁定期间"
+    REOPEN = "reopen", "重新开放期间"
+
+
+class Measure(Labelled):
+    """How a reported value is held against the target (docs/domain.md §4)."""
+
+    CUMULATIVE = "cumulative", "截至期末累计"
+    LATEST = "latest", "最新实测值"
+    EVENT = "event", "完成日期"
+    STATEMENT = "statement", "进展情况"
+
+
+class Likelihood(Labelled):
+    """Whether the division expects to meet the target by year end (stored as the Chinese word)."""
+
+    CERTAIN = "确定能", "确定能"
+    POSSIBLE = "有可能", "有可能"
+    IMPOSSIBLE = "不可能", "不可能"
+
+
+class CauseCategory(Labelled):
+    """偏差原因类别 (stored as the Chinese word)."""
+
+    FUNDING = "经费保障", "经费保障"
+    RULES = "制度保障", "制度保障"
+    STAFF = "人员保障", "人员保障"
+    EQUIPMENT = "硬件条件保障", "硬件条件保障"
+    OTHER = "其他", "其他"
+
+
+# ---------------------------------------------------------------- monitoring (§5, §6)
+
+class Status(Labelled):
+    """Where an indicator (or, rolled up, a project) stands at an as-of date."""
+
+    ACHIEVED = "achieved", "已达成"
+    ON_TRACK = "on_track", "正常"
+    AT_RISK = "at_risk", "有风险"
+    LAGGING = "lagging", "滞后"
+    MISSED = "missed", "未完成"
+    NOT_MET = "not_met", "未达标"
+    DONE = "done", "已完成"
+    DONE_LATE = "done_late", "逾期完成"
+    DUE_SOON = "due_soon", "即将到期"
+    OVERDUE = "overdue", "已逾期"
+    PENDING = "pending", "未到期"
+    JUDGED = "judged", "定性"
+    NOT_REPORTED = "not_reported", "未报送"
+
+
+class AlertKind(Labelled):
+    DEADLINE_UPCOMING = "deadline_upcoming", "截止提醒"
+    DEADLINE_DUE = "deadline_due", "今日到期"
+    DEADLINE_OVERDUE = "deadline_overdue", "逾期提醒"
+    REPORT_OPEN = "report_open", "报告开放填报"
+    REPORT_DUE_SOON = "report_due_soon", "报告即将截止"
+    REPORT_OVERDUE = "report_overdue", "报告逾期"
+    RETURNED = "returned", "报告被退回"
+    LAGGING = "lagging", "进度滞后预警"
+    ESCALATION = "escalation", "逾期督办"
+    DIGEST = "digest", "每周监控摘要"
+
+
+class Channel(Labelled):
+    """Where a notification is delivered (the inbox always receives)."""
+
+    INBOX = "inbox", "站内消息"
+    EMAIL = "email", "邮件"
+    WEBHOOK = "webhook", "Webhook"
+
+
+# ---------------------------------------------------------------- self-evaluation (§7)
+
+class Band(Labelled):
+    """A reviewer's grade band for a qualitative or late indicator (stored as the Chinese word)."""
+
+    ACHIEVED = "达成", "达成"
+    PARTLY = "部分达成", "部分达成"
+    NOT_ACHIEVED = "未达成", "未达成"
+
+
+class RunState(Labelled):
+    """An evaluation run's progress."""
+
+    QUEUED = "queued", "排队中"
+    RUNNING = "running", "计算中"
+    DONE = "done", "已完成"
+    FAILED = "failed", "失败"
+
+
+VOCABULARY: tuple[type[Labelled], ...] = (
+    TargetKind, Direction, Comparator, Per, Severity, FindingState, Role, ReportState, ReportAction, Measure,
+    Likelihood, CauseCategory, Status, AlertKind, Channel, Band, RunState,
+)
