@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 from .clock import clock
 from .importing import sync_findings, target_columns
 from .domain.targets import parse_target
-from .models import Division, DivisionPrefix, Finding, FiscalYear, Indicator, Project, TargetRevision
+from .models import Division, DivisionPrefix, FindingRow, FiscalYear, Indicator, Project, TargetRevision
 
 
 class DecisionError(ValueError):
@@ -30,7 +30,7 @@ def set_prefix(session: Session, prefix: str, division_code: str) -> None:
         mapping.division_id = division.id
 
 
-def accept_finding(session: Session, finding: Finding, actor: str, note: str = "") -> None:
+def accept_finding(session: Session, finding: FindingRow, actor: str, note: str = "") -> None:
     """The reviewer agrees with the machine's reading; the finding is closed as accepted."""
     if finding.state != "open":
         raise DecisionError("该问题已处理")
@@ -38,7 +38,7 @@ def accept_finding(session: Session, finding: Finding, actor: str, note: str = "
 
 
 def correct_target(session: Session, indicator: Indicator, new_value: str, actor: str, reason: str,
-                   finding: Finding | None = None) -> None:
+                   finding: FindingRow | None = None) -> None:
     """Replace the target in force with `new_value`; a revision keeps old, new, who, when, why."""
     new_value, reason = (new_value or "").strip(), (reason or "").strip()
     if not reason:

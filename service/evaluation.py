@@ -13,7 +13,8 @@ from sqlmodel import Session
 
 from .clock import clock
 from .domain.scoring import (
-    BudgetScore, Finding, IndicatorInput, IndicatorScore, ProjectInput, ProjectScore, Review, ScoringPolicy, score_project,
+    BudgetScore, IndicatorInput, IndicatorScore, ProjectInput, ProjectScore, Review, ScoreFinding, ScoringPolicy,
+    score_project,
 )
 from .models import (
     ActualEntry, EvaluationRun, FiscalYear, Indicator, IndicatorResult, Project, ProjectResult, Report, ReviewerGrade,
@@ -199,7 +200,7 @@ def results_of_run(session: Session, run: EvaluationRun, project_ids: list[int] 
         total = project.override_total if project.override_total is not None else min(
             Decimal(100), max(Decimal(0), project.total + delta))
         results[code] = ProjectScore(code, total, policy.grade(total), budget, scores,
-                                     [Finding(**f) for f in project.findings])
+                                     [ScoreFinding(**f) for f in project.findings])
     return results
 
 

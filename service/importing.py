@@ -19,10 +19,10 @@ from .clock import clock
 from .domain.targets import Target, parse_target
 from .importers.docx_tables import read_docx
 from .importers.flat import read_csv, read_xlsx
-from .importers.source import ImportProblem, SourceFile, SourceFinding, SourceProject
+from .importers.source import ImportProblem, ProjectFinding, SourceFile, SourceProject
 from .importers.text_export import read_text_export
 from .models import (
-    Division, DivisionPrefix, Finding, FiscalYear, ImportBatch, Indicator, Project, TargetRevision,
+    Division, DivisionPrefix, FindingRow, FiscalYear, ImportBatch, Indicator, Project, TargetRevision,
 )
 
 READERS = {".txt": read_text_export, ".docx": read_docx, ".xlsx": read_xlsx, ".csv": read_csv}
@@ -91,7 +91,7 @@ class ProjectChange:
     action: str
     fields: dict = field(default_factory=dict)
     values: dict = field(default_factory=dict)
-    findings: list[SourceFinding] = field(default_factory=list)
+    findings: list[ProjectFinding] = field(default_factory=list)
     indicators: list[IndicatorChange] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # indicator codes no longer in the file
 
@@ -218,7 +218,7 @@ def _differs(old, new) -> bool:
     return old != new
 
 
-def _assign_division(sp: SourceProject, by_key, prefixes, finance, problems) -> tuple[int, list[SourceFinding]]:
+def _assign_division(sp: SourceProject, by_key, prefixes, finance, problems) -> tuple[int, list[ProjectFinding]]:
     findings = list(sp.findings)
     if sp.division:
         division = by_key.get(sp.division)
@@ -231,9 +231,9 @@ def _assign_division(sp: SourceProject, by_key, prefixes, finance, problems) -> 
     else:
         division_id = finance.id
         reason = f"前缀「{sp.prefix}」未登记" if sp.prefix else "标题没有处室前缀"
-        findings.append(SourceFinding("division_unassigned", "warning", f"{reason}，项目暂归{finance.name}，请指定责任处室"))
+        findings.append(ProjectFinding("division_unassigned", "warning", f"{reason}，项目暂归{finance.name}，请指定责任处室"))
     if sp.funding_level is None:
-        findings.append(SourceFinding("funding_level_missing", "info", "标题未注明资金来源（市级/中央）"))
+        findings.append(ProjectFinding("funding_level_missing", "info", "标题未注明资金来源（市级/中央）"))
     return division_id, findings
 
 
@@ -311,13 +311,13 @@ def sync_findings(session: Session, project_id: int, indicator_id: int | None, w
     Findings that persist keep their state; settled ones (accepted, corrected) that no
     longer apply stay as the record of a person's decision.
     """
-    query = select(Finding).where(Finding.project_id == project_id)
-    query = query.where(Finding.indicator_id == indicator_id) if indicator_id else query.where(Finding.indicator_id.is_(None))
+    query = select(FindingRow).where(FindingRow.project_id == project_id)
+    query = query.where(FindingRow.indicator_id == indicator_id) if indicator_id else query.where(FindingRow.indicator_id.is_(None))
     current = {f.code: f for f in session.exec(query).all()}
     for code, severity, message in wanted:
         finding = current.pop(code, None)
         if finding is None:
-            session.add(Finding(project_id=project_id, indicator_id=indicator_id, code=code, severity=severity, message=message))
+            session.add(FindingRow(project_id=project_id, indicator_id=indicator_id, code=code, severity=severity, message=message))
         elif finding.message != message or finding.severity != severity:
             finding.message, finding.severity = message, severity
     for stale in current.values():

@@ -129,8 +129,9 @@ class TargetRevision(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now, sa_column=_created())
 
 
-class Finding(SQLModel, table=True):
-    """A doubt about a target or project for a person to settle."""
+class FindingRow(SQLModel, table=True):
+    """A doubt for a person to settle, as stored: the grammar's `TargetFinding` about an indicator's
+    target, or the importer's `ProjectFinding` about a project (`indicator_id` empty)."""
 
     __tablename__ = "finding"
     __table_args__ = (UniqueConstraint("project_id", "indicator_id", "code", name="uq_finding_subject_code"),)

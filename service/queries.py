@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from .models import Division, Finding, FiscalYear, Indicator, Project, TargetRevision
+from .models import Division, FindingRow, FiscalYear, Indicator, Project, TargetRevision
 
 SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
 
@@ -28,11 +28,11 @@ def divisions(session: Session) -> list[Division]:
 
 
 def open_finding_counts(session: Session, project_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
-    query = select(Finding.project_id, Finding.severity, func.count()).where(Finding.state == "open")
+    query = select(FindingRow.project_id, FindingRow.severity, func.count()).where(FindingRow.state == "open")
     if project_ids is not None:
-        query = query.where(Finding.project_id.in_(project_ids))
+        query = query.where(FindingRow.project_id.in_(project_ids))
     counts: dict[int, dict[str, int]] = {}
-    for project_id, severity, count in session.exec(query.group_by(Finding.project_id, Finding.severity)).all():
+    for project_id, severity, count in session.exec(query.group_by(FindingRow.project_id, FindingRow.severity)).all():
         counts.setdefault(project_id, {})[severity] = count
     return counts
 
@@ -74,9 +74,9 @@ def indicators_of(session: Session, project_id: int) -> list[Indicator]:
     return list(session.exec(select(Indicator).where(Indicator.project_id == project_id).order_by(Indicator.row_order)).all())
 
 
-def findings_by_indicator(session: Session, project_id: int) -> dict[int | None, list[Finding]]:
-    grouped: dict[int | None, list[Finding]] = {}
-    for finding in session.exec(select(Finding).where(Finding.project_id == project_id)).all():
+def findings_by_indicator(session: Session, project_id: int) -> dict[int | None, list[FindingRow]]:
+    grouped: dict[int | None, list[FindingRow]] = {}
+    for finding in session.exec(select(FindingRow).where(FindingRow.project_id == project_id)).all():
         grouped.setdefault(finding.indicator_id, []).append(finding)
     for items in grouped.values():
         items.sort(key=lambda f: (f.state != "open", SEVERITY_ORDER.get(f.severity, 3), f.code))
@@ -105,23 +105,23 @@ def _scoped(query, year: int | None, division: str | None, project: str | None):
 
 
 def finding_codes(session: Session) -> list[str]:
-    return list(session.exec(select(Finding.code).distinct().order_by(Finding.code)).all())
+    return list(session.exec(select(FindingRow.code).distinct().order_by(FindingRow.code)).all())
 
 
 def list_findings(session: Session, state: str | None = "open", severity: str | None = None,
                   code: str | None = None, division: str | None = None, project: str | None = None,
-                  year: int | None = None) -> list[tuple[Finding, Project, Indicator | None, Division]]:
-    query = (select(Finding, Project, Indicator, Division)
-             .join(Project, Project.id == Finding.project_id)
+                  year: int | None = None) -> list[tuple[FindingRow, Project, Indicator | None, Division]]:
+    query = (select(FindingRow, Project, Indicator, Division)
+             .join(Project, Project.id == FindingRow.project_id)
              .join(Division, Division.id == Project.division_id)
-             .join(Indicator, Indicator.id == Finding.indicator_id, isouter=True))
+             .join(Indicator, Indicator.id == FindingRow.indicator_id, isouter=True))
     query = _scoped(query, year, division, project)
     if state:
-        query = query.where(Finding.state == state)
+        query = query.where(FindingRow.state == state)
     if severity:
-        query = query.where(Finding.severity == severity)
+        query = query.where(FindingRow.severity == severity)
     if code:
-        query = query.where(Finding.code == code)
+        query = query.where(FindingRow.code == code)
     rows = session.exec(query).all()
     return sorted(rows, key=lambda r: (SEVERITY_ORDER.get(r[0].severity, 3), r[1].code, r[2].code if r[2] else ""))
 
@@ -142,7 +142,7 @@ def list_indicators(session: Session, code: str | None = None, project: str | No
     if due_to:
         query = query.where(Indicator.due <= due_to)
     if has_findings is not None:
-        flagged = select(Finding.indicator_id).where(Finding.state == "open", Finding.indicator_id.is_not(None))
+        flagged = select(FindingRow.indicator_id).where(FindingRow.state == "open", FindingRow.indicator_id.is_not(None))
         query = query.where(Indicator.id.in_(flagged) if has_findings else Indicator.id.not_in(flagged))
     return list(session.exec(query.order_by(Indicator.code)).all())
 

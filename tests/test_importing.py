@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from service.db import make_engine, session_scope
 from service.importing import ImportRejected, import_bytes
-from service.models import Division, Finding, ImportBatch, Indicator, Project, TargetRevision
+from service.models import Division, FindingRow, ImportBatch, Indicator, Project, TargetRevision
 
 # Indicator rows per table, counted by hand in the source file.
 ROWS_PER_TABLE = {
@@ -27,7 +27,7 @@ def snapshot(engine) -> dict:
         return {
             "projects": [(p.code, p.budget, p.name) for p in session.exec(select(Project).order_by(Project.code))],
             "indicators": [(i.code, i.raw_value, i.kind) for i in session.exec(select(Indicator).order_by(Indicator.code))],
-            "findings": session.exec(select(func.count()).select_from(Finding)).one(),
+            "findings": session.exec(select(func.count()).select_from(FindingRow)).one(),
             "revisions": session.exec(select(func.count()).select_from(TargetRevision)).one(),
             "batches": session.exec(select(func.count()).select_from(ImportBatch)).one(),
         }
@@ -138,7 +138,7 @@ def test_dry_run_writes_nothing(engine, seed_bytes):
 
 def test_findings_of_the_seed(seeded_engine):
     with session_scope(seeded_engine) as session:
-        rows = session.exec(select(Finding.code, Indicator.code).join(Indicator, Indicator.id == Finding.indicator_id)).all()
+        rows = session.exec(select(FindingRow.code, Indicator.code).join(Indicator, Indicator.id == FindingRow.indicator_id)).all()
         by_code = {}
         for finding_code, indicator_code in rows:
             by_code.setdefault(finding_code, set()).add(indicator_code)
@@ -151,7 +151,7 @@ def test_findings_of_the_seed(seeded_engine):
         assert by_code["unknown_unit"] == {"2025-026.08"}
         assert {"2025-031.04", "2025-032.04", "2025-038.04"} <= by_code["cost_lower_bound"]
         assert by_code["name_repeats_level2"] == {"2025-045.01", "2025-062.06"}
-        project_level = session.exec(select(Finding.code, Project.code).join(Project)
-                                     .where(Finding.indicator_id.is_(None))).all()
+        project_level = session.exec(select(FindingRow.code, Project.code).join(Project)
+                                     .where(FindingRow.indicator_id.is_(None))).all()
         assert ("division_unassigned", "2025-065") in project_level
         assert ("division_unassigned", "2025-066") in project_level

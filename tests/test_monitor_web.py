@@ -104,14 +104,14 @@ def test_changes_of_targets_and_reports_ask_for_a_recompute(client_as, app, seed
     """Without Redis the wish is kept in the outbox, in the same transaction as the change."""
     import io
 
-    from service.models import Finding, OutboxItem
+    from service.models import FindingRow, OutboxItem
 
     finance = client_as("caiwu")
     changed = seed_bytes.decode("utf-8").replace("\t≥5项", "\t≥6项", 1).encode("utf-8")
     response = finance.post("/api/v1/imports", data={"file": (io.BytesIO(changed), "v2.txt"), "year": "2025"})
     assert response.status_code == 200 and response.get_json()["applied"]
     with session_scope(app.extensions["perftrack.engine"]) as session:
-        finding = session.exec(select(Finding).where(Finding.code == "inverted_comparator")).first()
+        finding = session.exec(select(FindingRow).where(FindingRow.code == "inverted_comparator")).first()
     finance.post(f"/findings/{finding.id}/correct", data={"new_value": "≥90%", "reason": "原表写反"})
     with session_scope(app.extensions["perftrack.engine"]) as session:
         functions = [item.function for item in session.exec(select(OutboxItem).order_by(OutboxItem.id)).all()]

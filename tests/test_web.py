@@ -7,7 +7,7 @@ import re
 from sqlmodel import select
 
 from service.db import session_scope
-from service.models import Finding, Indicator, TargetRevision
+from service.models import FindingRow, Indicator, TargetRevision
 
 from .conftest import make_app
 
@@ -34,8 +34,8 @@ def test_unknown_pages_are_html_errors(client):
 
 def _finding(app, indicator_code: str, code: str) -> int:
     with session_scope(app.extensions["perftrack.engine"]) as session:
-        return session.exec(select(Finding.id).join(Indicator, Indicator.id == Finding.indicator_id)
-                            .where(Indicator.code == indicator_code, Finding.code == code)).one()
+        return session.exec(select(FindingRow.id).join(Indicator, Indicator.id == FindingRow.indicator_id)
+                            .where(Indicator.code == indicator_code, FindingRow.code == code)).one()
 
 
 def test_accept_a_reading(app, client):
@@ -43,7 +43,7 @@ def test_accept_a_reading(app, client):
     response = client.post(f"/findings/{finding_id}/accept", data={"note": "指全年12个月"}, follow_redirects=True)
     assert "已确认机器解读" in response.get_data(as_text=True)
     with session_scope(app.extensions["perftrack.engine"]) as session:
-        finding = session.get(Finding, finding_id)
+        finding = session.get(FindingRow, finding_id)
         assert (finding.state, finding.note, finding.resolved_by) == ("accepted", "指全年12个月", "caiwu")
 
 
@@ -59,7 +59,7 @@ def test_correct_a_target_needs_a_reason_and_keeps_history(app, client):
         assert (indicator.raw_value, indicator.comparator, indicator.direction) == ("≥90%", ">=", "higher_better")
         revision = session.exec(select(TargetRevision)).one()
         assert (revision.old_value, revision.new_value, revision.reason) == ("≤90%", "≥90%", "满意度应为下限")
-        assert session.get(Finding, finding_id).state == "corrected"
+        assert session.get(FindingRow, finding_id).state == "corrected"
     page = client.get("/projects/2025-001").get_data(as_text=True)
     assert "修订：≤90% → ≥90%" in page and "原表：≤90%" in page
 

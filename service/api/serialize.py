@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from ..domain.targets import Target, decimal_to_json
-from ..models import Division, Finding, Indicator, Project
+from ..models import Division, FindingRow, Indicator, Project
 
 
 def target_of(indicator: Indicator) -> Target:
@@ -10,14 +10,14 @@ def target_of(indicator: Indicator) -> Target:
                   unit=indicator.unit, per=indicator.per, direction=indicator.direction, due=indicator.due)
 
 
-def finding_json(finding: Finding, project: Project | None = None, indicator: Indicator | None = None) -> dict:
+def finding_json(finding: FindingRow, project: Project | None = None, indicator: Indicator | None = None) -> dict:
     return {"id": finding.id, "code": finding.code, "severity": finding.severity, "message": finding.message,
             "state": finding.state, "project": project.code if project else None,
             "indicator": indicator.code if indicator else None, "resolved_by": finding.resolved_by,
             "note": finding.note}
 
 
-def indicator_json(indicator: Indicator, findings: list[Finding] | None, project: Project | None = None,
+def indicator_json(indicator: Indicator, findings: list[FindingRow] | None, project: Project | None = None,
                    division: Division | None = None) -> dict:
     target = target_of(indicator)
     body = {

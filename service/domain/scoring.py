@@ -114,7 +114,9 @@ class ProjectInput:
 
 
 @dataclass
-class Finding:
+class ScoreFinding:
+    """Something finance should look at in a score (a missing actual, weights that do not add up…)."""
+
     code: str
     subject: str
     message: str
@@ -146,7 +148,7 @@ class ProjectScore:
     grade: str
     budget: BudgetScore
     indicators: list[IndicatorScore]
-    findings: list[Finding]
+    findings: list[ScoreFinding]
 
     def to_dict(self) -> dict:
         def num(value):
@@ -175,12 +177,12 @@ def _fmt(value: Decimal, places: int = 2) -> str:
     return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):.{places}f}"
 
 
-def _weights(project: ProjectInput, policy: ScoringPolicy, findings: list[Finding]) -> dict[str, Decimal]:
+def _weights(project: ProjectInput, policy: ScoringPolicy, findings: list[ScoreFinding]) -> dict[str, Decimal]:
     by_level: dict[str, list[IndicatorInput]] = {}
     for indicator in project.indicators:
         level = policy.level_aliases.get(indicator.level1, indicator.level1)
         if level not in policy.level_weights:
-            findings.append(Finding("unknown_level", indicator.code, f"一级指标「{indicator.level1}」不在评分规则中，按 0 分值计"))
+            findings.append(ScoreFinding("unknown_level", indicator.code, f"一级指标「{indicator.level1}」不在评分规则中，按 0 分值计"))
             continue
         by_level.setdefault(level, []).append(indicator)
     weights: dict[str, Decimal] = {}
@@ -188,12 +190,12 @@ def _weights(project: ProjectInput, policy: ScoringPolicy, findings: list[Findin
         level_weight = _d(level_weight)
         items = by_level.get(level, [])
         if not items:
-            findings.append(Finding("missing_level", project.code, f"项目没有{level}，该级 {format_decimal(level_weight)} 分无从得分"))
+            findings.append(ScoreFinding("missing_level", project.code, f"项目没有{level}，该级 {format_decimal(level_weight)} 分无从得分"))
             continue
         given = [i.weight for i in items]
         if all(w is not None for w in given):
             if sum(given) != level_weight:
-                findings.append(Finding("weights_mismatch", project.code,
+                findings.append(ScoreFinding("weights_mismatch", project.code,
                                         f"{level}各指标分值合计 {format_decimal(sum(given))}，应为 {format_decimal(level_weight)}"
                                         f"（{'已按比例调整' if policy.weight_mismatch == 'rescale' else '按给定分值计，请财务处确认'}）"))
                 if policy.weight_mismatch == "rescale":
@@ -208,7 +210,7 @@ def _weights(project: ProjectInput, policy: ScoringPolicy, findings: list[Findin
 
 
 def score_project(project: ProjectInput, policy: ScoringPolicy = ScoringPolicy()) -> ProjectScore:
-    findings: list[Finding] = []
+    findings: list[ScoreFinding] = []
     weights = _weights(project, policy, findings)
     scores = [_score_indicator(i, weights.get(i.code, Decimal(0)), policy, findings) for i in project.indicators]
     budget = _score_budget(project, policy)
@@ -216,7 +218,7 @@ def score_project(project: ProjectInput, policy: ScoringPolicy = ScoringPolicy()
     if policy.cap_by_execution and budget.rate is not None:
         for below, cap in policy.execution_caps:
             if budget.rate < below and total > cap:
-                findings.append(Finding("capped_by_execution", project.code,
+                findings.append(ScoreFinding("capped_by_execution", project.code,
                                         f"预算执行率 {_fmt(budget.rate)}% 低于 {below}%，总分上限 {cap}"))
                 total = Decimal(cap)
                 break
@@ -239,7 +241,7 @@ def _score_budget(project: ProjectInput, policy: ScoringPolicy) -> BudgetScore:
                        f"× 分值 {format_decimal(weight)}{'（执行率按 100% 计）' if rate > 1 else ''} = {_fmt(score, policy.decimals)}")
 
 
-def _score_indicator(i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, findings: list[Finding]) -> IndicatorScore:
+def _score_indicator(i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, findings: list[ScoreFinding]) -> IndicatorScore:
     q = policy.quantum
 
     def done(score: Decimal, basis: str, actual: str) -> IndicatorScore:
@@ -252,16 +254,16 @@ def _score_indicator(i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, 
     if i.kind == "deadline" or i.kind == "qualitative":
         return _judged(i, weight, w, policy, findings, done)
     if i.actual is None:
-        findings.append(Finding("missing_actual", i.code, f"「{i.name}」没有实际完成值，得分 0"))
+        findings.append(ScoreFinding("missing_actual", i.code, f"「{i.name}」没有实际完成值，得分 0"))
         return done(Decimal(0), f"未填报实际完成值，得分 0（分值 {w}）", "")
     actual, target, unit = i.actual, i.target, i.unit
     shown = f"{format_decimal(actual)}{unit}"
     if target is None:
-        findings.append(Finding("no_target_number", i.code, f"「{i.name}」的指标值「{i.raw_value}」没有数值，需人工评分"))
+        findings.append(ScoreFinding("no_target_number", i.code, f"「{i.name}」的指标值「{i.raw_value}」没有数值，需人工评分"))
         return done(Decimal(0), f"指标值「{i.raw_value}」无数值，得分 0，待人工评分", shown)
     lower = i.comparator in ("<=", "<")
     if not lower and target and actual >= target * (1 + policy.far_above):
-        findings.append(Finding("far_above_target", i.code, f"「{i.name}」实际 {shown} 超过指标 {i.raw_value} "
+        findings.append(ScoreFinding("far_above_target", i.code, f"「{i.name}」实际 {shown} 超过指标 {i.raw_value} "
                                                             f"{int(policy.far_above * 100)}% 以上，请说明原因（指标是否设定过低）"))
     if lower:
         reached = actual < target or (actual == target and i.comparator == "<=")
@@ -296,21 +298,21 @@ def _judged(i, weight, w, policy, findings, done) -> IndicatorScore:
             if i.done and (i.due is None or i.done_on is None or i.done_on <= i.due):
                 return done(weight, f"按期完成（截止 {i.due.isoformat() if i.due else '—'}），得满分 {w}", actual)
             if i.done is None:
-                findings.append(Finding("missing_actual", i.code, f"「{i.name}」没有填报完成情况，得分 0"))
+                findings.append(ScoreFinding("missing_actual", i.code, f"「{i.name}」没有填报完成情况，得分 0"))
                 return done(Decimal(0), f"未填报完成情况，得分 0（分值 {w}）", "")
             review = Review("部分达成" if i.done else "未达成")
     else:
         actual = i.progress
         if review is None:
             if not i.progress:
-                findings.append(Finding("missing_actual", i.code, f"「{i.name}」没有填报进展情况，得分 0"))
+                findings.append(ScoreFinding("missing_actual", i.code, f"「{i.name}」没有填报进展情况，得分 0"))
                 return done(Decimal(0), f"未填报进展情况，得分 0（分值 {w}）", "")
-            findings.append(Finding("awaiting_review", i.code, f"定性指标「{i.name}」尚待财务处评定档次，暂按「达成」计"))
+            findings.append(ScoreFinding("awaiting_review", i.code, f"定性指标「{i.name}」尚待财务处评定档次，暂按「达成」计"))
             review = Review("达成")
     low, high = policy.bands[review.band]
     percent = _d(review.percent) if review.percent is not None else _d(policy.band_default_percent[review.band])
     if not low <= percent <= high:
-        findings.append(Finding("percent_outside_band", i.code,
+        findings.append(ScoreFinding("percent_outside_band", i.code,
                                 f"得分比例 {format_decimal(percent)}% 不在「{review.band}」档 {low}–{high}% 内，按档内边界计"))
         percent = min(max(percent, _d(low)), _d(high))
     score = weight * percent / HUNDRED

@@ -21,7 +21,9 @@ DIRECTIONS = ("higher_better", "lower_better", "on_or_before", "judged")
 
 
 @dataclass(frozen=True)
-class Finding:
+class TargetFinding:
+    """A doubt about how a 指标值 was read, for a person to settle (stored as a `FindingRow`)."""
+
     code: str
     severity: str  # error | warning | info
     message: str
@@ -39,7 +41,7 @@ class Target:
     per: str | None = None
     direction: str = "judged"
     due: date | None = None
-    findings: list[Finding] = field(default_factory=list)
+    findings: list[TargetFinding] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return {
@@ -288,17 +290,17 @@ def parse_target(
     raw = "" if value is None else str(value)
     text = _clean(raw)
     level2_c, name_c, desc_c = _clean(level2), _clean(name), _clean(description)
-    findings: list[Finding] = []
+    findings: list[TargetFinding] = []
 
     if name_c and level2_c and name_c == level2_c:
-        findings.append(Finding(
+        findings.append(TargetFinding(
             "name_repeats_level2", "warning",
             f"三级指标名称「{name_c}」只是重复了二级指标，未说明具体衡量什么",
         ))
 
     target = _parse_value(text, level2_c, name_c, desc_c, fiscal_year, findings)
     if target.kind == "deadline" and target.due and fiscal_year and target.due.year != fiscal_year:
-        findings.append(Finding(
+        findings.append(TargetFinding(
             "due_outside_year", "warning",
             f"截止日期 {target.due.isoformat()} 不在 {fiscal_year} 预算年度内",
         ))
@@ -310,14 +312,14 @@ def _parse_value(text, level2, name, description, fiscal_year, findings) -> Targ
     if not text:
         due, _ = find_deadline(description or name, fiscal_year) if _is_timeliness(level2) else (None, None)
         if due:
-            findings.append(Finding("due_from_text", "info", "指标值为空，截止日期取自指标名称或描述"))
+            findings.append(TargetFinding("due_from_text", "info", "指标值为空，截止日期取自指标名称或描述"))
             return Target("deadline", direction="on_or_before", due=due)
-        findings.append(Finding("missing_value", "error", "指标值为空"))
+        findings.append(TargetFinding("missing_value", "error", "指标值为空"))
         return Target("qualitative", direction="judged")
 
     due, date_error = find_deadline(text, fiscal_year)
     if date_error:
-        findings.append(Finding("invalid_date", "error", date_error))
+        findings.append(TargetFinding("invalid_date", "error", date_error))
         return Target("deadline", direction="on_or_before")
     if due:
         return Target("deadline", direction="on_or_before", due=due)
@@ -349,29 +351,29 @@ def _parse_numeric(number: _Number, text, level2, name, description, findings) -
     cost = _is_cost(level2, name, description)
 
     if label:
-        findings.append(Finding(
+        findings.append(TargetFinding(
             "label_glued", "warning",
             f"指标值前附有文字「{label}」，数值按 {format_decimal(value)}{unit} 读取，请确认",
         ))
     if rest:
         if unit == "" and not multiplier:
-            findings.append(Finding(
+            findings.append(TargetFinding(
                 "unknown_unit", "warning",
                 f"无法识别的单位「{rest}」：像是指标名称粘在了数值后面，请改为规范单位",
             ))
         elif len(rest) <= 2:
-            findings.append(Finding(
+            findings.append(TargetFinding(
                 "unit_noun", "info", f"单位后附有名词「{rest}」，按「{unit}」计量",
             ))
         else:
-            findings.append(Finding(
+            findings.append(TargetFinding(
                 "trailing_text", "warning",
                 f"数值和单位后还有文字「{rest}」，指标值应只写数值和单位，请确认口径",
             ))
     if unit == "分":
-        findings.append(Finding("suspect_unit", "warning", "单位「分」少见，是否应为「份」？"))
+        findings.append(TargetFinding("suspect_unit", "warning", "单位「分」少见，是否应为「份」？"))
     if unit == "月" and comparator is None and kind == "numeric":
-        findings.append(Finding(
+        findings.append(TargetFinding(
             "ambiguous_month", "warning",
             f"「{format_decimal(value)}月」可能指月数，也可能指月份，请写明（如「≤12个月」或「12月底前」）",
         ))
@@ -381,35 +383,35 @@ def _parse_numeric(number: _Number, text, level2, name, description, findings) -
             comparator = "<="
         else:
             comparator = ">="
-            findings.append(Finding(
+            findings.append(TargetFinding(
                 "comparator_inferred", "info", "未写比较符号，按「≥」（达到或超过）理解",
             ))
         if kind == "duration":
-            findings.append(Finding(
+            findings.append(TargetFinding(
                 "comparator_inferred", "info", "未写比较符号，时限按「≤」（不超过）理解",
             ))
 
     direction = "lower_better" if comparator in ("<=", "<") else "higher_better"
 
     if SATISFACTION_WORD in name + level2 and comparator in ("<=", "<"):
-        findings.append(Finding(
+        findings.append(TargetFinding(
             "inverted_comparator", "warning",
             f"满意度指标使用了上限「{COMPARATOR_SYMBOLS[comparator]}」，通常应为「≥」，请确认是否写反",
         ))
     if unit == "%" and comparator in ("<=", "<") and value >= 100:
-        findings.append(Finding(
+        findings.append(TargetFinding(
             "vacuous_bound", "warning",
             f"比率上限「{COMPARATOR_SYMBOLS[comparator]}{format_decimal(value)}%」恒成立，不能衡量绩效，请确认（通常应为「≥」或「=100%」）",
         ))
     if unit == "%" and value > 100 and ("率" in name or SATISFACTION_WORD in name + level2):
-        findings.append(Finding("rate_over_100", "warning", "比率目标超过 100%，请确认"))
+        findings.append(TargetFinding("rate_over_100", "warning", "比率目标超过 100%，请确认"))
     if kind == "duration" and name.endswith("率"):
-        findings.append(Finding(
+        findings.append(TargetFinding(
             "unit_mismatch", "warning",
             f"指标名称是比率（{name}），但指标值是时长「{format_decimal(value)}{unit}」，请确认口径",
         ))
     if "成本" in level2 and comparator in (">=", ">"):
-        findings.append(Finding(
+        findings.append(TargetFinding(
             "cost_lower_bound", "warning",
             "成本指标设为下限（≥）：看起来是节约额、减免额或补贴额，而不是成本上限，请确认口径",
         ))
@@ -417,7 +419,7 @@ def _parse_numeric(number: _Number, text, level2, name, description, findings) -
         for word, per_name in _PER_FROM_NAME:
             if word in name or word in description:
                 per = per_name
-                findings.append(Finding(
+                findings.append(TargetFinding(
                     "per_from_name", "info", f"按名称中的「{word}」理解为每{PER_LABELS[per_name]}的数量",
                 ))
                 break
@@ -431,23 +433,23 @@ def _parse_qualitative(text, level2, name, description, fiscal_year, findings) -
         if due is None:
             due, _ = find_deadline(name, fiscal_year)
         if due:
-            findings.append(Finding("due_from_text", "info", "指标值未写日期，截止日期取自指标名称或描述"))
+            findings.append(TargetFinding("due_from_text", "info", "指标值未写日期，截止日期取自指标名称或描述"))
             return Target("deadline", direction="on_or_before", due=due)
-        findings.append(Finding(
+        findings.append(TargetFinding(
             "no_date_year_end", "info", "时效指标未写具体日期，提醒按预算年度末（12月31日）安排",
         ))
     unit_only = next((canon for spelling, canon in _SPELLING_TO_UNIT if text == spelling), None)
     if unit_only:
-        findings.append(Finding("missing_number", "error", f"指标值只有单位「{text}」，缺少数值"))
+        findings.append(TargetFinding("missing_number", "error", f"指标值只有单位「{text}」，缺少数值"))
         cost = _is_cost(level2, name, description)
         return Target("numeric", "<=" if cost else None, None, unit_only, None,
                       "lower_better" if cost else "higher_better")
     if text in (name, description):
-        findings.append(Finding(
+        findings.append(TargetFinding(
             "not_measurable", "info", "指标值只是重复了指标名称，无法衡量，评价时需人工判断",
         ))
     elif "数量" in level2:
-        findings.append(Finding(
+        findings.append(TargetFinding(
             "qualitative_quantity", "warning", "数量指标没有可计量的数值，请补充具体数量",
         ))
     return Target("qualitative", direction="judged")

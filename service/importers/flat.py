@@ -12,7 +12,7 @@ import re
 import zipfile
 from decimal import Decimal, InvalidOperation
 
-from .source import ImportProblem, SourceFile, SourceFinding, SourceIndicator, SourceProject
+from .source import ImportProblem, ProjectFinding, SourceFile, SourceIndicator, SourceProject
 from .target_tables import EXPECTED_LEVEL2
 from .text_export import decode_text
 
@@ -153,7 +153,7 @@ def _add_indicator(project, record, location, source) -> None:
     ))
     expected = EXPECTED_LEVEL2.get(level1)
     if expected is not None and level2 not in expected:
-        project.findings.append(SourceFinding(
+        project.findings.append(ProjectFinding(
             "unexpected_level2", "warning", f"{location}：二级指标「{level2}」不属于一级指标「{level1}」",
         ))
 

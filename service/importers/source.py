@@ -26,8 +26,8 @@ class ImportProblem:
 
 
 @dataclass(frozen=True)
-class SourceFinding:
-    """A doubt about a project as written (not fatal): shown to a person."""
+class ProjectFinding:
+    """A doubt about a project as written (not fatal), for a person to settle; stored as a `FindingRow`."""
 
     code: str
     severity: str
@@ -61,7 +61,7 @@ class SourceProject:
     goals: list[str] = field(default_factory=list)
     division: str | None = None  # explicit 处室 (flat files)
     indicators: list[SourceIndicator] = field(default_factory=list)
-    findings: list[SourceFinding] = field(default_factory=list)
+    findings: list[ProjectFinding] = field(default_factory=list)
     location: str = ""
 
 

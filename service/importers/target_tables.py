@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from .source import ImportProblem, SourceFinding, SourceIndicator, SourceProject
+from .source import ImportProblem, ProjectFinding, SourceIndicator, SourceProject
 
 TITLE = re.compile(
     r"^\s*(?P<no>\d+)\s*[.．、]\s*(?P<prefix>[A-Z]{2,4})?\s*"
@@ -130,7 +130,7 @@ def _read_budget(cells, project, scale, where, problems) -> None:
     if project.budget is not None and project.fiscal_funds is not None:
         total = project.fiscal_funds + (project.other_funds or 0)
         if total != project.budget:
-            project.findings.append(SourceFinding(
+            project.findings.append(ProjectFinding(
                 "funds_mismatch", "warning",
                 f"财政资金 {project.fiscal_funds} + 其他资金 {project.other_funds or 0} ≠ 预算数 {project.budget}",
             ))
@@ -206,11 +206,11 @@ def _read_indicators(rows, header, project, table, where, problems) -> None:
         project.indicators.append(indicator)
         expected = EXPECTED_LEVEL2.get(indicator.level1)
         if expected is None:
-            project.findings.append(SourceFinding(
+            project.findings.append(ProjectFinding(
                 "unknown_level1", "warning", f"指标第 {row_no} 行：一级指标「{indicator.level1}」不在常用框架内",
             ))
         elif indicator.level2 not in expected:
-            project.findings.append(SourceFinding(
+            project.findings.append(ProjectFinding(
                 "unexpected_level2", "warning",
                 f"指标第 {row_no} 行：二级指标「{indicator.level2}」不属于一级指标「{indicator.level1}」",
             ))

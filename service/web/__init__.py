@@ -21,7 +21,7 @@ from ..api.serialize import target_of
 from ..clock import clock
 from ..exports.template import build_flat_template
 from ..importing import READERS, ImportRejected, apply_plan, plan_import, read_source
-from ..models import Division, DivisionPrefix, Finding, FiscalYear, ImportBatch, Indicator, ProjectStatusRow
+from ..models import Division, DivisionPrefix, FindingRow, FiscalYear, ImportBatch, Indicator, ProjectStatusRow
 from ..queries import (
     ProjectFilter, deadlines, divisions, finding_codes, findings_by_indicator, indicators_of, list_findings, list_projects,
     project_by_code, revisions_of, years,
@@ -143,8 +143,8 @@ def findings():
                            divisions=divisions(session), args=request.args)
 
 
-def _finding_or_404(session, finding_id: int) -> Finding:
-    finding = session.get(Finding, finding_id)
+def _finding_or_404(session, finding_id: int) -> FindingRow:
+    finding = session.get(FindingRow, finding_id)
     if finding is None:
         raise NotFound("该问题不存在")
     return finding
