@@ -1,6 +1,6 @@
 """Year-end self-evaluation scores (绩效自评): explainable, under a configurable policy (pure).
 
-Central defaults (domain.md §5): 产出 50, 效益 30, 满意度 10, 预算执行率 10; proportional scores;
+Central defaults (docs/domain.md §8): 产出 50, 效益 30, 满意度 10, 预算执行率 10; proportional scores;
 three bands for qualitative judgements; grades 优/良/中/差.  Every regional variant is a
 `ScoringPolicy` field, off or central by default.  Every indicator result carries its basis in
 Chinese (`实际 4项 ÷ 指标 ≥5项 × 分值 12.50 = 10.00`) so a person can redo it by hand.

@@ -5,7 +5,7 @@ canonical unit, a due date or a qualitative marker, and lists every doubt it has
 as a finding for a person to look at. It never raises on any input and never
 guesses silently: every inference is reported.
 
-Pure: no database, no Flask.  See domain.md §3 for the wording it follows.
+Pure: no database, no Flask.  docs/domain.md §3 describes the wording it follows.
 """
 from __future__ import annotations
 
@@ -138,7 +138,7 @@ _NUMBER = re.compile(r"(?<![\d.])-?\d+(?:\.\d+)?")
 _THOUSANDS = re.compile(r"(?<=\d)[,，](?=\d{3}(?!\d))")
 _SPACES = re.compile(r"\s+")
 
-# Deadline wording (domain.md §3).  Each pattern yields (year or None, month, day) rules.
+# Deadline wording (docs/domain.md §3.3).  Each pattern yields (year or None, month, day) rules.
 _DAY = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(\d{1,2})日(?:前|之前|以前)")
 _MONTH_END = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(?:底|末)")
 _BEFORE_MONTH = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(?:前|之前|以前)")

@@ -34,7 +34,7 @@ class Labelled(StrEnum):
             return "" if value is None else str(value)
 
 
-# ---------------------------------------------------------------- targets (docs/domain.md §2)
+# ---------------------------------------------------------------- targets (docs/domain.md §2, §3)
 
 class TargetKind(Labelled):
     NUMERIC = "numeric", "数值"
@@ -85,7 +85,7 @@ class FindingState(Labelled):
     CORRECTED = "corrected", "已更正"
 
 
-# ---------------------------------------------------------------- accounts
+# ---------------------------------------------------------------- accounts (docs/domain.md §1)
 
 class Role(Labelled):
     ADMIN = "admin", "系统管理员"
@@ -100,7 +100,7 @@ class Role(Labelled):
         return self in (Role.REPORTER, Role.HEAD)
 
 
-# ---------------------------------------------------------------- quarterly reports (§3, §4)
+# ---------------------------------------------------------------- quarterly reports (docs/domain.md §4, §5)
 
 class ReportState(Labelled):
     DRAFT = "draft", "草稿"
@@ -125,7 +125,7 @@ class ReportAction(Labelled):
 
 
 class Measure(Labelled):
-    """How a reported value is held against the target (docs/domain.md §4)."""
+    """How a reported value is held against the target (docs/domain.md §5.2)."""
 
     CUMULATIVE = "cumulative", "截至期末累计"
     LATEST = "latest", "最新实测值"
@@ -151,7 +151,7 @@ class CauseCategory(Labelled):
     OTHER = "其他", "其他"
 
 
-# ---------------------------------------------------------------- monitoring (§5, §6)
+# ---------------------------------------------------------------- monitoring (docs/domain.md §6, §7)
 
 class Status(Labelled):
     """Where an indicator (or, rolled up, a project) stands at an as-of date."""
@@ -192,7 +192,7 @@ class Channel(Labelled):
     WEBHOOK = "webhook", "Webhook"
 
 
-# ---------------------------------------------------------------- self-evaluation (§7)
+# ---------------------------------------------------------------- self-evaluation (docs/domain.md §8)
 
 class Band(Labelled):
     """A reviewer's grade band for a qualitative or late indicator (stored as the Chinese word)."""

@@ -1,4 +1,4 @@
-"""The 项目支出绩效自评表 workbook: one A4 sheet per project in the standard layout (domain.md §5),
+"""The 项目支出绩效自评表 workbook: one A4 sheet per project in the standard layout (docs/domain.md §8.6),
 a summary sheet and a sheet of findings; for one project, a division or the whole bureau."""
 from __future__ import annotations
 

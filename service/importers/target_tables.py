@@ -1,4 +1,4 @@
-"""Reading 绩效目标表 laid out as in the published tables (domain.md §2).
+"""Reading 绩效目标表 laid out as in the published tables (docs/domain.md §2).
 
 Both the text export and .docx files come down to the same thing: a title, then rows
 of cells.  `read_target_table` turns one such table into a `SourceProject`, repairing
