@@ -15,14 +15,14 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .clock import clock
-from .models import ROLES, ApiToken, Division, LoginFailure, User
+from .domain.vocabulary import Role
+from .models import ApiToken, Division, LoginFailure, User
 
 MIN_PASSWORD = 8
 TOKEN_PREFIX = "pt_"
 FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_ADDRESS = 20
-DIVISION_ROLES = ("reporter", "head")
 TOKEN_TOUCH = timedelta(minutes=5)  # how fresh a token's "last used" time is kept
 # Compared against when the user does not exist, so timing does not reveal which names exist.
 _DUMMY_HASH = generate_password_hash("perftrack-no-such-user")
@@ -45,16 +45,16 @@ def create_user(session: Session, username: str, display_name: str, role: str, d
     username = (username or "").strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise AccountError("用户名不能为空、不能含空格，最长 64 个字符")
-    if role not in ROLES:
-        raise AccountError(f"角色「{role}」无效，可选：{', '.join(ROLES)}")
+    if role not in Role.values():
+        raise AccountError(f"角色「{role}」无效，可选：{', '.join(Role.values())}")
     division_id = None
-    if role in DIVISION_ROLES:
+    if Role(role).belongs_to_division:
         division = session.exec(select(Division).where(Division.code == (division_code or ""))).first()
         if division is None:
-            raise AccountError(f"角色「{role}」必须属于一个处室；处室代码「{division_code or ''}」不存在")
+            raise AccountError(f"角色「{Role(role).label}」必须属于一个处室；处室代码「{division_code or ''}」不存在")
         division_id = division.id
     elif division_code:
-        raise AccountError(f"角色「{role}」不属于某个处室，请不要指定处室")
+        raise AccountError(f"角色「{Role(role).label}」不属于某个处室，请不要指定处室")
     if session.exec(select(User.id).where(User.username == username)).first() is not None:
         raise AccountError(f"用户名「{username}」已存在")
     _check_password(password)

@@ -7,8 +7,9 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from .clock import clock
-from .importing import sync_findings, target_columns
 from .domain.targets import parse_target
+from .domain.vocabulary import FindingState
+from .importing import sync_findings, target_columns
 from .models import Division, DivisionPrefix, FindingRow, FiscalYear, Indicator, Project, TargetRevision
 
 
@@ -32,9 +33,10 @@ def set_prefix(session: Session, prefix: str, division_code: str) -> None:
 
 def accept_finding(session: Session, finding: FindingRow, actor: str, note: str = "") -> None:
     """The reviewer agrees with the machine's reading; the finding is closed as accepted."""
-    if finding.state != "open":
+    if finding.state != FindingState.OPEN:
         raise DecisionError("该问题已处理")
-    finding.state, finding.resolved_by, finding.resolved_at, finding.note = "accepted", actor, clock.now(), note.strip()
+    finding.state, finding.resolved_by, finding.resolved_at, finding.note = (
+        FindingState.ACCEPTED, actor, clock.now(), note.strip())
 
 
 def correct_target(session: Session, indicator: Indicator, new_value: str, actor: str, reason: str,
@@ -57,7 +59,8 @@ def correct_target(session: Session, indicator: Indicator, new_value: str, actor
         setattr(indicator, name, value)
     indicator.updated_at = clock.now()
     if finding is not None:
-        finding.state, finding.resolved_by, finding.resolved_at, finding.note = "corrected", actor, clock.now(), reason
+        finding.state, finding.resolved_by, finding.resolved_at, finding.note = (
+            FindingState.CORRECTED, actor, clock.now(), reason)
         session.flush()
     sync_findings(session, project.id, indicator.id, [(f.code, f.severity, f.message) for f in target.findings])
 

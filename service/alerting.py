@@ -14,6 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from .domain.alerts import AlertSettings, AlertSpec, DatedTarget, plan_deadlines, plan_reports, reports_owed
+from .domain.status import NEEDS_ACTION
+from .domain.vocabulary import AlertKind, Channel, Role, TargetKind
 from .models import (
     ActualEntry, Alert, Division, FiscalYear, Indicator, Notification, Project, ProjectStatusRow, Report, User,
 )
@@ -25,7 +27,7 @@ def _dated_targets(session: Session, year: FiscalYear) -> list[DatedTarget]:
                                       ActualEntry.done.is_(True))).scalars())
     rows = session.execute(select(Indicator.id, Indicator.code, Indicator.name, Indicator.due, Project.division_id)
                            .join(Project, Project.id == Indicator.project_id)
-                           .where(Project.fiscal_year_id == year.id, Indicator.kind == "deadline",
+                           .where(Project.fiscal_year_id == year.id, Indicator.kind == TargetKind.DEADLINE,
                                   Indicator.due.is_not(None))).all()
     return [DatedTarget(code, name, division_id, due, indicator_id in done)
             for indicator_id, code, name, due, division_id in rows]
@@ -47,21 +49,21 @@ def plan_day(session: Session, today: date, settings: AlertSettings = AlertSetti
 def recipients(users: list[User], spec: AlertSpec) -> list[User]:
     """Who hears about SPEC, among the active USERS."""
     if spec.audience == "escalation":
-        return [u for u in users if u.role == "finance" or (u.role == "head" and u.division_id == spec.division_id)]
+        return [u for u in users if u.role == Role.FINANCE or (u.role == Role.HEAD and u.division_id == spec.division_id)]
     if spec.audience == "finance":
-        return [u for u in users if u.role == "finance"]
-    division = [u for u in users if u.role in ("reporter", "head") and u.division_id == spec.division_id]
+        return [u for u in users if u.role == Role.FINANCE]
+    division = [u for u in users if u.role in (Role.REPORTER, Role.HEAD) and u.division_id == spec.division_id]
     if spec.audience == "lagging":  # finance hears early when a project lags
-        return division + [u for u in users if u.role == "finance"]
+        return division + [u for u in users if u.role == Role.FINANCE]
     return division
 
 
 def channels_of(user: User) -> list[str]:
-    channels = ["inbox"]
+    channels = [Channel.INBOX]
     if user.notify_email and user.email:
-        channels.append("email")
+        channels.append(Channel.EMAIL)
     if user.webhook_url:
-        channels.append("webhook")
+        channels.append(Channel.WEBHOOK)
     return channels
 
 
@@ -87,18 +89,18 @@ def create_alerts(session: Session, specs: list[AlertSpec], as_of: date) -> tupl
         notifications = []
         for user in recipients(users, spec):
             for channel in channels_of(user):
-                state = "digest" if channel == "email" and user.email_digest else "pending"
+                state = "digest" if channel == Channel.EMAIL and user.email_digest else "pending"
                 notifications.append(Notification(alert_id=alert.id, user_id=user.id, channel=channel,
-                                                  state="sent" if channel == "inbox" else state))
+                                                  state="sent" if channel == Channel.INBOX else state))
         session.add_all(notifications)
         session.flush()  # one flush per alert gives every notification its id
-        to_deliver += [n.id for n in notifications if n.channel != "inbox" and n.state == "pending"]
+        to_deliver += [n.id for n in notifications if n.channel != Channel.INBOX and n.state == "pending"]
     return created, to_deliver
 
 
 def unread_count(session: Session, user: User) -> int:
     return session.execute(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.channel == "inbox", Notification.read_at.is_(None))).scalar_one()
+        Notification.user_id == user.id, Notification.channel == Channel.INBOX, Notification.read_at.is_(None))).scalar_one()
 
 
 def weekly_summary(session: Session, day: date) -> list[AlertSpec]:
@@ -108,10 +110,10 @@ def weekly_summary(session: Session, day: date) -> list[AlertSpec]:
         return []
     rows = session.execute(select(ProjectStatusRow.status, ProjectStatusRow.budget_lagging)
                            .where(ProjectStatusRow.as_of == latest)).all()
-    bad = sum(1 for status, _ in rows if status in ("lagging", "missed", "overdue", "not_reported", "not_met"))
+    bad = sum(1 for status, _ in rows if status in NEEDS_ACTION)
     budget = sum(1 for _, lagging in rows if lagging)
-    overdue = sum(1 for spec in plan_day(session, day) if spec.kind == "report_overdue")
+    overdue = sum(1 for spec in plan_day(session, day) if spec.kind == AlertKind.REPORT_OVERDUE)
     week = f"{day.isocalendar().year}-W{day.isocalendar().week:02d}"
     message = (f"{week} 监控摘要（截至 {latest.isoformat()}）：{len(rows)} 个项目中 {bad} 个存在滞后、未达标或未报送，"
                f"{budget} 个预算执行滞后于序时进度，{overdue} 份季度报告逾期未交")
-    return [AlertSpec("digest", "finance", None, None, week, "finance", message, "/overview")]
+    return [AlertSpec(AlertKind.DIGEST, "finance", None, None, week, "finance", message, "/overview")]

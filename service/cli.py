@@ -23,7 +23,8 @@ from .domain.periods import Period
 from .domain.permissions import can
 from .domain.targets import parse_target
 from .importing import ImportRejected, ensure_default_divisions, import_bytes
-from .models import ROLE_LABELS, ROLES, Division, DivisionPrefix, FiscalYear, Project, User
+from .domain.vocabulary import Role
+from .models import Division, DivisionPrefix, FiscalYear, Project, User
 from .settings import PROJECT_ROOT, SettingsError
 
 SAMPLE_FILE = PROJECT_ROOT / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
@@ -286,7 +287,7 @@ def users() -> None:
 
 @users.command("create")
 @click.option("--name", "username", required=True, help="login name")
-@click.option("--role", required=True, type=click.Choice(ROLES))
+@click.option("--role", required=True, type=click.Choice(Role.values()))
 @click.option("--division", default=None, help="division code (reporter, head)")
 @click.option("--display-name", default=None)
 @click.option("--password", default=None, help="prompted when omitted (never echoed)")
@@ -299,7 +300,7 @@ def users_create(username, role, division, display_name, password) -> None:
             create_user(session, username, display_name or username, role, division, password)
         except AccountError as exc:
             raise click.ClickException(str(exc)) from exc
-    click.echo(f"已创建用户 {username}（{ROLE_LABELS[role]}{'，' + division if division else ''}）")
+    click.echo(f"已创建用户 {username}（{Role(role).label}{'，' + division if division else ''}）")
 
 
 @users.command("token")
@@ -376,7 +377,7 @@ def _import_workbook(session, data: bytes, user):
     if user is not None and not can(user, "edit_report", scope.division.id):
         raise ReportError(403, f"{user.username} 无权填报{scope.division.name}的报告")
     actual_rows, spend_rows = read_workbook(data, scope)
-    actor = user or User(username="cli", display_name="cli", role="admin", password_hash="")
+    actor = user or User(username="cli", display_name="cli", role=Role.ADMIN, password_hash="")
     result = save(session, scope, actor, actual_rows, spend_rows, "excel", skip_blank=True)
     return {f"{scope.division.code} {period.code}": {"version": result.version, "actuals": len(result.changed_actuals),
                                                      "spend": len(result.changed_spend)}}

@@ -17,7 +17,7 @@ from .accounts import create_user
 from .clock import clock
 from .domain.actuals import RawActual, read_actual
 from .domain.periods import Period
-from .domain.progress import CUMULATIVE
+from .domain.vocabulary import CauseCategory, Direction, Likelihood, Measure, ReportAction, Role, TargetKind
 from .models import Division, Indicator, Project, User
 from .reporting.followup import follow_up
 from .reporting.reports import ActualRow, SpendRow, load_scope, save, spec_of, transition
@@ -26,7 +26,7 @@ DEMO_TODAY = date(2025, 10, 20)
 DEMO_PASSWORD = "perftrack2025"
 DEMO_YEAR = 2025
 HEAD_SIGNOFF_DIVISION = "KAC"
-STAFF = [("admin", "系统管理员", "admin"), ("caiwu", "财务处 王会计", "finance"), ("shenji", "审计 李审计", "auditor")]
+STAFF = [("admin", "系统管理员", Role.ADMIN), ("caiwu", "财务处 王会计", Role.FINANCE), ("shenji", "审计 李审计", Role.AUDITOR)]
 
 
 def demo_accounts(session: Session) -> list[tuple[str, str, str]]:
@@ -40,13 +40,13 @@ def demo_accounts(session: Session) -> list[tuple[str, str, str]]:
     for division in session.exec(select(Division).order_by(Division.code)).all():
         username = division.code.lower()
         if username not in existing:
-            create_user(session, username, f"{division.name}填报人", "reporter", division.code, DEMO_PASSWORD)
+            create_user(session, username, f"{division.name}填报人", Role.REPORTER, division.code, DEMO_PASSWORD)
         accounts.append((username, "填报人", division.name))
         if division.code == HEAD_SIGNOFF_DIVISION:
             division.requires_head_signoff = True
             session.add(division)
             if f"{username}-head" not in existing:
-                create_user(session, f"{username}-head", f"{division.name}负责人", "head", division.code, DEMO_PASSWORD)
+                create_user(session, f"{username}-head", f"{division.name}负责人", Role.HEAD, division.code, DEMO_PASSWORD)
             accounts.append((f"{username}-head", "处室负责人", division.name))
     session.flush()
     return accounts
@@ -91,26 +91,26 @@ def load_demo_reports(session: Session, year: int = DEMO_YEAR) -> int:
                 if story == "draft":
                     continue
                 if head is not None:
-                    transition(session, scope, head, "sign")
-                transition(session, scope, head or reporter, "submit")
+                    transition(session, scope, head, ReportAction.SIGN)
+                transition(session, scope, head or reporter, ReportAction.SUBMIT)
                 if story in ("submitted", "late_submitted"):
                     continue
                 _at(clock.today() + timedelta(days=2), 15)
                 if story in ("returned", "returned_then_accepted"):
                     code, (indicator, _p) = next(iter(scope.indicators.items()))
-                    transition(session, scope, finance, "return", "请核实第一项指标的口径并补充佐证",
+                    transition(session, scope, finance, ReportAction.RETURN, "请核实第一项指标的口径并补充佐证",
                                {code: f"「{indicator.name}」的实际值与上报的活动记录不一致，请核实"})
-                    follow_up(session, scope, "return", None, "请核实第一项指标的口径并补充佐证")
+                    follow_up(session, scope, ReportAction.RETURN, None, "请核实第一项指标的口径并补充佐证")
                     if story == "returned":
                         continue
                     _at(clock.today() + timedelta(days=1), 11)
                     fixed = _demo_row(code, indicator, quarter, pace, rng, nudge=Decimal("1.05"))
                     save(session, scope, reporter, [fixed], [], "web")
                     if head is not None:
-                        transition(session, scope, head, "sign")
-                    transition(session, scope, head or reporter, "submit")
+                        transition(session, scope, head, ReportAction.SIGN)
+                    transition(session, scope, head or reporter, ReportAction.SUBMIT)
                     _at(clock.today() + timedelta(days=1), 16)
-                transition(session, scope, finance, "accept")
+                transition(session, scope, finance, ReportAction.ACCEPT)
     return written
 
 
@@ -121,19 +121,19 @@ def _demo_row(code: str, indicator: Indicator, quarter: int, pace: dict, rng: ra
     share *= nudge
     raw = RawActual()
     end = date(DEMO_YEAR, quarter * 3, 28)
-    if spec.kind == "deadline":
+    if spec.kind == TargetKind.DEADLINE:
         if spec.due and spec.due <= end:
             raw.value = (spec.due - timedelta(days=rng.randint(1, 20))).isoformat()
         else:
             raw.value, raw.expected_on = "未完成", (spec.due or date(DEMO_YEAR, 12, 31)).isoformat()
-    elif spec.kind == "qualitative":
+    elif spec.kind == TargetKind.QUALITATIVE:
         raw.value = ["按计划推进，阶段性工作已完成", "已完成年度工作的大部分内容", "正在组织实施，进展顺利"][quarter - 1]
     elif spec.value is not None:
         target = spec.value
-        if spec.measure == CUMULATIVE:
-            value = target * Decimal(quarter) / 4 * (share if spec.direction == "higher_better" else Decimal("0.9"))
+        if spec.measure == Measure.CUMULATIVE:
+            value = target * Decimal(quarter) / 4 * (share if spec.direction == Direction.HIGHER_BETTER else Decimal("0.9"))
         else:
-            value = target * (min(share, Decimal(1)) if spec.direction == "higher_better" else Decimal("0.9"))
+            value = target * (min(share, Decimal(1)) if spec.direction == Direction.HIGHER_BETTER else Decimal("0.9"))
         if spec.is_rate:
             value = min(value, Decimal(100))
         places = Decimal(1) if target == target.to_integral_value() and spec.unit != "万元" else Decimal("0.01")
@@ -141,9 +141,9 @@ def _demo_row(code: str, indicator: Indicator, quarter: int, pace: dict, rng: ra
     else:  # the target has no number (a finding for finance); report something plausible
         raw.value = str(quarter * 5)
     behind = read_actual(spec, raw, Period(DEMO_YEAR, quarter)).light.behind
-    raw.likelihood = "有可能" if behind else "确定能"
+    raw.likelihood = Likelihood.POSSIBLE if behind else Likelihood.CERTAIN
     if behind:
-        raw.cause_category = rng.choice(["经费保障", "制度保障", "人员保障"])
+        raw.cause_category = rng.choice([CauseCategory.FUNDING, CauseCategory.RULES, CauseCategory.STAFF])
         raw.cause_text = "资金拨付和项目招标进度晚于计划"
         raw.measure_text = "加快采购流程，四季度集中推进"
     return ActualRow(code, raw, f"demo {code}")

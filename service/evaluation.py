@@ -16,6 +16,7 @@ from .domain.scoring import (
     BudgetScore, IndicatorInput, IndicatorScore, ProjectInput, ProjectScore, Review, ScoreFinding, ScoringPolicy,
     score_project,
 )
+from .domain.vocabulary import RunState
 from .models import (
     ActualEntry, EvaluationRun, FiscalYear, Indicator, IndicatorResult, Project, ProjectResult, Report, ReviewerGrade,
     SpendEntry, TargetRevision,
@@ -114,7 +115,7 @@ def execute_run(session: Session, run: EvaluationRun, on_progress=None) -> Evalu
     reports = _submitted_reports(session, fiscal_year.id)
     ids = list(session.execute(select(Project.id).where(Project.fiscal_year_id == fiscal_year.id)
                                .order_by(Project.id)).scalars())
-    run.state, run.total, run.progress = "running", len(ids), 0
+    run.state, run.total, run.progress = RunState.RUNNING, len(ids), 0
     run.inputs = {  # the version of every input read: reports, target revisions, reviewer grades
         "reports": {str(rid): {"quarter": q, "version": v} for rid, (q, v) in reports.items()},
         "last_target_revision": session.execute(select(func.max(TargetRevision.id))).scalar(),
@@ -143,7 +144,7 @@ def execute_run(session: Session, run: EvaluationRun, on_progress=None) -> Evalu
         session.flush()
         if on_progress is not None:
             on_progress(run)
-    run.state, run.finished_at = "done", clock.now()
+    run.state, run.finished_at = RunState.DONE, clock.now()
     session.add(run)
     session.flush()
     return run
@@ -155,7 +156,7 @@ def effective_total(result: ProjectResult) -> Decimal:
 
 def lock_year(session: Session, run: EvaluationRun) -> EvaluationRun:
     """Finance files the year on RUN: from now on only viewing, never another run or an edit."""
-    if run.state != "done":
+    if run.state != RunState.DONE:
         raise ValueError("只能锁定已完成的计算")
     if session.execute(select(EvaluationRun.id).where(EvaluationRun.fiscal_year_id == run.fiscal_year_id,
                                                       EvaluationRun.final.is_(True))).first():

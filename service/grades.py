@@ -13,7 +13,8 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from .clock import clock
-from .domain.scoring import BANDS, ScoringPolicy
+from .domain.scoring import ScoringPolicy
+from .domain.vocabulary import Band
 from .importers.source import ImportProblem
 from .importers.text_export import decode_text
 from .importing import ImportRejected
@@ -55,8 +56,8 @@ def import_grades(session: Session, file_name: str, data: bytes, actor: str,
         if code not in known:
             problems.append(ImportProblem(location, "指标编号", f"指标编号「{code}」不存在"))
             continue
-        if band not in BANDS:
-            problems.append(ImportProblem(location, "评价档次", f"「{band}」应为 {' / '.join(BANDS)}"))
+        if band not in Band.values():
+            problems.append(ImportProblem(location, "评价档次", f"「{band}」应为 {' / '.join(Band.values())}"))
             continue
         percent = None
         if percent_text:

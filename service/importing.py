@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 
 from .clock import clock
 from .domain.targets import Target, parse_target
+from .domain.vocabulary import FindingState, Severity
 from .importers.docx_tables import read_docx
 from .importers.flat import read_csv, read_xlsx
 from .importers.source import ImportProblem, ProjectFinding, SourceFile, SourceProject
@@ -231,9 +232,9 @@ def _assign_division(sp: SourceProject, by_key, prefixes, finance, problems) -> 
     else:
         division_id = finance.id
         reason = f"前缀「{sp.prefix}」未登记" if sp.prefix else "标题没有处室前缀"
-        findings.append(ProjectFinding("division_unassigned", "warning", f"{reason}，项目暂归{finance.name}，请指定责任处室"))
+        findings.append(ProjectFinding("division_unassigned", Severity.WARNING, f"{reason}，项目暂归{finance.name}，请指定责任处室"))
     if sp.funding_level is None:
-        findings.append(ProjectFinding("funding_level_missing", "info", "标题未注明资金来源（市级/中央）"))
+        findings.append(ProjectFinding("funding_level_missing", Severity.INFO, "标题未注明资金来源（市级/中央）"))
     return division_id, findings
 
 
@@ -321,7 +322,7 @@ def sync_findings(session: Session, project_id: int, indicator_id: int | None, w
         elif finding.message != message or finding.severity != severity:
             finding.message, finding.severity = message, severity
     for stale in current.values():
-        if stale.state == "open":
+        if stale.state == FindingState.OPEN:
             session.delete(stale)
 
 

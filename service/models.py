@@ -1,6 +1,7 @@
 """Tables of the budget year: divisions, projects, indicators and their history.
 
-Table models only; request/response shapes live with the API.
+Table models only; request/response shapes live with the API.  Columns holding a state or
+a kind store the values of `service.domain.vocabulary` (the comment names which).
 """
 from __future__ import annotations
 
@@ -12,14 +13,12 @@ from sqlmodel import Field, SQLModel
 
 from .clock import clock
 from .db import NAMING_CONVENTION, UTCDateTime
+from .domain.vocabulary import FindingState, ReportState, RunState
 
 SQLModel.metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 MONEY = Numeric(14, 2)
 TARGET_NUMBER = Numeric(20, 4)
-
-FINDING_STATES = ("open", "accepted", "corrected")
-
 
 def _now() -> datetime:
     return clock.now()
@@ -92,12 +91,12 @@ class Indicator(SQLModel, table=True):
     # so re-importing an unchanged file does not undo it.
     source_value: str = Field(default="", sa_column=Column(Text, nullable=False))
     weight: Decimal | None = Field(default=None, sa_column=Column(Numeric(8, 2)))
-    kind: str = Field(max_length=16)
-    comparator: str | None = Field(default=None, max_length=2)
+    kind: str = Field(max_length=16)  # TargetKind
+    comparator: str | None = Field(default=None, max_length=2)  # Comparator
     target_value: Decimal | None = Field(default=None, sa_column=Column(TARGET_NUMBER))
     unit: str = Field(default="", max_length=20)
-    per: str | None = Field(default=None, max_length=10)
-    direction: str = Field(max_length=16)
+    per: str | None = Field(default=None, max_length=10)  # Per
+    direction: str = Field(max_length=16)  # Direction
     due: date | None = Field(default=None, index=True)
     in_source: bool = True  # False once a later import of the year no longer lists it
     updated_at: datetime = Field(default_factory=_now, sa_column=_created())
@@ -139,9 +138,9 @@ class FindingRow(SQLModel, table=True):
     project_id: int = Field(foreign_key="project.id", index=True)
     indicator_id: int | None = Field(default=None, foreign_key="indicator.id", index=True)
     code: str = Field(max_length=40)
-    severity: str = Field(max_length=10)
+    severity: str = Field(max_length=10)  # Severity
     message: str = Field(sa_column=Column(Text, nullable=False))
-    state: str = Field(default="open", max_length=10, index=True)
+    state: str = Field(default=FindingState.OPEN, max_length=10, index=True)  # FindingState
     resolved_by: str | None = Field(default=None, max_length=100)
     resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
@@ -150,17 +149,12 @@ class FindingRow(SQLModel, table=True):
 
 # ---------------------------------------------------------------- accounts
 
-ROLES = ("admin", "finance", "reporter", "head", "auditor")
-ROLE_LABELS = {"admin": "系统管理员", "finance": "财务处", "reporter": "处室填报人", "head": "处室负责人",
-               "auditor": "审计（只读）"}
-
-
 class User(SQLModel, table=True):
     __tablename__ = "app_user"
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(unique=True, index=True, max_length=64)
     display_name: str = Field(max_length=100)
-    role: str = Field(max_length=16)
+    role: str = Field(max_length=16)  # Role
     division_id: int | None = Field(default=None, foreign_key="division.id", index=True)
     password_hash: str = Field(max_length=255)
     active: bool = True
@@ -198,11 +192,6 @@ class LoginFailure(SQLModel, table=True):
 
 # ---------------------------------------------------------------- quarterly reports
 
-REPORT_STATES = ("draft", "signed", "submitted", "returned", "accepted")
-REPORT_STATE_LABELS = {"draft": "草稿", "signed": "负责人已签认", "submitted": "已提交待审核",
-                       "returned": "已退回修改", "accepted": "已审核通过"}
-
-
 class Report(SQLModel, table=True):
     """One division's report for one period: the unit that is submitted, returned and accepted."""
 
@@ -212,7 +201,7 @@ class Report(SQLModel, table=True):
     fiscal_year_id: int = Field(foreign_key="fiscal_year.id", index=True)
     division_id: int = Field(foreign_key="division.id", index=True)
     quarter: int
-    state: str = Field(default="draft", max_length=12, index=True)
+    state: str = Field(default=ReportState.DRAFT, max_length=12, index=True)  # ReportState
     version: int = 0  # +1 on every change; the API's ETag / If-Match
     late: bool = False
     first_submitted_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
@@ -228,7 +217,7 @@ class ReportEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     report_id: int = Field(foreign_key="report.id", index=True)
     version: int  # the report's version after the event
-    action: str = Field(max_length=12)
+    action: str = Field(max_length=12)  # ReportAction
     actor: str = Field(max_length=64)
     comment: str = Field(default="", sa_column=Column(Text, nullable=False))
     detail: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
@@ -242,7 +231,7 @@ class PeriodLockEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     fiscal_year_id: int = Field(foreign_key="fiscal_year.id", index=True)
     quarter: int
-    action: str = Field(max_length=8)  # lock | reopen
+    action: str = Field(max_length=8)  # ReportAction.LOCK | ReportAction.REOPEN
     actor: str = Field(max_length=64)
     reason: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=_now, sa_column=_created())
@@ -264,8 +253,8 @@ class ActualEntry(SQLModel, table=True):
     done_on: date | None = Field(default=None, sa_column=Column(Date))
     expected_on: date | None = Field(default=None, sa_column=Column(Date))
     progress: str = Field(default="", sa_column=Column(Text, nullable=False))
-    likelihood: str = Field(default="", max_length=8)
-    cause_category: str = Field(default="", max_length=12)
+    likelihood: str = Field(default="", max_length=8)  # Likelihood, or "" not given
+    cause_category: str = Field(default="", max_length=12)  # CauseCategory, or "" not given
     cause_text: str = Field(default="", sa_column=Column(Text, nullable=False))
     measure_text: str = Field(default="", sa_column=Column(Text, nullable=False))
     decrease_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
@@ -320,11 +309,11 @@ class IndicatorStatusRow(SQLModel, table=True):
     indicator_id: int = Field(foreign_key="indicator.id")
     project_id: int = Field(foreign_key="project.id", index=True)
     as_of: date = Field(sa_column=Column(Date, nullable=False, index=True))
-    status: str = Field(max_length=16, index=True)
+    status: str = Field(max_length=16, index=True)  # Status
     expected: Decimal | None = Field(default=None, sa_column=Column(TARGET_NUMBER))
     value: Decimal | None = Field(default=None, sa_column=Column(TARGET_NUMBER))
     projection: Decimal | None = Field(default=None, sa_column=Column(TARGET_NUMBER))
-    likelihood: str = Field(default="", max_length=8)
+    likelihood: str = Field(default="", max_length=8)  # Likelihood, or "" not given
     computed_at: datetime = Field(default_factory=_now, sa_column=_created())
 
 
@@ -336,7 +325,7 @@ class ProjectStatusRow(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id")
     as_of: date = Field(sa_column=Column(Date, nullable=False, index=True))
-    status: str = Field(max_length=16)
+    status: str = Field(max_length=16)  # Status: the worst of its indicators'
     counts: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     spent: Decimal | None = Field(default=None, sa_column=Column(MONEY))
     budget: Decimal | None = Field(default=None, sa_column=Column(MONEY))
@@ -360,11 +349,6 @@ class OutboxItem(SQLModel, table=True):
 
 # ---------------------------------------------------------------- alerts
 
-ALERT_KINDS = ("deadline_upcoming", "deadline_due", "deadline_overdue", "report_open", "report_due_soon",
-               "report_overdue", "returned", "lagging", "escalation", "digest")
-CHANNELS = ("inbox", "email", "webhook")
-
-
 class Alert(SQLModel, table=True):
     """Something a division (or finance) must hear about.  `key` = kind:subject:due:step, unique:
     an alert is created once whatever the retries, restarts or duplicate schedulers."""
@@ -372,7 +356,7 @@ class Alert(SQLModel, table=True):
     __tablename__ = "alert"
     id: int | None = Field(default=None, primary_key=True)
     key: str = Field(unique=True, max_length=200)
-    kind: str = Field(max_length=20, index=True)
+    kind: str = Field(max_length=20, index=True)  # AlertKind
     subject_code: str = Field(max_length=80)  # indicator, project or division+period code
     division_id: int | None = Field(default=None, foreign_key="division.id", index=True)
     due: date | None = Field(default=None, sa_column=Column(Date))
@@ -391,8 +375,8 @@ class Notification(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     alert_id: int = Field(foreign_key="alert.id", index=True)
     user_id: int = Field(foreign_key="app_user.id", index=True)
-    channel: str = Field(max_length=10)
-    state: str = Field(default="pending", max_length=10, index=True)  # pending | sent | failed | digest
+    channel: str = Field(max_length=10)  # Channel
+    state: str = Field(default="pending", max_length=10, index=True)  # pending | sent | digest (waits for the mail)
     attempts: int = 0
     next_attempt_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     sent_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
@@ -406,7 +390,7 @@ class DeliveryAttempt(SQLModel, table=True):
     __tablename__ = "delivery_attempt"
     id: int | None = Field(default=None, primary_key=True)
     notification_id: int = Field(foreign_key="notification.id", index=True)
-    channel: str = Field(max_length=10)
+    channel: str = Field(max_length=10)  # Channel
     ok: bool
     detail: str = Field(default="", sa_column=Column(Text, nullable=False))
     created_at: datetime = Field(default_factory=_now, sa_column=_created())
@@ -420,7 +404,7 @@ class ReviewerGrade(SQLModel, table=True):
     __tablename__ = "reviewer_grade"
     id: int | None = Field(default=None, primary_key=True)
     indicator_id: int = Field(foreign_key="indicator.id", unique=True)
-    band: str = Field(max_length=8)  # 达成 | 部分达成 | 未达成
+    band: str = Field(max_length=8)  # Band
     percent: Decimal | None = Field(default=None, sa_column=Column(Numeric(5, 2)))
     note: str = Field(default="", sa_column=Column(Text, nullable=False))
     actor: str = Field(max_length=64)
@@ -436,7 +420,7 @@ class EvaluationRun(SQLModel, table=True):
     policy: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     inputs: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     actor: str = Field(max_length=64)
-    state: str = Field(default="queued", max_length=10)  # queued | running | done | failed
+    state: str = Field(default=RunState.QUEUED, max_length=10)  # RunState
     progress: int = 0  # projects scored so far
     total: int = 0
     final: bool = False  # the year was locked on this run

@@ -17,6 +17,7 @@ from .clock import clock
 from .domain.alerts import AlertSpec
 from .domain.progress import TargetSpec
 from .domain.status import Reported, StatusSettings, budget_execution, indicator_status, roll_up
+from .domain.vocabulary import AlertKind, Status
 from .models import ActualEntry, FiscalYear, Indicator, IndicatorStatusRow, Project, ProjectStatusRow, Report, SpendEntry
 
 BATCH_PROJECTS = 2000
@@ -145,11 +146,11 @@ def lagging_alerts(session: Session, project_ids: list[int], as_of: date) -> lis
     rows = session.execute(select(Indicator.id, Indicator.code, Indicator.name, Project.division_id)
                            .join(IndicatorStatusRow, IndicatorStatusRow.indicator_id == Indicator.id)
                            .join(Project, Project.id == Indicator.project_id)
-                           .where(IndicatorStatusRow.as_of == as_of, IndicatorStatusRow.status == "lagging",
+                           .where(IndicatorStatusRow.as_of == as_of, IndicatorStatusRow.status == Status.LAGGING,
                                   IndicatorStatusRow.project_id.in_(project_ids))).all()
     for indicator_id, code, name, division_id in rows:
-        if before.get(indicator_id) != "lagging":
-            specs.append(AlertSpec("lagging", code, division_id, None, step, "lagging",
+        if before.get(indicator_id) != Status.LAGGING:
+            specs.append(AlertSpec(AlertKind.LAGGING, code, division_id, None, step, "lagging",
                                    f"「{name}」（{code}）进度滞后于序时进度，请分析原因并采取措施", f"/indicators/{code}"))
     was_lagging = set()
     if previous_day is not None:
@@ -163,7 +164,7 @@ def lagging_alerts(session: Session, project_ids: list[int], as_of: date) -> lis
             .where(ProjectStatusRow.as_of == as_of, ProjectStatusRow.budget_lagging.is_(True),
                    Project.id.in_(project_ids))).all():
         if project_id not in was_lagging:
-            specs.append(AlertSpec("lagging", f"{code}-budget", division_id, None, step, "lagging",
+            specs.append(AlertSpec(AlertKind.LAGGING, f"{code}-budget", division_id, None, step, "lagging",
                                    f"项目「{name}」预算执行率 {rate if rate is not None else 0}% 低于序时进度 {expected}%",
                                    f"/projects/{code}"))
     return specs

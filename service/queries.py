@@ -6,9 +6,10 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from .domain.vocabulary import FindingState, Severity, TargetKind
 from .models import Division, FindingRow, FiscalYear, Indicator, Project, TargetRevision
 
-SEVERITY_ORDER = {"error": 0, "warning": 1, "info": 2}
+SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(Severity)}  # errors first
 
 
 @dataclass
@@ -28,7 +29,7 @@ def divisions(session: Session) -> list[Division]:
 
 
 def open_finding_counts(session: Session, project_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
-    query = select(FindingRow.project_id, FindingRow.severity, func.count()).where(FindingRow.state == "open")
+    query = select(FindingRow.project_id, FindingRow.severity, func.count()).where(FindingRow.state == FindingState.OPEN)
     if project_ids is not None:
         query = query.where(FindingRow.project_id.in_(project_ids))
     counts: dict[int, dict[str, int]] = {}
@@ -56,7 +57,7 @@ def list_projects(session: Session, flt: ProjectFilter) -> list[dict]:
     result = []
     for project, division, year in rows:
         counts = findings.get(project.id, {})
-        serious = counts.get("error", 0) + counts.get("warning", 0)
+        serious = counts.get(Severity.ERROR, 0) + counts.get(Severity.WARNING, 0)
         if flt.has_findings is True and not serious:
             continue
         if flt.has_findings is False and serious:
@@ -79,7 +80,7 @@ def findings_by_indicator(session: Session, project_id: int) -> dict[int | None,
     for finding in session.exec(select(FindingRow).where(FindingRow.project_id == project_id)).all():
         grouped.setdefault(finding.indicator_id, []).append(finding)
     for items in grouped.values():
-        items.sort(key=lambda f: (f.state != "open", SEVERITY_ORDER.get(f.severity, 3), f.code))
+        items.sort(key=lambda f: (f.state != FindingState.OPEN, SEVERITY_ORDER.get(f.severity, 3), f.code))
     return grouped
 
 
@@ -108,7 +109,7 @@ def finding_codes(session: Session) -> list[str]:
     return list(session.exec(select(FindingRow.code).distinct().order_by(FindingRow.code)).all())
 
 
-def list_findings(session: Session, state: str | None = "open", severity: str | None = None,
+def list_findings(session: Session, state: str | None = FindingState.OPEN, severity: str | None = None,
                   code: str | None = None, division: str | None = None, project: str | None = None,
                   year: int | None = None) -> list[tuple[FindingRow, Project, Indicator | None, Division]]:
     query = (select(FindingRow, Project, Indicator, Division)
@@ -142,11 +143,12 @@ def list_indicators(session: Session, code: str | None = None, project: str | No
     if due_to:
         query = query.where(Indicator.due <= due_to)
     if has_findings is not None:
-        flagged = select(FindingRow.indicator_id).where(FindingRow.state == "open", FindingRow.indicator_id.is_not(None))
+        flagged = select(FindingRow.indicator_id).where(FindingRow.state == FindingState.OPEN,
+                                                        FindingRow.indicator_id.is_not(None))
         query = query.where(Indicator.id.in_(flagged) if has_findings else Indicator.id.not_in(flagged))
     return list(session.exec(query.order_by(Indicator.code)).all())
 
 
 def deadlines(session: Session, year: int | None = None) -> list[tuple[Indicator, Project, Division]]:
-    rows = list_indicators(session, kind="deadline", year=year)
+    rows = list_indicators(session, kind=TargetKind.DEADLINE, year=year)
     return sorted(rows, key=lambda r: (r[0].due is None, r[0].due, r[0].code))

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from .clock import clock
+from .domain.vocabulary import Likelihood, ReportState, TargetKind
 from .models import ActualEntry, Division, FiscalYear, Indicator, Project, Report, SpendEntry
 
 CHUNK = 5000
@@ -70,7 +71,7 @@ def _submit_reports(session, fiscal_year, division_ids, projects, rng, now) -> i
     for quarter in (1, 2):
         for division_id in division_ids[: max(1, len(division_ids) * 9 // 10)]:  # a tenth never report
             report = Report(fiscal_year_id=fiscal_year.id, division_id=division_id, quarter=quarter,
-                            state="accepted", version=1, first_submitted_at=submitted_at)
+                            state=ReportState.ACCEPTED, version=1, first_submitted_at=submitted_at)
             session.add(report)
             session.flush()
             report_ids[(division_id, quarter)] = report.id
@@ -85,12 +86,12 @@ def _submit_reports(session, fiscal_year, division_ids, projects, rng, now) -> i
                 continue
             entry = {"indicator_id": indicator_id, "report_id": report_id, "report_version": 1, "is_current": True,
                      "number": None, "done": None, "done_on": None, "expected_on": None, "progress": "",
-                     "likelihood": rng.choice(["确定能", "确定能", "有可能"]), "cause_category": "", "cause_text": "",
+                     "likelihood": rng.choice([Likelihood.CERTAIN, Likelihood.CERTAIN, Likelihood.POSSIBLE]), "cause_category": "", "cause_text": "",
                      "measure_text": "", "decrease_reason": "", "source": "synth", "actor": "synth",
                      "created_at": now}
-            if kind == "qualitative":
+            if kind == TargetKind.QUALITATIVE:
                 entry["progress"] = "按计划推进"
-            elif kind == "deadline":
+            elif kind == TargetKind.DEADLINE:
                 entry["done"] = rng.random() < 0.5
             elif target is not None:
                 entry["number"] = (target * Decimal(quarter) / 4 * Decimal(str(rng.uniform(0.6, 1.3)))).quantize(

@@ -7,9 +7,8 @@ from decimal import Decimal
 import pytest
 
 from service.domain.periods import Period, PeriodError, current_period, periods_of
-from service.domain.progress import (
-    CUMULATIVE, EVENT, LATEST, STATEMENT, TargetSpec, expected_by, needs_explanation, status_light,
-)
+from service.domain.progress import TargetSpec, expected_by, needs_explanation, status_light
+from service.domain.vocabulary import Measure
 
 
 def spec(kind="numeric", comparator=">=", value="100", unit="个", per=None, direction="higher_better", due=None,
@@ -40,13 +39,13 @@ def test_period_dates_and_due():
 
 
 def test_measures_follow_the_unit_and_kind():
-    assert spec().measure == CUMULATIVE
-    assert spec(unit="万元", comparator="<=", direction="lower_better").measure == CUMULATIVE
-    assert spec(unit="%").measure == LATEST
-    assert spec(kind="duration", unit="小时", comparator="<=", direction="lower_better").measure == LATEST
-    assert spec(per="quarter").measure == LATEST
-    assert spec(kind="deadline", value=None).measure == EVENT
-    assert spec(kind="qualitative", value=None).measure == STATEMENT
+    assert spec().measure == Measure.CUMULATIVE
+    assert spec(unit="万元", comparator="<=", direction="lower_better").measure == Measure.CUMULATIVE
+    assert spec(unit="%").measure == Measure.LATEST
+    assert spec(kind="duration", unit="小时", comparator="<=", direction="lower_better").measure == Measure.LATEST
+    assert spec(per="quarter").measure == Measure.LATEST
+    assert spec(kind="deadline", value=None).measure == Measure.EVENT
+    assert spec(kind="qualitative", value=None).measure == Measure.STATEMENT
 
 
 def test_expected_by_is_linear_for_cumulative_targets():

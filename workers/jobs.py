@@ -11,6 +11,7 @@ from sqlalchemy import select
 from service.alerting import create_alerts, plan_day, weekly_summary
 from service.clock import clock
 from service.db import make_engine, session_scope
+from service.domain.vocabulary import RunState
 from service.evaluation import discard_partial, execute_run
 from service.models import EvaluationRun, FiscalYear
 from service.monitoring import lagging_alerts, recompute_project as recompute, sweep
@@ -99,7 +100,7 @@ def evaluation_run(run_id: int) -> dict:
     """Score and store a self-evaluation run, committing progress per batch (the page shows a bar)."""
     with session_scope(_engine()) as session:
         run = session.get(EvaluationRun, run_id)
-        if run is None or run.state == "done":
+        if run is None or run.state == RunState.DONE:
             return {"skipped": True}
         discard_partial(session, run)  # a rerun after a crash starts clean
         execute_run(session, run, on_progress=lambda _run: session.commit())

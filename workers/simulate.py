@@ -9,6 +9,7 @@ from sqlalchemy import select
 
 from service.clock import clock
 from service.db import session_scope
+from service.domain.vocabulary import Channel
 from service.models import Alert, Notification, User
 
 from .queues import make_worker
@@ -42,7 +43,7 @@ def _alerts_after(engine, last_id: int) -> list[dict]:
         recipients: dict[int, list[str]] = {}
         for alert_id, username in session.execute(
                 select(Notification.alert_id, User.username).join(User, User.id == Notification.user_id)
-                .where(Notification.alert_id > last_id, Notification.channel == "inbox")
+                .where(Notification.alert_id > last_id, Notification.channel == Channel.INBOX)
                 .order_by(User.username)).all():
             recipients.setdefault(alert_id, []).append(username)
         return [{"as_of": a.as_of.isoformat(), "kind": a.kind, "subject": a.subject_code,

@@ -5,6 +5,7 @@ from apiflask import abort
 from sqlmodel import select
 
 from ..access import authorize, current
+from ..domain.vocabulary import Channel
 from ..models import Alert, Indicator, IndicatorStatusRow, Notification, Project, ProjectStatusRow
 from ..request_db import get_session
 from . import api_bp
@@ -40,7 +41,7 @@ def inbox():
     """The caller's in-app notices, newest first."""
     user = authorize("read_targets")
     rows = get_session().exec(select(Notification, Alert).join(Alert, Alert.id == Notification.alert_id)
-                              .where(Notification.user_id == user.id, Notification.channel == "inbox")
+                              .where(Notification.user_id == user.id, Notification.channel == Channel.INBOX)
                               .order_by(Notification.id.desc()).limit(200)).all()
     return {"items": [{"kind": a.kind, "subject": a.subject_code, "due": a.due.isoformat() if a.due else None,
                        "step": a.step, "message": a.message, "link": a.link, "as_of": a.as_of.isoformat(),

@@ -5,8 +5,8 @@ from apiflask import Schema
 from apiflask.fields import Boolean, Dict, File, Integer, List, Nested, Raw, String
 from apiflask.validators import Length, OneOf
 
-from ..domain.actuals import CAUSE_CATEGORIES
-from ..domain.progress import LIKELIHOODS
+from ..domain.vocabulary import CauseCategory, Likelihood
+from ..reporting.reports import TRANSITIONS
 
 
 class ReportQuery(Schema):
@@ -19,8 +19,8 @@ class ActualIn(Schema):
     indicator = String(required=True, metadata={"description": "指标编号"})
     value = Raw(load_default="", metadata={"description": "数值（如 1234、95%）、完成日期或「未完成」、或进展情况"})
     expected_on = String(load_default="", metadata={"description": "未完成事项的预计完成日期 YYYY-MM-DD"})
-    likelihood = String(load_default="", validate=OneOf(["", *LIKELIHOODS]))
-    cause_category = String(load_default="", validate=OneOf(["", *CAUSE_CATEGORIES]))
+    likelihood = String(load_default="", validate=OneOf(["", *Likelihood.values()]))
+    cause_category = String(load_default="", validate=OneOf(["", *CauseCategory.values()]))
     cause_text = String(load_default="", validate=Length(max=2000))
     measure_text = String(load_default="", validate=Length(max=2000))
     confirm_decrease = Boolean(load_default=False)
@@ -39,7 +39,7 @@ class ReportValuesIn(Schema):
 
 
 class TransitionIn(Schema):
-    action = String(required=True, validate=OneOf(["sign", "submit", "return", "accept"]))
+    action = String(required=True, validate=OneOf([action.value for action in TRANSITIONS]))
     comment = String(load_default="")
     reasons = Dict(keys=String(), values=String(), load_default={},
                    metadata={"description": "退回时：指标编号 → 退回原因"})

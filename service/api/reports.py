@@ -13,6 +13,7 @@ from sqlmodel import select
 from ..access import authorize, can, current
 from ..domain.actuals import RawActual
 from ..domain.periods import Period, PeriodError
+from ..domain.permissions import TRANSITION_NEEDS
 from ..models import Division, FiscalYear, ReportEvent
 from ..queries import list_indicators, years
 from ..reporting.evidence import add_attachment
@@ -160,8 +161,7 @@ def report_values(division: str, period: str, json_data):
 def report_transition(division: str, period: str, json_data):
     """sign | submit | return (finance; reasons per indicator) | accept (finance)."""
     action = json_data["action"]
-    needed = {"sign": "sign_report", "submit": "edit_report"}.get(action, "review_report")
-    scope = _scope(division, period, needed)
+    scope = _scope(division, period, TRANSITION_NEEDS[action])
     expected = _if_match()
     session = get_session()
     try:

@@ -5,7 +5,7 @@ from apiflask import Schema
 from apiflask.fields import Boolean, Date, Decimal, File, Integer, List, Nested, Raw, String
 from apiflask.validators import OneOf, Range
 
-KINDS = ["numeric", "deadline", "duration", "qualitative"]
+from ..domain.vocabulary import FindingState, Severity, TargetKind
 
 
 class ProjectQuery(Schema):
@@ -19,7 +19,7 @@ class IndicatorQuery(Schema):
     year = Integer(load_default=None)
     project = String(load_default=None, metadata={"description": "项目编号"})
     division = String(load_default=None)
-    kind = String(load_default=None, validate=OneOf(KINDS))
+    kind = String(load_default=None, validate=OneOf(TargetKind.values()))
     has_findings = Boolean(load_default=None)
     due_from = Date(load_default=None)
     due_to = Date(load_default=None)
@@ -27,8 +27,8 @@ class IndicatorQuery(Schema):
 
 class FindingQuery(Schema):
     year = Integer(load_default=None)
-    state = String(load_default="open", validate=OneOf(["open", "accepted", "corrected"]))
-    severity = String(load_default=None, validate=OneOf(["error", "warning", "info"]))
+    state = String(load_default=FindingState.OPEN.value, validate=OneOf(FindingState.values()))
+    severity = String(load_default=None, validate=OneOf(Severity.values()))
     code = String(load_default=None)
     division = String(load_default=None)
     project = String(load_default=None)

@@ -14,17 +14,12 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from .periods import Period
-from .progress import CUMULATIVE, LIKELIHOODS, Light, TargetSpec, needs_explanation, status_light
+from .progress import Light, TargetSpec, needs_explanation, status_light
 from .targets import format_decimal
+from .vocabulary import REPORT_FIELD_LABELS, CauseCategory, Likelihood, Measure, TargetKind
 
-CAUSE_CATEGORIES = ("经费保障", "制度保障", "人员保障", "硬件条件保障", "其他")
 NOT_DONE_WORDS = ("未完成", "尚未完成", "进行中", "否")
 MAX_TEXT = 2000
-FIELD_LABELS = {
-    "value": "实际完成值", "expected_on": "预计完成日期", "likelihood": "完成可能性",
-    "cause_category": "偏差原因类别", "cause_text": "偏差原因分析", "measure_text": "改进措施",
-    "decrease_reason": "确认减少原因", "spent": "执行数", "budget": "全年预算数",
-}
 _NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(.*)$")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _MEASURE_MARK = re.compile(r"[；;。，,\s]*(?:改进措施|整改措施|完善措施|措施)\s*[:：]")
@@ -36,8 +31,12 @@ class FieldError:
     field: str
     message: str
 
+    @property
+    def label(self) -> str:
+        return REPORT_FIELD_LABELS.get(self.field, self.field)
+
     def __str__(self) -> str:
-        return f"{FIELD_LABELS.get(self.field, self.field)}：{self.message}"
+        return f"{self.label}：{self.message}"
 
 
 @dataclass
@@ -146,11 +145,11 @@ def read_actual(spec: TargetSpec, raw: RawActual, period: Period, *, previous: D
     actual = Actual(likelihood=_clean(raw.likelihood), cause_category=_clean(raw.cause_category),
                     cause_text=_clean(raw.cause_text), measure_text=_clean(raw.measure_text))
     _read_value(spec, raw, period, previous, today, actual, errors)
-    if actual.likelihood and actual.likelihood not in LIKELIHOODS:
-        errors.append(FieldError("likelihood", f"「{actual.likelihood}」不是可选项（{' / '.join(LIKELIHOODS)}）"))
-    if actual.cause_category and actual.cause_category not in CAUSE_CATEGORIES:
+    if actual.likelihood and actual.likelihood not in Likelihood.values():
+        errors.append(FieldError("likelihood", f"「{actual.likelihood}」不是可选项（{' / '.join(Likelihood.values())}）"))
+    if actual.cause_category and actual.cause_category not in CauseCategory.values():
         errors.append(FieldError("cause_category",
-                                 f"「{actual.cause_category}」不是可选项（{' / '.join(CAUSE_CATEGORIES)}）"))
+                                 f"「{actual.cause_category}」不是可选项（{' / '.join(CauseCategory.values())}）"))
     for name in ("cause_text", "measure_text"):
         if len(getattr(actual, name)) > MAX_TEXT:
             errors.append(FieldError(name, f"不能超过 {MAX_TEXT} 字"))
@@ -169,12 +168,12 @@ def assess(spec: TargetSpec, period: Period, actual: Actual) -> Reading:
 
 def _read_value(spec, raw, period, previous, today, actual, errors) -> None:
     text = _clean(raw.value)
-    if spec.kind == "qualitative":
+    if spec.kind == TargetKind.QUALITATIVE:
         if len(text) > MAX_TEXT:
             errors.append(FieldError("value", f"进展情况不能超过 {MAX_TEXT} 字"))
         actual.progress = text
         return
-    if spec.kind == "deadline":
+    if spec.kind == TargetKind.DEADLINE:
         _read_deadline(text, _clean(raw.expected_on), period, today, actual, errors)
         return
     if not text:
@@ -190,7 +189,7 @@ def _read_value(spec, raw, period, previous, today, actual, errors) -> None:
         errors.append(FieldError("value", f"「{spec.name}」是比率，不能超过 100%"))
         return
     actual.number = number
-    if spec.measure == CUMULATIVE and previous is not None and number < previous:
+    if spec.measure == Measure.CUMULATIVE and previous is not None and number < previous:
         if not raw.confirm_decrease:
             errors.append(FieldError("value", f"低于上一季度的累计值 {format_decimal(previous)}{spec.unit}："
                                               "累计值一般不会减少，如确需更正请确认并说明原因"))
@@ -238,9 +237,10 @@ def missing_for_submit(spec: TargetSpec, reading: Reading) -> list[FieldError]:
     """What a complete report still lacks for this indicator (checked on submit, not on draft saves)."""
     actual, missing = reading.actual, []
     if not actual.has_value():
-        label = {"qualitative": "请填写进展情况", "deadline": "请填写完成日期或「未完成」"}.get(spec.kind, "请填写实际完成值")
+        label = {TargetKind.QUALITATIVE: "请填写进展情况", TargetKind.DEADLINE: "请填写完成日期或「未完成」"}.get(
+            spec.kind, "请填写实际完成值")
         missing.append(FieldError("value", label))
-    if actual.done is False and actual.expected_on is None and actual.likelihood != "不可能":
+    if actual.done is False and actual.expected_on is None and actual.likelihood != Likelihood.IMPOSSIBLE:
         missing.append(FieldError("expected_on", "未完成的事项请填写预计完成日期"))
     if not actual.likelihood:
         missing.append(FieldError("likelihood", "请选择完成可能性"))
@@ -292,9 +292,9 @@ def read_spend(spent_text: str, budget_text: str, initial_budget: Decimal,
 
 def describe_actual(spec: TargetSpec, actual: Actual) -> str:
     """How a reported value reads to people: `1,234个`, `已完成（2025-06-30）`, a statement, or ``."""
-    if spec.kind == "qualitative":
+    if spec.kind == TargetKind.QUALITATIVE:
         return actual.progress
-    if spec.kind == "deadline":
+    if spec.kind == TargetKind.DEADLINE:
         if actual.done:
             return f"已完成（{actual.done_on.isoformat()}）" if actual.done_on else "已完成"
         if actual.done is False:
@@ -307,10 +307,10 @@ def describe_actual(spec: TargetSpec, actual: Actual) -> str:
 
 def value_text(spec: TargetSpec, actual: Actual) -> str:
     """The value as a flat file or form field writes it (reads back with `read_actual`)."""
-    if spec.kind == "deadline":
+    if spec.kind == TargetKind.DEADLINE:
         if actual.done:
             return actual.done_on.isoformat() if actual.done_on else ""
         return "未完成" if actual.done is False else ""
-    if spec.kind == "qualitative":
+    if spec.kind == TargetKind.QUALITATIVE:
         return actual.progress
     return "" if actual.number is None else format_decimal(actual.number)

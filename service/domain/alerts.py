@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from .periods import Period, periods_of
+from .vocabulary import AlertKind
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class DivisionReport:
 
 @dataclass(frozen=True)
 class AlertSpec:
-    kind: str
+    kind: AlertKind
     subject_code: str
     division_id: int | None
     due: date | None
@@ -65,18 +66,18 @@ def plan_deadlines(targets: list[DatedTarget], today: date, settings: AlertSetti
             passed = [n for n in settings.upcoming_days if days_left <= n]
             if passed:
                 step = min(passed)
-                alerts.append(AlertSpec("deadline_upcoming", t.code, t.division_id, t.due, f"d{step}", "division",
+                alerts.append(AlertSpec(AlertKind.DEADLINE_UPCOMING, t.code, t.division_id, t.due, f"d{step}", "division",
                                         f"「{t.name}」（{t.code}）将于 {t.due.isoformat()} 到期，还有 {days_left} 天", link))
         elif days_left == 0:
-            alerts.append(AlertSpec("deadline_due", t.code, t.division_id, t.due, "due", "division",
+            alerts.append(AlertSpec(AlertKind.DEADLINE_DUE, t.code, t.division_id, t.due, "due", "division",
                                     f"「{t.name}」（{t.code}）今天到期，请按时完成并在季度报告中填报", link))
         else:
             late = -days_left
             week = (late - 1) // settings.overdue_every_days
-            alerts.append(AlertSpec("deadline_overdue", t.code, t.division_id, t.due, f"w{week}", "division",
+            alerts.append(AlertSpec(AlertKind.DEADLINE_OVERDUE, t.code, t.division_id, t.due, f"w{week}", "division",
                                     f"「{t.name}」（{t.code}）已逾期 {late} 天（截止 {t.due.isoformat()}）", link))
             if late >= settings.escalate_after_days:
-                alerts.append(AlertSpec("escalation", t.code, t.division_id, t.due, "7d", "escalation",
+                alerts.append(AlertSpec(AlertKind.ESCALATION, t.code, t.division_id, t.due, "7d", "escalation",
                                         f"「{t.name}」（{t.code}）逾期已超过 {settings.escalate_after_days} 天，请处室负责人督办",
                                         link))
     return alerts
@@ -94,18 +95,18 @@ def plan_reports(reports: list[DivisionReport], today: date, due_days: int,
         if not period.is_open(today):
             continue
         if today <= due - timedelta(days=settings.report_due_soon_days):
-            alerts.append(AlertSpec("report_open", subject, r.division_id, due, "open", "division",
+            alerts.append(AlertSpec(AlertKind.REPORT_OPEN, subject, r.division_id, due, "open", "division",
                                     f"{period.label}绩效监控报告已开放填报，请于 {due.isoformat()} 前提交", link))
         elif today <= due:
-            alerts.append(AlertSpec("report_due_soon", subject, r.division_id, due, "soon", "division",
+            alerts.append(AlertSpec(AlertKind.REPORT_DUE_SOON, subject, r.division_id, due, "soon", "division",
                                     f"{period.label}绩效监控报告将于 {due.isoformat()} 截止，尚未提交", link))
         else:
             late = (today - due).days
             if late <= settings.report_overdue_max:
-                alerts.append(AlertSpec("report_overdue", subject, r.division_id, due, f"day{late}", "division",
+                alerts.append(AlertSpec(AlertKind.REPORT_OVERDUE, subject, r.division_id, due, f"day{late}", "division",
                                         f"{period.label}绩效监控报告已逾期 {late} 天，请尽快提交", link))
             if late >= settings.escalate_after_days:
-                alerts.append(AlertSpec("escalation", subject, r.division_id, due, "7d", "escalation",
+                alerts.append(AlertSpec(AlertKind.ESCALATION, subject, r.division_id, due, "7d", "escalation",
                                         f"{period.label}绩效监控报告逾期已超过 {settings.escalate_after_days} 天仍未提交，"
                                         "请处室负责人督办", link))
     return alerts

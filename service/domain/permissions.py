@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from .vocabulary import Labelled, Role
+from .vocabulary import Labelled, ReportAction, Role
 
 
 class Action(Labelled):
@@ -37,6 +37,11 @@ RULES: dict[Action, tuple[frozenset[Role], frozenset[Role]]] = {
     Action.LOCK_PERIOD: (frozenset({Role.FINANCE}), NOBODY),
     Action.RUN_EVALUATION: (frozenset({Role.FINANCE}), NOBODY),
     Action.MANAGE_USERS: (frozenset({Role.ADMIN}), NOBODY),
+}
+# What each step of a report's workflow asks of the user (on the report's division).
+TRANSITION_NEEDS: dict[ReportAction, Action] = {
+    ReportAction.SIGN: Action.SIGN_REPORT, ReportAction.SUBMIT: Action.EDIT_REPORT,
+    ReportAction.RETURN: Action.REVIEW_REPORT, ReportAction.ACCEPT: Action.REVIEW_REPORT,
 }
 
 

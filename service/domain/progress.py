@@ -12,38 +12,35 @@ from decimal import Decimal
 
 from .periods import Period
 from .targets import format_decimal as _plain
-
-CUMULATIVE, LATEST, EVENT, STATEMENT = "cumulative", "latest", "event", "statement"
-MEASURE_LABELS = {CUMULATIVE: "截至期末累计", LATEST: "最新实测值", EVENT: "完成日期", STATEMENT: "进展情况"}
+from .vocabulary import Comparator, Direction, Likelihood, Measure, Per, TargetKind
 # A value at or above this share of what is expected by now is "lagging" (yellow), below it "behind" (red).
 LAGGING_SHARE = Decimal("0.8")
 LATEST_UNITS = {"%", "倍", "分", "年", "月", "工作日", "小时", "分钟", "天", "周"}
-LIKELIHOODS = ("确定能", "有可能", "不可能")
 
 
 @dataclass(frozen=True)
 class TargetSpec:
     """What a reported value is measured against (an indicator's target in force)."""
 
-    kind: str  # numeric | duration | deadline | qualitative
-    comparator: str | None
+    kind: str  # a TargetKind
+    comparator: str | None  # a Comparator
     value: Decimal | None
     unit: str
-    per: str | None
-    direction: str
+    per: str | None  # a Per
+    direction: str  # a Direction
     due: date | None
     name: str = ""
     level2: str = ""
 
     @property
-    def measure(self) -> str:
-        if self.kind == "deadline":
-            return EVENT
-        if self.kind == "qualitative":
-            return STATEMENT
-        if self.kind == "duration" or self.unit in LATEST_UNITS or self.per in ("quarter", "month", "issue"):
-            return LATEST
-        return CUMULATIVE
+    def measure(self) -> Measure:
+        if self.kind == TargetKind.DEADLINE:
+            return Measure.EVENT
+        if self.kind == TargetKind.QUALITATIVE:
+            return Measure.STATEMENT
+        if self.kind == TargetKind.DURATION or self.unit in LATEST_UNITS or self.per in (Per.QUARTER, Per.MONTH, Per.ISSUE):
+            return Measure.LATEST
+        return Measure.CUMULATIVE
 
     @property
     def is_rate(self) -> bool:
@@ -69,9 +66,9 @@ NOT_REPORTED = Light("none", "未填报")
 
 def expected_by(spec: TargetSpec, period: Period) -> Decimal | None:
     """The value expected at the end of `period` (序时进度), or None where it does not apply."""
-    if spec.value is None or spec.kind not in ("numeric", "duration"):
+    if spec.value is None or spec.kind not in (TargetKind.NUMERIC, TargetKind.DURATION):
         return None
-    if spec.measure == CUMULATIVE and spec.direction == "higher_better":
+    if spec.measure == Measure.CUMULATIVE and spec.direction == Direction.HIGHER_BETTER:
         return (spec.value * period.elapsed).quantize(Decimal("0.01"))
     return spec.value
 
@@ -79,19 +76,19 @@ def expected_by(spec: TargetSpec, period: Period) -> Decimal | None:
 def status_light(spec: TargetSpec, period: Period, *, number: Decimal | None = None, done: bool | None = None,
                  done_on: date | None = None, expected_on: date | None = None, likelihood: str = "",
                  has_statement: bool = False) -> Light:
-    if spec.kind == "deadline":
+    if spec.kind == TargetKind.DEADLINE:
         return _deadline_light(spec, period, done, done_on, expected_on)
-    if spec.kind == "qualitative":
+    if spec.kind == TargetKind.QUALITATIVE:
         if not has_statement:
             return NOT_REPORTED
-        return {"不可能": Light("red", "难以完成"), "有可能": Light("yellow", "存在风险")}.get(
+        return {Likelihood.IMPOSSIBLE: Light("red", "难以完成"), Likelihood.POSSIBLE: Light("yellow", "存在风险")}.get(
             likelihood, Light("green", "正常"))
     if number is None:
         return NOT_REPORTED
     expected = expected_by(spec, period)
     if expected is None:
         return Light("green", "正常")
-    if spec.direction == "lower_better":
+    if spec.direction == Direction.LOWER_BETTER:
         return _ceiling_light(spec, number, expected)
     if expected == 0 or number >= expected:
         return Light("green", "正常", f"序时目标 {_plain(expected)}")
@@ -101,7 +98,7 @@ def status_light(spec: TargetSpec, period: Period, *, number: Decimal | None = N
 
 
 def _ceiling_light(spec: TargetSpec, number: Decimal, ceiling: Decimal) -> Light:
-    strict = spec.comparator == "<"
+    strict = spec.comparator == Comparator.LESS_THAN
     if number < ceiling or (number == ceiling and not strict):
         return Light("green", "正常", f"不超过 {_plain(ceiling)}")
     if number <= ceiling * (2 - LAGGING_SHARE):
@@ -126,4 +123,4 @@ def _deadline_light(spec, period, done, done_on, expected_on) -> Light:
 
 def needs_explanation(light: Light, likelihood: str) -> bool:
     """A deviation cause is required when behind expected progress or not certain to meet the target."""
-    return light.behind or (likelihood not in ("", "确定能"))
+    return light.behind or (likelihood not in ("", Likelihood.CERTAIN))

@@ -12,9 +12,9 @@ from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
 from .targets import format_decimal
+from .vocabulary import CEILINGS, Band, Comparator, TargetKind
 
 HUNDRED = Decimal(100)
-BANDS = ("达成", "部分达成", "未达成")
 
 
 def _d(value) -> Decimal:
@@ -27,8 +27,10 @@ class ScoringPolicy:
     level_aliases: dict = field(default_factory=lambda: {"成本指标": "产出指标"})  # first levels scored with another
     budget_weight: int = 10
     lower_better: str = "ratio"  # ratio: weight × target ÷ actual | linear: zero at twice the target
-    bands: dict = field(default_factory=lambda: {"达成": [80, 100], "部分达成": [60, 80], "未达成": [0, 60]})
-    band_default_percent: dict = field(default_factory=lambda: {"达成": 100, "部分达成": 60, "未达成": 0})
+    bands: dict = field(default_factory=lambda: {Band.ACHIEVED: [80, 100], Band.PARTLY: [60, 80],
+                                                 Band.NOT_ACHIEVED: [0, 60]})
+    band_default_percent: dict = field(default_factory=lambda: {Band.ACHIEVED: 100, Band.PARTLY: 60,
+                                                                Band.NOT_ACHIEVED: 0})
     decimals: int = 2  # rounding of indicator scores: 2, or 0 for whole numbers
     far_above: Decimal = Decimal("0.30")  # an actual this far above target asks for its cause
     deduct_far_above: bool = False
@@ -80,7 +82,7 @@ class ScoringPolicy:
 class Review:
     """The reviewer's judgement of a qualitative or late indicator: band and percentage inside it."""
 
-    band: str
+    band: str  # a Band
     percent: Decimal | None = None
     note: str = ""
 
@@ -91,7 +93,7 @@ class IndicatorInput:
     level1: str
     name: str
     raw_value: str
-    kind: str  # numeric | duration | deadline | qualitative
+    kind: str  # a TargetKind
     comparator: str | None
     target: Decimal | None
     unit: str
@@ -251,7 +253,7 @@ def _score_indicator(i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, 
         return IndicatorScore(i.code, weight, actual, score, basis)
 
     w = format_decimal(weight) if policy.decimals == 0 else _fmt(weight)
-    if i.kind == "deadline" or i.kind == "qualitative":
+    if i.kind in (TargetKind.DEADLINE, TargetKind.QUALITATIVE):
         return _judged(i, weight, w, policy, findings, done)
     if i.actual is None:
         findings.append(ScoreFinding("missing_actual", i.code, f"「{i.name}」没有实际完成值，得分 0"))
@@ -261,12 +263,12 @@ def _score_indicator(i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, 
     if target is None:
         findings.append(ScoreFinding("no_target_number", i.code, f"「{i.name}」的指标值「{i.raw_value}」没有数值，需人工评分"))
         return done(Decimal(0), f"指标值「{i.raw_value}」无数值，得分 0，待人工评分", shown)
-    lower = i.comparator in ("<=", "<")
+    lower = i.comparator in CEILINGS
     if not lower and target and actual >= target * (1 + policy.far_above):
         findings.append(ScoreFinding("far_above_target", i.code, f"「{i.name}」实际 {shown} 超过指标 {i.raw_value} "
                                                             f"{int(policy.far_above * 100)}% 以上，请说明原因（指标是否设定过低）"))
     if lower:
-        reached = actual < target or (actual == target and i.comparator == "<=")
+        reached = actual < target or (actual == target and i.comparator == Comparator.AT_MOST)
         if reached:
             return done(weight, f"实际 {shown} 未超过指标 {i.raw_value}，得满分 {w}", shown)
         if policy.lower_better == "linear":
@@ -277,7 +279,7 @@ def _score_indicator(i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, 
         score = weight * target / actual
         return done(score, f"指标 {i.raw_value} ÷ 实际 {shown} × 分值 {w} = "
                            f"{_fmt(score.quantize(q, rounding=ROUND_HALF_UP), policy.decimals)}", shown)
-    reached = actual > target if i.comparator == ">" else actual >= target
+    reached = actual > target if i.comparator == Comparator.MORE_THAN else actual >= target
     if reached or not target:
         score, basis = weight, f"实际 {shown} 达到指标 {i.raw_value}，得满分 {w}"
     else:
@@ -292,7 +294,7 @@ def _score_indicator(i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, 
 
 def _judged(i, weight, w, policy, findings, done) -> IndicatorScore:
     review = i.review
-    if i.kind == "deadline":
+    if i.kind == TargetKind.DEADLINE:
         actual = f"{i.done_on.isoformat()} 完成" if i.done and i.done_on else ("已完成" if i.done else "年末未完成")
         if review is None:
             if i.done and (i.due is None or i.done_on is None or i.done_on <= i.due):
@@ -300,7 +302,7 @@ def _judged(i, weight, w, policy, findings, done) -> IndicatorScore:
             if i.done is None:
                 findings.append(ScoreFinding("missing_actual", i.code, f"「{i.name}」没有填报完成情况，得分 0"))
                 return done(Decimal(0), f"未填报完成情况，得分 0（分值 {w}）", "")
-            review = Review("部分达成" if i.done else "未达成")
+            review = Review(Band.PARTLY if i.done else Band.NOT_ACHIEVED)
     else:
         actual = i.progress
         if review is None:
@@ -308,7 +310,7 @@ def _judged(i, weight, w, policy, findings, done) -> IndicatorScore:
                 findings.append(ScoreFinding("missing_actual", i.code, f"「{i.name}」没有填报进展情况，得分 0"))
                 return done(Decimal(0), f"未填报进展情况，得分 0（分值 {w}）", "")
             findings.append(ScoreFinding("awaiting_review", i.code, f"定性指标「{i.name}」尚待财务处评定档次，暂按「达成」计"))
-            review = Review("达成")
+            review = Review(Band.ACHIEVED)
     low, high = policy.bands[review.band]
     percent = _d(review.percent) if review.percent is not None else _d(policy.band_default_percent[review.band])
     if not low <= percent <= high:

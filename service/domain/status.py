@@ -14,15 +14,15 @@ from datetime import date
 from decimal import Decimal
 
 from .periods import DEFAULT_DUE_DAYS, Period, periods_of
-from .progress import CUMULATIVE, EVENT, STATEMENT, TargetSpec
+from .progress import TargetSpec
+from .vocabulary import Comparator, Direction, Measure, Status
 
 # Worst first: a project's status is the worst of its indicators'.
-SEVERITY = ("missed", "overdue", "lagging", "not_reported", "not_met", "at_risk", "due_soon", "done_late", "pending",
-            "judged", "on_track", "done", "achieved")
-STATUS_LABELS = {"achieved": "已达成", "on_track": "正常", "at_risk": "有风险", "lagging": "滞后", "missed": "未完成",
-                 "not_met": "未达标", "done": "已完成", "done_late": "逾期完成", "due_soon": "即将到期",
-                 "overdue": "已逾期", "pending": "未到期", "judged": "定性", "not_reported": "未报送"}
-BAD = {"missed", "overdue", "lagging", "not_reported", "not_met"}
+WORST_FIRST = (Status.MISSED, Status.OVERDUE, Status.LAGGING, Status.NOT_REPORTED, Status.NOT_MET, Status.AT_RISK,
+               Status.DUE_SOON, Status.DONE_LATE, Status.PENDING, Status.JUDGED, Status.ON_TRACK, Status.DONE,
+               Status.ACHIEVED)
+# Behind, or owed and missing: someone has to act (finance's weekly digest counts these projects).
+NEEDS_ACTION = frozenset({Status.MISSED, Status.OVERDUE, Status.LAGGING, Status.NOT_REPORTED, Status.NOT_MET})
 TWO_PLACES = Decimal("0.01")
 
 
@@ -48,7 +48,7 @@ class Reported:
 
 @dataclass
 class IndicatorStatus:
-    status: str
+    status: Status
     expected: Decimal | None = None
     value: Decimal | None = None
     projection: Decimal | None = None  # year-end, linear from the latest cumulative value
@@ -79,30 +79,32 @@ def indicator_status(spec: TargetSpec, year: int, as_of: date, latest: Reported 
     owed = last_due_period(year, as_of, settings.report_due_days)
     missing = owed is not None and (latest is None or latest.quarter < owed.quarter)
     likelihood = latest.likelihood if latest else ""
-    if spec.measure == EVENT:
+    if spec.measure == Measure.EVENT:
         return IndicatorStatus(_deadline(spec, as_of, latest, missing, settings), likelihood=likelihood)
     if missing:
-        return IndicatorStatus("not_reported", likelihood=likelihood,
+        return IndicatorStatus(Status.NOT_REPORTED, likelihood=likelihood,
                                value=latest.number if latest else None)
-    if spec.measure == STATEMENT:
-        status = "judged" if latest is not None else "pending"
+    if spec.measure == Measure.STATEMENT:
+        status = Status.JUDGED if latest is not None else Status.PENDING
         return IndicatorStatus(status, likelihood=likelihood)
     value = latest.number if latest else None
     if spec.value is None or value is None:
-        return IndicatorStatus("pending", value=value, likelihood=likelihood)
+        return IndicatorStatus(Status.PENDING, value=value, likelihood=likelihood)
     year_over = as_of > date(year, 12, 31)
-    if spec.measure == CUMULATIVE and spec.direction == "higher_better":
+    if spec.measure == Measure.CUMULATIVE and spec.direction == Direction.HIGHER_BETTER:
         return _cumulative(spec, year, as_of, latest, year_over, settings)
     met = _meets(spec, value)
     if met:
-        return IndicatorStatus("achieved", spec.value, value, likelihood=likelihood)
-    return IndicatorStatus("missed" if year_over else "not_met", spec.value, value, likelihood=likelihood)
+        return IndicatorStatus(Status.ACHIEVED, spec.value, value, likelihood=likelihood)
+    return IndicatorStatus(Status.MISSED if year_over else Status.NOT_MET, spec.value, value, likelihood=likelihood)
 
 
 def _meets(spec: TargetSpec, value: Decimal) -> bool:
     target = spec.value
-    return {">=": value >= target, ">": value > target, "<=": value <= target, "<": value < target,
-            "=": value == target}.get(spec.comparator or (">=" if spec.direction != "lower_better" else "<="), False)
+    implied = Comparator.AT_MOST if spec.direction == Direction.LOWER_BETTER else Comparator.AT_LEAST
+    return {Comparator.AT_LEAST: value >= target, Comparator.MORE_THAN: value > target,
+            Comparator.AT_MOST: value <= target, Comparator.LESS_THAN: value < target,
+            Comparator.EQUAL: value == target}.get(spec.comparator or implied, False)
 
 
 def _cumulative(spec, year, as_of, latest: Reported, year_over, settings) -> IndicatorStatus:
@@ -110,36 +112,36 @@ def _cumulative(spec, year, as_of, latest: Reported, year_over, settings) -> Ind
     expected = (target * elapsed_share(year, as_of, settings.progress_mode)).quantize(TWO_PLACES)
     reported_share = Decimal(latest.quarter) / 4
     projection = (value / reported_share).quantize(TWO_PLACES) if reported_share else None
-    result = IndicatorStatus("on_track", expected, value, projection, latest.likelihood)
+    result = IndicatorStatus(Status.ON_TRACK, expected, value, projection, latest.likelihood)
     if _meets(spec, value):
-        result.status = "achieved"
+        result.status = Status.ACHIEVED
     elif year_over:
-        result.status = "missed"
+        result.status = Status.MISSED
     elif value >= expected:
-        result.status = "on_track"
+        result.status = Status.ON_TRACK
     elif value >= expected * (1 - settings.at_risk_tolerance):
-        result.status = "at_risk"
+        result.status = Status.AT_RISK
     else:
-        result.status = "lagging"
+        result.status = Status.LAGGING
     return result
 
 
 def _deadline(spec, as_of, latest, missing, settings) -> str:
     due = spec.due
     if latest is not None and latest.done:
-        return "done_late" if due and latest.done_on and latest.done_on > due else "done"
+        return Status.DONE_LATE if due and latest.done_on and latest.done_on > due else Status.DONE
     if due is not None and as_of > due:
-        return "overdue"
+        return Status.OVERDUE
     if missing:
-        return "not_reported"
+        return Status.NOT_REPORTED
     if due is not None and (due - as_of).days <= settings.due_soon_days:
-        return "due_soon"
-    return "pending"
+        return Status.DUE_SOON
+    return Status.PENDING
 
 
 @dataclass
 class ProjectRollup:
-    status: str
+    status: Status
     counts: dict[str, int] = field(default_factory=dict)
 
 
@@ -147,7 +149,7 @@ def roll_up(statuses: list[str]) -> ProjectRollup:
     counts: dict[str, int] = {}
     for status in statuses:
         counts[status] = counts.get(status, 0) + 1
-    worst = min(statuses, key=SEVERITY.index) if statuses else "pending"
+    worst = min(statuses, key=WORST_FIRST.index) if statuses else Status.PENDING
     return ProjectRollup(worst, counts)
 
 

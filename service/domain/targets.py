@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-KINDS = ("numeric", "deadline", "duration", "qualitative")
-DIRECTIONS = ("higher_better", "lower_better", "on_or_before", "judged")
+from .vocabulary import CEILINGS, Comparator, Direction, Per, Severity, TargetKind
 
 
 @dataclass(frozen=True)
@@ -25,7 +24,7 @@ class TargetFinding:
     """A doubt about how a 指标值 was read, for a person to settle (stored as a `FindingRow`)."""
 
     code: str
-    severity: str  # error | warning | info
+    severity: Severity
     message: str
 
     def to_dict(self) -> dict:
@@ -34,12 +33,12 @@ class TargetFinding:
 
 @dataclass
 class Target:
-    kind: str
-    comparator: str | None = None
+    kind: TargetKind
+    comparator: Comparator | None = None
     value: Decimal | None = None
     unit: str = ""
-    per: str | None = None
-    direction: str = "judged"
+    per: Per | None = None
+    direction: Direction = Direction.JUDGED
     due: date | None = None
     findings: list[TargetFinding] = field(default_factory=list)
 
@@ -57,17 +56,13 @@ class Target:
 
     def reading(self) -> str:
         """A short Chinese rendering of the machine's reading, e.g. `≥ 80000 人/年`."""
-        if self.kind == "deadline":
+        if self.kind == TargetKind.DEADLINE:
             return f"{self.due.isoformat()} 前" if self.due else "截止日期"
-        if self.kind == "qualitative":
+        if self.kind == TargetKind.QUALITATIVE:
             return "定性（人工评判）"
         number = "?" if self.value is None else format_decimal(self.value)
-        per = f"/{PER_LABELS[self.per]}" if self.per else ""
-        return f"{COMPARATOR_SYMBOLS.get(self.comparator, '')} {number}{self.unit}{per}".strip()
-
-
-PER_LABELS = {"year": "年", "quarter": "季", "month": "月", "issue": "期"}
-COMPARATOR_SYMBOLS = {">=": "≥", ">": ">", "<=": "≤", "<": "<", "=": "="}
+        per = f"/{Per(self.per).label}" if self.per else ""
+        return f"{Comparator.label_of(self.comparator)} {number}{self.unit}{per}".strip()
 
 
 def decimal_to_json(value: Decimal | None) -> int | float | None:
@@ -87,15 +82,17 @@ def format_decimal(value: Decimal) -> str:
 
 # Longest first, so `≥` is not read as part of a word and `不超过` beats `超过`.
 COMPARATOR_WORDS = [
-    ("不少于", ">="), ("不低于", ">="), ("不小于", ">="), ("大于等于", ">="),
-    ("不超过", "<="), ("不高于", "<="), ("不大于", "<="), ("小于等于", "<="),
-    ("≥", ">="), ("≧", ">="), (">=", ">="), ("⩾", ">="),
-    ("≤", "<="), ("≦", "<="), ("<=", "<="), ("⩽", "<="),
-    ("大于", ">"), ("超过", ">"), ("高于", ">"), (">", ">"),
-    ("小于", "<"), ("低于", "<"), ("<", "<"),
-    ("等于", "="), ("=", "="),
+    ("不少于", Comparator.AT_LEAST), ("不低于", Comparator.AT_LEAST), ("不小于", Comparator.AT_LEAST),
+    ("大于等于", Comparator.AT_LEAST),
+    ("不超过", Comparator.AT_MOST), ("不高于", Comparator.AT_MOST), ("不大于", Comparator.AT_MOST),
+    ("小于等于", Comparator.AT_MOST),
+    ("≥", Comparator.AT_LEAST), ("≧", Comparator.AT_LEAST), (">=", Comparator.AT_LEAST), ("⩾", Comparator.AT_LEAST),
+    ("≤", Comparator.AT_MOST), ("≦", Comparator.AT_MOST), ("<=", Comparator.AT_MOST), ("⩽", Comparator.AT_MOST),
+    ("大于", Comparator.MORE_THAN), ("超过", Comparator.MORE_THAN), ("高于", Comparator.MORE_THAN), (">", Comparator.MORE_THAN),
+    ("小于", Comparator.LESS_THAN), ("低于", Comparator.LESS_THAN), ("<", Comparator.LESS_THAN),
+    ("等于", Comparator.EQUAL), ("=", Comparator.EQUAL),
 ]
-SUFFIX_COMPARATORS = [("以上", ">="), ("以内", "<="), ("以下", "<=")]
+SUFFIX_COMPARATORS = [("以上", Comparator.AT_LEAST), ("以内", Comparator.AT_MOST), ("以下", Comparator.AT_MOST)]
 
 # Canonical unit -> spellings.  Money is kept in 万元, the unit of the tables.
 UNIT_SPELLINGS: dict[str, list[str]] = {
@@ -121,7 +118,7 @@ COUNT_UNITS = [
     "公里", "元", "分",
 ]
 TIME_UNITS = {"工作日", "小时", "分钟", "天", "周", "月", "年"}
-PER_SPELLINGS = [("季度", "quarter"), ("季", "quarter"), ("年", "year"), ("月", "month"), ("期", "issue")]
+PER_SPELLINGS = [("季度", Per.QUARTER), ("季", Per.QUARTER), ("年", Per.YEAR), ("月", Per.MONTH), ("期", Per.ISSUE)]
 
 _SPELLING_TO_UNIT: list[tuple[str, str]] = sorted(
     [(s, canon) for canon, spellings in UNIT_SPELLINGS.items() for s in spellings]
@@ -145,7 +142,7 @@ _BEFORE_MONTH = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(?:前|之前|以前)")
 _YEAR_END = re.compile(r"(?:(\d{4})\s*)?(?:年年底|年年内|全年底|年底|年末|年内|全年内)")
 _DEADLINE_HINT = re.compile(r"前|底|末|年内")
 
-_PER_FROM_NAME = [("每季度", "quarter"), ("每季", "quarter"), ("每月", "month"), ("每年", "year"), ("每期", "issue")]
+_PER_FROM_NAME = [("每季度", Per.QUARTER), ("每季", Per.QUARTER), ("每月", Per.MONTH), ("每年", Per.YEAR), ("每期", Per.ISSUE)]
 
 
 # ------------------------------------------------------------------ helpers
@@ -214,7 +211,7 @@ def find_deadline(text: str, fiscal_year: int | None) -> tuple[date | None, str 
 
 @dataclass
 class _Number:
-    comparator: str | None
+    comparator: Comparator | None
     comparator_from: str  # "prefix", "suffix" or ""
     label: str
     value: Decimal
@@ -294,14 +291,14 @@ def parse_target(
 
     if name_c and level2_c and name_c == level2_c:
         findings.append(TargetFinding(
-            "name_repeats_level2", "warning",
+            "name_repeats_level2", Severity.WARNING,
             f"三级指标名称「{name_c}」只是重复了二级指标，未说明具体衡量什么",
         ))
 
     target = _parse_value(text, level2_c, name_c, desc_c, fiscal_year, findings)
-    if target.kind == "deadline" and target.due and fiscal_year and target.due.year != fiscal_year:
+    if target.kind == TargetKind.DEADLINE and target.due and fiscal_year and target.due.year != fiscal_year:
         findings.append(TargetFinding(
-            "due_outside_year", "warning",
+            "due_outside_year", Severity.WARNING,
             f"截止日期 {target.due.isoformat()} 不在 {fiscal_year} 预算年度内",
         ))
     target.findings = findings
@@ -312,17 +309,17 @@ def _parse_value(text, level2, name, description, fiscal_year, findings) -> Targ
     if not text:
         due, _ = find_deadline(description or name, fiscal_year) if _is_timeliness(level2) else (None, None)
         if due:
-            findings.append(TargetFinding("due_from_text", "info", "指标值为空，截止日期取自指标名称或描述"))
-            return Target("deadline", direction="on_or_before", due=due)
-        findings.append(TargetFinding("missing_value", "error", "指标值为空"))
-        return Target("qualitative", direction="judged")
+            findings.append(TargetFinding("due_from_text", Severity.INFO, "指标值为空，截止日期取自指标名称或描述"))
+            return Target(TargetKind.DEADLINE, direction=Direction.ON_OR_BEFORE, due=due)
+        findings.append(TargetFinding("missing_value", Severity.ERROR, "指标值为空"))
+        return Target(TargetKind.QUALITATIVE, direction=Direction.JUDGED)
 
     due, date_error = find_deadline(text, fiscal_year)
     if date_error:
-        findings.append(TargetFinding("invalid_date", "error", date_error))
-        return Target("deadline", direction="on_or_before")
+        findings.append(TargetFinding("invalid_date", Severity.ERROR, date_error))
+        return Target(TargetKind.DEADLINE, direction=Direction.ON_OR_BEFORE)
     if due:
-        return Target("deadline", direction="on_or_before", due=due)
+        return Target(TargetKind.DEADLINE, direction=Direction.ON_OR_BEFORE, due=due)
 
     number = _split_number(text)
     if number is not None:
@@ -347,80 +344,81 @@ def _parse_numeric(number: _Number, text, level2, name, description, findings) -
         return None
 
     value = (number.value * scale).normalize()
-    kind = "duration" if unit in TIME_UNITS and (_is_timeliness(level2) or comparator in ("<=", "<")) else "numeric"
+    timed = unit in TIME_UNITS and (_is_timeliness(level2) or comparator in CEILINGS)
+    kind = TargetKind.DURATION if timed else TargetKind.NUMERIC
     cost = _is_cost(level2, name, description)
 
     if label:
         findings.append(TargetFinding(
-            "label_glued", "warning",
+            "label_glued", Severity.WARNING,
             f"指标值前附有文字「{label}」，数值按 {format_decimal(value)}{unit} 读取，请确认",
         ))
     if rest:
         if unit == "" and not multiplier:
             findings.append(TargetFinding(
-                "unknown_unit", "warning",
+                "unknown_unit", Severity.WARNING,
                 f"无法识别的单位「{rest}」：像是指标名称粘在了数值后面，请改为规范单位",
             ))
         elif len(rest) <= 2:
             findings.append(TargetFinding(
-                "unit_noun", "info", f"单位后附有名词「{rest}」，按「{unit}」计量",
+                "unit_noun", Severity.INFO, f"单位后附有名词「{rest}」，按「{unit}」计量",
             ))
         else:
             findings.append(TargetFinding(
-                "trailing_text", "warning",
+                "trailing_text", Severity.WARNING,
                 f"数值和单位后还有文字「{rest}」，指标值应只写数值和单位，请确认口径",
             ))
     if unit == "分":
-        findings.append(TargetFinding("suspect_unit", "warning", "单位「分」少见，是否应为「份」？"))
-    if unit == "月" and comparator is None and kind == "numeric":
+        findings.append(TargetFinding("suspect_unit", Severity.WARNING, "单位「分」少见，是否应为「份」？"))
+    if unit == "月" and comparator is None and kind == TargetKind.NUMERIC:
         findings.append(TargetFinding(
-            "ambiguous_month", "warning",
+            "ambiguous_month", Severity.WARNING,
             f"「{format_decimal(value)}月」可能指月数，也可能指月份，请写明（如「≤12个月」或「12月底前」）",
         ))
 
     if comparator is None:
-        if cost or kind == "duration":
-            comparator = "<="
+        if cost or kind == TargetKind.DURATION:
+            comparator = Comparator.AT_MOST
         else:
-            comparator = ">="
+            comparator = Comparator.AT_LEAST
             findings.append(TargetFinding(
-                "comparator_inferred", "info", "未写比较符号，按「≥」（达到或超过）理解",
+                "comparator_inferred", Severity.INFO, "未写比较符号，按「≥」（达到或超过）理解",
             ))
-        if kind == "duration":
+        if kind == TargetKind.DURATION:
             findings.append(TargetFinding(
-                "comparator_inferred", "info", "未写比较符号，时限按「≤」（不超过）理解",
+                "comparator_inferred", Severity.INFO, "未写比较符号，时限按「≤」（不超过）理解",
             ))
 
-    direction = "lower_better" if comparator in ("<=", "<") else "higher_better"
+    direction = Direction.LOWER_BETTER if comparator in CEILINGS else Direction.HIGHER_BETTER
 
-    if SATISFACTION_WORD in name + level2 and comparator in ("<=", "<"):
+    if SATISFACTION_WORD in name + level2 and comparator in CEILINGS:
         findings.append(TargetFinding(
-            "inverted_comparator", "warning",
-            f"满意度指标使用了上限「{COMPARATOR_SYMBOLS[comparator]}」，通常应为「≥」，请确认是否写反",
+            "inverted_comparator", Severity.WARNING,
+            f"满意度指标使用了上限「{Comparator(comparator).label}」，通常应为「≥」，请确认是否写反",
         ))
-    if unit == "%" and comparator in ("<=", "<") and value >= 100:
+    if unit == "%" and comparator in CEILINGS and value >= 100:
         findings.append(TargetFinding(
-            "vacuous_bound", "warning",
-            f"比率上限「{COMPARATOR_SYMBOLS[comparator]}{format_decimal(value)}%」恒成立，不能衡量绩效，请确认（通常应为「≥」或「=100%」）",
+            "vacuous_bound", Severity.WARNING,
+            f"比率上限「{Comparator(comparator).label}{format_decimal(value)}%」恒成立，不能衡量绩效，请确认（通常应为「≥」或「=100%」）",
         ))
     if unit == "%" and value > 100 and ("率" in name or SATISFACTION_WORD in name + level2):
-        findings.append(TargetFinding("rate_over_100", "warning", "比率目标超过 100%，请确认"))
-    if kind == "duration" and name.endswith("率"):
+        findings.append(TargetFinding("rate_over_100", Severity.WARNING, "比率目标超过 100%，请确认"))
+    if kind == TargetKind.DURATION and name.endswith("率"):
         findings.append(TargetFinding(
-            "unit_mismatch", "warning",
+            "unit_mismatch", Severity.WARNING,
             f"指标名称是比率（{name}），但指标值是时长「{format_decimal(value)}{unit}」，请确认口径",
         ))
-    if "成本" in level2 and comparator in (">=", ">"):
+    if "成本" in level2 and comparator in (Comparator.AT_LEAST, Comparator.MORE_THAN):
         findings.append(TargetFinding(
-            "cost_lower_bound", "warning",
+            "cost_lower_bound", Severity.WARNING,
             "成本指标设为下限（≥）：看起来是节约额、减免额或补贴额，而不是成本上限，请确认口径",
         ))
-    if kind == "numeric" and per is None:
+    if kind == TargetKind.NUMERIC and per is None:
         for word, per_name in _PER_FROM_NAME:
             if word in name or word in description:
                 per = per_name
                 findings.append(TargetFinding(
-                    "per_from_name", "info", f"按名称中的「{word}」理解为每{PER_LABELS[per_name]}的数量",
+                    "per_from_name", Severity.INFO, f"按名称中的「{word}」理解为每{Per(per_name).label}的数量",
                 ))
                 break
 
@@ -433,23 +431,23 @@ def _parse_qualitative(text, level2, name, description, fiscal_year, findings) -
         if due is None:
             due, _ = find_deadline(name, fiscal_year)
         if due:
-            findings.append(TargetFinding("due_from_text", "info", "指标值未写日期，截止日期取自指标名称或描述"))
-            return Target("deadline", direction="on_or_before", due=due)
+            findings.append(TargetFinding("due_from_text", Severity.INFO, "指标值未写日期，截止日期取自指标名称或描述"))
+            return Target(TargetKind.DEADLINE, direction=Direction.ON_OR_BEFORE, due=due)
         findings.append(TargetFinding(
-            "no_date_year_end", "info", "时效指标未写具体日期，提醒按预算年度末（12月31日）安排",
+            "no_date_year_end", Severity.INFO, "时效指标未写具体日期，提醒按预算年度末（12月31日）安排",
         ))
     unit_only = next((canon for spelling, canon in _SPELLING_TO_UNIT if text == spelling), None)
     if unit_only:
-        findings.append(TargetFinding("missing_number", "error", f"指标值只有单位「{text}」，缺少数值"))
+        findings.append(TargetFinding("missing_number", Severity.ERROR, f"指标值只有单位「{text}」，缺少数值"))
         cost = _is_cost(level2, name, description)
-        return Target("numeric", "<=" if cost else None, None, unit_only, None,
-                      "lower_better" if cost else "higher_better")
+        return Target(TargetKind.NUMERIC, Comparator.AT_MOST if cost else None, None, unit_only, None,
+                      Direction.LOWER_BETTER if cost else Direction.HIGHER_BETTER)
     if text in (name, description):
         findings.append(TargetFinding(
-            "not_measurable", "info", "指标值只是重复了指标名称，无法衡量，评价时需人工判断",
+            "not_measurable", Severity.INFO, "指标值只是重复了指标名称，无法衡量，评价时需人工判断",
         ))
     elif "数量" in level2:
         findings.append(TargetFinding(
-            "qualitative_quantity", "warning", "数量指标没有可计量的数值，请补充具体数量",
+            "qualitative_quantity", Severity.WARNING, "数量指标没有可计量的数值，请补充具体数量",
         ))
-    return Target("qualitative", direction="judged")
+    return Target(TargetKind.QUALITATIVE, direction=Direction.JUDGED)

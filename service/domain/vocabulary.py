@@ -22,16 +22,21 @@ class Labelled(StrEnum):
         return member
 
     @classmethod
+    def values(cls) -> tuple[str, ...]:
+        """The stored values, in order (for choices and membership: `text in Role.values()`)."""
+        return tuple(member.value for member in cls)
+
+    @classmethod
     def labels(cls) -> dict[str, str]:
         return {member.value: member.label for member in cls}
 
     @classmethod
-    def label_of(cls, value: str | None) -> str:
-        """The label of a stored value; a value the vocabulary does not know is shown as it is."""
+    def label_of(cls, value: str | None, default: str | None = None) -> str:
+        """The label of a stored value; one the vocabulary does not know reads as DEFAULT, else as it is."""
         try:
             return cls(value).label
         except ValueError:
-            return "" if value is None else str(value)
+            return default if default is not None else ("" if value is None else str(value))
 
 
 # ---------------------------------------------------------------- targets (docs/domain.md §2, §3)
@@ -57,9 +62,8 @@ class Comparator(Labelled):
     LESS_THAN = "<", "<"
     EQUAL = "=", "="
 
-    @property
-    def is_ceiling(self) -> bool:
-        return self in (Comparator.AT_MOST, Comparator.LESS_THAN)
+
+CEILINGS = (Comparator.AT_MOST, Comparator.LESS_THAN)  # the target is an upper bound (成本, 时限)
 
 
 class Per(Labelled):
@@ -83,6 +87,15 @@ class FindingState(Labelled):
     OPEN = "open", "待处理"
     ACCEPTED = "accepted", "已确认"
     CORRECTED = "corrected", "已更正"
+
+
+# The columns of a project and an indicator, as an import preview names what changed.
+TARGET_FIELD_LABELS = {
+    "table_no": "表号", "title": "标题", "name": "名称", "prefix": "前缀", "division_id": "处室",
+    "funding_level": "资金来源", "budget": "预算数", "fiscal_funds": "财政资金", "other_funds": "其他资金",
+    "use_of_funds": "资金用途", "goals": "绩效目标", "row_order": "行号", "level1": "一级指标", "level2": "二级指标",
+    "description": "绩效指标描述", "weight": "分值", "raw_value": "指标值", "in_source": "在文件中",
+}
 
 
 # ---------------------------------------------------------------- accounts (docs/domain.md §1)
@@ -122,6 +135,14 @@ class ReportAction(Labelled):
     DETACH = "detach", "移除附件"
     LOCK = "lock", "锁定期间"
     REOPEN = "reopen", "重新开放期间"
+
+
+# The fields of a reported actual and spend, as errors name them (`budget` is the adjusted 全年预算数).
+REPORT_FIELD_LABELS = {
+    "value": "实际完成值", "expected_on": "预计完成日期", "likelihood": "完成可能性",
+    "cause_category": "偏差原因类别", "cause_text": "偏差原因分析", "measure_text": "改进措施",
+    "decrease_reason": "确认减少原因", "spent": "执行数", "budget": "全年预算数",
+}
 
 
 class Measure(Labelled):
@@ -203,12 +224,11 @@ class Band(Labelled):
 
 
 class RunState(Labelled):
-    """An evaluation run's progress."""
+    """An evaluation run's progress (a run that dies is rerun from nothing, so none stays failed)."""
 
     QUEUED = "queued", "排队中"
     RUNNING = "running", "计算中"
     DONE = "done", "已完成"
-    FAILED = "failed", "失败"
 
 
 VOCABULARY: tuple[type[Labelled], ...] = (

@@ -16,7 +16,7 @@ from sqlmodel import Session, select
 
 from ..domain.actuals import describe_actual
 from ..domain.periods import Period
-from ..domain.status import STATUS_LABELS, Reported, StatusSettings, budget_execution, indicator_status
+from ..domain.status import Reported, StatusSettings, budget_execution, indicator_status
 from ..domain.targets import format_decimal
 from ..models import ActualEntry, Division, FiscalYear, Indicator, Project, Report, SpendEntry
 from ..reporting.reports import actual_of, spec_of
@@ -68,7 +68,7 @@ def build_monitoring_workbook(session: Session, year_value: int, as_of: date,
         sheet.append([division.name, project.code, project.name, indicator.code, indicator.level1, indicator.level2,
                       indicator.name, indicator.raw_value, describe_actual(spec, actual),
                       Period(year.year, quarter).code if quarter else "", outlook, actual.likelihood,
-                      STATUS_LABELS[status.status], actual.cause_category, actual.cause_text, actual.measure_text])
+                      status.status.label, actual.cause_category, actual.cause_text, actual.measure_text])
     budget_sheet = workbook.create_sheet("预算执行")
     _title(budget_sheet, f"{year.year} 年度预算执行（截至 {as_of.isoformat()}）", BUDGET_HEADER)
     for project, division in sorted(projects.values(), key=lambda pd: pd[0].code):

@@ -12,6 +12,7 @@ import re
 import zipfile
 from decimal import Decimal, InvalidOperation
 
+from ..domain.vocabulary import Severity
 from .source import ImportProblem, ProjectFinding, SourceFile, SourceIndicator, SourceProject
 from .target_tables import EXPECTED_LEVEL2
 from .text_export import decode_text
@@ -154,7 +155,7 @@ def _add_indicator(project, record, location, source) -> None:
     expected = EXPECTED_LEVEL2.get(level1)
     if expected is not None and level2 not in expected:
         project.findings.append(ProjectFinding(
-            "unexpected_level2", "warning", f"{location}：二级指标「{level2}」不属于一级指标「{level1}」",
+            "unexpected_level2", Severity.WARNING, f"{location}：二级指标「{level2}」不属于一级指标「{level1}」",
         ))
 
 

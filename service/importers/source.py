@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ..domain.vocabulary import Severity
+
 
 @dataclass(frozen=True)
 class ImportProblem:
@@ -30,7 +32,7 @@ class ProjectFinding:
     """A doubt about a project as written (not fatal), for a person to settle; stored as a `FindingRow`."""
 
     code: str
-    severity: str
+    severity: Severity
     message: str
 
 

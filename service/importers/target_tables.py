@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
+from ..domain.vocabulary import Severity
 from .source import ImportProblem, ProjectFinding, SourceIndicator, SourceProject
 
 TITLE = re.compile(
@@ -131,7 +132,7 @@ def _read_budget(cells, project, scale, where, problems) -> None:
         total = project.fiscal_funds + (project.other_funds or 0)
         if total != project.budget:
             project.findings.append(ProjectFinding(
-                "funds_mismatch", "warning",
+                "funds_mismatch", Severity.WARNING,
                 f"财政资金 {project.fiscal_funds} + 其他资金 {project.other_funds or 0} ≠ 预算数 {project.budget}",
             ))
 
@@ -207,10 +208,10 @@ def _read_indicators(rows, header, project, table, where, problems) -> None:
         expected = EXPECTED_LEVEL2.get(indicator.level1)
         if expected is None:
             project.findings.append(ProjectFinding(
-                "unknown_level1", "warning", f"指标第 {row_no} 行：一级指标「{indicator.level1}」不在常用框架内",
+                "unknown_level1", Severity.WARNING, f"指标第 {row_no} 行：一级指标「{indicator.level1}」不在常用框架内",
             ))
         elif indicator.level2 not in expected:
             project.findings.append(ProjectFinding(
-                "unexpected_level2", "warning",
+                "unexpected_level2", Severity.WARNING,
                 f"指标第 {row_no} 行：二级指标「{indicator.level2}」不属于一级指标「{indicator.level1}」",
             ))

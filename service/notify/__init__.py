@@ -12,23 +12,24 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from ..clock import clock
+from ..domain.vocabulary import Channel
 from ..models import Alert, DeliveryAttempt, Notification, User
 from . import email, webhook
 
-CHANNELS = {"email": email.send, "webhook": webhook.send}
+SENDERS = {Channel.EMAIL: email.send, Channel.WEBHOOK: webhook.send}  # the inbox needs no sending
 BACKOFF = [timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=30), timedelta(hours=2)]
 
 
 def deliver(session: Session, notification_id: int, settings) -> str:
     """sent | failed | skipped (already sent, or not for this channel any more)."""
     notification = session.get(Notification, notification_id)
-    if notification is None or notification.state != "pending" or notification.channel not in CHANNELS:
+    if notification is None or notification.state != "pending" or notification.channel not in SENDERS:
         return "skipped"
     alert = session.get(Alert, notification.alert_id)
     user = session.get(User, notification.user_id)
     notification.attempts += 1
     try:
-        detail = CHANNELS[notification.channel](user, [alert], settings)
+        detail = SENDERS[notification.channel](user, [alert], settings)
         ok = True
     except Exception as exc:  # noqa: BLE001 - every failure is logged and retried, never raised to other channels
         detail, ok = f"{type(exc).__name__}: {exc}", False
@@ -47,7 +48,7 @@ def send_digests(session: Session, day: date, settings) -> int:
     """One mail per user who chose a daily digest, with every notice waiting for it."""
     waiting = session.execute(select(Notification, Alert, User).join(Alert, Alert.id == Notification.alert_id)
                               .join(User, User.id == Notification.user_id)
-                              .where(Notification.state == "digest", Notification.channel == "email")
+                              .where(Notification.state == "digest", Notification.channel == Channel.EMAIL)
                               .order_by(Notification.user_id, Alert.id)).all()
     by_user: dict[int, list] = {}
     for notification, alert, user in waiting:
@@ -62,7 +63,7 @@ def send_digests(session: Session, day: date, settings) -> int:
             detail, ok = f"{type(exc).__name__}: {exc}", False
         for notification, _alert, _user in items:
             notification.attempts += 1
-            session.add(DeliveryAttempt(notification_id=notification.id, channel="email", ok=ok,
+            session.add(DeliveryAttempt(notification_id=notification.id, channel=Channel.EMAIL, ok=ok,
                                         detail=f"digest {day.isoformat()}: {detail}"[:2000]))
             if ok:
                 notification.state, notification.sent_at = "sent", clock.now()

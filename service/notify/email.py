@@ -6,10 +6,7 @@ from datetime import date
 from email.message import EmailMessage
 from html import escape
 
-KIND_LABELS = {"deadline_upcoming": "截止提醒", "deadline_due": "今日到期", "deadline_overdue": "逾期提醒",
-               "report_open": "报告开放填报", "report_due_soon": "报告即将截止", "report_overdue": "报告逾期",
-               "returned": "报告被退回", "lagging": "进度滞后预警", "escalation": "逾期督办",
-               "digest": "每周监控摘要"}
+from ..domain.vocabulary import AlertKind
 
 
 def compose(user, alerts, settings, digest_of: date | None = None) -> EmailMessage:
@@ -17,7 +14,7 @@ def compose(user, alerts, settings, digest_of: date | None = None) -> EmailMessa
     if digest_of is not None:
         message["Subject"] = f"[perftrack] {digest_of.isoformat()} 绩效提醒汇总（{len(alerts)} 条）"
     else:
-        message["Subject"] = f"[perftrack] {KIND_LABELS.get(alerts[0].kind, '提醒')}：{alerts[0].message}"[:200]
+        message["Subject"] = f"[perftrack] {AlertKind.label_of(alerts[0].kind, '提醒')}：{alerts[0].message}"[:200]
     message["From"] = settings.smtp_from
     message["To"] = user.email
     lines = [f"{user.display_name}，您好："] + [f"- {a.message}\n  {settings.base_url}{a.link}" for a in alerts]

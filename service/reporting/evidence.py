@@ -9,6 +9,7 @@ from pathlib import PurePath
 from sqlmodel import Session, select
 
 from ..clock import clock
+from ..domain.vocabulary import ReportAction
 from ..models import Attachment, Indicator, ReportEvent, User
 from .reports import EDITABLE_STATES, ReportError, Scope, bump_version, check_writable
 
@@ -59,7 +60,7 @@ def add_attachment(session: Session, scope: Scope, user: User, indicator: Indica
                       content_type=content_type, size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data,
                       actor=user.username)
     session.add(item)
-    _record(session, scope, user, version, "attach", f"上传附件 {item.file_name}（{indicator.code}）")
+    _record(session, scope, user, version, ReportAction.ATTACH, f"上传附件 {item.file_name}（{indicator.code}）")
     return item
 
 
@@ -70,7 +71,7 @@ def remove_attachment(session: Session, scope: Scope, user: User, item: Attachme
         item.removed_at, item.removed_by = clock.now(), user.username
         session.add(item)
         version = bump_version(session, scope.report)
-        _record(session, scope, user, version, "detach", f"移除附件 {item.file_name}")
+        _record(session, scope, user, version, ReportAction.DETACH, f"移除附件 {item.file_name}")
 
 
 def attachments_of(session: Session, scope: Scope, indicator: Indicator) -> list[Attachment]:

@@ -14,9 +14,10 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from ..domain.permissions import can
 from ..domain.actuals import RawActual, join_explanation, split_explanation, value_text
 from ..domain.periods import Period, PeriodError
+from ..domain.permissions import can
+from ..domain.vocabulary import Role
 from ..importers.source import ImportProblem
 from ..importers.text_export import decode_text
 from ..models import Division, Indicator, Project, User
@@ -95,7 +96,7 @@ def apply_flat(session: Session, flat: FlatFile, user: User | None, actor_name: 
         else:
             spend_rows.append(SpendRow(code, cells["执行数"], cells["全年预算数"], location))
     results: dict[str, SaveResult] = {}
-    actor = user or User(username=actor_name, display_name=actor_name, role="admin", password_hash="")
+    actor = user or User(username=actor_name, display_name=actor_name, role=Role.ADMIN, password_hash="")
     for (division_code, period), (actual_rows, spend_rows) in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         try:
             scope = load_scope(session, period.year, division_code, period.quarter)

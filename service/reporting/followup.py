@@ -7,6 +7,7 @@ from sqlmodel import Session
 from ..alerting import create_alerts
 from ..clock import clock
 from ..domain.alerts import AlertSpec
+from ..domain.vocabulary import AlertKind, ReportAction
 from ..queueing import enqueue, safe_id
 from .reports import Scope
 
@@ -20,11 +21,11 @@ def recompute_later(session: Session, redis_url: str | None, project_ids) -> Non
 
 def follow_up(session: Session, scope: Scope, action: str, redis_url: str | None, comment: str = "") -> None:
     """Call in the transaction of the transition, so the outbox row (if Redis is down) commits with it."""
-    if action in ("submit", "return", "accept"):
+    if action in (ReportAction.SUBMIT, ReportAction.RETURN, ReportAction.ACCEPT):
         recompute_later(session, redis_url, [p.id for p in scope.projects.values()])
-    if action == "return":
+    if action == ReportAction.RETURN:
         report = scope.report
-        spec = AlertSpec("returned", f"{scope.division.code}-{scope.period.code}", scope.division.id,
+        spec = AlertSpec(AlertKind.RETURNED, f"{scope.division.code}-{scope.period.code}", scope.division.id,
                          scope.period.due(scope.year.report_due_days), f"v{report.version}", "division",
                          f"{scope.period.label}绩效监控报告被财务处退回：{comment or '见各指标的退回原因'}",
                          f"/reports/{scope.division.code}/{scope.period.code}")

@@ -14,23 +14,21 @@ from decimal import Decimal
 from sqlalchemy import update
 from sqlmodel import Session, select
 
-from ..domain.permissions import can
 from ..clock import clock
-from ..domain.actuals import (
-    FIELD_LABELS, Actual, RawActual, Spend, assess, missing_for_submit, read_actual, read_spend,
-)
+from ..domain.actuals import Actual, RawActual, Spend, assess, missing_for_submit, read_actual, read_spend
 from ..domain.periods import Period
+from ..domain.permissions import can
+from ..domain.vocabulary import ReportAction, ReportState, Role
 from ..domain.progress import TargetSpec
 from ..importers.source import ImportProblem
 from ..models import (
     ActualEntry, Division, FiscalYear, Indicator, PeriodLockEvent, Project, Report, ReportEvent, SpendEntry, User,
 )
 
-EDITABLE_STATES = ("draft", "signed", "returned")
-ACTIONS = ("sign", "submit", "return", "accept")
-ACTION_LABELS = {"save": "保存", "sign": "负责人签认", "submit": "提交", "return": "退回", "accept": "审核通过",
-                 "attach": "上传附件", "detach": "移除附件",
-                 "lock": "锁定期间", "reopen": "重新开放期间"}
+EDITABLE_STATES = (ReportState.DRAFT, ReportState.SIGNED, ReportState.RETURNED)
+# The workflow: each transition and the state it leads to.
+TRANSITIONS = {ReportAction.SIGN: ReportState.SIGNED, ReportAction.SUBMIT: ReportState.SUBMITTED,
+               ReportAction.RETURN: ReportState.RETURNED, ReportAction.ACCEPT: ReportState.ACCEPTED}
 
 
 class ReportError(Exception):
@@ -117,7 +115,7 @@ def is_locked(session: Session, fiscal_year_id: int, quarter: int) -> bool:
     last = session.exec(select(PeriodLockEvent.action).where(
         PeriodLockEvent.fiscal_year_id == fiscal_year_id, PeriodLockEvent.quarter == quarter)
         .order_by(PeriodLockEvent.id.desc())).first()
-    return last == "lock"
+    return last == ReportAction.LOCK
 
 
 def _current(session: Session, model, report_id: int | None, key: str) -> dict:
@@ -201,7 +199,7 @@ def save(session: Session, scope: Scope, user: User, actual_rows: list[ActualRow
         before = previous.get(indicator.id)
         reading = read_actual(spec_of(indicator), row.raw, scope.period,
                               previous=before.number if before else None, today=today)
-        problems += [ImportProblem(row.location, FIELD_LABELS.get(e.field, e.field), e.message) for e in reading.errors]
+        problems += [ImportProblem(row.location, e.label, e.message) for e in reading.errors]
         if actual_of(current.get(indicator.id)).key() != reading.actual.key():
             new_actuals.append((indicator, reading.actual))
     new_spend = _read_spend_rows(session, scope, spend_rows, skip_blank, problems)
@@ -220,10 +218,11 @@ def save(session: Session, scope: Scope, user: User, actual_rows: list[ActualRow
     _supersede(session, SpendEntry, SpendEntry.project_id, report.id, [p.id for p, _ in new_spend],
                [SpendEntry(project_id=p.id, spent=spend.spent, budget=spend.budget, **stamp) for p, spend in new_spend])
     detail = {"source": source, "actuals": result.changed_actuals, "spend": result.changed_spend}
-    if report.state == "signed":  # a change after sign-off needs a new sign-off
-        report.state = "draft"
+    if report.state == ReportState.SIGNED:  # a change after sign-off needs a new sign-off
+        report.state = ReportState.DRAFT
         detail["signoff_voided"] = True
-    session.add(ReportEvent(report_id=report.id, version=version, action="save", actor=user.username, detail=detail))
+    session.add(ReportEvent(report_id=report.id, version=version, action=ReportAction.SAVE, actor=user.username,
+                            detail=detail))
     session.flush()
     result.version = version
     return result
@@ -258,7 +257,7 @@ def _read_spend_rows(session, scope: Scope, rows: list[SpendRow], skip_blank: bo
             continue
         seen.add(code)
         spend, errors = read_spend(row.spent, row.budget, project.budget, budgets.get(project.id))
-        problems += [ImportProblem(row.location, FIELD_LABELS[e.field], e.message) for e in errors]
+        problems += [ImportProblem(row.location, e.label, e.message) for e in errors]
         entry = current.get(project.id)
         before = Spend(entry.spent, entry.budget) if entry else Spend()
         if before.key() != spend.key():
@@ -283,7 +282,8 @@ def bump_version(session: Session, report: Report) -> int:
 
 
 def _state_words(state: str) -> str:
-    return {"submitted": "已提交，等待财务处审核", "accepted": "已审核通过"}.get(state, f"处于「{state}」状态")
+    return {ReportState.SUBMITTED: "已提交，等待财务处审核", ReportState.ACCEPTED: "已审核通过"}.get(
+        state, f"处于「{ReportState.label_of(state)}」状态")
 
 
 # ---------------------------------------------------------------- workflow
@@ -292,38 +292,38 @@ def transition(session: Session, scope: Scope, user: User, action: str, comment:
                reasons: dict[str, str] | None = None, expected_version: int | None = None) -> bool:
     """Move the report; False when it is already where the request would put it (idempotent)."""
     report = scope.report
-    if action not in ACTIONS:
+    if action not in TRANSITIONS:
         raise ReportError(400, f"未知操作「{action}」")
-    target = {"sign": "signed", "submit": "submitted", "return": "returned", "accept": "accepted"}[action]
+    target = TRANSITIONS[action]
     if report.state == target and report.id is not None:
         return False
     check_writable(session, scope)
     _check_version(report, expected_version)
     detail: dict = {}
     comment = (comment or "").strip()
-    if action == "sign":
+    if action == ReportAction.SIGN:
         _require(scope.division.requires_head_signoff, f"{scope.division.name}未启用负责人签认")
-        _require(report.state in ("draft", "returned"), f"报告{_state_words(report.state)}，不能签认")
+        _require(report.state in (ReportState.DRAFT, ReportState.RETURNED), f"报告{_state_words(report.state)}，不能签认")
         _require_complete(session, scope)
-    elif action == "submit":
+    elif action == ReportAction.SUBMIT:
         _require(report.state in EDITABLE_STATES, f"报告{_state_words(report.state)}，不能提交")
-        if scope.division.requires_head_signoff and user.role != "head":
-            _require(report.state == "signed", "本处室的报告需处室负责人签认后才能提交")
+        if scope.division.requires_head_signoff and user.role != Role.HEAD:
+            _require(report.state == ReportState.SIGNED, "本处室的报告需处室负责人签认后才能提交")
         _require_complete(session, scope)
         now = clock.now()
         if report.first_submitted_at is None:
             report.first_submitted_at = now
             report.late = scope.period.is_late(now.astimezone(clock.zone).date(), scope.year.report_due_days)
             detail["late"] = report.late
-    elif action == "return":
-        _require(report.state in ("submitted", "accepted"), f"报告{_state_words(report.state)}，不能退回")
+    elif action == ReportAction.RETURN:
+        _require(report.state in (ReportState.SUBMITTED, ReportState.ACCEPTED), f"报告{_state_words(report.state)}，不能退回")
         reasons = {code.strip(): text.strip() for code, text in (reasons or {}).items() if text and text.strip()}
         unknown = [code for code in reasons if code not in scope.indicators]
         _require(not unknown, f"退回原因中的指标不属于本报告：{', '.join(unknown)}")
         _require(bool(reasons or comment), "退回时请至少写明一条原因（针对指标或总体意见）")
         detail["reasons"] = reasons
     else:
-        _require(report.state == "submitted", f"报告{_state_words(report.state)}，不能审核通过")
+        _require(report.state == ReportState.SUBMITTED, f"报告{_state_words(report.state)}，不能审核通过")
         report.accepted_at = clock.now()
     report.state = target
     version = bump_version(session, report)
@@ -346,8 +346,7 @@ def _require_complete(session: Session, scope: Scope) -> None:
         spec = spec_of(indicator)
         reading = assess(spec, scope.period, actual_of(current.get(indicator.id)))
         for missing in missing_for_submit(spec, reading):
-            problems.append(ImportProblem(f"指标 {code}（{indicator.name}）", FIELD_LABELS[missing.field],
-                                          missing.message))
+            problems.append(ImportProblem(f"指标 {code}（{indicator.name}）", missing.label, missing.message))
     spend = current_spend(session, scope.report.id)
     for code, project in scope.projects.items():
         entry = spend.get(project.id)
@@ -367,7 +366,7 @@ def set_period_lock(session: Session, fiscal_year: FiscalYear, quarter: int, use
     reason = (reason or "").strip()
     if not lock and not reason:
         raise ReportError(422, "重新开放期间时请说明原因")
-    session.add(PeriodLockEvent(fiscal_year_id=fiscal_year.id, quarter=quarter, action="lock" if lock else "reopen",
+    session.add(PeriodLockEvent(fiscal_year_id=fiscal_year.id, quarter=quarter, action=ReportAction.LOCK if lock else ReportAction.REOPEN,
                                 actor=user.username, reason=reason))
     session.flush()
     return True

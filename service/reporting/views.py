@@ -10,8 +10,9 @@ from sqlmodel import Session, select
 
 from ..domain.actuals import Actual, Reading, assess, describe_actual, value_text
 from ..domain.periods import Period
-from ..domain.progress import MEASURE_LABELS, TargetSpec, expected_by
+from ..domain.progress import TargetSpec, expected_by
 from ..domain.targets import format_decimal
+from ..domain.vocabulary import ReportAction, ReportState, TargetKind
 from ..models import (
     ActualEntry, Attachment, Division, FiscalYear, Indicator, Project, Report, ReportEvent, SpendEntry,
 )
@@ -30,7 +31,7 @@ class Row:
 
     @property
     def measure_label(self) -> str:
-        return MEASURE_LABELS[self.spec.measure]
+        return self.spec.measure.label
 
     @property
     def value_text(self) -> str:
@@ -65,7 +66,7 @@ def latest_event(session: Session, report: Report, action: str) -> ReportEvent |
 
 
 def expected_text(spec: TargetSpec, period: Period) -> str:
-    if spec.kind == "deadline":
+    if spec.kind == TargetKind.DEADLINE:
         return f"{spec.due.isoformat()} 前完成" if spec.due else ""
     expected = expected_by(spec, period)
     return "" if expected is None else f"{format_decimal(expected)}{spec.unit}"
@@ -80,7 +81,7 @@ def form_groups(session: Session, scope: Scope) -> list[ProjectGroup]:
     spend = current_spend(session, report.id)
     previous_spend = current_spend(session, previous_row.id if previous_row else None)
     budgets = budgets_in_force(session, scope)
-    returned = latest_event(session, report, "return") if report.state == "returned" else None
+    returned = latest_event(session, report, ReportAction.RETURN) if report.state == ReportState.RETURNED else None
     reasons = (returned.detail or {}).get("reasons", {}) if returned else {}
     attachments: dict[int, list[Attachment]] = {}
     if report.id is not None:
@@ -134,7 +135,7 @@ def _entry_text(spec: TargetSpec, actual: Actual) -> str:
 def changes_since_return(session: Session, scope: Scope) -> list[Change]:
     """Per indicator and project: the value when finance returned the report, and now."""
     report = scope.report
-    returned = latest_event(session, report, "return")
+    returned = latest_event(session, report, ReportAction.RETURN)
     if returned is None:
         return []
     by_id = {i.id: i for i, _ in scope.indicators.values()}

@@ -18,9 +18,9 @@ from openpyxl.worksheet.datavalidation import DataValidation
 from sqlmodel import Session
 
 from ..clock import clock
-from ..domain.actuals import CAUSE_CATEGORIES, RawActual, value_text
-from ..domain.progress import LIKELIHOODS, MEASURE_LABELS
+from ..domain.actuals import RawActual, value_text
 from ..domain.targets import format_decimal
+from ..domain.vocabulary import CauseCategory, Likelihood
 from ..importers.source import ImportProblem
 from .reports import ActualRow, ReportError, Scope, SpendRow
 from .views import form_groups
@@ -81,14 +81,14 @@ def build_workbook(session: Session, scope: Scope) -> io.BytesIO:
             actual, spec = row.reading.actual, row.spec
             sheet.append([
                 row.indicator.code, group.project.name, row.indicator.level2, row.indicator.name,
-                row.indicator.raw_value, MEASURE_LABELS[spec.measure], row.previous, row.expected,
+                row.indicator.raw_value, spec.measure.label, row.previous, row.expected,
                 value_text(spec, actual), actual.expected_on.isoformat() if actual.expected_on else "",
                 actual.likelihood, actual.cause_category, actual.cause_text, actual.measure_text,
                 actual.decrease_reason,
             ])
     _protect(sheet, ACTUAL_COLUMNS)
     letters = {c.title: get_column_letter(i) for i, c in enumerate(ACTUAL_COLUMNS, start=1)}
-    for title, options in (("完成可能性", LIKELIHOODS), ("偏差原因类别", CAUSE_CATEGORIES)):
+    for title, options in (("完成可能性", Likelihood.values()), ("偏差原因类别", CauseCategory.values())):
         column = letters[title]
         validation = DataValidation(type="list", formula1=f'"{",".join(options)}"', allow_blank=True,
                                     sqref=f"{column}2:{column}{MAX_ROWS}", showErrorMessage=True,

@@ -19,6 +19,7 @@ from ..accounts import AccountError
 from ..admin import DecisionError, accept_finding, correct_target, set_head_signoff, set_prefix, set_report_due_days
 from ..api.serialize import target_of
 from ..clock import clock
+from ..domain.vocabulary import TARGET_FIELD_LABELS, VOCABULARY, FindingState, Severity
 from ..exports.template import build_flat_template
 from ..importing import READERS, ImportRejected, apply_plan, plan_import, read_source
 from ..models import Division, DivisionPrefix, FindingRow, FiscalYear, ImportBatch, Indicator, ProjectStatusRow
@@ -33,16 +34,6 @@ from ..request_db import get_session
 
 web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/assets")
-KIND_LABELS = {"numeric": "数值", "deadline": "截止日期", "duration": "时长", "qualitative": "定性"}
-DIRECTION_LABELS = {"higher_better": "越高越好", "lower_better": "越低越好", "on_or_before": "按期完成",
-                    "judged": "人工评判"}
-SEVERITY_LABELS = {"error": "错误", "warning": "警告", "info": "提示"}
-STATE_LABELS = {"open": "待处理", "accepted": "已确认", "corrected": "已更正"}
-FIELD_LABELS = {"table_no": "表号", "title": "标题", "name": "名称", "prefix": "前缀", "division_id": "处室",
-                "funding_level": "资金来源", "budget": "预算数", "fiscal_funds": "财政资金", "other_funds": "其他资金",
-                "use_of_funds": "资金用途", "goals": "绩效目标", "row_order": "行号", "level1": "一级指标",
-                "level2": "二级指标", "description": "绩效指标描述", "weight": "分值", "raw_value": "指标值",
-                "in_source": "在文件中"}
 UPLOAD_NAME = re.compile(r"^[0-9a-f]{64}\.(txt|docx|xlsx|csv)$")
 
 
@@ -58,9 +49,10 @@ def localtime(value) -> str:
 
 
 @web_bp.app_context_processor
-def _labels():
-    return {"KIND_LABELS": KIND_LABELS, "DIRECTION_LABELS": DIRECTION_LABELS, "SEVERITY_LABELS": SEVERITY_LABELS,
-            "STATE_LABELS": STATE_LABELS, "FIELD_LABELS": FIELD_LABELS, "today": clock.today()}
+def _vocabulary():
+    """Every labelled state and kind by its class name (`{{ ReportState.label_of(report.state) }}`)."""
+    return {**{words.__name__: words for words in VOCABULARY}, "TARGET_FIELD_LABELS": TARGET_FIELD_LABELS,
+            "today": clock.today()}
 
 
 def decide(change, success) -> bool:
@@ -103,7 +95,7 @@ def projects():
     rows = list_projects(session, flt)
     totals = {"budget": sum((r["project"].budget for r in rows), Decimal(0)),
               "indicators": sum(r["indicator_count"] for r in rows),
-              "flagged": sum(1 for r in rows if r["findings"].get("error") or r["findings"].get("warning"))}
+              "flagged": sum(1 for r in rows if r["findings"].get(Severity.ERROR) or r["findings"].get(Severity.WARNING))}
     return render_template("projects.html", rows=rows, flt=flt, totals=totals, years=years(session),
                            divisions=divisions(session))
 
@@ -133,7 +125,7 @@ def project(code: str):
 def findings():
     authorize("manage_targets")
     session = get_session()
-    state = request.args.get("state", "open")
+    state = request.args.get("state", FindingState.OPEN)
     rows = list_findings(session, state=state or None, severity=request.args.get("severity") or None,
                          code=request.args.get("code") or None, division=request.args.get("division") or None,
                          year=request.args.get("year", type=int))

@@ -12,7 +12,8 @@ from ..access import LoginUser, authorize
 from ..accounts import (
     AccountError, TooManyAttempts, authenticate, create_user, issue_token, revoke_token, set_password, tokens_of,
 )
-from ..models import ROLE_LABELS, ROLES, Division, User
+from ..domain.vocabulary import Role
+from ..models import Division, User
 from ..request_db import get_session
 from . import decide, web_bp
 
@@ -54,8 +55,7 @@ def logout():
 @web_bp.get("/account")
 def account():
     user = authorize("read_targets")
-    return render_template("account.html", tokens=tokens_of(get_session(), user), new_token=None,
-                           ROLE_LABELS=ROLE_LABELS)
+    return render_template("account.html", tokens=tokens_of(get_session(), user), new_token=None)
 
 
 @web_bp.post("/account/password")
@@ -82,8 +82,7 @@ def token_create():
     session = get_session()
     issued = issue_token(session, user, request.form.get("label", ""))
     session.commit()
-    return render_template("account.html", tokens=tokens_of(session, user), new_token=issued.token,
-                           ROLE_LABELS=ROLE_LABELS)
+    return render_template("account.html", tokens=tokens_of(session, user), new_token=issued.token)
 
 
 @web_bp.post("/account/tokens/<int:token_id>/revoke")
@@ -99,7 +98,7 @@ def users():
     session = get_session()
     rows = session.exec(select(User, Division).join(Division, Division.id == User.division_id, isouter=True)
                         .order_by(User.username)).all()
-    return render_template("users.html", rows=rows, ROLES=ROLES, ROLE_LABELS=ROLE_LABELS,
+    return render_template("users.html", rows=rows,
                            divisions=session.exec(select(Division).order_by(Division.code)).all())
 
 
@@ -109,7 +108,7 @@ def user_create():
     form = request.form
     decide(lambda session: create_user(session, form.get("username", ""), form.get("display_name", ""),
                                        form.get("role", ""), form.get("division") or None, form.get("password", "")),
-           lambda user: f"已创建用户 {user.username}（{ROLE_LABELS[user.role]}）")
+           lambda user: f"已创建用户 {user.username}（{Role(user.role).label}）")
     return redirect(url_for("web.users"))
 
 

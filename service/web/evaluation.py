@@ -11,7 +11,8 @@ from werkzeug.exceptions import NotFound
 from ..access import authorize, can, current
 from ..admin import DecisionError
 from ..clock import clock
-from ..domain.scoring import BANDS, ScoringPolicy
+from ..domain.scoring import ScoringPolicy
+from ..domain.vocabulary import Band, RunState
 from ..evaluation import lock_year, results_of_run, start_run
 from ..evaluation import division_notes
 from ..exports.self_evaluation import build_self_evaluation, explanations_of, indicator_block
@@ -44,7 +45,7 @@ def evaluations():
     year = _year(request.args.get("year", type=int))
     runs = session.exec(select(EvaluationRun).where(EvaluationRun.fiscal_year_id == (year.id if year else 0))
                         .order_by(EvaluationRun.id.desc())).all()
-    latest = next((r for r in runs if r.state == "done"), None)
+    latest = next((r for r in runs if r.state == RunState.DONE), None)
     rows = []
     if latest is not None:
         visible = [d.id for d in session.exec(select(Division)).all() if can(user, "view_report", d.id)]
@@ -55,7 +56,7 @@ def evaluations():
                                               .where(Project.id.in_(ids)).order_by(Project.code)).all():
             rows.append((project, division, results.get(project.code)))
     return render_template("evaluations.html", year=year, runs=runs, latest=latest, rows=rows,
-                           running=any(r.state in ("queued", "running") for r in runs))
+                           running=any(r.state in (RunState.QUEUED, RunState.RUNNING) for r in runs))
 
 
 @web_bp.post("/self-evaluation/runs")
@@ -110,7 +111,7 @@ def evaluation_project(run_id: int, code: str):
         "evaluation_project.html", run=run, project=project, result=result,
         division=session.get(Division, project.division_id), year=session.get(FiscalYear, run.fiscal_year_id).year,
         rows=list(zip(result.indicators, indicator_block(result, list(indicators), explanations), indicators)),
-        stored=stored, grades=grades, BANDS=BANDS, policy=ScoringPolicy.from_dict(run.policy),
+        stored=stored, grades=grades, policy=ScoringPolicy.from_dict(run.policy),
         may_review=can(user, "run_evaluation") and not run.final,
         may_explain=can(user, "edit_report", project.division_id) and not run.final,
         project_result=session.exec(select(ProjectResult).where(ProjectResult.run_id == run.id,
@@ -169,7 +170,7 @@ def evaluation_grade(run_id: int, code: str, indicator_code: str):
 
     def change(session):
         band = request.form.get("band", "")
-        if band not in BANDS:
+        if band not in Band.values():
             raise DecisionError("请选择评价档次")
         text = request.form.get("percent", "").strip().rstrip("%")
         try:

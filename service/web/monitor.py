@@ -14,7 +14,8 @@ from ..admin import DecisionError
 from ..alerting import unread_count
 from ..clock import clock
 from ..domain.periods import periods_of
-from ..domain.status import SEVERITY, STATUS_LABELS
+from ..domain.status import WORST_FIRST
+from ..domain.vocabulary import Channel, Role, Status
 from ..models import (
     Alert, DeliveryAttempt, Division, FiscalYear, Indicator, Notification, Project, ProjectStatusRow, User,
 )
@@ -28,7 +29,7 @@ def _inbox_count():
     user = current()
     if user is None:
         return {}
-    return {"unread_count": unread_count(get_session(), user), "STATUS_LABELS": STATUS_LABELS}
+    return {"unread_count": unread_count(get_session(), user)}
 
 
 def _visible_divisions(session, user) -> list[Division]:
@@ -61,10 +62,10 @@ def overview():
                         .order_by(Division.code, Project.code)).all()
     matrix: dict[str, dict[str, int]] = {}
     for _project, status, division in rows:
-        key = status.status if status else "pending"
+        key = status.status if status else Status.PENDING
         matrix.setdefault(division.name, {}).setdefault(key, 0)
         matrix[division.name][key] += 1
-    shown = [s for s in SEVERITY if any(s in counts for counts in matrix.values())]
+    shown = [s for s in WORST_FIRST if any(s in counts for counts in matrix.values())]
     month = _month(request.args.get("month"), today)
     deadlines = session.exec(select(Indicator, Project, Division).join(Project, Project.id == Indicator.project_id)
                              .join(Division, Division.id == Project.division_id)
@@ -109,7 +110,7 @@ def inbox():
     user = authorize("read_targets")
     session = get_session()
     rows = session.exec(select(Notification, Alert).join(Alert, Alert.id == Notification.alert_id)
-                        .where(Notification.user_id == user.id, Notification.channel == "inbox")
+                        .where(Notification.user_id == user.id, Notification.channel == Channel.INBOX)
                         .order_by(Notification.id.desc()).limit(300)).all()
     return render_template("inbox.html", rows=rows)
 
@@ -118,7 +119,7 @@ def inbox():
 def inbox_read():
     user = authorize("read_targets")
     session = get_session()
-    query = select(Notification).where(Notification.user_id == user.id, Notification.channel == "inbox",
+    query = select(Notification).where(Notification.user_id == user.id, Notification.channel == Channel.INBOX,
                                        Notification.read_at.is_(None))
     if request.form.get("id"):
         query = query.where(Notification.id == request.form.get("id", type=int))
@@ -158,7 +159,7 @@ def deliveries():
     query = (select(DeliveryAttempt, Notification, Alert, User)
              .join(Notification, Notification.id == DeliveryAttempt.notification_id)
              .join(Alert, Alert.id == Notification.alert_id).join(User, User.id == Notification.user_id))
-    if user.role not in ("finance", "admin", "auditor"):
+    if user.role not in (Role.FINANCE, Role.ADMIN, Role.AUDITOR):
         query = query.where(Notification.user_id == user.id)
     if request.args.get("ok") in ("0", "1"):
         query = query.where(DeliveryAttempt.ok.is_(request.args.get("ok") == "1"))

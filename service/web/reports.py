@@ -7,25 +7,22 @@ from werkzeug.exceptions import NotFound
 
 from ..access import authorize, can, current
 from ..clock import clock
-from ..domain.actuals import CAUSE_CATEGORIES, RawActual, missing_for_submit, read_actual
+from ..domain.actuals import RawActual, missing_for_submit, read_actual
 from ..domain.periods import Period, PeriodError
-from ..domain.progress import CUMULATIVE, LIKELIHOODS, needs_explanation
-from ..models import REPORT_STATE_LABELS, Division, FiscalYear, ReportEvent
+from ..domain.permissions import TRANSITION_NEEDS
+from ..domain.progress import needs_explanation
+from ..domain.vocabulary import ReportAction, ReportState, TargetKind
+from ..models import Division, FiscalYear, ReportEvent
 from ..queries import years
-from ..reporting.reports import (
-    ACTION_LABELS, ActualRow, ReportError, SpendRow, current_actuals, is_locked, load_scope, may_edit,
-    previous_report, save, set_period_lock, spec_of, transition,
-)
 from ..reporting.followup import follow_up
+from ..reporting.reports import (
+    ActualRow, ReportError, SpendRow, current_actuals, is_locked, load_scope, may_edit, previous_report, save,
+    set_period_lock, spec_of, transition,
+)
 from ..reporting.views import changes_since_return, form_groups, latest_event, report_overview
 from ..reporting.workbook import WORKBOOK_MIME, build_workbook, read_workbook
 from ..request_db import get_session
 from . import decide, web_bp
-
-
-@web_bp.app_context_processor
-def _report_labels():
-    return {"REPORT_STATE_LABELS": REPORT_STATE_LABELS, "ACTION_LABELS": ACTION_LABELS}
 
 
 def _period(code: str) -> Period:
@@ -73,7 +70,7 @@ def _raw_from_form(form, code: str, spec) -> RawActual:
                     likelihood=form.get(f"l-{code}", ""), cause_category=form.get(f"cc-{code}", ""),
                     cause_text=form.get(f"ct-{code}", ""), measure_text=form.get(f"m-{code}", ""),
                     confirm_decrease=form.get(f"cd-{code}") == "1", decrease_reason=form.get(f"dr-{code}", ""))
-    if spec.kind == "deadline":
+    if spec.kind == TargetKind.DEADLINE:
         state = form.get(f"ds-{code}", "")
         raw.value = {"done": raw.value, "not_done": "未完成"}.get(state, "")
         if state != "not_done":
@@ -92,18 +89,17 @@ def _render_report(scope, errors=None, posted=None, status=200):
                 row.reading.light = typed.light
                 row.reading.actual.likelihood = typed.actual.likelihood
     report = scope.report
-    returned = latest_event(session, report, "return")
+    returned = latest_event(session, report, ReportAction.RETURN)
     events = session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id)
                           .order_by(ReportEvent.id.desc())).all() if report.id else []
-    reviewing = can(user, "review_report") and report.state in ("submitted", "accepted")
+    reviewing = can(user, "review_report") and report.state in (ReportState.SUBMITTED, ReportState.ACCEPTED)
     locked = is_locked(session, scope.year.id, scope.period.quarter)
     return render_template(
         "report.html", scope=scope, report=report, groups=groups, errors=errors or {}, posted=posted,
         editable=may_edit(user, scope) and not locked, locked=locked, reviewing=reviewing,
-        returned=returned if report.state == "returned" or reviewing else None,
+        returned=returned if report.state == ReportState.RETURNED or reviewing else None,
         changes=changes_since_return(session, scope) if reviewing else [],
-        events=events, due=scope.period.due(scope.year.report_due_days), LIKELIHOODS=LIKELIHOODS,
-        CAUSES=CAUSE_CATEGORIES, CUMULATIVE=CUMULATIVE, needs_explanation=needs_explanation,
+        events=events, due=scope.period.due(scope.year.report_due_days), needs_explanation=needs_explanation,
         has_previous=previous_report(session, scope) is not None,
     ), status
 
@@ -144,8 +140,8 @@ def report_save(division: str, period: str):
                                   _errors_by_row(exc.problems, locations), form, 422)
         flash(exc.message, "error")
         return redirect(_report_url(scope))
-    if form.get("then") == "submit":
-        return _act(scope, "submit", expected_version=result.version)
+    if form.get("then") == ReportAction.SUBMIT:
+        return _act(scope, ReportAction.SUBMIT, expected_version=result.version)
     if result.changed:
         flash(f"已保存：{len(result.changed_actuals)} 个指标、{len(result.changed_spend)} 个项目资金有更新"
               f"（版本 {result.version}）", "ok")
@@ -157,8 +153,7 @@ def report_save(division: str, period: str):
 def _act(scope, action: str, expected_version: int | None = None):
     session = get_session()
     user = current()
-    needed = {"sign": "sign_report", "submit": "edit_report"}.get(action, "review_report")
-    authorize(needed, scope.division.id)
+    authorize(TRANSITION_NEEDS[action], scope.division.id)
     reasons = {code: request.form.get(f"rr-{code}", "") for code in scope.indicators}
     try:
         changed = transition(session, scope, user, action, request.form.get("comment", ""), reasons,
@@ -180,8 +175,9 @@ def _act(scope, action: str, expected_version: int | None = None):
         return redirect(_report_url(scope))
     report = scope.report
     if changed:
-        message = {"sign": "已签认", "submit": "已提交财务处审核" + ("（逾期提交）" if report.late else ""),
-                   "return": "已退回处室修改", "accept": "已审核通过"}[action]
+        message = {ReportAction.SIGN: "已签认",
+                   ReportAction.SUBMIT: "已提交财务处审核" + ("（逾期提交）" if report.late else ""),
+                   ReportAction.RETURN: "已退回处室修改", ReportAction.ACCEPT: "已审核通过"}[action]
         flash(message, "ok")
     return redirect(_report_url(scope))
 
@@ -190,7 +186,7 @@ def _act(scope, action: str, expected_version: int | None = None):
 def report_action(division: str, period: str):
     scope = open_scope(division, period)
     action = request.form.get("action", "")
-    if action not in ("sign", "submit", "return", "accept"):
+    if action not in TRANSITION_NEEDS:
         abort(400)
     return _act(scope, action)
 
