@@ -49,7 +49,7 @@ def _engine():
 
 @click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False)
 def main() -> None:
-    """perftrack：预算绩效目标全年跟踪。"""
+    """perftrack: budget performance targets tracked through the year."""
 
 
 @main.group()
@@ -58,7 +58,7 @@ def db() -> None:
 
 
 @db.command("upgrade")
-@click.option("--revision", default="head", show_default=True)
+@click.option("--revision", default="head", show_default=True, help="Alembic revision to upgrade to")
 def db_upgrade(revision: str) -> None:
     """Run the Alembic migrations up to REVISION."""
     from .migrate import upgrade
@@ -69,7 +69,7 @@ def db_upgrade(revision: str) -> None:
 
 @main.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--year", type=int, default=SAMPLE_YEAR, show_default=True, help="预算年度")
+@click.option("--year", type=int, default=SAMPLE_YEAR, show_default=True, help="budget year of the tables")
 @click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
 @click.option("--dry-run", is_flag=True, help="report what would change, write nothing")
 @click.option("--as", "actor", default="cli", show_default=True, help="who imports (recorded)")
@@ -94,18 +94,18 @@ def import_command(path: Path, year: int, as_json: bool, dry_run: bool, actor: s
 
 @main.group()
 def targets() -> None:
-    """The target-value grammar."""
+    """The target-value grammar (how a "指标值" is read)."""
 
 
 @targets.command("parse", with_appcontext=False)
 @click.argument("text")
-@click.option("--level2", default=None, help="二级指标, e.g. 成本指标")
-@click.option("--name", default=None, help="三级指标")
-@click.option("--description", default=None, help="绩效指标描述")
+@click.option("--level2", default=None, help='second-level indicator, e.g. "成本指标"')
+@click.option("--name", default=None, help="the indicator's name (third level)")
+@click.option("--description", default=None, help="the indicator's description")
 @click.option("--year", type=int, default=None, help="fiscal year for dates without a year")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print the reading as JSON")
 def targets_parse(text, level2, name, description, year, as_json) -> None:
-    """Show how TEXT (a 指标值) is read."""
+    """Show how TEXT (a target value) is read, with every doubt found."""
     target = parse_target(text, level2=level2, name=name, description=description, fiscal_year=year)
     if as_json:
         click.echo(json.dumps(target.to_dict(), ensure_ascii=False, indent=2))
@@ -117,11 +117,12 @@ def targets_parse(text, level2, name, description, year, as_json) -> None:
 
 @main.group()
 def divisions() -> None:
-    """处室 and the title prefixes they own."""
+    """Divisions and the project title prefixes they own."""
 
 
 @divisions.command("list")
 def divisions_list() -> None:
+    """List divisions: code, name and owned prefixes."""
     with session_scope(_engine()) as session:
         ensure_default_divisions(session)
         prefixes = session.exec(select(DivisionPrefix)).all()
@@ -180,11 +181,11 @@ def _policy(path: Path | None):
 
 
 @main.command("evaluate")
-@click.option("--year", type=int, required=True)
+@click.option("--year", type=int, required=True, help="budget year")
 @click.option("--project", "project_code", default=None, help="one project's code")
 @click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
               help="JSON scoring policy (regional variants); central defaults otherwise")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print every score with its basis as JSON")
 def evaluate_command(year: int, project_code, policy_path, as_json: bool) -> None:
     """Self-evaluation scores, computed in-process exactly as the worker job does."""
     from .evaluation import evaluate
@@ -208,9 +209,9 @@ def grades() -> None:
 
 @grades.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@click.option("--as", "actor", default="cli", show_default=True)
+@click.option("--as", "actor", default="cli", show_default=True, help="who grades (recorded)")
 def grades_import(path: Path, actor: str) -> None:
-    """Load 指标编号,评价档次,得分比例,说明 (CSV or xlsx): all or nothing."""
+    """Load grades from a CSV or xlsx with the columns "指标编号,评价档次,得分比例,说明": all or nothing."""
     from .grades import import_grades
 
     try:
@@ -225,9 +226,9 @@ def grades_import(path: Path, actor: str) -> None:
 
 
 @main.command("synth")
-@click.option("--year", type=int, default=2030, show_default=True)
-@click.option("--indicators", type=int, default=100_000, show_default=True)
-@click.option("--divisions", type=int, default=20, show_default=True)
+@click.option("--year", type=int, default=2030, show_default=True, help="a budget year not yet in the database")
+@click.option("--indicators", type=int, default=100_000, show_default=True, help="how many indicators")
+@click.option("--divisions", type=int, default=20, show_default=True, help="how many divisions")
 def synth(year: int, indicators: int, divisions: int) -> None:
     """Generate a synthetic bureau (benchmarks): projects, indicators and submitted Q1–Q2 reports."""
     from .synth import synthesize
@@ -246,9 +247,9 @@ def export() -> None:
 
 
 @export.command("monitoring")
-@click.option("--year", type=int, required=True)
-@click.option("--as-of", "as_of", required=True, type=click.DateTime(["%Y-%m-%d"]))
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--year", type=int, required=True, help="budget year")
+@click.option("--as-of", "as_of", required=True, type=click.DateTime(["%Y-%m-%d"]), help="the day the table shows")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="the .xlsx to write")
 def export_monitoring(year: int, as_of, out: Path) -> None:
     """The in-year monitoring table (per indicator and per project) as of a date."""
     from .exports.monitoring import build_monitoring_workbook
@@ -262,13 +263,14 @@ def export_monitoring(year: int, as_of, out: Path) -> None:
 
 
 @export.command("self-evaluation")
-@click.option("--year", type=int, required=True)
+@click.option("--year", type=int, required=True, help="budget year")
 @click.option("--division", default=None, help="division code (default: the whole bureau)")
 @click.option("--project", default=None, help="one project's code")
-@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None)
-@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="JSON scoring policy (regional variants); central defaults otherwise")
+@click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="the .xlsx to write")
 def export_self_evaluation(year: int, division, project, policy_path, out: Path) -> None:
-    """The 项目支出绩效自评表 workbook (a sheet per project, a summary, the findings)."""
+    """The project self-evaluation workbook ("项目支出绩效自评表"): a sheet per project, a summary, the findings."""
     from .exports.self_evaluation import build_self_evaluation
 
     with session_scope(_engine()) as session:
@@ -287,9 +289,9 @@ def users() -> None:
 
 @users.command("create")
 @click.option("--name", "username", required=True, help="login name")
-@click.option("--role", required=True, type=click.Choice(Role.values()))
+@click.option("--role", required=True, type=click.Choice(Role.values()), help="what the user may do")
 @click.option("--division", default=None, help="division code (reporter, head)")
-@click.option("--display-name", default=None)
+@click.option("--display-name", default=None, help="the name people see (default: the login name)")
 @click.option("--password", default=None, help="prompted when omitted (never echoed)")
 def users_create(username, role, division, display_name, password) -> None:
     """Create a user."""
@@ -304,8 +306,8 @@ def users_create(username, role, division, display_name, password) -> None:
 
 
 @users.command("token")
-@click.option("--name", "username", required=True)
-@click.option("--label", default="script", show_default=True)
+@click.option("--name", "username", required=True, help="login name")
+@click.option("--label", default="script", show_default=True, help="what the token is for")
 def users_token(username: str, label: str) -> None:
     """Issue an API token for a user; prints it once."""
     with session_scope(_engine()) as session:
@@ -318,6 +320,7 @@ def users_token(username: str, label: str) -> None:
 
 @users.command("list")
 def users_list() -> None:
+    """List users: login, role, name and whether active."""
     with session_scope(_engine()) as session:
         for user in session.exec(select(User).order_by(User.username)).all():
             click.echo(f"{user.username}\t{user.role}\t{user.display_name}\t{'active' if user.active else 'inactive'}")
@@ -331,7 +334,7 @@ def actuals() -> None:
 @actuals.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as", "username", default=None, help="act as this user (their permissions apply)")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="print what changed as JSON")
 def actuals_import(path: Path, username: str | None, as_json: bool) -> None:
     """Load actuals or spend from a CSV (or a division's period workbook): all or nothing."""
     from .reporting.flat import apply_flat, read_csv
@@ -391,7 +394,7 @@ def _redis_url() -> str:
 
 
 @main.command("worker")
-@click.option("--queues", default="high,default,notify", show_default=True)
+@click.option("--queues", default="high,default,notify", show_default=True, help="queues to work on, in order")
 @click.option("--burst", is_flag=True, help="stop when the queues are empty")
 def worker(queues: str, burst: bool) -> None:
     """An RQ worker (any number may run)."""
@@ -409,8 +412,8 @@ def scheduler() -> None:
 
 
 @main.command("web")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=5000, show_default=True, type=int, help="port to listen on")
 def web(host: str, port: int) -> None:
     """The web server for one machine (production: gunicorn 'service.wsgi:app')."""
     from werkzeug.serving import run_simple
@@ -419,8 +422,8 @@ def web(host: str, port: int) -> None:
 
 
 @main.command("simulate")
-@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]))
-@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]))
+@click.option("--from", "start", required=True, type=click.DateTime(["%Y-%m-%d"]), help="first day")
+@click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="last day")
 @click.option("--json", "as_json", is_flag=True, help="every alert created, with recipients")
 def simulate_command(start, end, as_json: bool) -> None:
     """Advance the clock a day at a time through the real queues and a worker; print the alerts."""
@@ -441,8 +444,8 @@ def simulate_command(start, end, as_json: bool) -> None:
 
 
 @main.command("dev")
-@click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option("--host", default="127.0.0.1", show_default=True, help="address to listen on")
+@click.option("--port", default=5000, show_default=True, type=int, help="port to listen on")
 @click.option("--no-demo", is_flag=True, help="only the target tables: no demo accounts or reports")
 def dev(host: str, port: int, no_demo: bool) -> None:
     """Local all-in-one: migrate, load the sample year and demo reports if absent, serve the web UI."""

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import json
+import re
 
+import click
 from click.testing import CliRunner
 
 from service.cli import main
@@ -40,3 +42,29 @@ def test_divisions_commands(runner):
 def test_db_upgrade_is_repeatable(runner):
     result = runner.invoke(main, ["db", "upgrade"])
     assert result.exit_code == 0 and "head" in result.output
+
+
+def _commands(group, path=()):
+    for name, command in sorted(group.commands.items()):
+        yield path + (name,), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, path + (name,))
+
+
+CJK = re.compile(r"[\u3000-\u9fff\uff00-\uffef]")
+
+
+def _english(text: str) -> bool:
+    """English words; a Chinese term may appear only quoted ("指标值"), as the files and forms spell it."""
+    return not CJK.search(re.sub(r'"[^"]*"', "", text))
+
+
+def test_every_command_and_option_is_explained_in_english():
+    missing, chinese = [], []
+    for path, command in _commands(main):
+        texts = {" ".join(path): command.help or ""}
+        texts |= {f"{' '.join(path)} {p.opts[0]}": p.help or "" for p in command.params if isinstance(p, click.Option)}
+        missing += [where for where, text in texts.items() if not text.strip()]
+        chinese += [where for where, text in texts.items() if not _english(text)]
+    assert missing == [] and chinese == []
+    assert _english(main.help) and "budget performance targets" in main.help
