@@ -120,11 +120,16 @@ def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_y
         sheet, expected = workbook[code], results[code]
         assert sheet["A1"].value == "项目支出绩效自评表"
         assert [c.value for c in sheet[9]] == COLUMNS
-        assert sheet["C6"].value == float(expected.budget.budget) and sheet["G6"].value == float(expected.budget.score)
+        assert sheet["C6"].value == float(expected.budget.budget) and sheet["H6"].value == float(expected.budget.score)
+        merged = {(r.min_row, r.min_col): r for r in sheet.merged_cells.ranges}
         for offset, score in enumerate(expected.indicators):
             row = [c.value for c in sheet[10 + offset]]
             indicator = targets[score.code]
-            assert row[:4] == [indicator.level1, indicator.level2, indicator.name, indicator.raw_value]
+            for col, level in ((1, indicator.level1), (2, indicator.level2)):  # merged down its run of indicators
+                top = next(r for (first, c), r in merged.items() if c == col and first <= 10 + offset <= r.max_row) \
+                    if row[col - 1] is None else None
+                assert (sheet.cell(top.min_row, col).value if top else row[col - 1]) == level
+            assert row[2:4] == [indicator.name, indicator.raw_value]
             assert row[4] == (score.actual or None) and row[5] == float(score.weight) and row[6] == float(score.score)
             assert row[7] == (explanations.get(score.code) if score.score < score.weight else None)
         total_row = [c.value for c in sheet[10 + len(expected.indicators)]]

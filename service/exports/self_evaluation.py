@@ -3,25 +3,39 @@ a summary sheet and a sheet of findings; for one project, a division or the whol
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
 from sqlalchemy import select
 from sqlmodel import Session
 
 from ..domain.actuals import join_explanation
 from ..domain.scoring import ProjectScore, ScoringPolicy
 from ..evaluation import division_notes, evaluate, results_of_run
+from ..clock import clock
 from ..models import ActualEntry, Division, EvaluationRun, FiscalYear, Indicator, Project, Report
+from .sheets import HEADER_FILL, TITLE, Book, Column, Page, Style, widths_for_content
 
 COLUMNS = ["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施"]
-WIDTHS = [11, 13, 24, 14, 16, 8, 8, 34]
-THIN = Side(style="thin", color="808080")
-BOX = Border(left=THIN, right=THIN, top=THIN, bottom=THIN)
-HEAD = PatternFill("solid", fgColor="DDEBF7")
+# Units of the 8 form columns: one portrait A4 page wide at 100 %.  一级/二级指标 are merged down their
+# indicators, as on the printed standard form, so they can be narrow.
+WIDTHS = [7.6, 7.6, 16, 10, 10, 5, 5, 26.3]
 DEPARTMENT = "天津市商务局"
+# The form is written at 10 pt when it then fits one page shrunk to no less than ONE_PAGE_SCALE
+# (9.2 pt on paper), else at 9 pt (the smallest size people sign off): one page, or as many as it takes.
+FORM_SIZES = (10, 9)
+ONE_PAGE_SCALE = 0.92
+SUMMARY_COLUMNS = [
+    Column("项目编号", 8, 8), Column("项目名称", 16, 40), Column("处室", 8, 18), Column("全年预算数（万元）", 8, 10),
+    Column("全年执行数（万元）", 8, 10), Column("执行率", 6, 7), Column("得分", 5, 6), Column("等级", 4, 4),
+]
+FINDING_COLUMNS = [Column("项目编号", 8, 8), Column("对象", 10, 16), Column("类型", 10, 22), Column("说明", 30, 80)]
+
+CELL = Style(border=True, valign="vcenter")
+LABEL = Style(border=True, valign="vcenter", bold=True, fill=HEADER_FILL)
+NUMBER = Style(border=True, valign="vcenter", align="right")
+CENTER_LABEL = Style(border=True, valign="vcenter", bold=True, fill=HEADER_FILL, align="center")
+TOTAL = Style(border=True, valign="vcenter", bold=True, align="right")
 
 
 @dataclass
@@ -85,97 +99,122 @@ def build_self_evaluation(session: Session, year: int, division: str | None = No
     explanations = explanations_of(session, fiscal_year.id, ids)
     if run is not None:
         explanations.update(division_notes(session, run))
-    workbook = Workbook()
-    summary = workbook.active
-    summary.title = "汇总"
-    summary.append([f"{year} 年度项目支出绩效自评汇总"])
-    summary.append(["项目编号", "项目名称", "处室", "全年预算数（万元）", "全年执行数（万元）", "执行率", "得分", "等级"])
-    findings = workbook.create_sheet("待核查")
-    findings.append(["项目编号", "对象", "类型", "说明"])
+    note = _mark(run)
+    summary_rows, finding_rows, forms = [], [], []
     for project_row, division_row in projects:
         result = results.get(project_row.code)
         if result is None:  # not in the run (added to the year after it)
             continue
         budget = result.budget
-        summary.append([project_row.code, project_row.name, division_row.name, float(budget.budget),
-                        None if budget.spent is None else float(budget.spent),
-                        "" if budget.rate is None else f"{budget.rate}%", float(result.total), result.grade])
-        for finding in result.findings:
-            findings.append([project_row.code, finding.subject, finding.code, finding.message])
-        _project_sheet(workbook.create_sheet(project_row.code[:31]), year, project_row, division_row, result,
-                       indicator_block(result, indicators.get(project_row.id, []), explanations))
-    for sheet, widths in ((summary, [12, 40, 22, 14, 14, 10, 8, 6]), (findings, [12, 14, 20, 70])):
-        for index, width in enumerate(widths):
-            sheet.column_dimensions[chr(65 + index)].width = width
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    buffer.seek(0)
-    return buffer
+        summary_rows.append([project_row.code, project_row.name, division_row.name, budget.budget, budget.spent,
+                             "" if budget.rate is None else f"{budget.rate}%", result.total, result.grade])
+        finding_rows.extend([project_row.code, f.subject, f.code, f.message] for f in result.findings)
+        forms.append((project_row, division_row, result))
+    book = Book()
+    _list_sheet(book, "汇总", f"{year} 年度项目支出绩效自评汇总", SUMMARY_COLUMNS, summary_rows, note)
+    _list_sheet(book, "待核查", f"{year} 年度项目支出绩效自评待核查事项", FINDING_COLUMNS, finding_rows, note)
+    for project_row, division_row, result in forms:
+        _project_sheet(book, year, project_row, division_row, result,
+                       indicator_block(result, indicators.get(project_row.id, []), explanations), note)
+    return book.save()
 
 
-FONTS = {bold: Font(bold=bold, size=10) for bold in (False, True)}
-ALIGN = {align: Alignment(wrap_text=True, vertical="center", horizontal=align) for align in ("left", "right", "center")}
+def _mark(run: EvaluationRun | None) -> str:
+    """The footer's trial or final mark: a locked run is the final 自评表, anything else a trial."""
+    if run is None:
+        return f"试算（按 {clock.today().isoformat()} 的数据）"
+    made = run.created_at.astimezone(clock.zone).date().isoformat() if run.created_at else ""
+    return f"{'定稿' if run.final else '试算'}（第 {run.id} 次计算，{made}）"
 
 
-def _put(sheet, row: int, col: int, value, *, bold=False, fill=None, span: int = 1, align="left"):
-    cell = sheet.cell(row=row, column=col, value=value)
-    cell.font, cell.alignment = FONTS[bold], ALIGN[align]  # shared style objects: a 1,000-sheet book stays quick
-    if fill is not None:
-        cell.fill = fill
-    for c in range(col, col + span):
-        sheet.cell(row=row, column=c).border = BOX
-    if span > 1:
-        sheet.merge_cells(start_row=row, start_column=col, end_row=row, end_column=col + span - 1)
-    return cell
-
-
-def _project_sheet(sheet, year: int, project: Project, division: Division, result: ProjectScore,
-                   rows: list[SheetRow]) -> None:
-    title = sheet.cell(row=1, column=1, value="项目支出绩效自评表")
-    title.font, title.alignment = Font(bold=True, size=15), Alignment(horizontal="center")
-    sheet.merge_cells("A1:H1")
-    sheet.cell(row=2, column=1, value=f"（{year} 年度）").alignment = Alignment(horizontal="center")
-    sheet.merge_cells("A2:H2")
-    _put(sheet, 3, 1, "项目名称", bold=True, fill=HEAD)
-    _put(sheet, 3, 2, project.name, span=7)
-    _put(sheet, 4, 1, "主管部门", bold=True, fill=HEAD)
-    _put(sheet, 4, 2, DEPARTMENT, span=3)
-    _put(sheet, 4, 5, "实施单位", bold=True, fill=HEAD)
-    _put(sheet, 4, 6, division.name, span=3)
-    budget = result.budget
-    for col, text in enumerate(["项目资金（万元）", "年初预算数", "全年预算数（A）", "全年执行数（B）", "分值", "执行率（B/A）",
-                                "得分"], start=1):
-        _put(sheet, 5, col, text, bold=True, fill=HEAD, span=2 if col == 7 else 1, align="center")
-    values = ["年度资金总额", float(project.budget), float(budget.budget),
-              None if budget.spent is None else float(budget.spent), float(budget.weight),
-              "" if budget.rate is None else f"{budget.rate}%", float(budget.score)]
-    for col, value in enumerate(values, start=1):
-        _put(sheet, 6, col, value, span=2 if col == 7 else 1, align="left" if col == 1 else "right")
-    _put(sheet, 7, 1, "年度总体目标", bold=True, fill=HEAD)
-    _put(sheet, 7, 2, "预期目标", bold=True, fill=HEAD, span=4, align="center")
-    _put(sheet, 7, 6, "实际完成情况", bold=True, fill=HEAD, span=3, align="center")
-    _put(sheet, 8, 1, "")
-    _put(sheet, 8, 2, "\n".join(project.goals or []) or project.name, span=4)
-    done = sum(1 for r in rows if r.score >= r.weight)
-    _put(sheet, 8, 6, f"{len(rows)} 项指标中 {done} 项全部达成；得分 {result.total}，等级「{result.grade}」", span=3)
-    sheet.row_dimensions[8].height = 60
-    for col, text in enumerate(COLUMNS, start=1):
-        _put(sheet, 9, col, text, bold=True, fill=HEAD, align="center")
-    line = 10
+def _list_sheet(book: Book, name: str, title: str, columns: list[Column], rows: list[list], note: str) -> None:
+    page = Page(title_rows=(0, 1), note=note)
+    sheet = book.sheet(name, widths_for_content(columns, rows, page), page)
+    sheet.write(0, 0, title, TITLE, across=len(columns))
+    sheet.append([c.title for c in columns], CENTER_LABEL)
     for row in rows:
-        for col, value in enumerate([row.level1, row.level2, row.name, row.target, row.actual, float(row.weight),
-                                     float(row.score), row.explanation], start=1):
-            _put(sheet, line, col, value, align="right" if col in (6, 7) else "left")
-        line += 1
-    _put(sheet, line, 1, "总分", bold=True, fill=HEAD, span=5, align="center")
-    _put(sheet, line, 6, 100, bold=True, align="right")
-    _put(sheet, line, 7, float(result.total), bold=True, align="right")
-    _put(sheet, line, 8, f"等级：{result.grade}", bold=True)
-    for index, width in enumerate(WIDTHS):
-        sheet.column_dimensions[chr(65 + index)].width = width
-    sheet.page_setup.paperSize = sheet.PAPERSIZE_A4
-    sheet.page_setup.orientation = "portrait"
-    sheet.page_setup.fitToWidth, sheet.page_setup.fitToHeight = 1, 0
-    sheet.sheet_properties.pageSetUpPr.fitToPage = True
-    sheet.print_title_rows = "9:9"
-    sheet.print_options.horizontalCentered = True
+        sheet.append(row, [NUMBER if isinstance(v, (int, float, Decimal)) else CELL for v in row])
+
+
+def _project_sheet(book: Book, year: int, project: Project, division: Division, result: ProjectScore,
+                   rows: list[SheetRow], note: str) -> None:
+    """The standard 项目支出绩效自评表 (domain.md §5) on one portrait A4 page; a long one continues on the
+    next page with the indicator header repeated."""
+    page = Page(title_rows=(8, 8), note=note, center=True, one_page_scale=ONE_PAGE_SCALE)
+    for size in FORM_SIZES:
+        draft = book.draft(WIDTHS, page)
+        _fill_form(draft, size, year, project, division, result, rows)
+        if draft.fits_one_page():
+            break
+    starts: list[int] = []
+    for _attempt in range(3):  # a level split at a page start is written again there, which may move the breaks
+        found = draft.page_starts()
+        if found == starts:
+            break
+        starts = found
+        draft = book.draft(WIDTHS, page)
+        _fill_form(draft, size, year, project, division, result, rows, starts)
+    sheet = book.sheet(project.code[:31], WIDTHS, page)
+    _fill_form(sheet, size, year, project, division, result, rows, starts)
+    for row in starts:
+        sheet.break_before(row)
+
+
+def _runs(values: list, cuts: set[int] = frozenset()) -> list[tuple[int, int]]:
+    """(first, count) of each run of equal consecutive VALUES, cut before the indexes in CUTS."""
+    runs: list[tuple[int, int]] = []
+    for index, value in enumerate(values):
+        if runs and values[index - 1] == value and index not in cuts:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((index, 1))
+    return runs
+
+
+def _fill_form(sheet, size: float, year: int, project: Project, division: Division, result: ProjectScore,
+               rows: list[SheetRow], page_starts: list[int] = ()) -> None:
+    """The form on SHEET at SIZE pt; 一级/二级指标 merged down their indicators, but not across PAGE_STARTS."""
+    cell, label, number = replace(CELL, size=size), replace(LABEL, size=size), replace(NUMBER, size=size)
+    center, total = replace(CENTER_LABEL, size=size), replace(TOTAL, size=size)
+    sheet.write(0, 0, "项目支出绩效自评表", Style(size=size + 5, bold=True, align="center", valign="vcenter", wrap=False),
+                across=8)
+    sheet.write(1, 0, f"（{year} 年度）", Style(size=size, align="center", valign="vcenter", wrap=False), across=8)
+    sheet.write(2, 0, "项目名称", label)
+    sheet.write(2, 1, project.name, cell, across=7)
+    sheet.write(3, 0, "主管部门", label)
+    sheet.write(3, 1, DEPARTMENT, cell, across=3)
+    sheet.write(3, 4, "实施单位", label)
+    sheet.write(3, 5, division.name, cell, across=3)
+    budget = result.budget
+    funds = [("项目资金（万元）", "年度资金总额", cell), ("年初预算数", project.budget, number),
+             ("全年预算数（A）", budget.budget, number), ("全年执行数（B）", budget.spent, number),
+             ("分值", budget.weight, number), ("执行率（B/A）", "" if budget.rate is None else f"{budget.rate}%", number),
+             ("得分", budget.score, number)]
+    columns = [0, 1, 2, 3, 4, 5, 7]  # 执行率 spans F:G
+    for (head, value, style), col in zip(funds, columns):
+        sheet.write(4, col, head, center, across=2 if col == 5 else 1)
+        sheet.write(5, col, value, style, across=2 if col == 5 else 1)
+    sheet.write(6, 0, "年度总体目标", label, down=2)
+    sheet.write(6, 1, "预期目标", center, across=5)
+    sheet.write(6, 6, "实际完成情况", center, across=2)
+    sheet.write(7, 1, "\n".join(project.goals or []) or project.name, cell, across=5)
+    done = sum(1 for r in rows if r.score >= r.weight)
+    sheet.write(7, 6, f"{len(rows)} 项指标中 {done} 项全部达成；得分 {result.total}，等级「{result.grade}」", cell,
+                across=2)
+    for col, text in enumerate(COLUMNS):
+        sheet.write(8, col, text, center)
+    first = 9
+    for offset, row in enumerate(rows):
+        for col, value in enumerate([row.name, row.target, row.actual, row.weight, row.score, row.explanation],
+                                    start=2):
+            sheet.write(first + offset, col, value, number if col in (5, 6) else cell)
+    cuts = {row - first for row in page_starts}
+    for start, count in _runs([r.level1 for r in rows], cuts):
+        sheet.write(first + start, 0, rows[start].level1, cell, down=count)
+    for start, count in _runs([(r.level1, r.level2) for r in rows], cuts):
+        sheet.write(first + start, 1, rows[start].level2, cell, down=count)
+    line = first + len(rows)
+    sheet.write(line, 0, "总分", center, across=5)
+    sheet.write(line, 5, 100, total)
+    sheet.write(line, 6, result.total, total)
+    sheet.write(line, 7, f"等级：{result.grade}", replace(total, align="left"))
