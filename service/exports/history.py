@@ -3,29 +3,24 @@ from __future__ import annotations
 
 import io
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from ..clock import clock
 from ..models import Indicator
+from .sheets import HEADER, TITLE, Book, Column, Page, widths_for_content
 
-HISTORY_HEADER = ["时间", "期间", "报告版本", "操作人", "来源", "修改前", "修改后"]
+HISTORY_COLUMNS = [Column("时间", 15, 15), Column("期间", 6, 7), Column("报告版本", 5, 5), Column("操作人", 6, 12),
+                   Column("来源", 5, 8), Column("修改前", 20, 50), Column("修改后", 20, 50)]
+HISTORY_HEADER = [c.title for c in HISTORY_COLUMNS]
 
 
 def build_history_workbook(indicator: Indicator, rows) -> io.BytesIO:
-    workbook = Workbook()
-    sheet = workbook.active
-    sheet.title = "填报历史"
-    sheet.append([f"{indicator.code} {indicator.name}（年度指标值：{indicator.raw_value}）"])
-    sheet.append(HISTORY_HEADER)
-    for cell in sheet[2]:
-        cell.font = Font(bold=True)
-    for row in rows:
-        sheet.append([row.at.astimezone(clock.zone).strftime("%Y-%m-%d %H:%M:%S"), row.period, row.report_version,
-                      row.actor, row.source, row.before, row.after])
-    for column, width in zip("ABCDEFG", (20, 9, 9, 12, 7, 50, 50)):
-        sheet.column_dimensions[column].width = width
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    buffer.seek(0)
-    return buffer
+    values = [[row.at.astimezone(clock.zone).strftime("%Y-%m-%d %H:%M:%S"), row.period, row.report_version,
+               row.actor, row.source, row.before, row.after] for row in rows]
+    page = Page(landscape=True, title_rows=(0, 1), note=f"导出于 {clock.local_now():%Y-%m-%d %H:%M}")
+    book = Book()
+    sheet = book.sheet("填报历史", widths_for_content(HISTORY_COLUMNS, values, page), page)
+    sheet.write(0, 0, f"{indicator.code} {indicator.name}（年度指标值：{indicator.raw_value}）", TITLE,
+                across=len(HISTORY_COLUMNS))
+    sheet.append(HISTORY_HEADER, HEADER)
+    for row in values:
+        sheet.append(row)
+    return book.save()

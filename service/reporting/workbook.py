@@ -11,16 +11,16 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Alignment, Font, PatternFill, Protection
+from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.worksheet.datavalidation import DataValidation
 from sqlmodel import Session
 
 from ..clock import clock
 from ..domain.actuals import RawActual, value_text
 from ..domain.targets import format_decimal
 from ..domain.vocabulary import CauseCategory, Likelihood
+from ..exports import sheets
+from ..exports.sheets import BODY, HEADER, INPUT_FILL, Book, Page, Style
 from ..importers.source import ImportProblem
 from .reports import ActualRow, ReportError, Scope, SpendRow
 from .views import form_groups
@@ -50,8 +50,8 @@ SPEND_COLUMNS = [
 # Locked columns whose content must come back unchanged (others are informational).
 CHECKED = {ACTUALS_SHEET: ("指标编号", "三级指标", "年度指标值"), SPEND_SHEET: ("项目编号", "年初预算数（万元）")}
 MAX_ROWS = 5000
-_HEADER_FILL = PatternFill("solid", fgColor="DDEBF7")
-_INPUT_FILL = PatternFill("solid", fgColor="FFF9E6")
+MIN_INPUT_WIDTH = 9  # room to type in, however empty the column is when downloaded
+_INPUT = Style(fill=INPUT_FILL, locked=False, as_text=True)  # typed 2025-06-30 and 1,234 stay as typed
 
 
 def _money(value) -> str:
@@ -60,9 +60,9 @@ def _money(value) -> str:
 
 def build_workbook(session: Session, scope: Scope) -> io.BytesIO:
     groups = form_groups(session, scope)
-    workbook = Workbook()
-    meta = workbook.active
-    meta.title = META_SHEET
+    note = f"{scope.division.name} {scope.period.code} 报告版本 {scope.report.version}"
+    book = Book()
+    meta = book.sheet(META_SHEET, [12, 74], Page(note=note))
     for row in (("处室代码", scope.division.code), ("处室", scope.division.name), ("期间", scope.period.code),
                 ("报告版本", scope.report.version), ("生成时间", clock.local_now().strftime("%Y-%m-%d %H:%M")),
                 ("填写说明", "只填写黄色单元格。数值按年度指标值的单位填写；计数、金额填截至期末累计值，比率、满意度、"
@@ -70,62 +70,48 @@ def build_workbook(session: Session, scope: Scope) -> io.BytesIO:
                             "预计完成日期。进度滞后或完成可能性不是「确定能」时，须填写偏差原因类别、原因分析和改进措施。"
                             "累计值低于上期时，须在「确认减少原因」中说明。整行留空表示不修改。")):
         meta.append(row)
-    meta.column_dimensions["A"].width, meta.column_dimensions["B"].width = 12, 100
-    meta["B6"].alignment = Alignment(wrap_text=True)
-    meta.protection.sheet = True
+    meta.worksheet.protect()
 
-    sheet = workbook.create_sheet(ACTUALS_SHEET)
-    _header(sheet, ACTUAL_COLUMNS)
+    actual_rows = []
     for group in groups:
         for row in group.rows:
             actual, spec = row.reading.actual, row.spec
-            sheet.append([
+            actual_rows.append([
                 row.indicator.code, group.project.name, row.indicator.level2, row.indicator.name,
                 row.indicator.raw_value, spec.measure.label, row.previous, row.expected,
                 value_text(spec, actual), actual.expected_on.isoformat() if actual.expected_on else "",
                 actual.likelihood, actual.cause_category, actual.cause_text, actual.measure_text,
                 actual.decrease_reason,
             ])
-    _protect(sheet, ACTUAL_COLUMNS)
+    sheet = _table(book, ACTUALS_SHEET, ACTUAL_COLUMNS, actual_rows, note)
     letters = {c.title: get_column_letter(i) for i, c in enumerate(ACTUAL_COLUMNS, start=1)}
     for title, options in (("完成可能性", Likelihood.values()), ("偏差原因类别", CauseCategory.values())):
         column = letters[title]
-        validation = DataValidation(type="list", formula1=f'"{",".join(options)}"', allow_blank=True,
-                                    sqref=f"{column}2:{column}{MAX_ROWS}", showErrorMessage=True,
-                                    error=f"{title}只能从下拉列表中选择")
-        sheet.add_data_validation(validation)
+        sheet.worksheet.data_validation(f"{column}2:{column}{MAX_ROWS}", {
+            "validate": "list", "source": list(options), "ignore_blank": True,
+            "error_message": f"{title}只能从下拉列表中选择"})
 
-    spend_sheet = workbook.create_sheet(SPEND_SHEET)
-    _header(spend_sheet, SPEND_COLUMNS)
-    for group in groups:
-        spend_sheet.append([group.project.code, group.project.name, _money(group.project.budget),
-                            _money(group.previous_spent), _money(group.adjusted_budget), _money(group.spent)])
-    _protect(spend_sheet, SPEND_COLUMNS)
-    workbook.active = 1
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    buffer.seek(0)
-    return buffer
+    spend_rows = [[group.project.code, group.project.name, _money(group.project.budget),
+                   _money(group.previous_spent), _money(group.adjusted_budget), _money(group.spent)]
+                  for group in groups]
+    _table(book, SPEND_SHEET, SPEND_COLUMNS, spend_rows, note)
+    sheet.worksheet.activate()
+    return book.save()
 
 
-def _header(sheet, columns: list[Column]) -> None:
-    sheet.append([c.title for c in columns])
-    for index, column in enumerate(columns, start=1):
-        cell = sheet.cell(row=1, column=index)
-        cell.font, cell.fill = Font(bold=True), _HEADER_FILL
-        sheet.column_dimensions[get_column_letter(index)].width = column.width
-    sheet.freeze_panes = "B2"
-
-
-def _protect(sheet, columns: list[Column]) -> None:
-    editable = [i for i, c in enumerate(columns, start=1) if c.editable]
-    for row in sheet.iter_rows(min_row=2, max_row=sheet.max_row):
-        for index in editable:
-            cell = row[index - 1]
-            cell.protection, cell.fill = Protection(locked=False), _INPUT_FILL
-            cell.number_format = "@"  # text: keeps 2025-06-30 and 1,234 as typed
-    sheet.protection.sheet = True
-    sheet.protection.formatColumns = False  # people may widen columns
+def _table(book: Book, name: str, columns: list[Column], rows: list[list], note: str) -> sheets.Sheet:
+    """Header and rows, the editable columns yellow and unlocked, the rest locked; landscape, one page wide."""
+    page = Page(landscape=True, title_rows=(0, 0), note=note)
+    bounds = [sheets.Column(c.title, min(c.width, MIN_INPUT_WIDTH) if c.editable else min(c.width, 8), c.width)
+              for c in columns]
+    sheet = book.sheet(name, sheets.widths_for_content(bounds, rows, page), page)
+    sheet.append([c.title for c in columns], HEADER)
+    styles = [_INPUT if c.editable else BODY for c in columns]
+    for row in rows:
+        sheet.append(row, styles)
+    sheet.worksheet.freeze_panes(1, 1)
+    sheet.worksheet.protect("", {"format_columns": True, "format_rows": True})  # people may widen columns, heighten rows
+    return sheet
 
 
 def _cell_text(value) -> str:
