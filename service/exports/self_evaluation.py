@@ -17,14 +17,19 @@ from ..models import ActualEntry, Division, EvaluationRun, FiscalYear, Indicator
 from .sheets import HEADER_FILL, TITLE, Book, Column, Page, Style, widths_for_content
 
 COLUMNS = ["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施"]
-# Units of the 8 form columns: one portrait A4 page wide at 100 %.  一级/二级指标 are merged down their
-# indicators, as on the printed standard form, so they can be narrow.
-WIDTHS = [7.6, 7.6, 16, 10, 10, 5, 5, 26.3]
+# The form's layouts, tried in turn: body size (pt) and the units of its 8 columns, one portrait A4 page
+# wide at 100 %.  一级/二级指标 are merged down their indicators, as on the printed standard form, so they
+# can be narrow.  At 10 pt a form may be shrunk to fit one page down to MIN_PRINTED_SIZE on paper; at
+# 9 pt (the smallest size people sign off) it is not shrunk, and the columns are shared between the
+# indicator names and the explanations in the way that makes the form shortest.
+MIN_PRINTED_SIZE = 9.2
+FORM_LAYOUTS = [
+    (10, [7.6, 7.6, 16, 10, 10, 5, 5, 26.3]),
+    (9, [6.8, 6.8, 23.5, 9, 9, 5, 5, 22.9]),
+    (9, [6.8, 6.8, 19.5, 9, 9, 5, 5, 26.9]),
+    (9, [6.8, 6.8, 16, 9, 9, 5, 5, 30.4]),
+]
 DEPARTMENT = "天津市商务局"
-# The form is written at 10 pt when it then fits one page shrunk to no less than ONE_PAGE_SCALE
-# (9.2 pt on paper), else at 9 pt (the smallest size people sign off): one page, or as many as it takes.
-FORM_SIZES = (10, 9)
-ONE_PAGE_SCALE = 0.92
 SUMMARY_COLUMNS = [
     Column("项目编号", 8, 8), Column("项目名称", 16, 40), Column("处室", 8, 18), Column("全年预算数（万元）", 8, 10),
     Column("全年执行数（万元）", 8, 10), Column("执行率", 6, 7), Column("得分", 5, 6), Column("等级", 4, 4),
@@ -114,7 +119,7 @@ def build_self_evaluation(session: Session, year: int, division: str | None = No
     _list_sheet(book, "汇总", f"{year} 年度项目支出绩效自评汇总", SUMMARY_COLUMNS, summary_rows, note)
     _list_sheet(book, "待核查", f"{year} 年度项目支出绩效自评待核查事项", FINDING_COLUMNS, finding_rows, note)
     for project_row, division_row, result in forms:
-        _project_sheet(book, year, project_row, division_row, result,
+        write_form(book, year, project_row, division_row, result,
                        indicator_block(result, indicators.get(project_row.id, []), explanations), note)
     return book.save()
 
@@ -136,28 +141,37 @@ def _list_sheet(book: Book, name: str, title: str, columns: list[Column], rows: 
         sheet.append(row, [NUMBER if isinstance(v, (int, float, Decimal)) else CELL for v in row])
 
 
-def _project_sheet(book: Book, year: int, project: Project, division: Division, result: ProjectScore,
-                   rows: list[SheetRow], note: str) -> None:
+def write_form(book: Book, year: int, project: Project, division: Division, result: ProjectScore,
+               rows: list[SheetRow], note: str) -> None:
     """The standard 项目支出绩效自评表 (domain.md §5) on one portrait A4 page; a long one continues on the
-    next page with the indicator header repeated."""
-    page = Page(title_rows=(8, 8), note=note, center=True, one_page_scale=ONE_PAGE_SCALE)
-    for size in FORM_SIZES:
-        draft = book.draft(WIDTHS, page)
+    next page with the indicator header repeated and the levels written again."""
+    choice = None
+    for size, widths in FORM_LAYOUTS:  # the first layout that fits one page, else the shortest
+        page = _form_page(size, note)
+        draft = book.draft(widths, page)
         _fill_form(draft, size, year, project, division, result, rows)
         if draft.fits_one_page():
+            choice = (size, widths, page, draft)
             break
+        if choice is None or draft.content_height() < choice[3].content_height():
+            choice = (size, widths, page, draft)
+    size, widths, page, draft = choice
     starts: list[int] = []
     for _attempt in range(3):  # a level split at a page start is written again there, which may move the breaks
         found = draft.page_starts()
         if found == starts:
             break
         starts = found
-        draft = book.draft(WIDTHS, page)
+        draft = book.draft(widths, page)
         _fill_form(draft, size, year, project, division, result, rows, starts)
-    sheet = book.sheet(project.code[:31], WIDTHS, page)
+    sheet = book.sheet(project.code[:31], widths, page)
     _fill_form(sheet, size, year, project, division, result, rows, starts)
     for row in starts:
         sheet.break_before(row)
+
+
+def _form_page(size: float, note: str) -> Page:
+    return Page(title_rows=(8, 8), note=note, center=True, one_page_scale=min(1.0, MIN_PRINTED_SIZE / size))
 
 
 def _runs(values: list, cuts: set[int] = frozenset()) -> list[tuple[int, int]]:
