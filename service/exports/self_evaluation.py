@@ -157,8 +157,8 @@ def write_form(book: Book, year: int, project: Project, division: Division, resu
             choice = (size, widths, page, draft)
     size, widths, page, draft = choice
     starts: list[int] = []
-    for _attempt in range(3):  # a level split at a page start is written again there, which may move the breaks
-        found = draft.page_starts()
+    for _attempt in range(0 if draft.fits_one_page() else 3):  # a level split at a page start is written again
+        found = draft.page_starts()  # there, which may move the breaks
         if found == starts:
             break
         starts = found
