@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import io
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from openpyxl import load_workbook
@@ -37,20 +37,21 @@ class Column:
 
 
 ACTUAL_COLUMNS = [
-    Column("指标编号", 13), Column("项目名称", 24), Column("二级指标", 12), Column("三级指标", 24),
+    Column("指标编号", 10), Column("项目名称", 24), Column("二级指标", 12), Column("三级指标", 24),
     Column("年度指标值", 14), Column("填报口径", 12), Column("上期值", 12), Column("序时进度目标", 12),
     Column("实际完成值", 14, True), Column("预计完成日期", 13, True), Column("完成可能性", 10, True),
     Column("偏差原因类别", 12, True), Column("偏差原因分析", 28, True), Column("改进措施", 28, True),
     Column("确认减少原因", 20, True),
 ]
 SPEND_COLUMNS = [
-    Column("项目编号", 13), Column("项目名称", 30), Column("年初预算数（万元）", 16), Column("上期执行数（万元）", 16),
+    Column("项目编号", 8), Column("项目名称", 30), Column("年初预算数（万元）", 16), Column("上期执行数（万元）", 16),
     Column("全年预算数（万元）", 16, True), Column("执行数（万元）", 16, True),
 ]
 # Locked columns whose content must come back unchanged (others are informational).
 CHECKED = {ACTUALS_SHEET: ("指标编号", "三级指标", "年度指标值"), SPEND_SHEET: ("项目编号", "年初预算数（万元）")}
 MAX_ROWS = 5000
-MIN_INPUT_WIDTH = 9  # room to type in, however empty the column is when downloaded
+MIN_INPUT_WIDTH = 8  # room to type in, however empty the column is when downloaded
+SIZE = 9  # fifteen columns on a landscape page
 _INPUT = Style(fill=INPUT_FILL, locked=False, as_text=True)  # typed 2025-06-30 and 1,234 stay as typed
 
 
@@ -102,11 +103,11 @@ def build_workbook(session: Session, scope: Scope) -> io.BytesIO:
 def _table(book: Book, name: str, columns: list[Column], rows: list[list], note: str) -> sheets.Sheet:
     """Header and rows, the editable columns yellow and unlocked, the rest locked; landscape, one page wide."""
     page = Page(landscape=True, title_rows=(0, 0), note=note)
-    bounds = [sheets.Column(c.title, min(c.width, MIN_INPUT_WIDTH) if c.editable else min(c.width, 8), c.width)
-              for c in columns]
-    sheet = book.sheet(name, sheets.widths_for_content(bounds, rows, page), page)
-    sheet.append([c.title for c in columns], HEADER)
-    styles = [_INPUT if c.editable else BODY for c in columns]
+    bounds = [sheets.Column(c.title, min(c.width, MIN_INPUT_WIDTH if c.editable else 6), c.width) for c in columns]
+    bounds[0] = sheets.Column(columns[0].title, columns[0].width, columns[0].width)  # a code is never broken
+    sheet = book.sheet(name, sheets.widths_for_content(bounds, rows, page, SIZE), page)
+    sheet.append([c.title for c in columns], replace(HEADER, size=SIZE))
+    styles = [replace(_INPUT if c.editable else BODY, size=SIZE) for c in columns]
     for row in rows:
         sheet.append(row, styles)
     sheet.worksheet.freeze_panes(1, 1)
