@@ -143,7 +143,7 @@ def _list_sheet(book: Book, name: str, title: str, columns: list[Column], rows: 
 
 def write_form(book: Book, year: int, project: Project, division: Division, result: ProjectScore,
                rows: list[SheetRow], note: str) -> None:
-    """The standard 项目支出绩效自评表 (domain.md §5) on one portrait A4 page; a long one continues on the
+    """The standard 项目支出绩效自评表 (docs/domain.md §8.6) on one portrait A4 page; a long one continues on the
     next page with the indicator header repeated and the levels written again."""
     choice = None
     for size, widths in FORM_LAYOUTS:  # the first layout that fits one page, else the shortest
