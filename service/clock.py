@@ -2,7 +2,7 @@
 
 Stored times are UTC; people see Asia/Shanghai (the configured zone).  Tests and demos
 fix the date with `clock.set_today()` or `PERFTRACK_TODAY`, so a whole budget year
-can be simulated.
+can be simulated.  `wall_now()` is the exception: real time for security timers.
 """
 from __future__ import annotations
 
@@ -37,7 +37,13 @@ class Clock:
 
     def now(self) -> datetime:
         """Aware UTC."""
-        return self._fixed if self._fixed is not None else datetime.now(timezone.utc)
+        return self._fixed if self._fixed is not None else self.wall_now()
+
+    @staticmethod
+    def wall_now() -> datetime:
+        """Aware UTC real time, even when the day is fixed: security timers (login limits,
+        token expiry) must keep running during a demo or a simulated year."""
+        return datetime.now(timezone.utc)
 
     def local_now(self) -> datetime:
         return self.now().astimezone(self.zone)

@@ -5,6 +5,7 @@ database is one `DATABASE_URL` away for every process.
 """
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
@@ -14,10 +15,12 @@ from pathlib import Path
 from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from .domain.passwords import DEFAULT_MIN_LENGTH as DEFAULT_PASSWORD_MIN_LENGTH
 from .domain.status import StatusSettings
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_INSTANCE = PROJECT_ROOT / "instance"
+DEFAULT_TOKEN_DAYS = 90
 
 
 class SettingsError(RuntimeError):
@@ -43,7 +46,13 @@ class Settings:
     smtp_password: str | None = None
     smtp_from: str = "perftrack@localhost"
     smtp_starttls: bool = False
-    webhook_secret: str = ""  # HMAC key of webhook signatures (defaults to SECRET_KEY)
+    # Trusted reverse proxies in front of the app (ProxyFix): the real client address and scheme come
+    # from that many X-Forwarded-For / X-Forwarded-Proto hops.  1 behind the shipped nginx, 0 when exposed.
+    proxy_hops: int = 0
+    # Networks webhooks may reach besides the public internet (loopback, private ranges are refused otherwise)
+    webhook_allowed_networks: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    token_days: int = DEFAULT_TOKEN_DAYS  # an API token expires this many days after it is issued
+    password_min_length: int = DEFAULT_PASSWORD_MIN_LENGTH
     scoring_policy: dict | None = None  # PERFTRACK_SCORING_POLICY: the region's self-evaluation rules (JSON file)
 
     @property
@@ -51,9 +60,34 @@ class Settings:
         return ZoneInfo(self.timezone)
 
 
+MIN_SECRET_KEY_LENGTH = 32
+# Keys copied from examples and tutorials (deploy/.env.example's included): anyone can sign a session with them.
+PLACEHOLDER_KEY_MARKS = ("change-me", "changeme", "change_me", "replace-me", "replaceme", "placeholder",
+                         "your-secret", "secret-key-here", "example", "insecure", "not-secret")
+MIN_SECRET_KEY_DISTINCT = 10  # "0000…", "xxxx…": long, but guessable
+
+
+def production_key_problem(key: str) -> str | None:
+    """Why KEY must not sign production sessions, or None when it may."""
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        return f"长度只有 {len(key)} 个字符，至少需要 {MIN_SECRET_KEY_LENGTH} 个"
+    lowered = key.lower()
+    mark = next((m for m in PLACEHOLDER_KEY_MARKS if m in lowered), None)
+    if mark is not None:
+        return f"是示例中的占位值（含「{mark}」）"
+    if len(set(key)) < MIN_SECRET_KEY_DISTINCT:
+        return "字符过于单一，不是随机生成的"
+    return None
+
+
 def _secret_key(instance: Path, production: bool, env: dict) -> str:
     if env.get("SECRET_KEY"):
-        return env["SECRET_KEY"]
+        key = env["SECRET_KEY"]
+        problem = production_key_problem(key) if production else None
+        if problem:
+            raise SettingsError(f"SECRET_KEY 不能用于生产环境：{problem}。请用 "
+                                "python3 -c 'import secrets; print(secrets.token_hex(32))' 生成一个随机值")
+        return key
     if production:
         raise SettingsError("SECRET_KEY 未设置：生产环境必须通过环境变量提供 SECRET_KEY")
     key_file = instance / "secret_key"
@@ -92,6 +126,25 @@ def _scoring_policy(env: dict) -> dict | None:
     except (OSError, ValueError, TypeError) as exc:
         raise SettingsError(f"PERFTRACK_SCORING_POLICY 无效（{path}）：{exc}") from exc
     return data
+
+
+def _int_setting(env: dict, name: str, default: int, minimum: int) -> int:
+    try:
+        value = int(env.get(name) or default)
+    except ValueError as exc:
+        raise SettingsError(f"{name} 应为整数：{env.get(name)!r}") from exc
+    if value < minimum:
+        raise SettingsError(f"{name} 不能小于 {minimum}：{value}")
+    return value
+
+
+def _networks(env: dict, name: str) -> tuple:
+    """A comma-separated list of networks (CIDR), e.g. 10.20.0.0/16,192.168.5.7."""
+    try:
+        return tuple(ipaddress.ip_network(part.strip(), strict=False)
+                     for part in env.get(name, "").split(",") if part.strip())
+    except ValueError as exc:
+        raise SettingsError(f"{name} 应为以逗号分隔的网段（如 10.20.0.0/16）：{exc}") from exc
 
 
 def load_settings(env: dict | None = None) -> Settings:
@@ -140,7 +193,10 @@ def load_settings(env: dict | None = None) -> Settings:
         smtp_password=env.get("SMTP_PASSWORD") or None,
         smtp_from=env.get("SMTP_FROM", "perftrack@localhost"),
         smtp_starttls=env.get("SMTP_STARTTLS", "0") == "1",
-        webhook_secret=env.get("PERFTRACK_WEBHOOK_SECRET") or secret_key,
+        proxy_hops=_int_setting(env, "PERFTRACK_PROXY_HOPS", 1 if production else 0, 0),
+        webhook_allowed_networks=_networks(env, "PERFTRACK_WEBHOOK_ALLOWED_NETWORKS"),
+        token_days=_int_setting(env, "PERFTRACK_TOKEN_DAYS", DEFAULT_TOKEN_DAYS, 1),
+        password_min_length=_int_setting(env, "PERFTRACK_PASSWORD_MIN_LENGTH", DEFAULT_PASSWORD_MIN_LENGTH, 8),
         database_url=database_url,
         redis_url=env.get("REDIS_URL") or None,
         secret_key=secret_key,
