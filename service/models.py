@@ -164,6 +164,10 @@ class User(SQLModel, table=True):
     notify_email: bool = True
     email_digest: bool = False  # one mail a day instead of one per notice
     webhook_url: str | None = Field(default=None, max_length=500)  # e.g. a WeCom / DingTalk group robot
+    # HMAC key of this destination's X-Perftrack-Signature, made when the URL is set (never SECRET_KEY)
+    webhook_secret: str | None = Field(default=None, max_length=64)
+    # Part of every session's identity: raised on logout and password change, ending older sessions
+    session_epoch: int = 0
 
 
 class ApiToken(SQLModel, table=True):
@@ -178,16 +182,18 @@ class ApiToken(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now, sa_column=_created())
     last_used_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    expires_at: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))  # wall time
 
 
 class LoginFailure(SQLModel, table=True):
-    """Failed logins, kept in the database so the limit holds across web workers."""
+    """Failed logins, kept in the database so the limit holds across web workers (times: wall clock)."""
 
     __tablename__ = "login_failure"
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, index=True)
     remote_addr: str = Field(max_length=64, index=True)
-    created_at: datetime = Field(default_factory=_now, sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    created_at: datetime = Field(default_factory=clock.wall_now,
+                                 sa_column=Column(UTCDateTime(), nullable=False, index=True))
 
 
 # ---------------------------------------------------------------- quarterly reports
