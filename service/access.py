@@ -19,7 +19,9 @@ from .domain.permissions import Action, can
 from .models import User
 from .request_db import get_session
 
-PUBLIC_ENDPOINTS = {"web.login", "web.static", "openapi.spec"}
+PUBLIC_ENDPOINTS = {"web.login", "web.static"}
+# API endpoints a logged-in browser may also read without a token
+SESSION_API_ENDPOINTS = {"openapi.spec"}
 
 login_manager = LoginManager()
 login_manager.login_view = "web.login"
@@ -28,11 +30,26 @@ login_manager.login_message_category = "error"
 
 
 class LoginUser(UserMixin):
-    """Flask-Login's view of a `User` row."""
+    """Flask-Login's view of a `User` row.  The session remembers "id:epoch", so raising the user's
+    `session_epoch` (logout, password change) ends every session issued before."""
 
     def __init__(self, user: User) -> None:
         self.user = user
         self.id = user.id
+
+    def get_id(self) -> str:
+        return f"{self.user.id}:{self.user.session_epoch}"
+
+
+def _user_of_session(session_id: str) -> User | None:
+    try:
+        user_id, epoch = (int(part) for part in session_id.split(":"))
+    except ValueError:
+        return None  # a cookie from before epochs existed
+    user = get_session().get(User, user_id)
+    if user is None or not user.active or user.session_epoch != epoch:
+        return None
+    return user
 
 
 class _SecureWhenHttps(SecureCookieSessionInterface):
@@ -69,14 +86,17 @@ def init_app(app: Flask) -> None:
     app.session_interface = _SecureWhenHttps()
 
     @login_manager.user_loader
-    def _load(user_id: str):
-        user = get_session().get(User, int(user_id))
-        return LoginUser(user) if user is not None and user.active else None
+    def _load(session_id: str):
+        user = _user_of_session(session_id)
+        return LoginUser(user) if user is not None else None
 
     @app.before_request
     def _authenticate():
         g.user = None
         if request.endpoint is None or request.endpoint in PUBLIC_ENDPOINTS:
+            return None
+        if request.endpoint in SESSION_API_ENDPOINTS and current_user.is_authenticated:
+            g.user = current_user.user
             return None
         if request.path.startswith("/api/"):
             header = request.headers.get("Authorization", "")

@@ -1,7 +1,9 @@
 """Users, passwords, API tokens and the failed-login limit.
 
 Passwords are stored with werkzeug's scrypt hash; tokens are random 256-bit strings of
-which only the SHA-256 is kept.  Neither is ever logged.
+which only the SHA-256 is kept.  Neither is ever logged.  The failed-login window and token
+expiry run on wall time (`clock.wall_now`), never on the demo clock: a fixed day must not
+freeze a lock or keep a token alive for ever.
 """
 from __future__ import annotations
 
@@ -15,10 +17,11 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .clock import clock
+from .domain.passwords import DEFAULT_MIN_LENGTH, password_problems
 from .domain.vocabulary import Role
 from .models import ApiToken, Division, LoginFailure, User
+from .settings import DEFAULT_TOKEN_DAYS
 
-MIN_PASSWORD = 8
 TOKEN_PREFIX = "pt_"
 FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USER = 5
@@ -41,7 +44,7 @@ def hash_token(token: str) -> str:
 
 
 def create_user(session: Session, username: str, display_name: str, role: str, division_code: str | None,
-                password: str) -> User:
+                password: str, min_length: int = DEFAULT_MIN_LENGTH) -> User:
     username = (username or "").strip()
     if not username or len(username) > 64 or any(c.isspace() for c in username):
         raise AccountError("用户名不能为空、不能含空格，最长 64 个字符")
@@ -57,7 +60,7 @@ def create_user(session: Session, username: str, display_name: str, role: str, d
         raise AccountError(f"角色「{Role(role).label}」不属于某个处室，请不要指定处室")
     if session.exec(select(User.id).where(User.username == username)).first() is not None:
         raise AccountError(f"用户名「{username}」已存在")
-    _check_password(password)
+    _check_password(password, username, min_length)
     user = User(username=username, display_name=(display_name or username).strip(), role=role,
                 division_id=division_id, password_hash=generate_password_hash(password))
     session.add(user)
@@ -65,21 +68,29 @@ def create_user(session: Session, username: str, display_name: str, role: str, d
     return user
 
 
-def _check_password(password: str) -> None:
-    if len(password or "") < MIN_PASSWORD:
-        raise AccountError(f"密码至少 {MIN_PASSWORD} 位")
+def _check_password(password: str, username: str, min_length: int) -> None:
+    problems = password_problems(password, username, min_length)
+    if problems:
+        raise AccountError("；".join(problems))
 
 
-def set_password(session: Session, user: User, password: str) -> None:
-    _check_password(password)
+def set_password(session: Session, user: User, password: str, min_length: int = DEFAULT_MIN_LENGTH) -> None:
+    """A new password; every session opened with the old one ends (`end_sessions`)."""
+    _check_password(password, user.username, min_length)
     user.password_hash = generate_password_hash(password)
+    end_sessions(session, user)
+
+
+def end_sessions(session: Session, user: User) -> None:
+    """Every session cookie issued to USER so far stops being accepted (they carry the old epoch)."""
+    user.session_epoch += 1
     session.add(user)
 
 
 def authenticate(session: Session, username: str, password: str, remote_addr: str) -> User:
     """The user, or AccountError.  Too many recent failures for the name or the address block trying."""
     username = (username or "").strip()
-    since = clock.now() - FAILURE_WINDOW
+    since = clock.wall_now() - FAILURE_WINDOW
     by_user = session.exec(select(func.count()).select_from(LoginFailure).where(
         LoginFailure.username == username, LoginFailure.created_at >= since)).one()
     by_address = session.exec(select(func.count()).select_from(LoginFailure).where(
@@ -104,10 +115,11 @@ class IssuedToken:
     record: ApiToken
 
 
-def issue_token(session: Session, user: User, label: str) -> IssuedToken:
+def issue_token(session: Session, user: User, label: str, days: int = DEFAULT_TOKEN_DAYS) -> IssuedToken:
+    """A new token, valid for DAYS days of wall time."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
     record = ApiToken(user_id=user.id, label=(label or "API").strip()[:100], token_hash=hash_token(token),
-                      hint=token[:10])
+                      hint=token[:10], expires_at=clock.wall_now() + timedelta(days=days))
     session.add(record)
     session.flush()
     return IssuedToken(token, record)
@@ -127,7 +139,8 @@ def user_for_token(session: Session, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
     row = session.exec(select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(
-        ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))).first()
+        ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None),
+        ApiToken.expires_at > clock.wall_now())).first()
     if row is None or not row[1].active:
         return None
     record, user = row

@@ -299,7 +299,8 @@ def users_create(username, role, division, display_name, password) -> None:
         password = click.prompt("密码", hide_input=True, confirmation_prompt=True)
     with session_scope(_engine()) as session:
         try:
-            create_user(session, username, display_name or username, role, division, password)
+            create_user(session, username, display_name or username, role, division, password,
+                        current_app.config["PERFTRACK_SETTINGS"].password_min_length)
         except AccountError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"已创建用户 {username}（{Role(role).label}{'，' + division if division else ''}）")
@@ -314,8 +315,9 @@ def users_token(username: str, label: str) -> None:
         user = session.exec(select(User).where(User.username == username)).first()
         if user is None:
             raise click.ClickException(f"用户 {username} 不存在")
-        issued = issue_token(session, user, label)
+        issued = issue_token(session, user, label, current_app.config["PERFTRACK_SETTINGS"].token_days)
     click.echo(issued.token)
+    click.echo(f"有效期至 {issued.record.expires_at.astimezone(clock.zone):%Y-%m-%d %H:%M}", err=True)
 
 
 @users.command("list")

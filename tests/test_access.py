@@ -20,13 +20,13 @@ from service.reporting.reports import load_scope
 # view (the division's reports) | edit (the division's reports) | sign | review | targets (manage) |
 # lock | users
 POLICY = {
-    "web.login": "public", "web.static": "public", "openapi.spec": "public",
+    "web.login": "public", "web.static": "public", "openapi.spec": "login",
     "web.logout": "login", "web.account": "login", "web.account_password": "login", "web.token_create": "login",
     "web.token_revoke": "login", "api.me": "login", "web.inbox": "login", "web.inbox_read": "login",
     "web.notification_settings": "login", "api.inbox": "login", "api.project_status": "view", "web.overview": "read", "web.deliveries": "read",
     "web.index": "read", "web.projects": "read", "web.project": "read", "web.deadline_list": "read",
     "web.indicator": "read", "web.reports": "read", "api.projects": "read", "api.project": "read",
-    "api.indicators": "read", "api.indicator": "read", "api.findings": "read", "api.reports": "read",
+    "api.indicators": "read", "api.indicator": "read", "api.reports": "read",
     "web.report": "view", "web.report_workbook": "view", "web.report_evidence": "view",
     "web.attachment_download": "view", "web.indicator_history_export": "view", "api.report": "view",
     "api.history": "view", "web.report_action": "view",  # then sign / submit / review by its action
@@ -37,7 +37,7 @@ POLICY = {
     "web.findings": "targets", "web.finding_accept": "targets", "web.finding_correct": "targets",
     "web.imports": "targets", "web.import_preview": "targets", "web.import_apply": "targets",
     "web.import_template": "targets", "web.division_list": "targets", "web.division_prefix": "targets",
-    "api.upload_import": "targets",
+    "api.upload_import": "targets", "api.findings": "targets",
     "web.period_lock": "lock", "web.period_reopen": "lock", "api.period_lock": "lock",
     "web.users": "users", "web.user_create": "users", "web.user_active": "users",
     "web.evaluations": "read", "web.evaluation_workbook": "read", "web.evaluation_project": "view",

@@ -90,7 +90,7 @@ def test_attachments_through_the_api(client_as):
     assert bad.status_code == 415 and "内容与扩展名" in bad.get_json()["message"]
 
 
-def test_openapi_documents_the_report_endpoints(app):
-    spec = app.test_client().get("/api/v1/openapi.json").get_json()
+def test_openapi_documents_the_report_endpoints(client_as):
+    spec = client_as("xxh").get("/api/v1/openapi.json").get_json()
     assert {"/api/v1/reports/{division}/{period}", "/api/v1/reports/{division}/{period}/transitions",
             "/api/v1/periods/{period}/lock"} <= set(spec["paths"])

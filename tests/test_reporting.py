@@ -30,7 +30,7 @@ def engine(database_url, seed_bytes):
         import_bytes(session, SEED.name, seed_bytes, 2025, "test")
         for username, role, division in (("xxh", "reporter", "XXH"), ("kac", "reporter", "KAC"),
                                          ("kac-head", "head", "KAC"), ("caiwu", "finance", None)):
-            create_user(session, username, username, role, division, "password1")
+            create_user(session, username, username, role, division, "Valid-pass-42")
         kac = session.exec(select(Division).where(Division.code == "KAC")).one()
         kac.requires_head_signoff = True
     clock.set_today(date(2025, 7, 3))

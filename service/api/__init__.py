@@ -27,6 +27,7 @@ api_bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="perftrack")
 # learns nothing from validation errors).  Division-scoped endpoints are checked against the
 # division in the URL; transitions then check the action itself (sign, submit, return, accept).
 ENDPOINT_ACTIONS = {"api.period_lock": "lock_period", "api.upload_import": "manage_targets",
+                    "api.findings": "manage_targets",  # the queue is finance's, as the 待核查 page
                     "api.report_values": "edit_report", "api.report_attachment": "edit_report"}
 
 
@@ -103,8 +104,8 @@ def indicator(code: str):
 @api_bp.input(FindingQuery, location="query")
 @api_bp.output(FindingList)
 def findings(query_data):
-    """Findings for people to settle (default: open ones)."""
-    authorize("read_targets")
+    """Findings for people to settle (default: open ones); admin and finance only, as the web queue."""
+    authorize("manage_targets")
     rows = list_findings(get_session(), **query_data)
     return {"items": [finding_json(f, project=p, indicator=i) for f, p, i, _ in rows]}
 

@@ -7,6 +7,7 @@ import hashlib
 import re
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from flask import (
     Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for,
@@ -53,6 +54,18 @@ def _vocabulary():
     """Every labelled state and kind by its class name (`{{ ReportState.label_of(report.state) }}`)."""
     return {**{words.__name__: words for words in VOCABULARY}, "TARGET_FIELD_LABELS": TARGET_FIELD_LABELS,
             "today": clock.today()}
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """TARGET if it is a path on this site, else DEFAULT: no open redirect through a `next` field.
+
+    Browsers read `/\\host` and `/<tab>/host` as `//host`, so backslashes, whitespace and control
+    characters are refused along with anything naming a scheme or a host."""
+    if (not target or not target.startswith("/") or target.startswith("//")
+            or any(c == "\\" or c.isspace() or not c.isprintable() for c in target)):
+        return default
+    parts = urlsplit(target)
+    return target if not parts.scheme and not parts.netloc else default
 
 
 def decide(change, success) -> bool:
@@ -148,7 +161,7 @@ def finding_accept(finding_id: int):
     finding = _finding_or_404(get_session(), finding_id)
     decide(lambda session: accept_finding(session, finding, user.username, request.form.get("note", "")),
            "已确认机器解读")
-    return redirect(request.form.get("next") or url_for("web.findings"))
+    return redirect(safe_next(request.form.get("next"), url_for("web.findings")))
 
 
 @web_bp.post("/findings/<int:finding_id>/correct")
@@ -169,7 +182,7 @@ def finding_correct(finding_id: int):
     except DecisionError as exc:
         session.rollback()
         flash(f"指标 {indicator.code}：{exc}", "error")
-    return redirect(request.form.get("next") or url_for("web.findings"))
+    return redirect(safe_next(request.form.get("next"), url_for("web.findings")))
 
 
 @web_bp.get("/deadlines")

@@ -1,28 +1,25 @@
 """Login, logout, the user's own account (password, API tokens) and user administration."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
-from flask import flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask_login import login_user, logout_user
 from sqlmodel import select
 from werkzeug.security import check_password_hash
 
 from ..access import LoginUser, authorize
 from ..accounts import (
-    AccountError, TooManyAttempts, authenticate, create_user, issue_token, revoke_token, set_password, tokens_of,
+    AccountError, TooManyAttempts, authenticate, create_user, end_sessions, issue_token, revoke_token, set_password,
+    tokens_of,
 )
+from ..clock import clock
 from ..domain.vocabulary import Role
 from ..models import Division, User
 from ..request_db import get_session
-from . import decide, web_bp
+from . import decide, safe_next, web_bp
 
 
-def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths: no open redirect through ?next=."""
-    if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
-        return target
-    return url_for("web.index")
+def _settings():
+    return current_app.config["PERFTRACK_SETTINGS"]
 
 
 @web_bp.route("/login", methods=["GET", "POST"])
@@ -42,11 +39,15 @@ def login():
                                username=request.form.get("username", "")), 401
     session.commit()
     login_user(LoginUser(user))
-    return redirect(_safe_next(request.form.get("next")))
+    return redirect(safe_next(request.form.get("next"), url_for("web.index")))
 
 
 @web_bp.post("/logout")
 def logout():
+    user = authorize("read_targets")
+    session = get_session()
+    end_sessions(session, user)  # a copy of the cookie taken before logging out is worthless too
+    session.commit()
     logout_user()
     flash("已退出登录", "ok")
     return redirect(url_for("web.login"))
@@ -55,7 +56,12 @@ def logout():
 @web_bp.get("/account")
 def account():
     user = authorize("read_targets")
-    return render_template("account.html", tokens=tokens_of(get_session(), user), new_token=None)
+    return _account_page(user, new_token=None)
+
+
+def _account_page(user: User, new_token: str | None) -> str:
+    return render_template("account.html", tokens=tokens_of(get_session(), user), new_token=new_token,
+                           settings=_settings(), wall_now=clock.wall_now())
 
 
 @web_bp.post("/account/password")
@@ -68,9 +74,10 @@ def account_password():
         flash("两次输入的新密码不一致", "error")
     else:
         try:
-            set_password(session, user, request.form.get("new", ""))
+            set_password(session, user, request.form.get("new", ""), _settings().password_min_length)
             session.commit()
-            flash("密码已修改", "ok")
+            login_user(LoginUser(user))  # this session goes on under the new epoch; every other one ends
+            flash("密码已修改，其他已登录的会话均已退出", "ok")
         except AccountError as exc:
             flash(str(exc), "error")
     return redirect(url_for("web.account"))
@@ -80,9 +87,9 @@ def account_password():
 def token_create():
     user = authorize("read_targets")
     session = get_session()
-    issued = issue_token(session, user, request.form.get("label", ""))
+    issued = issue_token(session, user, request.form.get("label", ""), _settings().token_days)
     session.commit()
-    return render_template("account.html", tokens=tokens_of(session, user), new_token=issued.token)
+    return _account_page(user, new_token=issued.token)
 
 
 @web_bp.post("/account/tokens/<int:token_id>/revoke")
@@ -107,7 +114,8 @@ def user_create():
     authorize("manage_users")
     form = request.form
     decide(lambda session: create_user(session, form.get("username", ""), form.get("display_name", ""),
-                                       form.get("role", ""), form.get("division") or None, form.get("password", "")),
+                                       form.get("role", ""), form.get("division") or None, form.get("password", ""),
+                                       _settings().password_min_length),
            lambda user: f"已创建用户 {user.username}（{Role(user.role).label}）")
     return redirect(url_for("web.users"))
 
