@@ -8,6 +8,7 @@ import hmac
 import json
 import threading
 from datetime import date
+from ipaddress import ip_network
 from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, HTTPServer
 
@@ -20,6 +21,7 @@ from service.db import make_engine, session_scope
 from service.domain.alerts import AlertSpec
 from service.models import DeliveryAttempt, Notification, User
 from service.notify import retry_due
+from service.notify.webhook import set_destination
 from workers import jobs
 
 from .conftest import _free_port
@@ -60,7 +62,9 @@ def smtp_port(monkeypatch):
 
 
 @pytest.fixture
-def webhook_url():
+def webhook_url(monkeypatch):
+    """The stand-in robot listens on loopback, which only an administrator's setting lets webhooks reach."""
+    monkeypatch.setenv("PERFTRACK_WEBHOOK_ALLOWED_NETWORKS", "127.0.0.1/32")
     server = HTTPServer(("127.0.0.1", 0), Webhook)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -73,7 +77,8 @@ def _alert_for_xxh(seeded_url, webhook: str | None) -> list[int]:
     engine = make_engine(seeded_url)
     with session_scope(engine) as session:
         user = session.exec(select(User).where(User.username == "xxh")).one()
-        user.email, user.webhook_url = "xxh@bureau.example", webhook
+        user.email = "xxh@bureau.example"
+        set_destination(user, webhook, [ip_network("127.0.0.1/32")])
         session.add(user)
         session.flush()
         spec = AlertSpec("report_overdue", "XXH-2025Q1", user.division_id, date(2025, 4, 10), "day1", "division",
@@ -81,6 +86,15 @@ def _alert_for_xxh(seeded_url, webhook: str | None) -> list[int]:
         _alerts, to_deliver = create_alerts(session, [spec], date(2025, 4, 11))
     engine.dispose()
     return to_deliver
+
+
+def _webhook_of(seeded_url, notification_ids: list[int]) -> int:
+    engine = make_engine(seeded_url)
+    with session_scope(engine) as session:
+        found = session.exec(select(Notification.id).where(Notification.id.in_(notification_ids),
+                                                           Notification.channel == "webhook")).one()
+    engine.dispose()
+    return found
 
 
 def _attempts(seeded_url):
@@ -138,7 +152,12 @@ def test_a_failing_webhook_is_retried_and_does_not_hold_up_email(seeded_url, wor
     rows, states, _due = _attempts(seeded_url)
     assert sorted(rows) == [("email", True), ("webhook", False), ("webhook", True)] and states["webhook"] == "sent"
     headers, body = Webhook.received[-1]
-    expected = "sha256=" + hmac.new(b"test", body, hashlib.sha256).hexdigest()
+    engine = make_engine(seeded_url)
+    with session_scope(engine) as session:  # the destination's own secret, never SECRET_KEY
+        secret = session.exec(select(User.webhook_secret).where(User.username == "xxh")).one()
+    engine.dispose()
+    assert len(secret) == 64 and secret != "test"
+    expected = "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
     assert headers["X-Perftrack-Signature"] == expected
     payload = json.loads(body)
     assert payload["msgtype"] == "text" and "已逾期 1 天" in payload["text"]["content"]
@@ -184,3 +203,32 @@ def test_a_daily_digest_sends_one_mail_with_every_waiting_notice(seeded_url, wor
     assert "报告已逾期 1 天" in body and "报告已逾期 2 天" in body
     rows, states, _due = _attempts(seeded_url)
     assert rows == [("email", True), ("email", True)] and states["email"] == "sent"
+
+
+def test_a_webhook_pointing_inside_at_delivery_time_is_refused(seeded_url, worker_env):
+    """Saved while allowed (or while its name resolved outside: DNS rebinding), checked again when sent."""
+    server = HTTPServer(("127.0.0.1", 0), Webhook)  # an internal service someone wants the worker to call
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    Webhook.received.clear()
+    try:
+        webhook_id = _webhook_of(seeded_url, _alert_for_xxh(seeded_url, f"http://localhost:{server.server_port}/admin"))
+        with pytest.raises(RuntimeError, match="not delivered yet"):
+            jobs.deliver(webhook_id)
+    finally:
+        server.shutdown()
+    assert Webhook.received == []
+    engine = make_engine(seeded_url)
+    with session_scope(engine) as session:
+        [attempt] = session.exec(select(DeliveryAttempt).where(DeliveryAttempt.channel == "webhook")).all()
+    engine.dispose()
+    assert not attempt.ok and "指向本机、内网或保留地址（127.0.0.1）" in attempt.detail
+
+
+def test_a_webhook_redirect_is_not_followed(seeded_url, worker_env, webhook_url):
+    Webhook.statuses = [302]
+    webhook_id = _webhook_of(seeded_url, _alert_for_xxh(seeded_url, webhook_url))
+    with pytest.raises(RuntimeError):
+        jobs.deliver(webhook_id)
+    rows, states, _due = _attempts(seeded_url)
+    assert rows == [("webhook", False)] and states["webhook"] == "pending" and len(Webhook.received) == 1

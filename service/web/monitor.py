@@ -5,7 +5,7 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
-from flask import redirect, render_template, request, url_for
+from flask import current_app, redirect, render_template, request, url_for
 from sqlalchemy import func
 from sqlmodel import select
 
@@ -19,9 +19,12 @@ from ..domain.vocabulary import Channel, Role, Status
 from ..models import (
     Alert, DeliveryAttempt, Division, FiscalYear, Indicator, Notification, Project, ProjectStatusRow, User,
 )
+from ..notify.webhook import WebhookRefused
+from ..notify.webhook import new_secret as new_webhook_secret
+from ..notify.webhook import set_destination as set_webhook
 from ..queries import years
 from ..request_db import get_session
-from . import decide, web_bp
+from . import decide, safe_next, web_bp
 
 
 @web_bp.app_context_processor
@@ -127,27 +130,36 @@ def inbox_read():
         notification.read_at = clock.now()
         session.add(notification)
     session.commit()
-    return redirect(request.form.get("next") or url_for("web.inbox"))
+    return redirect(safe_next(request.form.get("next"), url_for("web.inbox")))
 
 
 @web_bp.route("/notifications/settings", methods=["GET", "POST"])
 def notification_settings():
     user = authorize("read_targets")
     if request.method == "POST":
-        def change(session):
+        def change(session) -> str:
+            record = session.get(User, user.id)
+            if request.form.get("rotate_secret") == "1":
+                if record.webhook_url is None:
+                    raise DecisionError("还没有设置 Webhook 地址")
+                record.webhook_secret = new_webhook_secret()
+                session.add(record)
+                return "已生成新的 Webhook 签名密钥，请同步更新接收方的校验配置"
             email = request.form.get("email", "").strip() or None
-            webhook = request.form.get("webhook_url", "").strip() or None
             if email and ("@" not in email or len(email) > 200):
                 raise DecisionError("邮箱地址格式不正确")
-            if webhook and not webhook.startswith(("http://", "https://")):
-                raise DecisionError("Webhook 地址应以 http:// 或 https:// 开头")
-            record = session.get(User, user.id)
-            record.email, record.webhook_url = email, webhook
+            try:
+                set_webhook(record, request.form.get("webhook_url", "").strip() or None,
+                            current_app.config["PERFTRACK_SETTINGS"].webhook_allowed_networks)
+            except WebhookRefused as exc:
+                raise DecisionError(str(exc)) from exc
+            record.email = email
             record.notify_email = request.form.get("notify_email") == "1"
             record.email_digest = request.form.get("email_digest") == "1"
             session.add(record)
+            return "通知设置已保存"
 
-        decide(change, "通知设置已保存")
+        decide(change, lambda message: message)
         return redirect(url_for("web.notification_settings"))
     return render_template("notification_settings.html")
 
