@@ -4,7 +4,7 @@ from __future__ import annotations
 from apiflask import APIFlask
 from flask_wtf.csrf import CSRFProtect
 
-from . import access, errors, request_db
+from . import access, errors, request_db, security
 from .api import api_bp
 from .clock import clock
 from .db import make_engine
@@ -41,6 +41,7 @@ def create_app(settings: Settings | None = None, **config) -> APIFlask:
     csrf.init_app(app)
     request_db.init_app(app)
     access.init_app(app)
+    security.init_app(app, settings)
     errors.register_error_handlers(app)
     app.register_blueprint(api_bp)
     csrf.exempt(api_bp)

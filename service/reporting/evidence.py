@@ -26,10 +26,17 @@ ALLOWED = {
     ".doc": ("application/msword", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),
     ".xls": ("application/vnd.ms-excel", b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"),
 }
+# Direction controls make "invoice<U+202E>fdp.exe" display as "invoiceexe.pdf": a name must show what it is.
+BIDI_CONTROLS = frozenset("\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
 def check_file(file_name: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
     """The content type of an acceptable evidence file, or ReportError naming the reason."""
+    hidden = sorted({f"U+{ord(c):04X}" for c in file_name or "" if c in BIDI_CONTROLS})
+    if hidden:
+        raise ReportError(422, f"附件文件名「{(file_name or '').translate({ord(c): None for c in BIDI_CONTROLS})}」"
+                               f"含有改变文字方向的不可见字符（{'、'.join(hidden)}），可能掩盖真实的文件类型，"
+                               "请重命名后再上传")
     suffix = PurePath(file_name or "").suffix.lower()
     if suffix not in ALLOWED:
         raise ReportError(415, f"附件「{file_name}」的类型不支持：只接受 PDF、图片（PNG/JPG）和 Office 文件")
