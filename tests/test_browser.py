@@ -53,3 +53,21 @@ def test_registry_walkthrough(live_server, page, tmp_path, seed_bytes):
     page.goto(f"{live_server}/deadlines")
     assert page.locator("tbody tr").first.inner_text().startswith("2025-03-31")
     shot(page, "07-deadlines")
+
+
+def test_pages_work_under_the_content_security_policy(live_server, page):
+    """No inline script is left to block: auto-submitting filters run from static/app.js, and the
+    browser reports no violation of the policy on the way."""
+    violations = []
+    page.on("console", lambda message: violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    log_in(page, live_server, "caiwu")
+    page.goto(f"{live_server}/deliveries")
+    page.select_option("select[name=ok]", "0")
+    page.wait_for_url(lambda url: url.endswith("/deliveries?ok=0"))
+    page.goto(f"{live_server}/reports")
+    page.select_option("select[name=year]", "2025")
+    page.wait_for_url(lambda url: "year=2025" in url)
+    shot(page, "08-reports-under-csp")
+    page.goto(f"{live_server}/projects/2025-001")
+    assert violations == []
