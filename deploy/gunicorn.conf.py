@@ -7,4 +7,4 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 
 threads = 2
 timeout = 60
 accesslog = "-"
-forwarded_allow_ips = "127.0.0.1"  # nginx in front sets X-Forwarded-Proto; Secure cookies follow it
+forwarded_allow_ips = "127.0.0.1"  # nginx on this host; the app itself reads the proxy headers (ProxyFix, PERFTRACK_PROXY_HOPS)
