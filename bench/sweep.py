@@ -23,7 +23,8 @@ from sqlalchemy import select  # noqa: E402
 
 from service.db import make_engine, session_scope  # noqa: E402
 from service.models import ActualEntry, FiscalYear, Indicator, Project, Report, SpendEntry  # noqa: E402
-from service.monitoring import _TARGET_COLUMNS, recompute_project, sweep  # noqa: E402
+from service.monitoring import recompute_project, sweep  # noqa: E402
+from service.stored_targets import TARGET_COLUMNS  # noqa: E402
 from synthetic import synthetic_database  # noqa: E402
 
 YEAR, AS_OF = 2030, date(2030, 7, 15)
@@ -31,7 +32,8 @@ YEAR, AS_OF = 2030, date(2030, 7, 15)
 
 def read_only(session, year_id: int) -> int:
     """The same rows the sweep reads, read and nothing else."""
-    targets = session.execute(select(*_TARGET_COLUMNS).join(Project, Project.id == Indicator.project_id)
+    targets = session.execute(select(Indicator.id, Indicator.project_id, *TARGET_COLUMNS)
+                              .join(Project, Project.id == Indicator.project_id)
                               .where(Project.fiscal_year_id == year_id)).all()
     values = session.execute(select(ActualEntry.indicator_id, Report.quarter, ActualEntry.number, ActualEntry.done,
                                     ActualEntry.done_on, ActualEntry.likelihood)

@@ -9,8 +9,9 @@ from sqlmodel import Session, select
 from .clock import clock
 from .domain.targets import parse_target
 from .domain.vocabulary import FindingState
-from .importing import sync_findings, target_columns
+from .importing import sync_findings
 from .models import Division, DivisionPrefix, FindingRow, FiscalYear, Indicator, Project, TargetRevision
+from .stored_targets import target_columns
 
 
 class DecisionError(ValueError):

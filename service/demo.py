@@ -20,7 +20,8 @@ from .domain.periods import Period
 from .domain.vocabulary import CauseCategory, Direction, Likelihood, Measure, ReportAction, Role, TargetKind
 from .models import Division, Indicator, Project, User
 from .reporting.followup import follow_up
-from .reporting.reports import ActualRow, SpendRow, load_scope, save, spec_of, transition
+from .reporting.reports import ActualRow, SpendRow, load_scope, save, transition
+from .stored_targets import target_of
 
 DEMO_TODAY = date(2025, 10, 20)
 DEMO_PASSWORD = "perftrack2025"
@@ -116,31 +117,31 @@ def load_demo_reports(session: Session, year: int = DEMO_YEAR) -> int:
 
 def _demo_row(code: str, indicator: Indicator, quarter: int, pace: dict, rng: random.Random,
               nudge: Decimal = Decimal(1)) -> ActualRow:
-    spec = spec_of(indicator)
+    target = target_of(indicator)
     share = pace.setdefault(indicator.id, Decimal(str(rng.choice([0.55, 0.7, 0.95, 1.0, 1.05, 1.1, 1.2, 1.0, 1.0]))))
     share *= nudge
     raw = RawActual()
     end = date(DEMO_YEAR, quarter * 3, 28)
-    if spec.kind == TargetKind.DEADLINE:
-        if spec.due and spec.due <= end:
-            raw.value = (spec.due - timedelta(days=rng.randint(1, 20))).isoformat()
+    if target.kind == TargetKind.DEADLINE:
+        if target.due and target.due <= end:
+            raw.value = (target.due - timedelta(days=rng.randint(1, 20))).isoformat()
         else:
-            raw.value, raw.expected_on = "未完成", (spec.due or date(DEMO_YEAR, 12, 31)).isoformat()
-    elif spec.kind == TargetKind.QUALITATIVE:
+            raw.value, raw.expected_on = "未完成", (target.due or date(DEMO_YEAR, 12, 31)).isoformat()
+    elif target.kind == TargetKind.QUALITATIVE:
         raw.value = ["按计划推进，阶段性工作已完成", "已完成年度工作的大部分内容", "正在组织实施，进展顺利"][quarter - 1]
-    elif spec.value is not None:
-        target = spec.value
-        if spec.measure == Measure.CUMULATIVE:
-            value = target * Decimal(quarter) / 4 * (share if spec.direction == Direction.HIGHER_BETTER else Decimal("0.9"))
+    elif target.value is not None:
+        goal = target.value
+        if target.measure == Measure.CUMULATIVE:
+            value = goal * Decimal(quarter) / 4 * (share if target.direction == Direction.HIGHER_BETTER else Decimal("0.9"))
         else:
-            value = target * (min(share, Decimal(1)) if spec.direction == Direction.HIGHER_BETTER else Decimal("0.9"))
-        if spec.is_rate:
+            value = goal * (min(share, Decimal(1)) if target.direction == Direction.HIGHER_BETTER else Decimal("0.9"))
+        if target.is_rate:
             value = min(value, Decimal(100))
-        places = Decimal(1) if target == target.to_integral_value() and spec.unit != "万元" else Decimal("0.01")
+        places = Decimal(1) if goal == goal.to_integral_value() and target.unit != "万元" else Decimal("0.01")
         raw.value = str(value.quantize(places, rounding=ROUND_HALF_UP))
     else:  # the target has no number (a finding for finance); report something plausible
         raw.value = str(quarter * 5)
-    behind = read_actual(spec, raw, Period(DEMO_YEAR, quarter)).light.behind
+    behind = read_actual(target, raw, Period(DEMO_YEAR, quarter)).light.behind
     raw.likelihood = Likelihood.POSSIBLE if behind else Likelihood.CERTAIN
     if behind:
         raw.cause_category = rng.choice([CauseCategory.FUNDING, CauseCategory.RULES, CauseCategory.STAFF])

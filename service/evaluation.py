@@ -21,6 +21,7 @@ from .models import (
     ActualEntry, EvaluationRun, FiscalYear, Indicator, IndicatorResult, Project, ProjectResult, Report, ReviewerGrade,
     SpendEntry, TargetRevision,
 )
+from .stored_targets import TARGET_COLUMNS, target_of_columns
 
 BATCH = 2000
 
@@ -43,9 +44,8 @@ def load_inputs(session: Session, year: FiscalYear, project_ids: list[int], repo
     """(project id, ProjectInput, indicator id by code) for PROJECT_IDS, in a few queries."""
     projects = session.execute(select(Project.id, Project.code, Project.budget).where(Project.id.in_(project_ids))
                                .order_by(Project.code)).all()
-    rows = session.execute(select(Indicator.id, Indicator.project_id, Indicator.code, Indicator.level1, Indicator.name,
-                                  Indicator.raw_value, Indicator.kind, Indicator.comparator, Indicator.target_value,
-                                  Indicator.unit, Indicator.due, Indicator.weight)
+    rows = session.execute(select(Indicator.id, Indicator.project_id, Indicator.code, Indicator.level1,
+                                  Indicator.raw_value, Indicator.weight, *TARGET_COLUMNS)
                            .where(Indicator.project_id.in_(project_ids)).order_by(Indicator.row_order)).all()
     ids = [r.id for r in rows]
     actuals: dict[int, tuple] = {}
@@ -69,7 +69,7 @@ def load_inputs(session: Session, year: FiscalYear, project_ids: list[int], repo
     for r in rows:
         a = actuals.get(r.id)
         by_project.setdefault(r.project_id, []).append(IndicatorInput(
-            r.code, r.level1, r.name, r.raw_value, r.kind, r.comparator, r.target_value, r.unit, r.due, r.weight,
+            r.code, r.level1, r.raw_value, target_of_columns(r[-len(TARGET_COLUMNS):]), r.weight,
             actual=a.number if a else None, done=a.done if a else None, done_on=a.done_on if a else None,
             progress=a.progress if a else "", review=reviews.get(r.id)))
         indicator_ids.setdefault(r.project_id, {})[r.code] = r.id

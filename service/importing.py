@@ -25,6 +25,7 @@ from .importers.text_export import read_text_export
 from .models import (
     Division, DivisionPrefix, FindingRow, FiscalYear, ImportBatch, Indicator, Project, TargetRevision,
 )
+from .stored_targets import target_columns
 
 READERS = {".txt": read_text_export, ".docx": read_docx, ".xlsx": read_xlsx, ".csv": read_csv}
 DEFAULT_DIVISIONS = Path(__file__).parent / "sample_data" / "divisions.json"
@@ -299,11 +300,6 @@ def _apply_indicators(session, project, change: ProjectChange, batch, actor, now
             sync_findings(session, project.id, indicator.id, [(f.code, f.severity, f.message) for f in ic.target.findings])
     for code in change.missing:
         existing[code].in_source = False
-
-
-def target_columns(target: Target) -> dict:
-    return {"kind": target.kind, "comparator": target.comparator, "target_value": target.value,
-            "unit": target.unit, "per": target.per, "direction": target.direction, "due": target.due}
 
 
 def sync_findings(session: Session, project_id: int, indicator_id: int | None, wanted: list[tuple[str, str, str]]) -> None:

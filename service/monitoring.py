@@ -15,14 +15,12 @@ from sqlmodel import Session
 
 from .clock import clock
 from .domain.alerts import AlertSpec
-from .domain.progress import TargetSpec
 from .domain.status import Reported, StatusSettings, budget_execution, indicator_status, roll_up
 from .domain.vocabulary import AlertKind, Status
 from .models import ActualEntry, FiscalYear, Indicator, IndicatorStatusRow, Project, ProjectStatusRow, Report, SpendEntry
+from .stored_targets import TARGET_COLUMNS, target_of_columns
 
 BATCH_PROJECTS = 2000
-_TARGET_COLUMNS = (Indicator.id, Indicator.project_id, Indicator.kind, Indicator.comparator, Indicator.target_value,
-                   Indicator.unit, Indicator.per, Indicator.direction, Indicator.due, Indicator.name, Indicator.level2)
 
 
 @dataclass
@@ -91,14 +89,16 @@ def sweep(session: Session, year: int, as_of: date | None = None, settings: Stat
 
 def _sweep_batch(session, fiscal_year, projects, as_of, settings, counts) -> int:
     ids = [p.id for p in projects]
-    targets = session.execute(select(*_TARGET_COLUMNS).where(Indicator.project_id.in_(ids))).all()
+    targets = session.execute(select(Indicator.id, Indicator.project_id, *TARGET_COLUMNS)
+                              .where(Indicator.project_id.in_(ids))).all()
     latest = _latest_values(session, ids, [t[0] for t in targets], fiscal_year.id)
     spend = _spend(session, ids, fiscal_year.id)
     now = clock.now()
     indicator_rows, by_project = [], {}
-    for (indicator_id, project_id, kind, comparator, value, unit, per, direction, due, name, level2) in targets:
-        spec = TargetSpec(kind, comparator, value, unit, per, direction, due, name, level2)
-        result = indicator_status(spec, fiscal_year.year, as_of, latest.get(indicator_id), settings)
+    for row in targets:
+        indicator_id, project_id = row[0], row[1]
+        result = indicator_status(target_of_columns(row[2:]), fiscal_year.year, as_of, latest.get(indicator_id),
+                                  settings)
         counts[result.status] = counts.get(result.status, 0) + 1
         by_project.setdefault(project_id, []).append(result.status)
         indicator_rows.append({"indicator_id": indicator_id, "project_id": project_id, "as_of": as_of,

@@ -14,7 +14,7 @@ from service.domain.actuals import (
 )
 from service.domain.periods import Period
 
-from .test_periods_progress import spec
+from .test_periods_progress import make_target
 
 Q2 = Period(2025, 2)
 TODAY = date(2025, 7, 5)
@@ -44,30 +44,30 @@ def test_percent_and_money_spellings():
     ("1.23456", "最多保留 4 位小数"),
 ])
 def test_bad_numbers_name_field_and_reason(raw, message):
-    found, actual = errors(spec(), value=raw)
+    found, actual = errors(make_target(), value=raw)
     assert found == [f"实际完成值：{message}"] and actual.number is None
 
 
 def test_a_rate_cannot_exceed_100_percent_but_a_growth_rate_can():
-    rate = spec(unit="%", value="95", name="验收合格率", level2="质量指标")
+    rate = make_target(unit="%", value="95", name="验收合格率", level2="质量指标")
     assert errors(rate, value="101%")[0] == ["实际完成值：「验收合格率」是比率，不能超过 100%"]
-    growth = spec(unit="%", value="10", name="销售额增长率", level2="经济效益指标")
+    growth = make_target(unit="%", value="10", name="销售额增长率", level2="经济效益指标")
     assert errors(growth, value="120%")[0] == []
 
 
 def test_a_cumulative_value_below_last_quarter_needs_confirmation_and_reason():
-    found, _ = errors(spec(), previous=Decimal(40), value="30")
+    found, _ = errors(make_target(), previous=Decimal(40), value="30")
     assert "低于上一季度的累计值 40个" in found[0]
-    found, _ = errors(spec(), previous=Decimal(40), value="30", confirm_decrease=True)
+    found, _ = errors(make_target(), previous=Decimal(40), value="30", confirm_decrease=True)
     assert found == ["确认减少原因：已确认累计值减少，请说明原因"]
-    found, actual = errors(spec(), previous=Decimal(40), value="30", confirm_decrease=True,
+    found, actual = errors(make_target(), previous=Decimal(40), value="30", confirm_decrease=True,
                            decrease_reason="一季度重复统计")
     assert found == [] and actual.decrease_reason == "一季度重复统计"
-    assert errors(spec(unit="%", value="95"), previous=Decimal(90), value="80")[0] == []  # latest, not cumulative
+    assert errors(make_target(unit="%", value="95"), previous=Decimal(90), value="80")[0] == []  # latest, not cumulative
 
 
 def test_deadlines_done_not_done_and_dates_outside_the_year():
-    due = spec(kind="deadline", value=None, due=date(2025, 6, 30), direction="on_or_before")
+    due = make_target(kind="deadline", value=None, due=date(2025, 6, 30), direction="on_or_before")
     found, actual = errors(due, value="2025年6月20日")
     assert found == [] and (actual.done, actual.done_on) == (True, date(2025, 6, 20))
     found, actual = errors(due, value="未完成，预计2025-10-31")
@@ -80,20 +80,20 @@ def test_deadlines_done_not_done_and_dates_outside_the_year():
 
 
 def test_choices_and_text_limits():
-    assert errors(spec(), value="60", likelihood="也许")[0] == ["完成可能性：「也许」不是可选项（确定能 / 有可能 / 不可能）"]
-    assert "偏差原因类别" in errors(spec(), value="60", cause_category="天气")[0][0]
-    assert "不能超过 2000 字" in errors(spec(), value="60", cause_text="字" * 2001)[0][0]
+    assert errors(make_target(), value="60", likelihood="也许")[0] == ["完成可能性：「也许」不是可选项（确定能 / 有可能 / 不可能）"]
+    assert "偏差原因类别" in errors(make_target(), value="60", cause_category="天气")[0][0]
+    assert "不能超过 2000 字" in errors(make_target(), value="60", cause_text="字" * 2001)[0][0]
 
 
 def test_completeness_is_checked_on_submit_only():
-    reading = read_actual(spec(), RawActual(value="30"), Q2, today=TODAY)  # behind: 30 < 50
-    missing = [str(m) for m in missing_for_submit(spec(), reading)]
+    reading = read_actual(make_target(), RawActual(value="30"), Q2, today=TODAY)  # behind: 30 < 50
+    missing = [str(m) for m in missing_for_submit(make_target(), reading)]
     assert missing == ["完成可能性：请选择完成可能性", "偏差原因类别：进度严重滞后，请选择偏差原因类别",
                        "偏差原因分析：请填写偏差原因分析", "改进措施：请填写改进措施"]
-    complete = read_actual(spec(), RawActual(value="30", likelihood="有可能", cause_category="经费保障",
+    complete = read_actual(make_target(), RawActual(value="30", likelihood="有可能", cause_category="经费保障",
                                              cause_text="资金未到位", measure_text="加快拨付"), Q2, today=TODAY)
-    assert missing_for_submit(spec(), complete) == []
-    assert missing_for_submit(spec(), read_actual(spec(), RawActual(value="60", likelihood="确定能"), Q2)) == []
+    assert missing_for_submit(make_target(), complete) == []
+    assert missing_for_submit(make_target(), read_actual(make_target(), RawActual(value="60", likelihood="确定能"), Q2)) == []
 
 
 def test_explanation_column_splits_into_cause_and_measure():
@@ -104,12 +104,12 @@ def test_explanation_column_splits_into_cause_and_measure():
 
 
 def test_values_read_back_as_written():
-    due = spec(kind="deadline", value=None, due=date(2025, 6, 30), direction="on_or_before")
-    for target, text in ((spec(), "1234.5"), (due, "2025-06-20"), (due, "未完成"),
-                         (spec(kind="qualitative", value=None), "按计划推进")):
+    due = make_target(kind="deadline", value=None, due=date(2025, 6, 30), direction="on_or_before")
+    for target, text in ((make_target(), "1234.5"), (due, "2025-06-20"), (due, "未完成"),
+                         (make_target(kind="qualitative", value=None), "按计划推进")):
         actual = read_actual(target, RawActual(value=text), Q2, today=TODAY).actual
         assert value_text(target, actual) == text
-    assert describe_actual(spec(), read_actual(spec(), RawActual(value="12"), Q2).actual) == "12个"
+    assert describe_actual(make_target(), read_actual(make_target(), RawActual(value="12"), Q2).actual) == "12个"
 
 
 def test_spend_rules():
@@ -125,7 +125,7 @@ def test_spend_rules():
 @settings(max_examples=1500, deadline=None)
 @given(st.text(max_size=30), st.text(max_size=12), st.sampled_from(["numeric", "deadline", "qualitative", "duration"]))
 def test_reading_never_raises(value, expected_on, kind):
-    target = spec(kind=kind, value=None if kind in ("deadline", "qualitative") else "10",
+    target = make_target(kind=kind, value=None if kind in ("deadline", "qualitative") else "10",
                   due=date(2025, 6, 30) if kind == "deadline" else None)
     reading = read_actual(target, RawActual(value=value, expected_on=expected_on), Q2, previous=Decimal(3),
                           today=TODAY)

@@ -20,8 +20,6 @@ PACKAGES = ("service", "workers")
 INTERFACE = ("service.app", "service.errors", "service.access", "service.security", "service.request_db", "service.web",
              "service.api", "service.cli", "service.wsgi", "workers")
 WEB_FRAMEWORK = ("flask", "flask_login", "flask_wtf", "apiflask")
-# Imports between the pages and the API that are known and scheduled to go (issue 9, step 1).
-KNOWN_CROSSINGS = {("service.web", "service.api.serialize"), ("service.web.indicators", "service.api.serialize")}
 
 
 def _module_name(path: Path) -> str:
@@ -100,7 +98,7 @@ def test_the_pages_and_the_api_do_not_import_each_other():
     crossings = {(name, m) for name in MODULES for m in _project_imports(name)
                  if (_within(name, ("service.web",)) and _within(m, ("service.api",)))
                  or (_within(name, ("service.api",)) and _within(m, ("service.web",)))}
-    assert crossings <= KNOWN_CROSSINGS, sorted(crossings - KNOWN_CROSSINGS)
+    assert crossings == set(), sorted(crossings)
 
 
 def test_service_package_is_only_a_docstring():

@@ -11,16 +11,18 @@ from hypothesis import strategies as st
 from service.domain.scoring import (
     IndicatorInput, ProjectInput, Review, ScoringPolicy, allocate, score_project,
 )
+from service.domain.targets import Target
 
 D = Decimal
 
 
 def ind(code="P.01", level1="产出指标", kind="numeric", comparator=">=", target="50", unit="个", actual=None,
-        weight=None, raw=None, **extra) -> IndicatorInput:
+        weight=None, raw=None, name="指标", due=None, **extra) -> IndicatorInput:
     target_value = None if target is None else D(target)
-    return IndicatorInput(code, level1, extra.pop("name", "指标"), raw or f"{comparator or ''}{target}{unit}", kind,
-                          comparator, target_value, unit, weight=None if weight is None else D(weight),
-                          actual=None if actual is None else D(actual), **extra)
+    return IndicatorInput(code, level1, raw or f"{comparator or ''}{target}{unit}",
+                          Target(kind, comparator, target_value, unit, due=due, name=name),
+                          weight=None if weight is None else D(weight), actual=None if actual is None else D(actual),
+                          **extra)
 
 
 def project(*indicators, budget="100", spent="100", adjusted=None) -> ProjectInput:
@@ -152,8 +154,8 @@ def indicators(draw, index):
     kind = draw(kinds)
     comparator = draw(st.sampled_from([">=", ">", "<=", "<", "="])) if kind in ("numeric", "duration") else None
     return IndicatorInput(
-        f"P.{index:02d}", draw(st.sampled_from(["产出指标", "效益指标", "满意度指标", "成本指标", "其他"])), "x", "x",
-        kind, comparator, draw(numbers), "个", due=date(2025, 6, 30),
+        f"P.{index:02d}", draw(st.sampled_from(["产出指标", "效益指标", "满意度指标", "成本指标", "其他"])), "x",
+        Target(kind, comparator, draw(numbers), "个", due=date(2025, 6, 30), name="x"),
         weight=draw(st.one_of(st.none(), st.decimals(min_value=0, max_value=60, places=2))),
         actual=draw(numbers), done=draw(st.sampled_from([None, True, False])), done_on=date(2025, 7, 1),
         progress=draw(st.sampled_from(["", "进展"])),

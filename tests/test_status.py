@@ -10,9 +10,9 @@ from service.domain.status import (
     Reported, StatusSettings, budget_execution, elapsed_share, indicator_status, last_due_period, roll_up,
 )
 
-from .test_periods_progress import spec
+from .test_periods_progress import make_target
 
-COUNT = spec(value="100")  # ≥ 100 个, cumulative
+COUNT = make_target(value="100")  # ≥ 100 个, cumulative
 
 
 def status(target, as_of, latest, **settings):
@@ -45,17 +45,17 @@ def test_projection_missed_and_tolerance_setting():
 
 
 def test_latest_value_targets_and_not_reported():
-    rate = spec(unit="%", value="95", name="验收合格率")
+    rate = make_target(unit="%", value="95", name="验收合格率")
     assert status(rate, date(2025, 7, 15), Reported(2, Decimal("96"))).status == "achieved"
     assert status(rate, date(2025, 7, 15), Reported(2, Decimal("90"))).status == "not_met"
     assert status(rate, date(2025, 7, 15), Reported(1, Decimal("96"))).status == "not_reported"  # Q2 was due
     assert status(rate, date(2025, 7, 5), Reported(1, Decimal("96"))).status == "achieved"  # not yet due
-    ceiling = spec(kind="duration", comparator="<", value="24", unit="小时", direction="lower_better")
+    ceiling = make_target(kind="duration", comparator="<", value="24", unit="小时", direction="lower_better")
     assert status(ceiling, date(2025, 7, 15), Reported(2, Decimal("24"))).status == "not_met"
 
 
 def test_deadline_statuses():
-    due = spec(kind="deadline", value=None, due=date(2025, 9, 30), direction="on_or_before")
+    due = make_target(kind="deadline", value=None, due=date(2025, 9, 30), direction="on_or_before")
     assert status(due, date(2025, 4, 5), None).status == "pending"
     assert status(due, date(2025, 9, 1), Reported(2, done=False)).status == "due_soon"
     assert status(due, date(2025, 10, 2), Reported(3, done=False)).status == "overdue"

@@ -76,7 +76,7 @@ def report_json(scope) -> dict:
             actual = row.reading.actual
             actuals.append({
                 "indicator": row.indicator.code, "name": row.indicator.name, "target": row.indicator.raw_value,
-                "measure": row.spec.measure, "expected_by_now": row.expected, "previous": row.previous,
+                "measure": row.target.measure, "expected_by_now": row.expected, "previous": row.previous,
                 "value": row.value_text, "described": row.described,
                 "expected_on": actual.expected_on.isoformat() if actual.expected_on else "",
                 "likelihood": actual.likelihood, "cause_category": actual.cause_category,

@@ -1,13 +1,9 @@
 """Table rows to plain dicts for the API (and JSON exports)."""
 from __future__ import annotations
 
-from ..domain.targets import Target, decimal_to_json
+from ..domain.targets import decimal_to_json
 from ..models import Division, FindingRow, Indicator, Project
-
-
-def target_of(indicator: Indicator) -> Target:
-    return Target(kind=indicator.kind, comparator=indicator.comparator, value=indicator.target_value,
-                  unit=indicator.unit, per=indicator.per, direction=indicator.direction, due=indicator.due)
+from ..stored_targets import target_of
 
 
 def finding_json(finding: FindingRow, project: Project | None = None, indicator: Indicator | None = None) -> dict:

@@ -14,8 +14,8 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 
 from .periods import Period
-from .progress import Light, TargetSpec, needs_explanation, status_light
-from .targets import format_decimal
+from .progress import Light, needs_explanation, status_light
+from .targets import Target, format_decimal
 from .vocabulary import REPORT_FIELD_LABELS, CauseCategory, Likelihood, Measure, TargetKind
 
 NOT_DONE_WORDS = ("未完成", "尚未完成", "进行中", "否")
@@ -138,13 +138,13 @@ def join_explanation(cause: str, measure: str) -> str:
     return f"原因：{cause}；改进措施：{measure}"
 
 
-def read_actual(spec: TargetSpec, raw: RawActual, period: Period, *, previous: Decimal | None = None,
+def read_actual(target: Target, raw: RawActual, period: Period, *, previous: Decimal | None = None,
                 today: date | None = None) -> Reading:
     """Validate one row.  Errors are format errors that block any save."""
     errors: list[FieldError] = []
     actual = Actual(likelihood=_clean(raw.likelihood), cause_category=_clean(raw.cause_category),
                     cause_text=_clean(raw.cause_text), measure_text=_clean(raw.measure_text))
-    _read_value(spec, raw, period, previous, today, actual, errors)
+    _read_value(target, raw, period, previous, today, actual, errors)
     if actual.likelihood and actual.likelihood not in Likelihood.values():
         errors.append(FieldError("likelihood", f"「{actual.likelihood}」不是可选项（{' / '.join(Likelihood.values())}）"))
     if actual.cause_category and actual.cause_category not in CauseCategory.values():
@@ -153,45 +153,45 @@ def read_actual(spec: TargetSpec, raw: RawActual, period: Period, *, previous: D
     for name in ("cause_text", "measure_text"):
         if len(getattr(actual, name)) > MAX_TEXT:
             errors.append(FieldError(name, f"不能超过 {MAX_TEXT} 字"))
-    reading = assess(spec, period, actual)
+    reading = assess(target, period, actual)
     reading.errors = errors
     return reading
 
 
-def assess(spec: TargetSpec, period: Period, actual: Actual) -> Reading:
+def assess(target: Target, period: Period, actual: Actual) -> Reading:
     """The status light of a clean (stored) value."""
-    light = status_light(spec, period, number=actual.number, done=actual.done, done_on=actual.done_on,
+    light = status_light(target, period, number=actual.number, done=actual.done, done_on=actual.done_on,
                          expected_on=actual.expected_on, likelihood=actual.likelihood,
                          has_statement=bool(actual.progress))
     return Reading(actual, light)
 
 
-def _read_value(spec, raw, period, previous, today, actual, errors) -> None:
+def _read_value(target, raw, period, previous, today, actual, errors) -> None:
     text = _clean(raw.value)
-    if spec.kind == TargetKind.QUALITATIVE:
+    if target.kind == TargetKind.QUALITATIVE:
         if len(text) > MAX_TEXT:
             errors.append(FieldError("value", f"进展情况不能超过 {MAX_TEXT} 字"))
         actual.progress = text
         return
-    if spec.kind == TargetKind.DEADLINE:
+    if target.kind == TargetKind.DEADLINE:
         _read_deadline(text, _clean(raw.expected_on), period, today, actual, errors)
         return
     if not text:
         return
-    number, problem = parse_number(text, spec.unit)
+    number, problem = parse_number(text, target.unit)
     if problem:
         errors.append(FieldError("value", problem))
         return
     if number < 0:
         errors.append(FieldError("value", "不能为负数"))
         return
-    if spec.is_rate and number > 100:
-        errors.append(FieldError("value", f"「{spec.name}」是比率，不能超过 100%"))
+    if target.is_rate and number > 100:
+        errors.append(FieldError("value", f"「{target.name}」是比率，不能超过 100%"))
         return
     actual.number = number
-    if spec.measure == Measure.CUMULATIVE and previous is not None and number < previous:
+    if target.measure == Measure.CUMULATIVE and previous is not None and number < previous:
         if not raw.confirm_decrease:
-            errors.append(FieldError("value", f"低于上一季度的累计值 {format_decimal(previous)}{spec.unit}："
+            errors.append(FieldError("value", f"低于上一季度的累计值 {format_decimal(previous)}{target.unit}："
                                               "累计值一般不会减少，如确需更正请确认并说明原因"))
         elif not _clean(raw.decrease_reason):
             errors.append(FieldError("decrease_reason", "已确认累计值减少，请说明原因"))
@@ -233,12 +233,12 @@ def _read_deadline(text, expected_text, period, today, actual, errors) -> None:
                 actual.done = False
 
 
-def missing_for_submit(spec: TargetSpec, reading: Reading) -> list[FieldError]:
+def missing_for_submit(target: Target, reading: Reading) -> list[FieldError]:
     """What a complete report still lacks for this indicator (checked on submit, not on draft saves)."""
     actual, missing = reading.actual, []
     if not actual.has_value():
         label = {TargetKind.QUALITATIVE: "请填写进展情况", TargetKind.DEADLINE: "请填写完成日期或「未完成」"}.get(
-            spec.kind, "请填写实际完成值")
+            target.kind, "请填写实际完成值")
         missing.append(FieldError("value", label))
     if actual.done is False and actual.expected_on is None and actual.likelihood != Likelihood.IMPOSSIBLE:
         missing.append(FieldError("expected_on", "未完成的事项请填写预计完成日期"))
@@ -290,11 +290,11 @@ def read_spend(spent_text: str, budget_text: str, initial_budget: Decimal,
     return spend, errors
 
 
-def describe_actual(spec: TargetSpec, actual: Actual) -> str:
+def describe_actual(target: Target, actual: Actual) -> str:
     """How a reported value reads to people: `1,234个`, `已完成（2025-06-30）`, a statement, or ``."""
-    if spec.kind == TargetKind.QUALITATIVE:
+    if target.kind == TargetKind.QUALITATIVE:
         return actual.progress
-    if spec.kind == TargetKind.DEADLINE:
+    if target.kind == TargetKind.DEADLINE:
         if actual.done:
             return f"已完成（{actual.done_on.isoformat()}）" if actual.done_on else "已完成"
         if actual.done is False:
@@ -302,15 +302,15 @@ def describe_actual(spec: TargetSpec, actual: Actual) -> str:
         return ""
     if actual.number is None:
         return ""
-    return f"{format_decimal(actual.number)}{spec.unit}"
+    return f"{format_decimal(actual.number)}{target.unit}"
 
 
-def value_text(spec: TargetSpec, actual: Actual) -> str:
+def value_text(target: Target, actual: Actual) -> str:
     """The value as a flat file or form field writes it (reads back with `read_actual`)."""
-    if spec.kind == TargetKind.DEADLINE:
+    if target.kind == TargetKind.DEADLINE:
         if actual.done:
             return actual.done_on.isoformat() if actual.done_on else ""
         return "未完成" if actual.done is False else ""
-    if spec.kind == TargetKind.QUALITATIVE:
+    if target.kind == TargetKind.QUALITATIVE:
         return actual.progress
     return "" if actual.number is None else format_decimal(actual.number)

@@ -11,43 +11,12 @@ from datetime import date
 from decimal import Decimal
 
 from .periods import Period
+from .targets import Target
 from .targets import format_decimal as _plain
-from .vocabulary import Comparator, Direction, Likelihood, Measure, Per, TargetKind
+from .vocabulary import Comparator, Direction, Likelihood, Measure, TargetKind
+
 # A value at or above this share of what is expected by now is "lagging" (yellow), below it "behind" (red).
 LAGGING_SHARE = Decimal("0.8")
-LATEST_UNITS = {"%", "倍", "分", "年", "月", "工作日", "小时", "分钟", "天", "周"}
-
-
-@dataclass(frozen=True)
-class TargetSpec:
-    """What a reported value is measured against (an indicator's target in force)."""
-
-    kind: str  # a TargetKind
-    comparator: str | None  # a Comparator
-    value: Decimal | None
-    unit: str
-    per: str | None  # a Per
-    direction: str  # a Direction
-    due: date | None
-    name: str = ""
-    level2: str = ""
-
-    @property
-    def measure(self) -> Measure:
-        if self.kind == TargetKind.DEADLINE:
-            return Measure.EVENT
-        if self.kind == TargetKind.QUALITATIVE:
-            return Measure.STATEMENT
-        if self.kind == TargetKind.DURATION or self.unit in LATEST_UNITS or self.per in (Per.QUARTER, Per.MONTH, Per.ISSUE):
-            return Measure.LATEST
-        return Measure.CUMULATIVE
-
-    @property
-    def is_rate(self) -> bool:
-        """A share that cannot exceed 100% (达标率, 满意度); growth rates can."""
-        words = self.name + self.level2
-        return self.unit == "%" and ("率" in self.name or "满意度" in words) and not any(
-            w in self.name for w in ("增长", "增幅", "提升", "提高"))
 
 
 @dataclass(frozen=True)
@@ -64,32 +33,32 @@ class Light:
 NOT_REPORTED = Light("none", "未填报")
 
 
-def expected_by(spec: TargetSpec, period: Period) -> Decimal | None:
+def expected_by(target: Target, period: Period) -> Decimal | None:
     """The value expected at the end of `period` (序时进度), or None where it does not apply."""
-    if spec.value is None or spec.kind not in (TargetKind.NUMERIC, TargetKind.DURATION):
+    if target.value is None or target.kind not in (TargetKind.NUMERIC, TargetKind.DURATION):
         return None
-    if spec.measure == Measure.CUMULATIVE and spec.direction == Direction.HIGHER_BETTER:
-        return (spec.value * period.elapsed).quantize(Decimal("0.01"))
-    return spec.value
+    if target.measure == Measure.CUMULATIVE and target.direction == Direction.HIGHER_BETTER:
+        return (target.value * period.elapsed).quantize(Decimal("0.01"))
+    return target.value
 
 
-def status_light(spec: TargetSpec, period: Period, *, number: Decimal | None = None, done: bool | None = None,
+def status_light(target: Target, period: Period, *, number: Decimal | None = None, done: bool | None = None,
                  done_on: date | None = None, expected_on: date | None = None, likelihood: str = "",
                  has_statement: bool = False) -> Light:
-    if spec.kind == TargetKind.DEADLINE:
-        return _deadline_light(spec, period, done, done_on, expected_on)
-    if spec.kind == TargetKind.QUALITATIVE:
+    if target.kind == TargetKind.DEADLINE:
+        return _deadline_light(target, period, done, done_on, expected_on)
+    if target.kind == TargetKind.QUALITATIVE:
         if not has_statement:
             return NOT_REPORTED
         return {Likelihood.IMPOSSIBLE: Light("red", "难以完成"), Likelihood.POSSIBLE: Light("yellow", "存在风险")}.get(
             likelihood, Light("green", "正常"))
     if number is None:
         return NOT_REPORTED
-    expected = expected_by(spec, period)
+    expected = expected_by(target, period)
     if expected is None:
         return Light("green", "正常")
-    if spec.direction == Direction.LOWER_BETTER:
-        return _ceiling_light(spec, number, expected)
+    if target.direction == Direction.LOWER_BETTER:
+        return _ceiling_light(target, number, expected)
     if expected == 0 or number >= expected:
         return Light("green", "正常", f"序时目标 {_plain(expected)}")
     if number >= expected * LAGGING_SHARE:
@@ -97,8 +66,8 @@ def status_light(spec: TargetSpec, period: Period, *, number: Decimal | None = N
     return Light("red", "严重滞后", f"不足序时目标 {_plain(expected)} 的 {int(LAGGING_SHARE * 100)}%")
 
 
-def _ceiling_light(spec: TargetSpec, number: Decimal, ceiling: Decimal) -> Light:
-    strict = spec.comparator == Comparator.LESS_THAN
+def _ceiling_light(target: Target, number: Decimal, ceiling: Decimal) -> Light:
+    strict = target.comparator == Comparator.LESS_THAN
     if number < ceiling or (number == ceiling and not strict):
         return Light("green", "正常", f"不超过 {_plain(ceiling)}")
     if number <= ceiling * (2 - LAGGING_SHARE):
@@ -106,8 +75,8 @@ def _ceiling_light(spec: TargetSpec, number: Decimal, ceiling: Decimal) -> Light
     return Light("red", "严重超出", f"超过上限 {_plain(ceiling)} 的 {int((1 - LAGGING_SHARE) * 100)}%以上")
 
 
-def _deadline_light(spec, period, done, done_on, expected_on) -> Light:
-    due = spec.due
+def _deadline_light(target, period, done, done_on, expected_on) -> Light:
+    due = target.due
     if done:
         if due is not None and done_on is not None and done_on > due:
             return Light("yellow", "逾期完成", f"截止 {due.isoformat()}")

@@ -11,7 +11,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
 
-from .targets import format_decimal
+from .targets import Target, format_decimal
 from .vocabulary import CEILINGS, Band, Comparator, TargetKind
 
 HUNDRED = Decimal(100)
@@ -89,15 +89,12 @@ class Review:
 
 @dataclass
 class IndicatorInput:
+    """An indicator as scored: its target, its 分值 and what was reported for the year."""
+
     code: str
     level1: str
-    name: str
-    raw_value: str
-    kind: str  # a TargetKind
-    comparator: str | None
-    target: Decimal | None
-    unit: str
-    due: date | None = None
+    raw_value: str  # 指标值 as written, quoted in the basis
+    target: Target
     weight: Decimal | None = None  # 分值 given by the table or finance
     actual: Decimal | None = None
     done: bool | None = None
@@ -253,22 +250,22 @@ def _score_indicator(i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, 
         return IndicatorScore(i.code, weight, actual, score, basis)
 
     w = format_decimal(weight) if policy.decimals == 0 else _fmt(weight)
-    if i.kind in (TargetKind.DEADLINE, TargetKind.QUALITATIVE):
+    if i.target.kind in (TargetKind.DEADLINE, TargetKind.QUALITATIVE):
         return _judged(i, weight, w, policy, findings, done)
     if i.actual is None:
-        findings.append(ScoreFinding("missing_actual", i.code, f"「{i.name}」没有实际完成值，得分 0"))
+        findings.append(ScoreFinding("missing_actual", i.code, f"「{i.target.name}」没有实际完成值，得分 0"))
         return done(Decimal(0), f"未填报实际完成值，得分 0（分值 {w}）", "")
-    actual, target, unit = i.actual, i.target, i.unit
+    actual, target, unit = i.actual, i.target.value, i.target.unit
     shown = f"{format_decimal(actual)}{unit}"
     if target is None:
-        findings.append(ScoreFinding("no_target_number", i.code, f"「{i.name}」的指标值「{i.raw_value}」没有数值，需人工评分"))
+        findings.append(ScoreFinding("no_target_number", i.code, f"「{i.target.name}」的指标值「{i.raw_value}」没有数值，需人工评分"))
         return done(Decimal(0), f"指标值「{i.raw_value}」无数值，得分 0，待人工评分", shown)
-    lower = i.comparator in CEILINGS
+    lower = i.target.comparator in CEILINGS
     if not lower and target and actual >= target * (1 + policy.far_above):
-        findings.append(ScoreFinding("far_above_target", i.code, f"「{i.name}」实际 {shown} 超过指标 {i.raw_value} "
+        findings.append(ScoreFinding("far_above_target", i.code, f"「{i.target.name}」实际 {shown} 超过指标 {i.raw_value} "
                                                             f"{int(policy.far_above * 100)}% 以上，请说明原因（指标是否设定过低）"))
     if lower:
-        reached = actual < target or (actual == target and i.comparator == Comparator.AT_MOST)
+        reached = actual < target or (actual == target and i.target.comparator == Comparator.AT_MOST)
         if reached:
             return done(weight, f"实际 {shown} 未超过指标 {i.raw_value}，得满分 {w}", shown)
         if policy.lower_better == "linear":
@@ -279,7 +276,7 @@ def _score_indicator(i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, 
         score = weight * target / actual
         return done(score, f"指标 {i.raw_value} ÷ 实际 {shown} × 分值 {w} = "
                            f"{_fmt(score.quantize(q, rounding=ROUND_HALF_UP), policy.decimals)}", shown)
-    reached = actual > target if i.comparator == Comparator.MORE_THAN else actual >= target
+    reached = actual > target if i.target.comparator == Comparator.MORE_THAN else actual >= target
     if reached or not target:
         score, basis = weight, f"实际 {shown} 达到指标 {i.raw_value}，得满分 {w}"
     else:
@@ -294,22 +291,22 @@ def _score_indicator(i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, 
 
 def _judged(i, weight, w, policy, findings, done) -> IndicatorScore:
     review = i.review
-    if i.kind == TargetKind.DEADLINE:
+    if i.target.kind == TargetKind.DEADLINE:
         actual = f"{i.done_on.isoformat()} 完成" if i.done and i.done_on else ("已完成" if i.done else "年末未完成")
         if review is None:
-            if i.done and (i.due is None or i.done_on is None or i.done_on <= i.due):
-                return done(weight, f"按期完成（截止 {i.due.isoformat() if i.due else '—'}），得满分 {w}", actual)
+            if i.done and (i.target.due is None or i.done_on is None or i.done_on <= i.target.due):
+                return done(weight, f"按期完成（截止 {i.target.due.isoformat() if i.target.due else '—'}），得满分 {w}", actual)
             if i.done is None:
-                findings.append(ScoreFinding("missing_actual", i.code, f"「{i.name}」没有填报完成情况，得分 0"))
+                findings.append(ScoreFinding("missing_actual", i.code, f"「{i.target.name}」没有填报完成情况，得分 0"))
                 return done(Decimal(0), f"未填报完成情况，得分 0（分值 {w}）", "")
             review = Review(Band.PARTLY if i.done else Band.NOT_ACHIEVED)
     else:
         actual = i.progress
         if review is None:
             if not i.progress:
-                findings.append(ScoreFinding("missing_actual", i.code, f"「{i.name}」没有填报进展情况，得分 0"))
+                findings.append(ScoreFinding("missing_actual", i.code, f"「{i.target.name}」没有填报进展情况，得分 0"))
                 return done(Decimal(0), f"未填报进展情况，得分 0（分值 {w}）", "")
-            findings.append(ScoreFinding("awaiting_review", i.code, f"定性指标「{i.name}」尚待财务处评定档次，暂按「达成」计"))
+            findings.append(ScoreFinding("awaiting_review", i.code, f"定性指标「{i.target.name}」尚待财务处评定档次，暂按「达成」计"))
             review = Review(Band.ACHIEVED)
     low, high = policy.bands[review.band]
     percent = _d(review.percent) if review.percent is not None else _d(policy.band_default_percent[review.band])

@@ -14,7 +14,7 @@ from datetime import date
 from decimal import Decimal
 
 from .periods import DEFAULT_DUE_DAYS, Period, periods_of
-from .progress import TargetSpec
+from .targets import Target
 from .vocabulary import Comparator, Direction, Measure, Status
 
 # Worst first: a project's status is the worst of its indicators'.
@@ -74,46 +74,46 @@ def last_due_period(year: int, as_of: date, due_days: int) -> Period | None:
     return due[-1] if due else None
 
 
-def indicator_status(spec: TargetSpec, year: int, as_of: date, latest: Reported | None,
+def indicator_status(target: Target, year: int, as_of: date, latest: Reported | None,
                      settings: StatusSettings = StatusSettings()) -> IndicatorStatus:
     owed = last_due_period(year, as_of, settings.report_due_days)
     missing = owed is not None and (latest is None or latest.quarter < owed.quarter)
     likelihood = latest.likelihood if latest else ""
-    if spec.measure == Measure.EVENT:
-        return IndicatorStatus(_deadline(spec, as_of, latest, missing, settings), likelihood=likelihood)
+    if target.measure == Measure.EVENT:
+        return IndicatorStatus(_deadline(target, as_of, latest, missing, settings), likelihood=likelihood)
     if missing:
         return IndicatorStatus(Status.NOT_REPORTED, likelihood=likelihood,
                                value=latest.number if latest else None)
-    if spec.measure == Measure.STATEMENT:
+    if target.measure == Measure.STATEMENT:
         status = Status.JUDGED if latest is not None else Status.PENDING
         return IndicatorStatus(status, likelihood=likelihood)
     value = latest.number if latest else None
-    if spec.value is None or value is None:
+    if target.value is None or value is None:
         return IndicatorStatus(Status.PENDING, value=value, likelihood=likelihood)
     year_over = as_of > date(year, 12, 31)
-    if spec.measure == Measure.CUMULATIVE and spec.direction == Direction.HIGHER_BETTER:
-        return _cumulative(spec, year, as_of, latest, year_over, settings)
-    met = _meets(spec, value)
+    if target.measure == Measure.CUMULATIVE and target.direction == Direction.HIGHER_BETTER:
+        return _cumulative(target, year, as_of, latest, year_over, settings)
+    met = _meets(target, value)
     if met:
-        return IndicatorStatus(Status.ACHIEVED, spec.value, value, likelihood=likelihood)
-    return IndicatorStatus(Status.MISSED if year_over else Status.NOT_MET, spec.value, value, likelihood=likelihood)
+        return IndicatorStatus(Status.ACHIEVED, target.value, value, likelihood=likelihood)
+    return IndicatorStatus(Status.MISSED if year_over else Status.NOT_MET, target.value, value, likelihood=likelihood)
 
 
-def _meets(spec: TargetSpec, value: Decimal) -> bool:
-    target = spec.value
-    implied = Comparator.AT_MOST if spec.direction == Direction.LOWER_BETTER else Comparator.AT_LEAST
-    return {Comparator.AT_LEAST: value >= target, Comparator.MORE_THAN: value > target,
-            Comparator.AT_MOST: value <= target, Comparator.LESS_THAN: value < target,
-            Comparator.EQUAL: value == target}.get(spec.comparator or implied, False)
+def _meets(target: Target, value: Decimal) -> bool:
+    bound = target.value
+    implied = Comparator.AT_MOST if target.direction == Direction.LOWER_BETTER else Comparator.AT_LEAST
+    return {Comparator.AT_LEAST: value >= bound, Comparator.MORE_THAN: value > bound,
+            Comparator.AT_MOST: value <= bound, Comparator.LESS_THAN: value < bound,
+            Comparator.EQUAL: value == bound}.get(target.comparator or implied, False)
 
 
-def _cumulative(spec, year, as_of, latest: Reported, year_over, settings) -> IndicatorStatus:
-    value, target = latest.number, spec.value
-    expected = (target * elapsed_share(year, as_of, settings.progress_mode)).quantize(TWO_PLACES)
+def _cumulative(target, year, as_of, latest: Reported, year_over, settings) -> IndicatorStatus:
+    value = latest.number
+    expected = (target.value * elapsed_share(year, as_of, settings.progress_mode)).quantize(TWO_PLACES)
     reported_share = Decimal(latest.quarter) / 4
     projection = (value / reported_share).quantize(TWO_PLACES) if reported_share else None
     result = IndicatorStatus(Status.ON_TRACK, expected, value, projection, latest.likelihood)
-    if _meets(spec, value):
+    if _meets(target, value):
         result.status = Status.ACHIEVED
     elif year_over:
         result.status = Status.MISSED
@@ -126,8 +126,8 @@ def _cumulative(spec, year, as_of, latest: Reported, year_over, settings) -> Ind
     return result
 
 
-def _deadline(spec, as_of, latest, missing, settings) -> str:
-    due = spec.due
+def _deadline(target, as_of, latest, missing, settings) -> str:
+    due = target.due
     if latest is not None and latest.done:
         return Status.DONE_LATE if due and latest.done_on and latest.done_on > due else Status.DONE
     if due is not None and as_of > due:

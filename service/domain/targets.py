@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from .vocabulary import CEILINGS, Comparator, Direction, Per, Severity, TargetKind
+from .vocabulary import CEILINGS, Comparator, Direction, Measure, Per, Severity, TargetKind
 
 
 @dataclass(frozen=True)
@@ -31,8 +31,15 @@ class TargetFinding:
         return {"code": self.code, "severity": self.severity, "message": self.message}
 
 
+# Units of a value measured afresh each time (a rate, a score, a duration), not accumulated.
+LATEST_UNITS = {"%", "倍", "分", "年", "月", "工作日", "小时", "分钟", "天", "周"}
+
+
 @dataclass
 class Target:
+    """An indicator's target: what `parse_target` reads from a 指标值, and what progress, status
+    and scoring hold reported values against (`service.stored_targets` reads it from a row)."""
+
     kind: TargetKind
     comparator: Comparator | None = None
     value: Decimal | None = None
@@ -40,7 +47,27 @@ class Target:
     per: Per | None = None
     direction: Direction = Direction.JUDGED
     due: date | None = None
+    name: str = ""  # 三级指标 and 二级指标: they tell a share capped at 100% from a growth rate
+    level2: str = ""
     findings: list[TargetFinding] = field(default_factory=list)
+
+    @property
+    def measure(self) -> Measure:
+        """How a reported value is held against the target (docs/domain.md: year to date or latest)."""
+        if self.kind == TargetKind.DEADLINE:
+            return Measure.EVENT
+        if self.kind == TargetKind.QUALITATIVE:
+            return Measure.STATEMENT
+        if self.kind == TargetKind.DURATION or self.unit in LATEST_UNITS or self.per in (Per.QUARTER, Per.MONTH, Per.ISSUE):
+            return Measure.LATEST
+        return Measure.CUMULATIVE
+
+    @property
+    def is_rate(self) -> bool:
+        """A share that cannot exceed 100% (达标率, 满意度); growth rates can."""
+        words = self.name + self.level2
+        return self.unit == "%" and ("率" in self.name or "满意度" in words) and not any(
+            w in self.name for w in ("增长", "增幅", "提升", "提高"))
 
     def to_dict(self) -> dict:
         return {
@@ -302,6 +329,7 @@ def parse_target(
             f"截止日期 {target.due.isoformat()} 不在 {fiscal_year} 预算年度内",
         ))
     target.findings = findings
+    target.name, target.level2 = name or "", level2 or ""
     return target
 
 

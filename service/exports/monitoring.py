@@ -18,7 +18,8 @@ from ..domain.periods import Period
 from ..domain.status import Reported, StatusSettings, budget_execution, indicator_status
 from ..domain.targets import format_decimal
 from ..models import ActualEntry, Division, FiscalYear, Indicator, Project, Report, SpendEntry
-from ..reporting.reports import actual_of, spec_of
+from ..reporting.reports import actual_of
+from ..stored_targets import target_of
 from .sheets import HEADER, TITLE, Book, Column, Page, Style, widths_for_content
 
 SIZE = 9  # a dense table printed landscape: 9 pt keeps a project's rows on one or two pages
@@ -65,16 +66,16 @@ def build_monitoring_workbook(session: Session, year_value: int, as_of: date,
     projects: dict[int, tuple[Project, Division]] = {}
     for indicator, project, division in rows:
         projects[project.id] = (project, division)
-        spec = spec_of(indicator)
+        target = target_of(indicator)
         entry, quarter = actuals.get(indicator.id, (None, None))
         actual = actual_of(entry)
         reported = Reported(quarter, actual.number, actual.done, actual.done_on, actual.likelihood) if entry else None
-        status = indicator_status(spec, year.year, as_of, reported, settings)
-        outlook = describe_actual(spec, actual)
+        status = indicator_status(target, year.year, as_of, reported, settings)
+        outlook = describe_actual(target, actual)
         if status.projection is not None:
-            outlook = f"{format_decimal(status.projection)}{spec.unit}（按当前进度线性推算）"
+            outlook = f"{format_decimal(status.projection)}{target.unit}（按当前进度线性推算）"
         indicator_rows.append([division.name, project.code, project.name, indicator.code, indicator.level1,
-                               indicator.level2, indicator.name, indicator.raw_value, describe_actual(spec, actual),
+                               indicator.level2, indicator.name, indicator.raw_value, describe_actual(target, actual),
                                Period(year.year, quarter).code if quarter else "", outlook, actual.likelihood,
                                status.status.label, actual.cause_category, actual.cause_text,
                                actual.measure_text])

@@ -21,7 +21,8 @@ from ..domain.vocabulary import Role
 from ..importers.source import ImportProblem
 from ..importers.text_export import decode_text
 from ..models import Division, Indicator, Project, User
-from .reports import ActualRow, ReportError, SaveResult, SpendRow, actual_of, current_actuals, load_scope, save, spec_of
+from ..stored_targets import target_of
+from .reports import ActualRow, ReportError, SaveResult, SpendRow, actual_of, current_actuals, load_scope, save
 
 ACTUALS_HEADER = ["指标编号", "期间", "实际完成值", "偏差原因分析及改进措施"]
 ACTUALS_OPTIONAL = ["完成可能性", "偏差原因类别", "预计完成日期", "确认减少原因"]
@@ -137,7 +138,7 @@ def export_actuals_csv(session: Session, scope) -> str:
     current = current_actuals(session, scope.report.id)
     for code, (indicator, _project) in scope.indicators.items():
         actual = actual_of(current.get(indicator.id))
-        writer.writerow([code, scope.period.code, value_text(spec_of(indicator), actual),
+        writer.writerow([code, scope.period.code, value_text(target_of(indicator), actual),
                          join_explanation(actual.cause_text, actual.measure_text), actual.likelihood,
                          actual.cause_category, actual.expected_on.isoformat() if actual.expected_on else "",
                          actual.decrease_reason])

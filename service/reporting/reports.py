@@ -19,11 +19,11 @@ from ..domain.actuals import Actual, RawActual, Spend, assess, missing_for_submi
 from ..domain.periods import Period
 from ..domain.permissions import can
 from ..domain.vocabulary import ReportAction, ReportState, Role
-from ..domain.progress import TargetSpec
 from ..importers.source import ImportProblem
 from ..models import (
     ActualEntry, Division, FiscalYear, Indicator, PeriodLockEvent, Project, Report, ReportEvent, SpendEntry, User,
 )
+from ..stored_targets import target_of
 
 EDITABLE_STATES = (ReportState.DRAFT, ReportState.SIGNED, ReportState.RETURNED)
 # The workflow: each transition and the state it leads to.
@@ -75,12 +75,6 @@ class SaveResult:
     @property
     def changed(self) -> bool:
         return bool(self.changed_actuals or self.changed_spend)
-
-
-def spec_of(indicator: Indicator) -> TargetSpec:
-    return TargetSpec(kind=indicator.kind, comparator=indicator.comparator, value=indicator.target_value,
-                      unit=indicator.unit, per=indicator.per, direction=indicator.direction, due=indicator.due,
-                      name=indicator.name, level2=indicator.level2)
 
 
 def actual_of(entry: ActualEntry | None) -> Actual:
@@ -197,7 +191,7 @@ def save(session: Session, scope: Scope, user: User, actual_rows: list[ActualRow
         seen.add(code)
         indicator = found[0]
         before = previous.get(indicator.id)
-        reading = read_actual(spec_of(indicator), row.raw, scope.period,
+        reading = read_actual(target_of(indicator), row.raw, scope.period,
                               previous=before.number if before else None, today=today)
         problems += [ImportProblem(row.location, e.label, e.message) for e in reading.errors]
         if actual_of(current.get(indicator.id)).key() != reading.actual.key():
@@ -343,9 +337,9 @@ def _require_complete(session: Session, scope: Scope) -> None:
     problems: list[ImportProblem] = []
     current = current_actuals(session, scope.report.id)
     for code, (indicator, _project) in scope.indicators.items():
-        spec = spec_of(indicator)
-        reading = assess(spec, scope.period, actual_of(current.get(indicator.id)))
-        for missing in missing_for_submit(spec, reading):
+        target = target_of(indicator)
+        reading = assess(target, scope.period, actual_of(current.get(indicator.id)))
+        for missing in missing_for_submit(target, reading):
             problems.append(ImportProblem(f"指标 {code}（{indicator.name}）", missing.label, missing.message))
     spend = current_spend(session, scope.report.id)
     for code, project in scope.projects.items():

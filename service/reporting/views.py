@@ -10,19 +10,20 @@ from sqlmodel import Session, select
 
 from ..domain.actuals import Actual, Reading, assess, describe_actual, value_text
 from ..domain.periods import Period
-from ..domain.progress import TargetSpec, expected_by
-from ..domain.targets import format_decimal
+from ..domain.progress import expected_by
+from ..domain.targets import Target, format_decimal
 from ..domain.vocabulary import ReportAction, ReportState, TargetKind
 from ..models import (
     ActualEntry, Attachment, Division, FiscalYear, Indicator, Project, Report, ReportEvent, SpendEntry,
 )
-from .reports import Scope, actual_of, budgets_in_force, current_actuals, current_spend, previous_report, spec_of
+from ..stored_targets import target_of
+from .reports import Scope, actual_of, budgets_in_force, current_actuals, current_spend, previous_report
 
 
 @dataclass
 class Row:
     indicator: Indicator
-    spec: TargetSpec
+    target: Target
     reading: Reading
     expected: str  # 序时进度目标, readable
     previous: str  # last period's value, readable
@@ -31,15 +32,15 @@ class Row:
 
     @property
     def measure_label(self) -> str:
-        return self.spec.measure.label
+        return self.target.measure.label
 
     @property
     def value_text(self) -> str:
-        return value_text(self.spec, self.reading.actual)
+        return value_text(self.target, self.reading.actual)
 
     @property
     def described(self) -> str:
-        return describe_actual(self.spec, self.reading.actual)
+        return describe_actual(self.target, self.reading.actual)
 
 
 @dataclass
@@ -65,11 +66,11 @@ def latest_event(session: Session, report: Report, action: str) -> ReportEvent |
                         .order_by(ReportEvent.id.desc())).first()
 
 
-def expected_text(spec: TargetSpec, period: Period) -> str:
-    if spec.kind == TargetKind.DEADLINE:
-        return f"{spec.due.isoformat()} 前完成" if spec.due else ""
-    expected = expected_by(spec, period)
-    return "" if expected is None else f"{format_decimal(expected)}{spec.unit}"
+def expected_text(target: Target, period: Period) -> str:
+    if target.kind == TargetKind.DEADLINE:
+        return f"{target.due.isoformat()} 前完成" if target.due else ""
+    expected = expected_by(target, period)
+    return "" if expected is None else f"{format_decimal(expected)}{target.unit}"
 
 
 def form_groups(session: Session, scope: Scope) -> list[ProjectGroup]:
@@ -97,12 +98,12 @@ def form_groups(session: Session, scope: Scope) -> list[ProjectGroup]:
             group = groups[project.id] = ProjectGroup(
                 project, [], entry.spent if entry else None, budgets.get(project.id, project.budget),
                 entry.budget if entry else None, before.spent if before else None)
-        spec = spec_of(indicator)
+        target = target_of(indicator)
         before_entry = previous.get(indicator.id)
         group.rows.append(Row(
-            indicator, spec, assess(spec, scope.period, actual_of(current.get(indicator.id))),
-            expected_text(spec, scope.period),
-            describe_actual(spec, actual_of(before_entry)) if before_entry else "",
+            indicator, target, assess(target, scope.period, actual_of(current.get(indicator.id))),
+            expected_text(target, scope.period),
+            describe_actual(target, actual_of(before_entry)) if before_entry else "",
             reasons.get(code, ""), attachments.get(indicator.id, [])))
     for project in scope.projects.values():  # projects without indicators still report spend
         if project.id not in groups:
@@ -123,8 +124,8 @@ class Change:
     at: datetime
 
 
-def _entry_text(spec: TargetSpec, actual: Actual) -> str:
-    parts = [describe_actual(spec, actual) or "（空）"]
+def _entry_text(target: Target, actual: Actual) -> str:
+    parts = [describe_actual(target, actual) or "（空）"]
     if actual.likelihood:
         parts.append(f"可能性：{actual.likelihood}")
     if actual.cause_category:
@@ -150,9 +151,9 @@ def changes_since_return(session: Session, scope: Scope) -> list[Change]:
             before = at_return.get(getattr(entry, key))
             if model is ActualEntry:
                 indicator = by_id.get(entry.indicator_id) or session.get(Indicator, entry.indicator_id)
-                spec = spec_of(indicator)
-                changes.append(Change(indicator.code, indicator.name, _entry_text(spec, actual_of(before)),
-                                      _entry_text(spec, actual_of(entry)), entry.actor, entry.created_at))
+                target = target_of(indicator)
+                changes.append(Change(indicator.code, indicator.name, _entry_text(target, actual_of(before)),
+                                      _entry_text(target, actual_of(entry)), entry.actor, entry.created_at))
             else:
                 project = projects[entry.project_id]
                 changes.append(Change(project.code, f"{project.name}（资金）", _spend_text(before), _spend_text(entry),
@@ -198,9 +199,9 @@ def _entries_with_reports(session: Session, model, column, value):
 
 def indicator_history(session: Session, indicator: Indicator) -> list[HistoryRow]:
     """Every saved value of the indicator, oldest first: who, when, old → new, which report version."""
-    spec = spec_of(indicator)
+    target = target_of(indicator)
     rows = _entries_with_reports(session, ActualEntry, ActualEntry.indicator_id, indicator.id)
-    return _history(rows, lambda entry: _entry_text(spec, actual_of(entry)))
+    return _history(rows, lambda entry: _entry_text(target, actual_of(entry)))
 
 
 def spend_history(session: Session, project: Project) -> list[HistoryRow]:

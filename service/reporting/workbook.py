@@ -76,11 +76,11 @@ def build_workbook(session: Session, scope: Scope) -> io.BytesIO:
     actual_rows = []
     for group in groups:
         for row in group.rows:
-            actual, spec = row.reading.actual, row.spec
+            actual, target = row.reading.actual, row.target
             actual_rows.append([
                 row.indicator.code, group.project.name, row.indicator.level2, row.indicator.name,
-                row.indicator.raw_value, spec.measure.label, row.previous, row.expected,
-                value_text(spec, actual), actual.expected_on.isoformat() if actual.expected_on else "",
+                row.indicator.raw_value, target.measure.label, row.previous, row.expected,
+                value_text(target, actual), actual.expected_on.isoformat() if actual.expected_on else "",
                 actual.likelihood, actual.cause_category, actual.cause_text, actual.measure_text,
                 actual.decrease_reason,
             ])

@@ -18,7 +18,6 @@ from werkzeug.exceptions import NotFound
 from ..access import authorize, can
 from ..accounts import AccountError
 from ..admin import DecisionError, accept_finding, correct_target, set_head_signoff, set_prefix, set_report_due_days
-from ..api.serialize import target_of
 from ..clock import clock
 from ..domain.vocabulary import TARGET_FIELD_LABELS, VOCABULARY, FindingState, Severity
 from ..exports.template import build_flat_template
@@ -32,6 +31,7 @@ from ..reporting.followup import recompute_later, sweep_after_import
 from ..reporting.reports import ReportError
 from ..reporting.views import spend_history
 from ..request_db import get_session
+from ..stored_targets import target_of
 
 web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/assets")

@@ -7,7 +7,6 @@ from flask import current_app, flash, redirect, render_template, request, send_f
 from werkzeug.exceptions import NotFound
 
 from ..access import authorize, can, current
-from ..api.serialize import target_of
 from ..domain.periods import Period
 from ..exports.history import build_history_workbook
 from ..models import Attachment, Division, FiscalYear, Report
@@ -16,6 +15,7 @@ from ..reporting.evidence import add_attachment, attachments_of, remove_attachme
 from ..reporting.reports import ReportError, load_scope
 from ..reporting.views import indicator_history
 from ..request_db import get_session
+from ..stored_targets import target_of
 from . import web_bp
 from .reports import open_scope
 

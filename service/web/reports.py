@@ -17,10 +17,11 @@ from ..queries import years
 from ..reporting.followup import follow_up
 from ..reporting.reports import (
     ActualRow, ReportError, SpendRow, current_actuals, is_locked, load_scope, may_edit, previous_report, save,
-    set_period_lock, spec_of, transition,
+    set_period_lock, transition,
 )
 from ..reporting.views import changes_since_return, form_groups, latest_event, report_overview
 from ..reporting.workbook import WORKBOOK_MIME, build_workbook, read_workbook
+from ..stored_targets import target_of
 from ..request_db import get_session
 from . import decide, web_bp
 
@@ -65,12 +66,12 @@ def reports():
                            due_days=fiscal_year.report_due_days)
 
 
-def _raw_from_form(form, code: str, spec) -> RawActual:
+def _raw_from_form(form, code: str, target) -> RawActual:
     raw = RawActual(value=form.get(f"v-{code}", ""), expected_on=form.get(f"e-{code}", ""),
                     likelihood=form.get(f"l-{code}", ""), cause_category=form.get(f"cc-{code}", ""),
                     cause_text=form.get(f"ct-{code}", ""), measure_text=form.get(f"m-{code}", ""),
                     confirm_decrease=form.get(f"cd-{code}") == "1", decrease_reason=form.get(f"dr-{code}", ""))
-    if spec.kind == TargetKind.DEADLINE:
+    if target.kind == TargetKind.DEADLINE:
         state = form.get(f"ds-{code}", "")
         raw.value = {"done": raw.value, "not_done": "未完成"}.get(state, "")
         if state != "not_done":
@@ -85,7 +86,7 @@ def _render_report(scope, errors=None, posted=None, status=200):
     if posted is not None:  # show the lights of what was typed, not of what is stored
         for group in groups:
             for row in group.rows:
-                typed = read_actual(row.spec, _raw_from_form(posted, row.indicator.code, row.spec), scope.period)
+                typed = read_actual(row.target, _raw_from_form(posted, row.indicator.code, row.target), scope.period)
                 row.reading.light = typed.light
                 row.reading.actual.likelihood = typed.actual.likelihood
     report = scope.report
@@ -123,7 +124,7 @@ def report_save(division: str, period: str):
     scope = open_scope(division, period, "edit_report")
     session = get_session()
     form = request.form
-    actual_rows = [ActualRow(code, _raw_from_form(form, code, spec_of(indicator)), f"指标 {code}")
+    actual_rows = [ActualRow(code, _raw_from_form(form, code, target_of(indicator)), f"指标 {code}")
                    for code, (indicator, _p) in scope.indicators.items() if f"l-{code}" in form]
     spend_rows = [SpendRow(code, form.get(f"sp-{code}", ""), form.get(f"bd-{code}", ""), f"项目 {code}")
                   for code in scope.projects if f"sp-{code}" in form]
@@ -199,17 +200,17 @@ def report_preview(division: str, period: str):
     found = scope.indicators.get(code)
     if found is None:
         abort(404)
-    spec = spec_of(found[0])
+    target = target_of(found[0])
     previous_row = previous_report(get_session(), scope)
     before = current_actuals(get_session(), previous_row.id if previous_row else None).get(found[0].id)
-    reading = read_actual(spec, _raw_from_form(request.form, code, spec), scope.period,
+    reading = read_actual(target, _raw_from_form(request.form, code, target), scope.period,
                           previous=before.number if before else None, today=clock.today())
     needs = needs_explanation(reading.light, reading.actual.likelihood)
     return jsonify({"light": {"code": reading.light.code, "label": reading.light.label,
                               "detail": reading.light.detail},
                     "needs_explanation": needs,
                     "errors": [{"field": e.field, "message": str(e)} for e in reading.errors],
-                    "missing": [str(m) for m in missing_for_submit(spec, reading)] if not reading.errors else []})
+                    "missing": [str(m) for m in missing_for_submit(target, reading)] if not reading.errors else []})
 
 
 @web_bp.get("/reports/<division>/<period>/workbook.xlsx")
