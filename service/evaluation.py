@@ -12,16 +12,17 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from .clock import clock
+from .domain.actuals import Spend
 from .domain.scoring import (
     BudgetScore, IndicatorInput, IndicatorScore, ProjectInput, ProjectScore, Review, ScoreFinding, ScoringPolicy,
     score_project,
 )
 from .domain.vocabulary import RunState
 from .models import (
-    ActualEntry, EvaluationRun, FiscalYear, Indicator, IndicatorResult, Project, ProjectResult, Report, ReviewerGrade,
-    SpendEntry, TargetRevision,
+    EvaluationRun, FiscalYear, Indicator, IndicatorResult, Project, ProjectResult, ReviewerGrade, TargetRevision,
 )
 from .stored_targets import TARGET_COLUMNS, target_of_columns
+from .submitted import SubmittedReports, latest_spend, latest_values, submitted_reports
 
 BATCH = 2000
 
@@ -33,14 +34,8 @@ def _year(session: Session, year: int) -> FiscalYear:
     return fiscal_year
 
 
-def _submitted_reports(session: Session, year_id: int) -> dict[int, tuple[int, int]]:
-    """report id -> (quarter, version) of every report sent to finance."""
-    return {rid: (quarter, version) for rid, quarter, version in session.execute(
-        select(Report.id, Report.quarter, Report.version).where(Report.fiscal_year_id == year_id,
-                                                                Report.first_submitted_at.is_not(None))).all()}
-
-
-def load_inputs(session: Session, year: FiscalYear, project_ids: list[int], reports: dict) -> list[tuple[int, ProjectInput, dict]]:
+def load_inputs(session: Session, project_ids: list[int],
+                reports: SubmittedReports) -> list[tuple[int, ProjectInput, dict]]:
     """(project id, ProjectInput, indicator id by code) for PROJECT_IDS, in a few queries."""
     projects = session.execute(select(Project.id, Project.code, Project.budget).where(Project.id.in_(project_ids))
                                .order_by(Project.code)).all()
@@ -48,20 +43,8 @@ def load_inputs(session: Session, year: FiscalYear, project_ids: list[int], repo
                                   Indicator.raw_value, Indicator.weight, *TARGET_COLUMNS)
                            .where(Indicator.project_id.in_(project_ids)).order_by(Indicator.row_order)).all()
     ids = [r.id for r in rows]
-    actuals: dict[int, tuple] = {}
-    for entry in session.execute(select(ActualEntry.indicator_id, ActualEntry.report_id, ActualEntry.number,
-                                        ActualEntry.done, ActualEntry.done_on, ActualEntry.progress)
-                                 .join(Indicator, Indicator.id == ActualEntry.indicator_id)
-                                 .where(Indicator.project_id.in_(project_ids), ActualEntry.is_current.is_(True))).all():
-        if entry.report_id in reports:
-            known = actuals.get(entry.indicator_id)
-            if known is None or reports[entry.report_id][0] > reports[known.report_id][0]:
-                actuals[entry.indicator_id] = entry  # the latest quarter: Q4 is the annual actual
-    spend: dict[int, list] = {}
-    for entry in session.execute(select(SpendEntry.project_id, SpendEntry.report_id, SpendEntry.spent, SpendEntry.budget)
-                                 .where(SpendEntry.project_id.in_(project_ids), SpendEntry.is_current.is_(True))).all():
-        if entry.report_id in reports:
-            spend.setdefault(entry.project_id, []).append(entry)
+    actuals = latest_values(session, reports, project_ids, ids)  # the latest quarter: Q4 is the annual actual
+    spend = latest_spend(session, reports, project_ids)
     reviews = {g.indicator_id: Review(g.band, g.percent, g.note) for g in session.execute(
         select(ReviewerGrade).where(ReviewerGrade.indicator_id.in_(ids))).scalars()} if ids else {}
     by_project: dict[int, list] = {}
@@ -75,11 +58,9 @@ def load_inputs(session: Session, year: FiscalYear, project_ids: list[int], repo
         indicator_ids.setdefault(r.project_id, {})[r.code] = r.id
     result = []
     for project_id, code, budget in projects:
-        entries = sorted(spend.get(project_id, []), key=lambda e: reports[e.report_id][0])
-        spent = next((e.spent for e in reversed(entries) if e.spent is not None), None)
-        adjusted = next((e.budget for e in reversed(entries) if e.budget is not None), None)
-        result.append((project_id, ProjectInput(code, by_project.get(project_id, []), budget, adjusted, spent),
-                       indicator_ids.get(project_id, {})))
+        reported = spend.get(project_id) or Spend()
+        result.append((project_id, ProjectInput(code, by_project.get(project_id, []), budget, reported.budget,
+                                                reported.spent), indicator_ids.get(project_id, {})))
     return result
 
 
@@ -92,9 +73,9 @@ def evaluate(session: Session, year: int, project_code: str | None = None,
     ids = list(session.execute(query).scalars())
     if project_code and not ids:
         raise ValueError(f"{year} 年度没有项目 {project_code}")
-    reports = _submitted_reports(session, fiscal_year.id)
+    reports = submitted_reports(session, fiscal_year.id)
     return [score_project(p, policy) for start in range(0, len(ids), BATCH)
-            for _id, p, _codes in load_inputs(session, fiscal_year, ids[start:start + BATCH], reports)]
+            for _id, p, _codes in load_inputs(session, ids[start:start + BATCH], reports)]
 
 
 def start_run(session: Session, year: int, actor: str, policy: ScoringPolicy = ScoringPolicy()) -> EvaluationRun:
@@ -112,12 +93,12 @@ def execute_run(session: Session, run: EvaluationRun, on_progress=None) -> Evalu
     """Score every project of the run's year and store the results (set-based writes, in batches)."""
     fiscal_year = session.get(FiscalYear, run.fiscal_year_id)
     policy = ScoringPolicy.from_dict(run.policy)
-    reports = _submitted_reports(session, fiscal_year.id)
+    reports = submitted_reports(session, fiscal_year.id)
     ids = list(session.execute(select(Project.id).where(Project.fiscal_year_id == fiscal_year.id)
                                .order_by(Project.id)).scalars())
     run.state, run.total, run.progress = RunState.RUNNING, len(ids), 0
     run.inputs = {  # the version of every input read: reports, target revisions, reviewer grades
-        "reports": {str(rid): {"quarter": q, "version": v} for rid, (q, v) in reports.items()},
+        "reports": {str(rid): {"quarter": q, "version": reports.versions[rid]} for rid, q in reports.quarters.items()},
         "last_target_revision": session.execute(select(func.max(TargetRevision.id))).scalar(),
         "grades": {str(g.indicator_id): [g.band, None if g.percent is None else str(g.percent), g.updated_at.isoformat()]
                    for g in session.execute(select(ReviewerGrade).join(Indicator, Indicator.id == ReviewerGrade.indicator_id)
@@ -125,8 +106,7 @@ def execute_run(session: Session, run: EvaluationRun, on_progress=None) -> Evalu
                                             .where(Project.fiscal_year_id == fiscal_year.id)).scalars()}}
     for start in range(0, len(ids), BATCH):
         project_rows, indicator_rows = [], []
-        for project_id, project_input, indicator_ids in load_inputs(session, fiscal_year, ids[start:start + BATCH],
-                                                                    reports):
+        for project_id, project_input, indicator_ids in load_inputs(session, ids[start:start + BATCH], reports):
             result = score_project(project_input, policy)
             data = result.to_dict()
             project_rows.append({"run_id": run.id, "project_id": project_id, "total": result.total,

@@ -1,24 +1,24 @@
 """The status sweep: every indicator's and project's status as of a date, stored per date.
 
-Set-based: a handful of queries per batch of projects (targets, latest submitted values,
-spend), statuses computed in Python by `service.domain.status`, rows replaced with one
+Set-based: the year's submitted reports once, then a handful of queries per batch of projects
+(targets, latest submitted values and spend from `service.submitted`), statuses computed in Python by `service.domain.status`, rows replaced with one
 DELETE and one multi-row INSERT.  `recompute_project` is the same code for one project.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from .clock import clock
 from .domain.alerts import AlertSpec
-from .domain.status import Reported, StatusSettings, budget_execution, indicator_status, roll_up
+from .domain.status import StatusSettings, budget_execution, indicator_status, roll_up
 from .domain.vocabulary import AlertKind, Status
-from .models import ActualEntry, FiscalYear, Indicator, IndicatorStatusRow, Project, ProjectStatusRow, Report, SpendEntry
+from .models import FiscalYear, Indicator, IndicatorStatusRow, Project, ProjectStatusRow
 from .stored_targets import TARGET_COLUMNS, target_of_columns
+from .submitted import latest_spend, latest_values, submitted_reports
 
 BATCH_PROJECTS = 2000
 
@@ -28,43 +28,6 @@ class SweepResult:
     indicators: int
     projects: int
     counts: dict[str, int]
-
-
-SMALL_BATCH = 500  # up to this many indicators: look their values up by id (one project after a submission)
-
-
-def _latest_values(session: Session, project_ids, indicator_ids, year_id: int) -> dict[int, Reported]:
-    """The latest value of each indicator from submitted reports (drafts are the division's own business)."""
-    columns = (ActualEntry.indicator_id, ActualEntry.report_id, ActualEntry.number, ActualEntry.done,
-               ActualEntry.done_on, ActualEntry.likelihood)
-    reports = dict(session.execute(select(Report.id, Report.quarter).where(
-        Report.fiscal_year_id == year_id, Report.first_submitted_at.is_not(None))).all())
-    if len(indicator_ids) <= SMALL_BATCH:  # by indicator id: the planner cannot wander off to the year's reports
-        query = select(*columns).where(ActualEntry.indicator_id.in_(indicator_ids))
-    else:
-        query = (select(*columns).join(Indicator, Indicator.id == ActualEntry.indicator_id)
-                 .where(Indicator.project_id.in_(project_ids)))
-    rows = session.execute(query.where(ActualEntry.is_current.is_(True))).all()
-    latest: dict[int, Reported] = {}
-    for indicator_id, report_id, number, done, done_on, likelihood in sorted(
-            (r for r in rows if r.report_id in reports), key=lambda r: reports[r.report_id]):
-        latest[indicator_id] = Reported(reports[report_id], number, done, done_on, likelihood)  # later overwrite
-    return latest
-
-
-def _spend(session: Session, project_ids, year_id: int) -> dict[int, tuple[Decimal | None, Decimal | None]]:
-    """(spend to date, adjusted budget) per project from its latest submitted report."""
-    rows = session.execute(
-        select(SpendEntry.project_id, SpendEntry.spent, SpendEntry.budget)
-        .join(Report, Report.id == SpendEntry.report_id)
-        .where(Report.fiscal_year_id == year_id, Report.first_submitted_at.is_not(None),
-               SpendEntry.is_current.is_(True), SpendEntry.project_id.in_(project_ids))
-        .order_by(Report.quarter)).all()
-    spend: dict[int, tuple] = {}
-    for project_id, spent, budget in rows:
-        before = spend.get(project_id, (None, None))
-        spend[project_id] = (spent if spent is not None else before[0], budget if budget is not None else before[1])
-    return spend
 
 
 def sweep(session: Session, year: int, as_of: date | None = None, settings: StatusSettings | None = None,
@@ -81,18 +44,19 @@ def sweep(session: Session, year: int, as_of: date | None = None, settings: Stat
     projects = session.execute(query.order_by(Project.id)).all()
     counts: dict[str, int] = {}
     total = 0
+    reports = submitted_reports(session, fiscal_year.id)
     for start in range(0, len(projects), BATCH_PROJECTS):
         batch = projects[start:start + BATCH_PROJECTS]
-        total += _sweep_batch(session, fiscal_year, batch, as_of, settings, counts)
+        total += _sweep_batch(session, fiscal_year, reports, batch, as_of, settings, counts)
     return SweepResult(total, len(projects), counts)
 
 
-def _sweep_batch(session, fiscal_year, projects, as_of, settings, counts) -> int:
+def _sweep_batch(session, fiscal_year, reports, projects, as_of, settings, counts) -> int:
     ids = [p.id for p in projects]
     targets = session.execute(select(Indicator.id, Indicator.project_id, *TARGET_COLUMNS)
                               .where(Indicator.project_id.in_(ids))).all()
-    latest = _latest_values(session, ids, [t[0] for t in targets], fiscal_year.id)
-    spend = _spend(session, ids, fiscal_year.id)
+    latest = latest_values(session, reports, ids, [t[0] for t in targets])
+    spend = latest_spend(session, reports, ids)
     now = clock.now()
     indicator_rows, by_project = [], {}
     for row in targets:
@@ -107,7 +71,8 @@ def _sweep_batch(session, fiscal_year, projects, as_of, settings, counts) -> int
                                "computed_at": now})
     project_rows = []
     for project_id, budget in projects:
-        spent, adjusted = spend.get(project_id, (None, None))
+        reported = spend.get(project_id)
+        spent, adjusted = (reported.spent, reported.budget) if reported else (None, None)
         rollup = roll_up(by_project.get(project_id, []))
         execution = budget_execution(spent, adjusted or budget, fiscal_year.year, as_of, settings)
         project_rows.append({"project_id": project_id, "as_of": as_of, "status": rollup.status,

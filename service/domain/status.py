@@ -44,6 +44,7 @@ class Reported:
     done: bool | None = None
     done_on: date | None = None
     likelihood: str = ""
+    progress: str = ""  # the progress statement of a qualitative indicator
 
 
 @dataclass
