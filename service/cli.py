@@ -136,7 +136,7 @@ def divisions_list() -> None:
 @click.argument("division_code")
 def divisions_set_prefix(prefix: str, division_code: str) -> None:
     """Projects titled PREFIX… belong to DIVISION_CODE (takes effect at the next import)."""
-    from .admin import set_prefix
+    from .bureau_rules import set_prefix
 
     with session_scope(_engine()) as session:
         ensure_default_divisions(session)
@@ -157,7 +157,8 @@ def years() -> None:
 @click.argument("days", type=int)
 def years_set_due_days(year: int, days: int) -> None:
     """Quarterly reports of YEAR are due DAYS after each quarter ends (default 10)."""
-    from .admin import DecisionError, set_report_due_days
+    from .bureau_rules import set_report_due_days
+    from .decision_error import DecisionError
 
     with session_scope(_engine()) as session:
         try:

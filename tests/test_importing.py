@@ -81,7 +81,7 @@ def test_changed_file_records_revisions_and_reports_missing_rows(seeded_engine, 
 
 
 def test_reimport_keeps_a_correction_made_by_a_person(seeded_engine, seed_bytes):
-    from service.admin import correct_target
+    from service.target_decisions import correct_target
 
     with session_scope(seeded_engine) as session:
         indicator = session.exec(select(Indicator).where(Indicator.code == "2025-001.06")).one()

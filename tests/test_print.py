@@ -27,7 +27,7 @@ from service.exports.sheets import Book
 from service.exports.template import build_flat_template
 from service.models import Division, Indicator, Project
 from service.reporting.reports import load_scope
-from service.reporting.views import indicator_history
+from service.reporting.read import indicator_history
 from service.reporting.workbook import build_workbook
 
 from .conftest import ROOT

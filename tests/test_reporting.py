@@ -13,7 +13,7 @@ from service.domain.actuals import RawActual
 from service.importing import import_bytes
 from service.models import ActualEntry, Division, FiscalYear, ReportEvent, User
 from service.reporting.reports import ActualRow, ReportError, SpendRow, load_scope, save, set_period_lock, transition
-from service.reporting.views import changes_since_return, indicator_history
+from service.reporting.read import changes_since_return, indicator_history
 
 from .conftest import SEED
 from .reporting_helpers import complete_rows, snapshot

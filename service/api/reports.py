@@ -21,7 +21,7 @@ from ..reporting.reports import (
     ActualRow, ReportError, SpendRow, is_locked, load_scope, save, set_period_lock, transition,
 )
 from ..reporting.followup import follow_up
-from ..reporting.views import form_groups, indicator_history, report_overview
+from ..reporting.read import form_groups, indicator_history, report_overview
 from ..request_db import get_session
 from . import api_bp
 from .report_schemas import (

@@ -23,7 +23,7 @@ from ..exports import sheets
 from ..exports.sheets import BODY, HEADER, INPUT_FILL, Book, Page, Style
 from ..importers.source import ImportProblem
 from .reports import ActualRow, ReportError, Scope, SpendRow
-from .views import form_groups
+from .read import form_groups
 
 WORKBOOK_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ACTUALS_SHEET, SPEND_SHEET, META_SHEET = "指标", "资金", "说明"

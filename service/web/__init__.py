@@ -17,8 +17,9 @@ from werkzeug.exceptions import NotFound
 
 from ..access import authorize, can
 from ..accounts import AccountError
-from ..admin import DecisionError, accept_finding, correct_target, set_head_signoff, set_prefix, set_report_due_days
+from ..bureau_rules import set_head_signoff, set_prefix, set_report_due_days
 from ..clock import clock
+from ..decision_error import DecisionError
 from ..domain.vocabulary import TARGET_FIELD_LABELS, VOCABULARY, FindingState, Severity
 from ..exports.template import build_flat_template
 from ..importing import READERS, ImportRejected, apply_plan, plan_import, read_source
@@ -29,9 +30,10 @@ from ..queries import (
 )
 from ..reporting.followup import recompute_later, sweep_after_import
 from ..reporting.reports import ReportError
-from ..reporting.views import spend_history
+from ..reporting.read import spend_history
 from ..request_db import get_session
 from ..stored_targets import target_of
+from ..target_decisions import accept_finding, correct_target
 
 web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
                    static_url_path="/assets")

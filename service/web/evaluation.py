@@ -9,8 +9,8 @@ from sqlmodel import select
 from werkzeug.exceptions import NotFound
 
 from ..access import authorize, can, current
-from ..admin import DecisionError
 from ..clock import clock
+from ..decision_error import DecisionError
 from ..domain.scoring import ScoringPolicy
 from ..domain.vocabulary import Band, RunState
 from ..evaluation import lock_year, results_of_run, start_run

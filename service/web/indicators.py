@@ -13,7 +13,7 @@ from ..models import Attachment, Division, FiscalYear, Report
 from ..queries import list_indicators, revisions_of
 from ..reporting.evidence import add_attachment, attachments_of, remove_attachment
 from ..reporting.reports import ReportError, load_scope
-from ..reporting.views import indicator_history
+from ..reporting.read import indicator_history
 from ..request_db import get_session
 from ..stored_targets import target_of
 from . import web_bp

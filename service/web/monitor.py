@@ -10,9 +10,9 @@ from sqlalchemy import func
 from sqlmodel import select
 
 from ..access import authorize, can, current
-from ..admin import DecisionError
 from ..alerting import unread_count
 from ..clock import clock
+from ..decision_error import DecisionError
 from ..domain.periods import periods_of
 from ..domain.status import WORST_FIRST
 from ..domain.vocabulary import Channel, Role, Status

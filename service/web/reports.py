@@ -19,7 +19,7 @@ from ..reporting.reports import (
     ActualRow, ReportError, SpendRow, current_actuals, is_locked, load_scope, may_edit, previous_report, save,
     set_period_lock, transition,
 )
-from ..reporting.views import changes_since_return, form_groups, latest_event, report_overview
+from ..reporting.read import changes_since_return, form_groups, latest_event, report_overview
 from ..reporting.workbook import WORKBOOK_MIME, build_workbook, read_workbook
 from ..stored_targets import target_of
 from ..request_db import get_session

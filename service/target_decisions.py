@@ -1,35 +1,19 @@
-"""Admin decisions on the registry: prefix ownership, accepting a reading, correcting a target.
+"""Decisions about targets: accepting the machine's reading of a 指标值, or correcting the target
+with a reason (a revision keeps old, new, who, when, why).
 
 Shared by the web pages, the API and the CLI so each rule is enforced in one place.
 """
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from .clock import clock
+from .decision_error import DecisionError
 from .domain.targets import parse_target
 from .domain.vocabulary import FindingState
 from .importing import sync_findings
-from .models import Division, DivisionPrefix, FindingRow, FiscalYear, Indicator, Project, TargetRevision
+from .models import FindingRow, FiscalYear, Indicator, Project, TargetRevision
 from .stored_targets import target_columns
-
-
-class DecisionError(ValueError):
-    """The decision cannot be made; the message says why (Chinese)."""
-
-
-def set_prefix(session: Session, prefix: str, division_code: str) -> None:
-    prefix = prefix.strip().upper()
-    if not prefix.isascii() or not prefix.isalpha() or not 2 <= len(prefix) <= 4:
-        raise DecisionError(f"前缀应为 2–4 个英文字母：{prefix!r}")
-    division = session.exec(select(Division).where(Division.code == division_code)).first()
-    if division is None:
-        raise DecisionError(f"未知处室代码：{division_code}")
-    mapping = session.exec(select(DivisionPrefix).where(DivisionPrefix.prefix == prefix)).first()
-    if mapping is None:
-        session.add(DivisionPrefix(prefix=prefix, division_id=division.id))
-    else:
-        mapping.division_id = division.id
 
 
 def accept_finding(session: Session, finding: FindingRow, actor: str, note: str = "") -> None:
@@ -64,28 +48,3 @@ def correct_target(session: Session, indicator: Indicator, new_value: str, actor
             FindingState.CORRECTED, actor, clock.now(), reason)
         session.flush()
     sync_findings(session, project.id, indicator.id, [(f.code, f.severity, f.message) for f in target.findings])
-
-
-MAX_DUE_DAYS = 60
-
-
-def set_report_due_days(session: Session, year: int, days: int) -> FiscalYear:
-    """How many days after a quarter ends its report is due (per year; default 10)."""
-    fiscal_year = session.exec(select(FiscalYear).where(FiscalYear.year == year)).first()
-    if fiscal_year is None:
-        raise DecisionError(f"没有 {year} 年度")
-    if not 0 <= days <= MAX_DUE_DAYS:
-        raise DecisionError(f"填报期限应为 0–{MAX_DUE_DAYS} 天")
-    fiscal_year.report_due_days = days
-    session.add(fiscal_year)
-    return fiscal_year
-
-
-def set_head_signoff(session: Session, division_code: str, required: bool) -> Division:
-    """Whether the division head signs reports off before they go to finance."""
-    division = session.exec(select(Division).where(Division.code == division_code)).first()
-    if division is None:
-        raise DecisionError(f"未知处室代码：{division_code}")
-    division.requires_head_signoff = required
-    session.add(division)
-    return division

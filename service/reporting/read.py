@@ -1,4 +1,5 @@
-"""Read side of reports: the form's rows, what changed since a return, and value histories."""
+"""Read models of reports (what pages, the API and workbooks show): the form's rows, what changed
+since a return, value histories and the overview of every division's reports."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
