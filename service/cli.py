@@ -171,10 +171,10 @@ def years_set_due_days(year: int, days: int) -> None:
 def _policy(path: Path | None):
     """--policy FILE, else the configured PERFTRACK_SCORING_POLICY, else the central defaults."""
     from .domain.scoring import ScoringPolicy
+    from .evaluation import configured_policy
 
     if path is None:
-        configured = current_app.config["PERFTRACK_SETTINGS"].scoring_policy
-        return ScoringPolicy.from_dict(configured) if configured else ScoringPolicy()
+        return configured_policy(current_app.config["PERFTRACK_SETTINGS"].scoring_policy)
     try:
         return ScoringPolicy.from_dict(json.loads(path.read_text(encoding="utf-8")))
     except (ValueError, TypeError) as exc:

@@ -6,12 +6,13 @@ snapshot: the policy, the version of every report it read, who and when, and eve
 """
 from __future__ import annotations
 
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from .clock import clock
+from .decision_error import DecisionError
 from .domain.actuals import Spend
 from .domain.scoring import (
     BudgetScore, IndicatorInput, IndicatorScore, ProjectInput, ProjectScore, Review, ScoreFinding, ScoringPolicy,
@@ -30,7 +31,7 @@ BATCH = 2000
 def _year(session: Session, year: int) -> FiscalYear:
     fiscal_year = session.execute(select(FiscalYear).where(FiscalYear.year == year)).scalar_one_or_none()
     if fiscal_year is None:
-        raise ValueError(f"没有 {year} 年度")
+        raise DecisionError(f"没有 {year} 年度")
     return fiscal_year
 
 
@@ -64,6 +65,11 @@ def load_inputs(session: Session, project_ids: list[int],
     return result
 
 
+def configured_policy(configured: dict | None) -> ScoringPolicy:
+    """The region's policy (PERFTRACK_SCORING_POLICY, validated at start), else the central defaults."""
+    return ScoringPolicy.from_dict(configured) if configured else ScoringPolicy()
+
+
 def evaluate(session: Session, year: int, project_code: str | None = None,
              policy: ScoringPolicy = ScoringPolicy()) -> list[ProjectScore]:
     fiscal_year = _year(session, year)
@@ -72,7 +78,7 @@ def evaluate(session: Session, year: int, project_code: str | None = None,
         query = query.where(Project.code == project_code)
     ids = list(session.execute(query).scalars())
     if project_code and not ids:
-        raise ValueError(f"{year} 年度没有项目 {project_code}")
+        raise DecisionError(f"{year} 年度没有项目 {project_code}")
     reports = submitted_reports(session, fiscal_year.id)
     return [score_project(p, policy) for start in range(0, len(ids), BATCH)
             for _id, p, _codes in load_inputs(session, ids[start:start + BATCH], reports)]
@@ -82,7 +88,7 @@ def start_run(session: Session, year: int, actor: str, policy: ScoringPolicy = S
     fiscal_year = _year(session, year)
     if session.execute(select(EvaluationRun.id).where(EvaluationRun.fiscal_year_id == fiscal_year.id,
                                                       EvaluationRun.final.is_(True))).first():
-        raise ValueError(f"{year} 年度自评已锁定，只能查看，不能再计算")
+        raise DecisionError(f"{year} 年度自评已锁定，只能查看，不能再计算")
     run = EvaluationRun(fiscal_year_id=fiscal_year.id, policy=policy.to_dict(), actor=actor)
     session.add(run)
     session.flush()
@@ -137,14 +143,52 @@ def effective_total(result: ProjectResult) -> Decimal:
 def lock_year(session: Session, run: EvaluationRun) -> EvaluationRun:
     """Finance files the year on RUN: from now on only viewing, never another run or an edit."""
     if run.state != RunState.DONE:
-        raise ValueError("只能锁定已完成的计算")
+        raise DecisionError("只能锁定已完成的计算")
     if session.execute(select(EvaluationRun.id).where(EvaluationRun.fiscal_year_id == run.fiscal_year_id,
                                                       EvaluationRun.final.is_(True))).first():
-        raise ValueError("该年度自评已锁定")
+        raise DecisionError("该年度自评已锁定")
     run.final = True
     session.add(run)
     session.flush()
     return run
+
+
+def _require_open(run: EvaluationRun) -> None:
+    if run.final:
+        raise DecisionError("该年度自评已锁定：只能查看，需调整请重新开始一次计算")
+
+
+def override_score(session: Session, run: EvaluationRun, result: IndicatorResult, score_text: str, reason: str,
+                   actor: str) -> IndicatorResult:
+    """Finance sets an indicator's score by hand, with a reason; the computed score is kept beside it."""
+    _require_open(run)
+    reason = (reason or "").strip()
+    if not reason:
+        raise DecisionError("调整得分必须说明原因")
+    try:
+        score = Decimal((score_text or "").strip())
+    except InvalidOperation:
+        score = None
+    if score is None or not score.is_finite():
+        raise DecisionError("得分应为数字")
+    if not 0 <= score <= result.weight:
+        raise DecisionError(f"得分应在 0 到分值 {result.weight} 之间")
+    result.override_score, result.override_reason, result.override_by = score, reason, actor
+    session.add(result)
+    session.flush()
+    return result
+
+
+MAX_NOTE = 2000
+
+
+def set_division_note(session: Session, run: EvaluationRun, result: IndicatorResult, note: str) -> IndicatorResult:
+    """The division's 偏差原因分析及改进措施 for an indicator of the run (printed in the 自评表)."""
+    _require_open(run)
+    result.division_note = (note or "").strip()[:MAX_NOTE]
+    session.add(result)
+    session.flush()
+    return result
 
 
 def results_of_run(session: Session, run: EvaluationRun, project_ids: list[int] | None = None) -> dict[str, ProjectScore]:

@@ -1,7 +1,8 @@
-"""Reviewer grades in bulk (`perftrack grades import`): CSV or xlsx `指标编号,评价档次,得分比例,说明`.
+"""Reviewer grades of qualitative and late indicators: one at a time (the self-evaluation page) or
+in bulk (`perftrack grades import`, CSV or xlsx `指标编号,评价档次,得分比例,说明`), under the same rules.
 
 评价档次 is 达成 / 部分达成 / 未达成 and 得分比例 a percentage inside that band (the policy's
-band edges).  All or nothing; every problem names the row, the column and the reason.
+band edges).  A file is taken all or nothing; every problem names the row, the column and the reason.
 """
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from .clock import clock
+from .decision_error import DecisionError
 from .domain.scoring import ScoringPolicy
 from .domain.vocabulary import Band
 from .importers.source import ImportProblem
@@ -40,6 +42,44 @@ def read_rows(file_name: str, data: bytes) -> list[tuple[str, list[str]]]:
     return [(f"第 {n} 行", [c.strip() for c in row]) for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
 
 
+class GradeRefused(DecisionError):
+    """A grade that cannot be taken: FIELD (评价档次 or 得分比例) and the reason."""
+
+    def __init__(self, field: str, message: str):
+        super().__init__(f"{field}：{message}")
+        self.field, self.message = field, message
+
+
+def read_grade(band: str, percent_text: str, policy: ScoringPolicy) -> tuple[str, Decimal | None]:
+    """评价档次 and 得分比例: a percentage inside the band's edges, or None for the band's default."""
+    band, text = (band or "").strip(), (percent_text or "").strip()
+    choices = " / ".join(Band.values())
+    if band not in Band.values():
+        raise GradeRefused("评价档次", f"「{band}」应为 {choices}" if band else f"未填写，应为 {choices}")
+    if not text:
+        return band, None
+    try:
+        percent = Decimal(text.rstrip("%％").strip())
+    except InvalidOperation:
+        percent = None
+    if percent is None or not percent.is_finite():
+        raise GradeRefused("得分比例", f"「{text}」不是百分比")
+    low, high = policy.bands[band]
+    if not low <= percent <= high:
+        raise GradeRefused("得分比例", f"{text} 不在「{band}」档 {low}–{high}% 内")
+    return band, percent
+
+
+def grade_indicator(session: Session, indicator_id: int, band: str, percent_text: str, note: str, actor: str,
+                    policy: ScoringPolicy = ScoringPolicy()) -> ReviewerGrade:
+    """Finance grades one qualitative or late indicator; the next evaluation run scores by it."""
+    band, percent = read_grade(band, percent_text, policy)
+    existing = session.execute(select(ReviewerGrade).where(ReviewerGrade.indicator_id == indicator_id)).scalar()
+    grade = _store(session, existing, indicator_id, band, percent, (note or "").strip(), actor)
+    session.flush()
+    return grade
+
+
 def import_grades(session: Session, file_name: str, data: bytes, actor: str,
                   policy: ScoringPolicy = ScoringPolicy()) -> int:
     rows = read_rows(file_name, data)
@@ -56,28 +96,25 @@ def import_grades(session: Session, file_name: str, data: bytes, actor: str,
         if code not in known:
             problems.append(ImportProblem(location, "指标编号", f"指标编号「{code}」不存在"))
             continue
-        if band not in Band.values():
-            problems.append(ImportProblem(location, "评价档次", f"「{band}」应为 {' / '.join(Band.values())}"))
+        try:
+            band, percent = read_grade(band, percent_text, policy)
+        except GradeRefused as refused:
+            problems.append(ImportProblem(location, refused.field, refused.message))
             continue
-        percent = None
-        if percent_text:
-            try:
-                percent = Decimal(percent_text.rstrip("%％").strip())
-            except InvalidOperation:
-                problems.append(ImportProblem(location, "得分比例", f"「{percent_text}」不是百分比"))
-                continue
-            low, high = policy.bands[band]
-            if not low <= percent <= high:
-                problems.append(ImportProblem(location, "得分比例", f"{percent_text} 不在「{band}」档 {low}–{high}% 内"))
-                continue
         parsed.append((known[code], band, percent, note))
     if problems:
         raise ImportRejected(problems)
     existing = {g.indicator_id: g for g in session.execute(
         select(ReviewerGrade).where(ReviewerGrade.indicator_id.in_([p[0] for p in parsed]))).scalars()}
     for indicator_id, band, percent, note in parsed:
-        grade = existing.get(indicator_id) or ReviewerGrade(indicator_id=indicator_id, band=band, actor=actor)
-        grade.band, grade.percent, grade.note, grade.actor, grade.updated_at = band, percent, note, actor, clock.now()
-        session.add(grade)
+        _store(session, existing.get(indicator_id), indicator_id, band, percent, note, actor)
     session.flush()
     return len(parsed)
+
+
+def _store(session: Session, grade: ReviewerGrade | None, indicator_id: int, band: str, percent: Decimal | None,
+           note: str, actor: str) -> ReviewerGrade:
+    grade = grade or ReviewerGrade(indicator_id=indicator_id, band=band, actor=actor)
+    grade.band, grade.percent, grade.note, grade.actor, grade.updated_at = band, percent, note, actor, clock.now()
+    session.add(grade)
+    return grade

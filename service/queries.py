@@ -6,8 +6,9 @@ from dataclasses import dataclass
 from sqlalchemy import func
 from sqlmodel import Session, select
 
+from .domain.permissions import Action, can
 from .domain.vocabulary import FindingState, Severity, TargetKind
-from .models import Division, FindingRow, FiscalYear, Indicator, Project, TargetRevision
+from .models import Division, FindingRow, FiscalYear, Indicator, Project, TargetRevision, User
 
 SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(Severity)}  # errors first
 
@@ -24,8 +25,20 @@ def years(session: Session) -> list[int]:
     return list(session.exec(select(FiscalYear.year).order_by(FiscalYear.year.desc())).all())
 
 
+def fiscal_year(session: Session, year: int | None) -> FiscalYear | None:
+    """YEAR's fiscal year; the latest one when no year is asked for."""
+    query = select(FiscalYear)
+    query = query.where(FiscalYear.year == year) if year else query.order_by(FiscalYear.year.desc())
+    return session.exec(query).first()
+
+
 def divisions(session: Session) -> list[Division]:
     return list(session.exec(select(Division).order_by(Division.code)).all())
+
+
+def visible_divisions(session: Session, user: User | None) -> list[Division]:
+    """The divisions whose reports, statuses and scores USER may see."""
+    return [d for d in divisions(session) if can(user, Action.VIEW_REPORT, d.id)]
 
 
 def open_finding_counts(session: Session, project_ids: list[int] | None = None) -> dict[int, dict[str, int]]:

@@ -11,9 +11,12 @@ from sqlmodel import func, select
 from service.cli import main
 from service.clock import clock
 from service.db import session_scope
+from service.decision_error import DecisionError
 from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
-from service.evaluation import evaluate, execute_run, lock_year, start_run
+from service.domain.scoring import ScoringPolicy
+from service.evaluation import evaluate, execute_run, lock_year, override_score, set_division_note, start_run
 from service.exports.self_evaluation import COLUMNS
+from service.grades import grade_indicator, read_grade
 from service.models import ActualEntry, Indicator, IndicatorResult, Project, ProjectResult, Report, ReviewerGrade
 
 
@@ -153,3 +156,46 @@ def test_the_regional_policy_is_a_setting(tmp_path, runner, demo_year):
     path.write_text('{"lower_better": "hubei"}', encoding="utf-8")
     with pytest.raises(SettingsError, match="PERFTRACK_SCORING_POLICY 无效"):
         load_settings({"PERFTRACK_SCORING_POLICY": str(path), "PERFTRACK_INSTANCE": str(tmp_path), "SECRET_KEY": "x"})
+
+
+def test_a_grade_is_checked_like_a_file_row_and_replaces_the_previous_one(app):
+    policy = ScoringPolicy()
+    assert read_grade("部分达成", "70％", policy) == ("部分达成", Decimal(70))
+    assert read_grade(" 达成 ", "", policy) == ("达成", None)
+    for band, percent, message in (("", "", "评价档次：未填写，应为 达成 / 部分达成 / 未达成"),
+                                   ("很好", "", "评价档次：「很好」应为 达成 / 部分达成 / 未达成"),
+                                   ("达成", "abc", "得分比例：「abc」不是百分比"),
+                                   ("达成", "NaN", "得分比例：「NaN」不是百分比"),
+                                   ("部分达成", "85%", "得分比例：85% 不在「部分达成」档 60–80% 内")):
+        with pytest.raises(DecisionError) as refused:
+            read_grade(band, percent, policy)
+        assert str(refused.value) == message
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        indicator = session.exec(select(Indicator).where(Indicator.code == "2025-001.05")).one()
+        grade_indicator(session, indicator.id, "达成", "95", " 成效显著 ", "caiwu")
+        assert session.exec(select(ReviewerGrade.note)).one() == "成效显著"
+        grade_indicator(session, indicator.id, "部分达成", "", "", "admin")
+        grades = session.exec(select(ReviewerGrade)).all()
+        assert [(g.band, g.percent, g.note, g.actor) for g in grades] == [("部分达成", None, "", "admin")]
+
+
+def test_overrides_and_notes_are_checked_and_refused_once_the_year_is_locked(demo_year):
+    with session_scope(demo_year) as session:
+        run = execute_run(session, start_run(session, 2025, "caiwu"))
+        row = session.exec(select(IndicatorResult).join(Indicator, Indicator.id == IndicatorResult.indicator_id)
+                           .where(Indicator.code == "2025-001.01")).one()
+        for score, reason, message in (("12", " ", "调整得分必须说明原因"), ("十二", "补报", "得分应为数字"),
+                                       ("Infinity", "补报", "得分应为数字"), ("12.51", "补报", "应在 0 到分值 12.50 之间"),
+                                       ("-1", "补报", "应在 0 到分值 12.50 之间")):
+            with pytest.raises(DecisionError, match=message):
+                override_score(session, run, row, score, reason, "caiwu")
+        assert row.override_score is None
+        override_score(session, run, row, " 12 ", " 第四季度补报 ", "caiwu")
+        assert (row.score, row.override_score, row.override_reason, row.override_by) == (10, 12, "第四季度补报", "caiwu")
+        set_division_note(session, run, row, "  原因：招标延期" + "。" * 3000)
+        assert len(row.division_note) == 2000 and row.division_note.startswith("原因：招标延期")
+        lock_year(session, run)
+        with pytest.raises(DecisionError, match="只能查看"):
+            override_score(session, run, row, "11", "再调", "caiwu")
+        with pytest.raises(DecisionError, match="只能查看"):
+            set_division_note(session, run, row, "再写")
