@@ -20,6 +20,9 @@ from .clock import clock
 from .domain.passwords import DEFAULT_MIN_LENGTH, password_problems
 from .domain.vocabulary import Role
 from .models import ApiToken, Division, LoginFailure, User
+from .notify.webhook import WebhookRefused
+from .notify.webhook import new_secret as new_webhook_secret
+from .notify.webhook import set_destination as set_webhook
 from .settings import DEFAULT_TOKEN_DAYS
 
 TOKEN_PREFIX = "pt_"
@@ -107,6 +110,40 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
     session.exec(delete(LoginFailure).where(or_(LoginFailure.username == username,
                                                 LoginFailure.created_at < since)))
     return user
+
+
+MAX_EMAIL, MAX_WEBHOOK_URL = 200, 500  # the columns' lengths
+
+
+def set_notification_settings(session: Session, user: User, email: str | None, webhook_url: str | None,
+                              notify_email: bool, email_digest: bool, allowed_networks=()) -> User:
+    """Where USER's notices go besides the inbox: email (each or a daily digest) and a webhook, whose
+    destination must be one a webhook may call (ALLOWED_NETWORKS besides public addresses)."""
+    email, webhook_url = (email or "").strip() or None, (webhook_url or "").strip() or None
+    if email and ("@" not in email or len(email) > MAX_EMAIL):
+        raise AccountError("邮箱地址格式不正确")
+    if webhook_url and len(webhook_url) > MAX_WEBHOOK_URL:
+        raise AccountError(f"Webhook 地址过长（最多 {MAX_WEBHOOK_URL} 个字符）")
+    record = session.get(User, user.id)
+    try:
+        set_webhook(record, webhook_url, allowed_networks)
+    except WebhookRefused as exc:
+        raise AccountError(str(exc)) from exc
+    record.email, record.notify_email, record.email_digest = email, notify_email, email_digest
+    session.add(record)
+    session.flush()
+    return record
+
+
+def rotate_webhook_secret(session: Session, user: User) -> User:
+    """A new signing secret for USER's webhook (the receiver must be given it)."""
+    record = session.get(User, user.id)
+    if record.webhook_url is None:
+        raise AccountError("还没有设置 Webhook 地址")
+    record.webhook_secret = new_webhook_secret()
+    session.add(record)
+    session.flush()
+    return record
 
 
 @dataclass

@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
+from .clock import clock
 from .domain.alerts import AlertSettings, AlertSpec, DatedTarget, plan_deadlines, plan_reports, reports_owed
 from .domain.status import NEEDS_ACTION
 from .domain.vocabulary import AlertKind, Channel, Role, TargetKind
@@ -101,6 +102,28 @@ def create_alerts(session: Session, specs: list[AlertSpec], as_of: date) -> tupl
 def unread_count(session: Session, user: User) -> int:
     return session.execute(select(func.count()).select_from(Notification).where(
         Notification.user_id == user.id, Notification.channel == Channel.INBOX, Notification.read_at.is_(None))).scalar_one()
+
+
+def inbox(session: Session, user: User, limit: int) -> list[tuple[Notification, Alert]]:
+    """USER's in-app notices with their alerts, newest first."""
+    return list(session.execute(select(Notification, Alert).join(Alert, Alert.id == Notification.alert_id)
+                                .where(Notification.user_id == user.id, Notification.channel == Channel.INBOX)
+                                .order_by(Notification.id.desc()).limit(limit)).all())
+
+
+def mark_read(session: Session, user: User, notification_id: int | None = None) -> int:
+    """Mark USER's unread notice NOTIFICATION_ID (default: all of them) as read; how many were."""
+    query = select(Notification).where(Notification.user_id == user.id, Notification.channel == Channel.INBOX,
+                                       Notification.read_at.is_(None))
+    if notification_id is not None:
+        query = query.where(Notification.id == notification_id)
+    notifications = session.execute(query).scalars().all()
+    now = clock.now()
+    for notification in notifications:
+        notification.read_at = now
+        session.add(notification)
+    session.flush()
+    return len(notifications)
 
 
 def weekly_summary(session: Session, day: date) -> list[AlertSpec]:

@@ -19,8 +19,6 @@ from .accounts import AccountError, create_user, issue_token
 from .app import create_app
 from .clock import clock
 from .db import session_scope
-from .domain.periods import Period
-from .domain.permissions import can
 from .domain.targets import parse_target
 from .importing import ImportRejected, ensure_default_divisions, import_bytes
 from .domain.vocabulary import Role
@@ -342,6 +340,7 @@ def actuals_import(path: Path, username: str | None, as_json: bool) -> None:
     """Load actuals or spend from a CSV (or a division's period workbook): all or nothing."""
     from .reporting.flat import apply_flat, read_csv
     from .reporting.reports import ReportError
+    from .reporting.workbook import import_workbook
 
     try:
         with session_scope(_engine()) as session:
@@ -352,7 +351,7 @@ def actuals_import(path: Path, username: str | None, as_json: bool) -> None:
                     raise click.ClickException(f"用户 {username} 不存在或已停用")
             data = path.read_bytes()
             if path.suffix.lower() == ".xlsx":
-                summary = _import_workbook(session, data, user)
+                summary = import_workbook(session, data, user)
             else:
                 summary = apply_flat(session, read_csv(data), user, username or "cli")
     except ReportError as exc:
@@ -364,29 +363,6 @@ def actuals_import(path: Path, username: str | None, as_json: bool) -> None:
         click.echo(f"{key}：{item['actuals']} 个指标、{item['spend']} 个项目资金有更新（版本 {item['version']}）")
     if not summary:
         click.echo("文件中没有需要填报的行")
-
-
-def _import_workbook(session, data: bytes, user):
-    import io
-
-    from openpyxl import load_workbook
-
-    from .reporting.reports import ReportError, load_scope, save
-    from .reporting.workbook import META_SHEET, read_workbook
-
-    try:
-        meta = dict(load_workbook(io.BytesIO(data), read_only=True)[META_SHEET].iter_rows(max_col=2, values_only=True))
-        period = Period.parse(meta.get("期间", ""))
-        scope = load_scope(session, period.year, str(meta.get("处室代码", "")), period.quarter)
-    except (KeyError, ValueError, OSError) as exc:
-        raise ReportError(422, "不是本系统下载的填报工作簿", []) from exc
-    if user is not None and not can(user, "edit_report", scope.division.id):
-        raise ReportError(403, f"{user.username} 无权填报{scope.division.name}的报告")
-    actual_rows, spend_rows = read_workbook(data, scope)
-    actor = user or User(username="cli", display_name="cli", role=Role.ADMIN, password_hash="")
-    result = save(session, scope, actor, actual_rows, spend_rows, "excel", skip_blank=True)
-    return {f"{scope.division.code} {period.code}": {"version": result.version, "actuals": len(result.changed_actuals),
-                                                     "spend": len(result.changed_spend)}}
 
 
 def _redis_url() -> str:

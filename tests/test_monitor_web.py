@@ -49,6 +49,9 @@ def test_inbox_unread_count_and_mark_read(client_as, app):
         first = session.exec(select(Notification.id).where(Notification.channel == "inbox")).first()
     client.post("/inbox/read", data={"id": first})
     assert 'id="unread-count">1<' in client.get("/inbox").get_data(as_text=True)
+    client.post("/inbox/read", data={"id": "x"})  # not a notice: marks nothing, least of all everything
+    client.post("/inbox/read", data={"id": first + 1000})  # nor does someone else's or an unknown one
+    assert 'id="unread-count">1<' in client.get("/inbox").get_data(as_text=True)
     client.post("/inbox/read")
     assert 'id="unread-count"' not in client.get("/inbox").get_data(as_text=True)
     assert 'id="unread-count"' not in client_as("kac").get("/inbox").get_data(as_text=True)
@@ -58,6 +61,12 @@ def test_notification_settings_are_validated_and_saved(client_as, app):
     client = client_as("xxh")
     bad = client.post("/notifications/settings", data={"email": "not-an-address"}, follow_redirects=True)
     assert "邮箱地址格式不正确" in bad.get_data(as_text=True)
+    for webhook, message in (("ftp://robot.example", "应以 http:// 或 https:// 开头"),
+                             ("https://robot.example/" + "x" * 500, "Webhook 地址过长（最多 500 个字符）")):
+        refused = client.post("/notifications/settings", data={"webhook_url": webhook}, follow_redirects=True)
+        assert message in refused.get_data(as_text=True)
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        assert session.exec(select(User.webhook_url).where(User.username == "xxh")).one() is None
     client.post("/notifications/settings", data={"email": "xxh@bureau.example", "notify_email": "1",
                                                  "email_digest": "1", "webhook_url": "https://93.184.216.34/hook"})  # a public address
     with session_scope(app.extensions["perftrack.engine"]) as session:

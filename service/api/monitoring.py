@@ -5,8 +5,8 @@ from apiflask import abort
 from sqlmodel import select
 
 from ..access import authorize, current
-from ..domain.vocabulary import Channel
-from ..models import Alert, Indicator, IndicatorStatusRow, Notification, Project, ProjectStatusRow
+from ..alerting import inbox as inbox_of
+from ..models import Indicator, IndicatorStatusRow, Project, ProjectStatusRow
 from ..request_db import get_session
 from . import api_bp
 
@@ -40,9 +40,7 @@ def project_status(code: str):
 def inbox():
     """The caller's in-app notices, newest first."""
     user = authorize("read_targets")
-    rows = get_session().exec(select(Notification, Alert).join(Alert, Alert.id == Notification.alert_id)
-                              .where(Notification.user_id == user.id, Notification.channel == Channel.INBOX)
-                              .order_by(Notification.id.desc()).limit(200)).all()
+    rows = inbox_of(get_session(), user, limit=200)
     return {"items": [{"kind": a.kind, "subject": a.subject_code, "due": a.due.isoformat() if a.due else None,
                        "step": a.step, "message": a.message, "link": a.link, "as_of": a.as_of.isoformat(),
                        "read": n.read_at is not None} for n, a in rows], "user": current().username}

@@ -17,12 +17,13 @@ from sqlmodel import Session, select
 from ..domain.actuals import RawActual, join_explanation, split_explanation, value_text
 from ..domain.periods import Period, PeriodError
 from ..domain.permissions import can
-from ..domain.vocabulary import Role
 from ..importers.source import ImportProblem
 from ..importers.text_export import decode_text
 from ..models import Division, Indicator, Project, User
 from ..stored_targets import target_of
-from .reports import ActualRow, ReportError, SaveResult, SpendRow, actual_of, current_actuals, load_scope, save
+from .reports import (
+    ActualRow, ReportError, SaveResult, SpendRow, actual_of, current_actuals, load_scope, operator, save,
+)
 
 ACTUALS_HEADER = ["指标编号", "期间", "实际完成值", "偏差原因分析及改进措施"]
 ACTUALS_OPTIONAL = ["完成可能性", "偏差原因类别", "预计完成日期", "确认减少原因"]
@@ -97,7 +98,7 @@ def apply_flat(session: Session, flat: FlatFile, user: User | None, actor_name: 
         else:
             spend_rows.append(SpendRow(code, cells["执行数"], cells["全年预算数"], location))
     results: dict[str, SaveResult] = {}
-    actor = user or User(username=actor_name, display_name=actor_name, role=Role.ADMIN, password_hash="")
+    actor = user or operator(actor_name)
     for (division_code, period), (actual_rows, spend_rows) in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
         try:
             scope = load_scope(session, period.year, division_code, period.quarter)
@@ -107,8 +108,7 @@ def apply_flat(session: Session, flat: FlatFile, user: User | None, actor_name: 
             problems += exc.problems or [ImportProblem(f"{division_code} {period.code}", "报告", exc.message)]
     if problems:
         raise ReportError(422, "文件未导入：请按下列问题修改后重试，没有写入任何数据", problems)
-    return {key: {"version": r.version, "actuals": len(r.changed_actuals), "spend": len(r.changed_spend)}
-            for key, r in results.items()}
+    return {key: result.summary() for key, result in results.items()}
 
 
 def _owners(session: Session, flat: FlatFile) -> dict[str, Division]:

@@ -67,6 +67,14 @@ def latest_event(session: Session, report: Report, action: str) -> ReportEvent |
                         .order_by(ReportEvent.id.desc())).first()
 
 
+def report_events(session: Session, report: Report) -> list[ReportEvent]:
+    """Everything that happened to the report, newest first."""
+    if report.id is None:
+        return []
+    return list(session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id)
+                             .order_by(ReportEvent.id.desc())).all())
+
+
 def expected_text(target: Target, period: Period) -> str:
     if target.kind == TargetKind.DEADLINE:
         return f"{target.due.isoformat()} 前完成" if target.due else ""

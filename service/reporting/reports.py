@@ -76,6 +76,14 @@ class SaveResult:
     def changed(self) -> bool:
         return bool(self.changed_actuals or self.changed_spend)
 
+    def summary(self) -> dict:
+        return {"version": self.version, "actuals": len(self.changed_actuals), "spend": len(self.changed_spend)}
+
+
+def operator(name: str) -> User:
+    """Someone at the server (the CLI without --as): may write every division's report, recorded as NAME."""
+    return User(username=name, display_name=name, role=Role.ADMIN, password_hash="")
+
 
 def actual_of(entry: ActualEntry | None) -> Actual:
     if entry is None:

@@ -17,13 +17,16 @@ from sqlmodel import Session
 
 from ..clock import clock
 from ..domain.actuals import RawActual, value_text
+from ..domain.periods import Period
+from ..domain.permissions import Action, can
 from ..domain.targets import format_decimal
 from ..domain.vocabulary import CauseCategory, Likelihood
 from ..exports import sheets
 from ..exports.sheets import BODY, HEADER, INPUT_FILL, Book, Page, Style
 from ..importers.source import ImportProblem
-from .reports import ActualRow, ReportError, Scope, SpendRow
+from ..models import User
 from .read import form_groups
+from .reports import ActualRow, ReportError, SaveResult, Scope, SpendRow, load_scope, operator, save
 
 WORKBOOK_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ACTUALS_SHEET, SPEND_SHEET, META_SHEET = "指标", "资金", "说明"
@@ -152,6 +155,32 @@ def read_workbook(data: bytes, scope: Scope) -> tuple[list[ActualRow], list[Spen
     if problems:
         raise ReportError(422, "工作簿未导入：请按下列问题修改后重新上传", problems)
     return actual_rows, spend_rows
+
+
+def save_workbook(session: Session, scope: Scope, user: User, data: bytes) -> SaveResult:
+    """The uploaded workbook's filled-in rows saved into SCOPE's report (blank rows change nothing)."""
+    actual_rows, spend_rows = read_workbook(data, scope)
+    return save(session, scope, user, actual_rows, spend_rows, "excel", skip_blank=True)
+
+
+def scope_of_workbook(session: Session, data: bytes) -> Scope:
+    """The report a downloaded workbook belongs to: its 说明 sheet names the division and the period."""
+    try:
+        meta = dict(load_workbook(io.BytesIO(data), read_only=True)[META_SHEET].iter_rows(max_col=2, values_only=True))
+        period = Period.parse(meta.get("期间", ""))
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+        raise ReportError(422, "不是本系统下载的填报工作簿", []) from exc
+    return load_scope(session, period.year, str(meta.get("处室代码", "")), period.quarter)
+
+
+def import_workbook(session: Session, data: bytes, user: User | None, actor_name: str = "cli") -> dict[str, dict]:
+    """A workbook loaded outside its report's page (the CLI): into the report it names, if USER may fill
+    that report in (None: an operator at the server, recorded as ACTOR_NAME)."""
+    scope = scope_of_workbook(session, data)
+    if user is not None and not can(user, Action.EDIT_REPORT, scope.division.id):
+        raise ReportError(403, f"{user.username} 无权填报{scope.division.name}的报告")
+    result = save_workbook(session, scope, user or operator(actor_name), data)
+    return {f"{scope.division.code} {scope.period.code}": result.summary()}
 
 
 def _expected_actuals(scope: Scope) -> dict[str, dict[str, str]]:

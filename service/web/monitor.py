@@ -6,25 +6,20 @@ import calendar
 from datetime import date, timedelta
 
 from flask import current_app, redirect, render_template, request, url_for
-from sqlalchemy import func
-from sqlmodel import select
 
-from ..access import authorize, can, current
-from ..alerting import unread_count
+from ..access import authorize, current
+from ..accounts import rotate_webhook_secret, set_notification_settings
+from ..alerting import inbox as inbox_of
+from ..alerting import mark_read, unread_count
 from ..clock import clock
-from ..decision_error import DecisionError
 from ..domain.periods import periods_of
-from ..domain.status import WORST_FIRST
-from ..domain.vocabulary import Channel, Role, Status
-from ..models import (
-    Alert, DeliveryAttempt, Division, FiscalYear, Indicator, Notification, Project, ProjectStatusRow, User,
-)
-from ..notify.webhook import WebhookRefused
-from ..notify.webhook import new_secret as new_webhook_secret
-from ..notify.webhook import set_destination as set_webhook
-from ..queries import years
+from ..models import FiscalYear
+from ..monitoring_read import dated_targets, delivery_log, status_overview
+from ..queries import fiscal_year, visible_divisions, years
 from ..request_db import get_session
 from . import decide, safe_next, web_bp
+
+DEADLINES_AHEAD = timedelta(days=60)
 
 
 @web_bp.app_context_processor
@@ -35,48 +30,21 @@ def _inbox_count():
     return {"unread_count": unread_count(get_session(), user)}
 
 
-def _visible_divisions(session, user) -> list[Division]:
-    return [d for d in session.exec(select(Division).order_by(Division.code)).all() if can(user, "view_report", d.id)]
-
-
-def latest_status_day(session, year_id: int, today: date) -> date | None:
-    return session.exec(select(func.max(ProjectStatusRow.as_of)).join(Project, Project.id == ProjectStatusRow.project_id)
-                        .where(Project.fiscal_year_id == year_id, ProjectStatusRow.as_of <= today)).one()
-
-
 @web_bp.get("/overview")
 def overview():
     user = authorize("read_targets")
     session = get_session()
-    known = years(session)
-    year = session.exec(select(FiscalYear).where(FiscalYear.year == (request.args.get("year", type=int)
-                                                                      or (known[0] if known else 0)))).first()
+    year = fiscal_year(session, request.args.get("year", type=int))
     if year is None:
         return render_template("overview.html", year=None)
     today = clock.today()
-    divisions = _visible_divisions(session, user)
-    ids = [d.id for d in divisions]
-    as_of = latest_status_day(session, year.id, today)
-    rows = session.exec(select(Project, ProjectStatusRow, Division)
-                        .join(Division, Division.id == Project.division_id)
-                        .join(ProjectStatusRow, (ProjectStatusRow.project_id == Project.id)
-                              & (ProjectStatusRow.as_of == as_of), isouter=True)
-                        .where(Project.fiscal_year_id == year.id, Project.division_id.in_(ids))
-                        .order_by(Division.code, Project.code)).all()
-    matrix: dict[str, dict[str, int]] = {}
-    for _project, status, division in rows:
-        key = status.status if status else Status.PENDING
-        matrix.setdefault(division.name, {}).setdefault(key, 0)
-        matrix[division.name][key] += 1
-    shown = [s for s in WORST_FIRST if any(s in counts for counts in matrix.values())]
+    ids = [d.id for d in visible_divisions(session, user)]
+    statuses = status_overview(session, year, ids, today)
     month = _month(request.args.get("month"), today)
-    deadlines = session.exec(select(Indicator, Project, Division).join(Project, Project.id == Indicator.project_id)
-                             .join(Division, Division.id == Project.division_id)
-                             .where(Project.fiscal_year_id == year.id, Indicator.due.is_not(None),
-                                    Indicator.due >= today, Indicator.due <= today + timedelta(days=60),
-                                    Project.division_id.in_(ids)).order_by(Indicator.due)).all()
-    return render_template("overview.html", year=year, years=known, as_of=as_of, rows=rows, matrix=matrix,
-                           shown=shown, deadlines=deadlines, calendar=_calendar(session, year, month, ids),
+    return render_template("overview.html", year=year, years=years(session), as_of=statuses.as_of, rows=statuses.rows,
+                           matrix=statuses.matrix, shown=statuses.shown,
+                           deadlines=dated_targets(session, year.id, ids, today, today + DEADLINES_AHEAD),
+                           calendar=_calendar(session, year, month, ids),
                            month=month, prev_month=(month - timedelta(days=1)).replace(day=1),
                            next_month=(month + timedelta(days=32)).replace(day=1))
 
@@ -90,12 +58,9 @@ def _month(text: str | None, today: date) -> date:
 
 def _calendar(session, year: FiscalYear, month: date, division_ids: list[int]) -> list[list[tuple]]:
     """Weeks of (day, [(label, link)]) for the month: dated targets and report due dates."""
-    last = calendar.monthrange(month.year, month.month)[1]
-    end = month.replace(day=last)
+    end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
     events: dict[date, list[tuple[str, str]]] = {}
-    for indicator in session.exec(select(Indicator).join(Project, Project.id == Indicator.project_id)
-                                  .where(Project.fiscal_year_id == year.id, Indicator.due >= month,
-                                                  Indicator.due <= end, Project.division_id.in_(division_ids))).all():
+    for indicator, _project, _division in dated_targets(session, year.id, division_ids, month, end):
         events.setdefault(indicator.due, []).append((f"{indicator.code} {indicator.name}",
                                                      url_for("web.indicator", code=indicator.code)))
     for period in periods_of(year.year):
@@ -111,24 +76,18 @@ def _calendar(session, year: FiscalYear, month: date, division_ids: list[int]) -
 @web_bp.get("/inbox")
 def inbox():
     user = authorize("read_targets")
-    session = get_session()
-    rows = session.exec(select(Notification, Alert).join(Alert, Alert.id == Notification.alert_id)
-                        .where(Notification.user_id == user.id, Notification.channel == Channel.INBOX)
-                        .order_by(Notification.id.desc()).limit(300)).all()
-    return render_template("inbox.html", rows=rows)
+    return render_template("inbox.html", rows=inbox_of(get_session(), user, limit=300))
 
 
 @web_bp.post("/inbox/read")
 def inbox_read():
     user = authorize("read_targets")
     session = get_session()
-    query = select(Notification).where(Notification.user_id == user.id, Notification.channel == Channel.INBOX,
-                                       Notification.read_at.is_(None))
-    if request.form.get("id"):
-        query = query.where(Notification.id == request.form.get("id", type=int))
-    for notification in session.exec(query).all():
-        notification.read_at = clock.now()
-        session.add(notification)
+    chosen = request.form.get("id", "")
+    if not chosen:
+        mark_read(session, user)
+    elif chosen.isdigit():
+        mark_read(session, user, int(chosen))
     session.commit()
     return redirect(safe_next(request.form.get("next"), url_for("web.inbox")))
 
@@ -137,29 +96,15 @@ def inbox_read():
 def notification_settings():
     user = authorize("read_targets")
     if request.method == "POST":
-        def change(session) -> str:
-            record = session.get(User, user.id)
-            if request.form.get("rotate_secret") == "1":
-                if record.webhook_url is None:
-                    raise DecisionError("还没有设置 Webhook 地址")
-                record.webhook_secret = new_webhook_secret()
-                session.add(record)
-                return "已生成新的 Webhook 签名密钥，请同步更新接收方的校验配置"
-            email = request.form.get("email", "").strip() or None
-            if email and ("@" not in email or len(email) > 200):
-                raise DecisionError("邮箱地址格式不正确")
-            try:
-                set_webhook(record, request.form.get("webhook_url", "").strip() or None,
-                            current_app.config["PERFTRACK_SETTINGS"].webhook_allowed_networks)
-            except WebhookRefused as exc:
-                raise DecisionError(str(exc)) from exc
-            record.email = email
-            record.notify_email = request.form.get("notify_email") == "1"
-            record.email_digest = request.form.get("email_digest") == "1"
-            session.add(record)
-            return "通知设置已保存"
-
-        decide(change, lambda message: message)
+        form = request.form
+        if form.get("rotate_secret") == "1":
+            decide(lambda session: rotate_webhook_secret(session, user),
+                   "已生成新的 Webhook 签名密钥，请同步更新接收方的校验配置")
+        else:
+            networks = current_app.config["PERFTRACK_SETTINGS"].webhook_allowed_networks
+            decide(lambda session: set_notification_settings(
+                session, user, form.get("email"), form.get("webhook_url"), form.get("notify_email") == "1",
+                form.get("email_digest") == "1", networks), "通知设置已保存")
         return redirect(url_for("web.notification_settings"))
     return render_template("notification_settings.html")
 
@@ -167,14 +112,5 @@ def notification_settings():
 @web_bp.get("/deliveries")
 def deliveries():
     user = authorize("read_targets")
-    session = get_session()
-    query = (select(DeliveryAttempt, Notification, Alert, User)
-             .join(Notification, Notification.id == DeliveryAttempt.notification_id)
-             .join(Alert, Alert.id == Notification.alert_id).join(User, User.id == Notification.user_id))
-    if user.role not in (Role.FINANCE, Role.ADMIN, Role.AUDITOR):
-        query = query.where(Notification.user_id == user.id)
-    if request.args.get("ok") in ("0", "1"):
-        query = query.where(DeliveryAttempt.ok.is_(request.args.get("ok") == "1"))
-    rows = session.exec(query.order_by(DeliveryAttempt.id.desc()).limit(500)).all()
-    return render_template("deliveries.html", rows=rows)
-
+    ok = {"1": True, "0": False}.get(request.args.get("ok", ""))
+    return render_template("deliveries.html", rows=delivery_log(get_session(), user, ok))

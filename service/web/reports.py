@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
-from sqlmodel import select
 from werkzeug.exceptions import NotFound
 
 from ..access import authorize, can, current
@@ -12,17 +11,16 @@ from ..domain.periods import Period, PeriodError
 from ..domain.permissions import TRANSITION_NEEDS
 from ..domain.progress import needs_explanation
 from ..domain.vocabulary import ReportAction, ReportState, TargetKind
-from ..models import Division, FiscalYear, ReportEvent
-from ..queries import years
+from ..queries import fiscal_year, visible_divisions, years
 from ..reporting.followup import follow_up
+from ..reporting.read import changes_since_return, form_groups, latest_event, report_events, report_overview
 from ..reporting.reports import (
     ActualRow, ReportError, SpendRow, current_actuals, is_locked, load_scope, may_edit, previous_report, save,
     set_period_lock, transition,
 )
-from ..reporting.read import changes_since_return, form_groups, latest_event, report_overview
-from ..reporting.workbook import WORKBOOK_MIME, build_workbook, read_workbook
-from ..stored_targets import target_of
+from ..reporting.workbook import WORKBOOK_MIME, build_workbook, save_workbook
 from ..request_db import get_session
+from ..stored_targets import target_of
 from . import decide, web_bp
 
 
@@ -53,17 +51,14 @@ def reports():
     user = authorize("read_targets")
     session = get_session()
     known = years(session)
-    year_value = request.args.get("year", type=int) or (known[0] if known else None)
-    fiscal_year = session.exec(select(FiscalYear).where(FiscalYear.year == year_value)).first()
-    if fiscal_year is None:
+    year = fiscal_year(session, request.args.get("year", type=int))
+    if year is None:
         return render_template("reports.html", rows=[], year=None, years=known, locks={})
-    visible = [d for d in session.exec(select(Division).order_by(Division.code)).all()
-               if can(user, "view_report", d.id)]
-    rows = report_overview(session, fiscal_year, visible)
-    periods = {q: Period(fiscal_year.year, q) for q in range(1, 5)}
-    locks = {q: is_locked(session, fiscal_year.id, q) for q in periods}
-    return render_template("reports.html", rows=rows, year=fiscal_year, years=known, periods=periods, locks=locks,
-                           due_days=fiscal_year.report_due_days)
+    rows = report_overview(session, year, visible_divisions(session, user))
+    periods = {q: Period(year.year, q) for q in range(1, 5)}
+    locks = {q: is_locked(session, year.id, q) for q in periods}
+    return render_template("reports.html", rows=rows, year=year, years=known, periods=periods, locks=locks,
+                           due_days=year.report_due_days)
 
 
 def _raw_from_form(form, code: str, target) -> RawActual:
@@ -91,8 +86,7 @@ def _render_report(scope, errors=None, posted=None, status=200):
                 row.reading.actual.likelihood = typed.actual.likelihood
     report = scope.report
     returned = latest_event(session, report, ReportAction.RETURN)
-    events = session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id)
-                          .order_by(ReportEvent.id.desc())).all() if report.id else []
+    events = report_events(session, report)
     reviewing = can(user, "review_report") and report.state in (ReportState.SUBMITTED, ReportState.ACCEPTED)
     locked = is_locked(session, scope.year.id, scope.period.quarter)
     return render_template(
@@ -230,8 +224,7 @@ def report_workbook_upload(division: str, period: str):
         flash("请选择要上传的工作簿", "error")
         return redirect(_report_url(scope))
     try:
-        actual_rows, spend_rows = read_workbook(upload.read(), scope)
-        result = save(session, scope, current(), actual_rows, spend_rows, "excel", skip_blank=True)
+        result = save_workbook(session, scope, current(), upload.read())
         session.commit()
     except ReportError as exc:
         session.rollback()
@@ -256,9 +249,9 @@ def period_reopen(period: str):
 def _set_lock(code: str, lock: bool) -> None:
     user = authorize("lock_period")
     parsed = _period(code)
-    fiscal_year = get_session().exec(select(FiscalYear).where(FiscalYear.year == parsed.year)).first()
-    if fiscal_year is None:
+    year = fiscal_year(get_session(), parsed.year)
+    if year is None:
         raise NotFound(f"没有 {parsed.year} 年度")
-    decide(lambda session: set_period_lock(session, fiscal_year, parsed.quarter, user, lock,
+    decide(lambda session: set_period_lock(session, year, parsed.quarter, user, lock,
                                            request.form.get("reason", "")),
            lambda changed: f"{parsed.label}已{'锁定' if lock else '重新开放'}" if changed else f"{parsed.label}状态未变")
