@@ -53,7 +53,7 @@ class Target:
 
     @property
     def measure(self) -> Measure:
-        """How a reported value is held against the target (docs/domain.md: year to date or latest)."""
+        """How a reported value is held against the target (docs/domain.md §5.2)."""
         if self.kind == TargetKind.DEADLINE:
             return Measure.EVENT
         if self.kind == TargetKind.QUALITATIVE:
