@@ -16,7 +16,7 @@ def test_a_stored_indicator_reads_back_as_the_target_its_value_parses_to(seeded_
         indicators = session.exec(select(Indicator).order_by(Indicator.id)).all()
         columns = session.exec(select(Indicator.id, *TARGET_COLUMNS).order_by(Indicator.id)).all()
         assert len(indicators) == len(columns) == 482
-        for indicator, row in zip(indicators, columns):
+        for indicator, row in zip(indicators, columns, strict=True):
             stored = target_of(indicator)
             assert target_of_columns(row[1:]) == stored  # the sweep's column rows and ORM rows agree
             parsed = dataclasses.replace(parse_target(indicator.raw_value, indicator.level2, indicator.name,
