@@ -2,14 +2,19 @@
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | sha1sum | cut -c1-12)
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | sha1sum | cut -c1-12)
+# Both lock files come from pyproject.toml: `make lock` after editing its dependencies (existing
+# pins are kept where they still fit), `make lock LOCK_FLAGS=--upgrade` to move to the newest.
+COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: run test bench smoke clean
+.PHONY: run test lock bench smoke clean
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r requirements-dev.lock
+	$(BIN)/pip install --quiet --no-deps -e .
+	@$(BIN)/pip check >/dev/null || { $(BIN)/pip check; echo "requirements-dev.lock does not fit pyproject.toml: run 'make lock'"; exit 1; }
 	@rm -f $(VENV)/.installed-*
 	@touch $(STAMP)
 
@@ -18,6 +23,10 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+lock: $(STAMP)
+	$(COMPILE) $(LOCK_FLAGS) --extra dev -o requirements-dev.lock
+	$(COMPILE) -c requirements-dev.lock -o requirements.lock
 
 smoke: $(STAMP)
 	bash deploy/smoke.sh
@@ -29,4 +38,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/scoring.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis test-artifacts
+	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache test-artifacts
