@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | s
 # pins are kept where they still fit), `make lock LOCK_FLAGS=--upgrade` to move to the newest.
 COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: run test lock bench smoke clean
+.PHONY: run test lint format lock bench smoke clean
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,16 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest
+
+# ruff (lint and format) and mypy, as configured in pyproject.toml; `make format` applies ruff's fixes.
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
 
 lock: $(STAMP)
 	$(COMPILE) $(LOCK_FLAGS) --extra dev -o requirements-dev.lock

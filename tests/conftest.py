@@ -4,6 +4,7 @@ The PostgreSQL server is started by the test session itself (initdb + pg_ctl fro
 Debian packages, as the `postgres` user when running as root).  Outside CI a machine
 without PostgreSQL skips those tests; under CI=true their absence is a failure.
 """
+
 from __future__ import annotations
 
 import os
@@ -70,11 +71,28 @@ def postgres_server():
         shutil.chown(sock_dir, "postgres")
         base.chmod(0o755)
     port = _free_port()
-    subprocess.run(prefix + [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                             "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)
-    subprocess.run(prefix + [str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"), "start",
-                             "-o", f"-p {port} -k {sock_dir} -c listen_addresses=127.0.0.1 -c fsync=off"],
-                   check=True, capture_output=True)
+    subprocess.run(
+        prefix
+        + [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"],
+        check=True,
+        capture_output=True,
+    )
+    subprocess.run(
+        prefix
+        + [
+            str(bin_dir / "pg_ctl"),
+            "-D",
+            str(data),
+            "-w",
+            "-l",
+            str(base / "log"),
+            "start",
+            "-o",
+            f"-p {port} -k {sock_dir} -c listen_addresses=127.0.0.1 -c fsync=off",
+        ],
+        check=True,
+        capture_output=True,
+    )
     counter = iter(range(1, 10_000))
 
     def new_database() -> str:
@@ -123,23 +141,31 @@ def seeded_engine(engine, seed_bytes):
 
 
 def make_app(url: str, instance: Path, env: dict | None = None, **config):
-    settings = load_settings({"DATABASE_URL": url, "PERFTRACK_INSTANCE": str(instance), "SECRET_KEY": "test",
-                              **(env or {})})
+    settings = load_settings(
+        {"DATABASE_URL": url, "PERFTRACK_INSTANCE": str(instance), "SECRET_KEY": "test", **(env or {})}
+    )
     return create_app(settings, TESTING=True, **config)
 
 
 PASSWORD = "test-password-1"
 # username, role, division: one of each role, two divisions (KAC signs off by its head)
-USERS = [("admin", "admin", None), ("caiwu", "finance", None), ("shenji", "auditor", None),
-         ("xxh", "reporter", "XXH"), ("kac", "reporter", "KAC"), ("kac-head", "head", "KAC")]
+USERS = [
+    ("admin", "admin", None),
+    ("caiwu", "finance", None),
+    ("shenji", "auditor", None),
+    ("xxh", "reporter", "XXH"),
+    ("kac", "reporter", "KAC"),
+    ("kac-head", "head", "KAC"),
+]
 
 
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory, seed_bytes):
     """A migrated SQLite file with the seed year and one user (and API token) per role, built once."""
+    from sqlmodel import select
+
     from service.accounts import create_user, issue_token
     from service.models import Division
-    from sqlmodel import select
 
     path = tmp_path_factory.mktemp("template") / "seeded.db"
     url = f"sqlite:///{path}"
@@ -229,8 +255,12 @@ def worker_env(monkeypatch, seeded_url, redis_url, tmp_path):
     """Environment for job functions and child processes: this test's database and Redis."""
     from workers import jobs
 
-    env = {"DATABASE_URL": seeded_url, "REDIS_URL": redis_url, "PERFTRACK_INSTANCE": str(tmp_path / "instance"),
-           "SECRET_KEY": "test"}
+    env = {
+        "DATABASE_URL": seeded_url,
+        "REDIS_URL": redis_url,
+        "PERFTRACK_INSTANCE": str(tmp_path / "instance"),
+        "SECRET_KEY": "test",
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     jobs.reset()
@@ -272,9 +302,16 @@ def browser():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield browser
         browser.close()
@@ -303,5 +340,3 @@ def log_in(page, base: str, username: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button:has-text('登录')")
     page.wait_for_url(lambda url: "/login" not in url)
-
-

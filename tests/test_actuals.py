@@ -1,4 +1,5 @@
 """Reading what people type for an actual: one set of rules for every way in (pure domain)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -9,8 +10,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from service.domain.actuals import (
-    RawActual, describe_actual, join_explanation, missing_for_submit, parse_number, read_actual, read_spend,
-    split_explanation, value_text,
+    RawActual,
+    describe_actual,
+    join_explanation,
+    missing_for_submit,
+    parse_number,
+    read_actual,
+    read_spend,
+    split_explanation,
+    value_text,
 )
 from service.domain.periods import Period
 
@@ -25,8 +33,17 @@ def errors(target, today=TODAY, previous=None, **raw):
     return [str(e) for e in reading.errors], reading.actual
 
 
-@pytest.mark.parametrize("text, number", [("1,234", "1234"), ("１，２３４", "1234"), ("95", "95"), (" 12.5 ", "12.5"),
-                                          ("12个", "12"), ("1,234,567.5", "1234567.5")])
+@pytest.mark.parametrize(
+    "text, number",
+    [
+        ("1,234", "1234"),
+        ("１，２３４", "1234"),
+        ("95", "95"),
+        (" 12.5 ", "12.5"),
+        ("12个", "12"),
+        ("1,234,567.5", "1234567.5"),
+    ],
+)
 def test_numbers_in_the_targets_unit(text, number):
     assert parse_number(text, "个") == (Decimal(number), None)
 
@@ -37,12 +54,15 @@ def test_percent_and_money_spellings():
     assert parse_number("12.5万", "万元")[0] == Decimal("12.5")
 
 
-@pytest.mark.parametrize("raw, message", [
-    ("abc", "「abc」不是数字"),
-    ("95%", "单位不符：应填写「个」，填写的是「%」"),
-    ("-3", "不能为负数"),
-    ("1.23456", "最多保留 4 位小数"),
-])
+@pytest.mark.parametrize(
+    "raw, message",
+    [
+        ("abc", "「abc」不是数字"),
+        ("95%", "单位不符：应填写「个」，填写的是「%」"),
+        ("-3", "不能为负数"),
+        ("1.23456", "最多保留 4 位小数"),
+    ],
+)
 def test_bad_numbers_name_field_and_reason(raw, message):
     found, actual = errors(spec(), value=raw)
     assert found == [f"实际完成值：{message}"] and actual.number is None
@@ -60,8 +80,9 @@ def test_a_cumulative_value_below_last_quarter_needs_confirmation_and_reason():
     assert "低于上一季度的累计值 40个" in found[0]
     found, _ = errors(spec(), previous=Decimal(40), value="30", confirm_decrease=True)
     assert found == ["确认减少原因：已确认累计值减少，请说明原因"]
-    found, actual = errors(spec(), previous=Decimal(40), value="30", confirm_decrease=True,
-                           decrease_reason="一季度重复统计")
+    found, actual = errors(
+        spec(), previous=Decimal(40), value="30", confirm_decrease=True, decrease_reason="一季度重复统计"
+    )
     assert found == [] and actual.decrease_reason == "一季度重复统计"
     assert errors(spec(unit="%", value="95"), previous=Decimal(90), value="80")[0] == []  # latest, not cumulative
 
@@ -80,7 +101,9 @@ def test_deadlines_done_not_done_and_dates_outside_the_year():
 
 
 def test_choices_and_text_limits():
-    assert errors(spec(), value="60", likelihood="也许")[0] == ["完成可能性：「也许」不是可选项（确定能 / 有可能 / 不可能）"]
+    assert errors(spec(), value="60", likelihood="也许")[0] == [
+        "完成可能性：「也许」不是可选项（确定能 / 有可能 / 不可能）"
+    ]
     assert "偏差原因类别" in errors(spec(), value="60", cause_category="天气")[0][0]
     assert "不能超过 2000 字" in errors(spec(), value="60", cause_text="字" * 2001)[0][0]
 
@@ -88,10 +111,20 @@ def test_choices_and_text_limits():
 def test_completeness_is_checked_on_submit_only():
     reading = read_actual(spec(), RawActual(value="30"), Q2, today=TODAY)  # behind: 30 < 50
     missing = [str(m) for m in missing_for_submit(spec(), reading)]
-    assert missing == ["完成可能性：请选择完成可能性", "偏差原因类别：进度严重滞后，请选择偏差原因类别",
-                       "偏差原因分析：请填写偏差原因分析", "改进措施：请填写改进措施"]
-    complete = read_actual(spec(), RawActual(value="30", likelihood="有可能", cause_category="经费保障",
-                                             cause_text="资金未到位", measure_text="加快拨付"), Q2, today=TODAY)
+    assert missing == [
+        "完成可能性：请选择完成可能性",
+        "偏差原因类别：进度严重滞后，请选择偏差原因类别",
+        "偏差原因分析：请填写偏差原因分析",
+        "改进措施：请填写改进措施",
+    ]
+    complete = read_actual(
+        spec(),
+        RawActual(
+            value="30", likelihood="有可能", cause_category="经费保障", cause_text="资金未到位", measure_text="加快拨付"
+        ),
+        Q2,
+        today=TODAY,
+    )
     assert missing_for_submit(spec(), complete) == []
     assert missing_for_submit(spec(), read_actual(spec(), RawActual(value="60", likelihood="确定能"), Q2)) == []
 
@@ -105,8 +138,12 @@ def test_explanation_column_splits_into_cause_and_measure():
 
 def test_values_read_back_as_written():
     due = spec(kind="deadline", value=None, due=date(2025, 6, 30), direction="on_or_before")
-    for target, text in ((spec(), "1234.5"), (due, "2025-06-20"), (due, "未完成"),
-                         (spec(kind="qualitative", value=None), "按计划推进")):
+    for target, text in (
+        (spec(), "1234.5"),
+        (due, "2025-06-20"),
+        (due, "未完成"),
+        (spec(kind="qualitative", value=None), "按计划推进"),
+    ):
         actual = read_actual(target, RawActual(value=text), Q2, today=TODAY).actual
         assert value_text(target, actual) == text
     assert describe_actual(spec(), read_actual(spec(), RawActual(value="12"), Q2).actual) == "12个"
@@ -114,7 +151,9 @@ def test_values_read_back_as_written():
 
 def test_spend_rules():
     assert read_spend("12.5", "", Decimal(100))[1] == []
-    assert [str(e) for e in read_spend("120", "", Decimal(100))[1]] == ["执行数：执行数 120 万元超过全年预算数 100 万元"]
+    assert [str(e) for e in read_spend("120", "", Decimal(100))[1]] == [
+        "执行数：执行数 120 万元超过全年预算数 100 万元"
+    ]
     assert read_spend("120", "150", Decimal(100))[1] == []  # adjusted budget in force
     assert [str(e) for e in read_spend("-1", "", Decimal(100))[1]] == ["执行数：不能为负数"]
     assert [str(e) for e in read_spend("1.234", "", Decimal(100))[1]] == ["执行数：金额最多保留 2 位小数（万元）"]
@@ -125,8 +164,10 @@ def test_spend_rules():
 @settings(max_examples=1500, deadline=None)
 @given(st.text(max_size=30), st.text(max_size=12), st.sampled_from(["numeric", "deadline", "qualitative", "duration"]))
 def test_reading_never_raises(value, expected_on, kind):
-    target = spec(kind=kind, value=None if kind in ("deadline", "qualitative") else "10",
-                  due=date(2025, 6, 30) if kind == "deadline" else None)
-    reading = read_actual(target, RawActual(value=value, expected_on=expected_on), Q2, previous=Decimal(3),
-                          today=TODAY)
+    target = spec(
+        kind=kind,
+        value=None if kind in ("deadline", "qualitative") else "10",
+        due=date(2025, 6, 30) if kind == "deadline" else None,
+    )
+    reading = read_actual(target, RawActual(value=value, expected_on=expected_on), Q2, previous=Decimal(3), today=TODAY)
     assert reading.errors or reading.actual is not None

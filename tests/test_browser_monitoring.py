@@ -1,5 +1,6 @@
 """The monitoring pages in a real browser: finance's overview, a division's inbox.
 Screenshots land in test-artifacts/browser/monitoring-*.png."""
+
 from __future__ import annotations
 
 import pytest

@@ -1,5 +1,6 @@
 """`perftrack dev` (what `make run` starts): web, an embedded Redis, a worker and the scheduler,
 all stopped within two seconds on Ctrl-C or SIGTERM; the scheduler lets go of its lock on SIGTERM."""
+
 from __future__ import annotations
 
 import os
@@ -57,8 +58,15 @@ def test_dev_starts_every_role_and_stops_them_within_two_seconds(dev_instance, s
     env = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "PERFTRACK_TODAY")}
     env["PERFTRACK_INSTANCE"] = str(dev_instance)
     # Its own session and process group, like a job in a terminal: Ctrl-C is SIGINT to the whole group.
-    dev = subprocess.Popen([sys.executable, "-m", "service.cli", "dev", "--port", str(port)], cwd=ROOT, env=env,
-                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    dev = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "dev", "--port", str(port)],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
     seen: list[str] = []
     try:
         lines = _lines(dev.stdout)
@@ -103,8 +111,14 @@ def test_dev_starts_every_role_and_stops_them_within_two_seconds(dev_instance, s
 def test_the_scheduler_releases_its_lock_on_sigterm(redis_url, tmp_path):
     """systemd and docker stop with SIGTERM: a restarted scheduler must not wait out the lock's TTL."""
     env = dict(os.environ, REDIS_URL=redis_url, PERFTRACK_INSTANCE=str(tmp_path / "instance"), SECRET_KEY="test")
-    scheduler = subprocess.Popen([sys.executable, "-m", "service.cli", "scheduler"], cwd=ROOT, env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "scheduler"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
     seen: list[str] = []
     try:
         _wait_for(_lines(scheduler.stdout), seen, "scheduler leads (", timeout=60)

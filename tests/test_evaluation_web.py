@@ -1,4 +1,5 @@
 """Self-evaluation in the web: a run as a background job with progress, review, overrides, notes, lock."""
+
 from __future__ import annotations
 
 import io
@@ -37,15 +38,18 @@ def test_run_review_override_explain_lock(client_as, app, worker_env):
     too_much = finance.post(f"{url}/override", data={"score": "13", "reason": "x"}, follow_redirects=True)
     assert "应在 0 到分值 12.50 之间" in too_much.get_data(as_text=True)
     before = sheet.split('id="total">')[1].split("<")[0]
-    after = finance.post(f"{url}/override", data={"score": "12", "reason": "第四季度补报活动记录"},
-                         follow_redirects=True).get_data(as_text=True)
+    after = finance.post(
+        f"{url}/override", data={"score": "12", "reason": "第四季度补报活动记录"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert after.split('id="total">')[1].split("<")[0] == f"{float(before) + 2:.2f}"
     assert "财务处调整为 12.00（第四季度补报活动记录，caiwu）" in after
     with session_scope(engine) as session:
         row = session.exec(select(IndicatorResult).where(IndicatorResult.override_score.is_not(None))).one()
         assert row.score == 10 and row.override_score == 12  # the computed score is kept beside it
-    finance.post("/self-evaluation/runs/1/projects/2025-001/indicators/2025-001.05/grade",
-                 data={"band": "部分达成", "percent": "70", "note": "成效一般"})
+    finance.post(
+        "/self-evaluation/runs/1/projects/2025-001/indicators/2025-001.05/grade",
+        data={"band": "部分达成", "percent": "70", "note": "成效一般"},
+    )
     with session_scope(engine) as session:
         assert session.exec(select(ReviewerGrade.band)).one() == "部分达成"
 

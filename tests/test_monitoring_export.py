@@ -1,4 +1,5 @@
 """`perftrack export monitoring`: the in-year monitoring table as of a date."""
+
 from __future__ import annotations
 
 from openpyxl import load_workbook
@@ -29,6 +30,7 @@ def test_monitoring_table_as_of_end_of_july(runner, app, tmp_path):
     assert {"已达成", "未报送"} & statuses
     budget = list(workbook["预算执行"].iter_rows(min_row=3, values_only=True))
     assert len(budget) == 62 and all(r[7] == "58.33%" for r in budget)  # 序时进度 by the end of July: 7/12
-    missing = runner.invoke(main, ["export", "monitoring", "--year", "2031", "--as-of", "2031-07-31", "--out",
-                                   str(out)])
+    missing = runner.invoke(
+        main, ["export", "monitoring", "--year", "2031", "--as-of", "2031-07-31", "--out", str(out)]
+    )
     assert missing.exit_code != 0 and "没有 2031 年度的项目" in missing.output

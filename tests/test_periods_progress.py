@@ -1,4 +1,5 @@
 """Periods, 序时进度 and the status light (pure domain)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -11,10 +12,20 @@ from service.domain.progress import TargetSpec, expected_by, needs_explanation, 
 from service.domain.vocabulary import Measure
 
 
-def spec(kind="numeric", comparator=">=", value="100", unit="个", per=None, direction="higher_better", due=None,
-         name="举办活动场次", level2="数量指标") -> TargetSpec:
-    return TargetSpec(kind, comparator, None if value is None else Decimal(value), unit, per, direction, due, name,
-                      level2)
+def spec(
+    kind="numeric",
+    comparator=">=",
+    value="100",
+    unit="个",
+    per=None,
+    direction="higher_better",
+    due=None,
+    name="举办活动场次",
+    level2="数量指标",
+) -> TargetSpec:
+    return TargetSpec(
+        kind, comparator, None if value is None else Decimal(value), unit, per, direction, due, name, level2
+    )
 
 
 @pytest.mark.parametrize("text", ["2025Q2", "2025q2", "2025-Q2", "２０２５Ｑ２", "2025年第2季度"])
@@ -54,8 +65,9 @@ def test_expected_by_is_linear_for_cumulative_targets():
     assert expected_by(spec(kind="qualitative", value=None), Period(2025, 1)) is None
 
 
-@pytest.mark.parametrize("number, light", [("50", "green"), ("60", "green"), ("40", "yellow"), ("39", "red"),
-                                           ("0", "red")])
+@pytest.mark.parametrize(
+    "number, light", [("50", "green"), ("60", "green"), ("40", "yellow"), ("39", "red"), ("0", "red")]
+)
 def test_light_against_expected_progress(number, light):
     assert status_light(spec(), Period(2025, 2), number=Decimal(number)).code == light
 
