@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | s
 # pins are kept where they still fit), `make lock LOCK_FLAGS=--upgrade` to move to the newest.
 COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: run test lint format lock bench smoke clean
+.PHONY: run test test-fast lint format lock bench smoke clean
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -21,8 +21,16 @@ $(STAMP): pyproject.toml requirements-dev.lock
 run: $(STAMP)
 	$(BIN)/perftrack dev
 
+# Two processes (pytest-xdist; each has its own PostgreSQL and Redis); tests marked with an
+# xdist_group run in the same process.
+PYTEST := $(BIN)/python -m pytest -n 2 --dist loadgroup
+
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(PYTEST)
+
+# The pure and SQLite tests: no PostgreSQL, browser or child processes (under a minute).
+test-fast: $(STAMP)
+	$(PYTEST) -m "not postgres and not browser and not processes"
 
 # ruff (lint and format) and mypy, as configured in pyproject.toml; `make format` applies ruff's fixes.
 lint: $(STAMP)

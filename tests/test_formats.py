@@ -19,9 +19,15 @@ from .documents import as_csv, as_xlsx, flat_rows, seed_as_docx
 from .test_importing import run_import, snapshot
 
 
-def test_docx_of_the_seed_reads_like_the_text_export(seed_bytes):
+@pytest.fixture(scope="module")
+def seed_docx(seed_bytes) -> bytes:
+    """The seed's tables as a .docx (seconds to build: once for the module)."""
+    return seed_as_docx(seed_bytes)
+
+
+def test_docx_of_the_seed_reads_like_the_text_export(seed_bytes, seed_docx):
     from_text = read_source("seed.txt", seed_bytes)
-    from_docx = read_source("seed.docx", seed_as_docx(seed_bytes))
+    from_docx = read_source("seed.docx", seed_docx)
     assert from_docx.problems == []
     assert len(from_docx.projects) == 62
     text_rows = [
@@ -34,8 +40,8 @@ def test_docx_of_the_seed_reads_like_the_text_export(seed_bytes):
     assert [p.budget for p in from_docx.projects] == [p.budget for p in from_text.projects]
 
 
-def test_docx_then_text_import_is_idempotent(engine, seed_bytes):
-    assert run_import(engine, seed_as_docx(seed_bytes), name="seed.docx")["created"] == 482
+def test_docx_then_text_import_is_idempotent(engine, seed_bytes, seed_docx):
+    assert run_import(engine, seed_docx, name="seed.docx")["created"] == 482
     assert run_import(engine, seed_bytes)["applied"] is False
 
 

@@ -7,16 +7,13 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from service.accounts import create_user
 from service.clock import clock
 from service.db import make_engine, session_scope
 from service.domain.actuals import RawActual
-from service.importing import import_bytes
-from service.models import ActualEntry, Division, FiscalYear, ReportEvent, User
+from service.models import ActualEntry, FiscalYear, ReportEvent, User
 from service.reporting.reports import ActualRow, ReportError, SpendRow, load_scope, save, set_period_lock, transition
 from service.reporting.views import changes_since_return, indicator_history
 
-from .conftest import SEED
 from .reporting_helpers import complete_rows, snapshot
 
 XXH_CODE = "2025-001.01"  # 全年任务量 ≥5项 (电子商务和信息化处)
@@ -25,19 +22,9 @@ DEADLINE_CODE = "2025-010.06"  # 2025全年底前完成 (口岸管理处)
 
 
 @pytest.fixture
-def engine(database_url, seed_bytes):
-    engine = make_engine(database_url)
-    with session_scope(engine) as session:
-        import_bytes(session, SEED.name, seed_bytes, 2025, "test")
-        for username, role, division in (
-            ("xxh", "reporter", "XXH"),
-            ("kac", "reporter", "KAC"),
-            ("kac-head", "head", "KAC"),
-            ("caiwu", "finance", None),
-        ):
-            create_user(session, username, username, role, division, "Valid-pass-42")
-        kac = session.exec(select(Division).where(Division.code == "KAC")).one()
-        kac.requires_head_signoff = True
+def engine(seeded_database_url):
+    """The seed year and one user per role (口岸管理处 signs off by its head), on SQLite and PostgreSQL."""
+    engine = make_engine(seeded_database_url)
     clock.set_today(date(2025, 7, 3))
     yield engine
     engine.dispose()
