@@ -3,6 +3,7 @@ all stopped within two seconds on Ctrl-C or SIGTERM; the scheduler lets go of it
 
 from __future__ import annotations
 
+import contextlib
 import os
 import queue
 import signal
@@ -68,6 +69,7 @@ def test_dev_starts_every_role_and_stops_them_within_two_seconds(dev_instance, s
         start_new_session=True,
     )
     seen: list[str] = []
+    redis_url = None
     try:
         lines = _lines(dev.stdout)
         _wait_for(lines, seen, "后台：Redis")
@@ -97,8 +99,11 @@ def test_dev_starts_every_role_and_stops_them_within_two_seconds(dev_instance, s
         assert alive == [], f"still running after {elapsed:.1f} s: {[p.cmdline() for p in alive]}"
         assert elapsed <= STOP_SECONDS
     finally:
-        if dev.poll() is None:
+        if dev.poll() is None:  # failed: leave nothing behind (the embedded Redis is not in the group)
             os.killpg(dev.pid, signal.SIGKILL)
+            if redis_url:
+                with contextlib.suppress(RedisError, OSError):
+                    Redis.from_url(redis_url, retry=None).shutdown(nosave=True)
         dev.wait(timeout=30)
     try:
         Redis.from_url(redis_url, socket_connect_timeout=1).ping()
