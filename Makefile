@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml requirements-dev.lock | s
 # pins are kept where they still fit), `make lock LOCK_FLAGS=--upgrade` to move to the newest.
 COMPILE := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes --quiet
 
-.PHONY: run test test-fast lint format lock bench smoke clean
+.PHONY: run test test-fast lint format lock bench smoke wheel-check clean
 
 $(STAMP): pyproject.toml requirements-dev.lock
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,10 @@ lock: $(STAMP)
 
 smoke: $(STAMP)
 	bash deploy/smoke.sh
+
+# What the Dockerfile installs: the wheel, not editable, in a fresh venv outside the repository.
+wheel-check:
+	bash deploy/wheel-check.sh
 
 bench: $(STAMP)
 	$(BIN)/python bench/import.py
