@@ -31,6 +31,9 @@ INTERFACE = (
     "workers",
 )
 WEB_FRAMEWORK = ("flask", "flask_login", "flask_wtf", "apiflask")
+# Alembic's scripts (core: they import the models): Alembic runs them from their files; they are not
+# importable modules (env.py needs Alembic's context, revision files start with a digit).
+SCRIPTS = ("service.migrations",)
 # Imports between the pages and the API that are known and scheduled to go (issue 9, step 1).
 KNOWN_CROSSINGS = {("service.web", "service.api.serialize"), ("service.web.indicators", "service.api.serialize")}
 
@@ -127,7 +130,7 @@ def test_service_package_is_only_a_docstring():
 
 
 def test_importing_the_domain_and_the_core_loads_no_web_framework():
-    core = sorted(n for n in MODULES if _layer(n) != "interface")
+    core = sorted(n for n in MODULES if _layer(n) != "interface" and not _within(n, SCRIPTS))
     script = (
         "import importlib, sys\n"
         f"for name in {core!r}:\n    importlib.import_module(name)\n"
