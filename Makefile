@@ -32,11 +32,14 @@ test: $(STAMP)
 test-fast: $(STAMP)
 	$(PYTEST) -m "not postgres and not browser and not processes"
 
-# ruff (lint and format) and mypy, as configured in pyproject.toml; `make format` applies ruff's fixes.
+# ruff (lint and format) and mypy, as configured in pyproject.toml, all three reporting before it
+# fails; `make format` applies ruff's fixes and formatting.
 lint: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+	@status=0; \
+	$(BIN)/ruff check . || status=1; \
+	$(BIN)/ruff format --check . || status=1; \
+	$(BIN)/mypy || status=1; \
+	exit $$status
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
