@@ -1,7 +1,8 @@
 """Benchmark: import of the seed tables (target < 1 s) and grammar throughput (target ≥ 50,000 values/s).
 
-    .venv/bin/python bench/import.py
+.venv/bin/python bench/import.py
 """
+
 from __future__ import annotations
 
 import statistics
@@ -18,7 +19,9 @@ from service.importers.text_export import read_text_export  # noqa: E402
 from service.importing import import_bytes  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 
-SEED = Path(__file__).resolve().parent.parent / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
+SEED = (
+    Path(__file__).resolve().parent.parent / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
+)
 
 
 def bench_import(runs: int = 5) -> tuple[list[float], list[float]]:
@@ -39,8 +42,11 @@ def bench_import(runs: int = 5) -> tuple[list[float], list[float]]:
 
 
 def bench_grammar(seconds: float = 2.0) -> float:
-    rows = [(i.raw_value, i.level2, i.name, i.description)
-            for p in read_text_export(SEED.read_bytes()).projects for i in p.indicators]
+    rows = [
+        (i.raw_value, i.level2, i.name, i.description)
+        for p in read_text_export(SEED.read_bytes()).projects
+        for i in p.indicators
+    ]
     parsed, start = 0, time.perf_counter()
     while time.perf_counter() - start < seconds:
         for value, level2, name, description in rows:
@@ -52,7 +58,9 @@ def bench_grammar(seconds: float = 2.0) -> float:
 if __name__ == "__main__":
     first, again = bench_import()
     rate = bench_grammar()
-    print(f"seed import (62 projects, 482 indicators, SQLite): median {statistics.median(first) * 1000:.0f} ms, "
-          f"max {max(first) * 1000:.0f} ms  (target < 1000 ms)")
+    print(
+        f"seed import (62 projects, 482 indicators, SQLite): median {statistics.median(first) * 1000:.0f} ms, "
+        f"max {max(first) * 1000:.0f} ms  (target < 1000 ms)"
+    )
     print(f"re-import of the unchanged seed: median {statistics.median(again) * 1000:.0f} ms")
     print(f"grammar: {rate:,.0f} values/s over the 482 seed values  (target >= 50,000/s)")

@@ -3,6 +3,7 @@ set-based reads and writes) and the export of a 1,000-project 自评表 workbook
 
     .venv/bin/python bench/scoring.py [--indicators 100000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -16,13 +17,12 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from sqlalchemy import event, select  # noqa: E402
+from synthetic import synthetic_database  # noqa: E402
 
 from service.db import make_engine, session_scope  # noqa: E402
 from service.evaluation import execute_run, start_run  # noqa: E402
 from service.exports.self_evaluation import build_self_evaluation  # noqa: E402
 from service.models import FiscalYear, Project  # noqa: E402
-from synthetic import synthetic_database  # noqa: E402
-
 
 
 def main() -> None:
@@ -48,10 +48,14 @@ def main() -> None:
             data = build_self_evaluation(session, 2031)
             export_seconds = time.perf_counter() - start
         engine.dispose()
-    print(f"evaluation run: {args.indicators} indicators in {projects} projects scored and stored in "
-          f"{run_seconds:.2f} s with {queries} SQL statements (target < 30 s)")
-    print(f"自评表 workbook: {count} projects, one sheet each plus summary and findings, {len(data.getvalue()) // 1024} KB, "
-          f"built in {export_seconds:.2f} s (target < 20 s)")
+    print(
+        f"evaluation run: {args.indicators} indicators in {projects} projects scored and stored in "
+        f"{run_seconds:.2f} s with {queries} SQL statements (target < 30 s)"
+    )
+    print(
+        f"自评表 workbook: {count} projects, one sheet each plus summary and findings, "
+        f"{len(data.getvalue()) // 1024} KB, built in {export_seconds:.2f} s (target < 20 s)"
+    )
 
 
 if __name__ == "__main__":

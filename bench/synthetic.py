@@ -1,4 +1,5 @@
 """A throwaway SQLite database with the sample year and synthetic years, built with the real CLI."""
+
 from __future__ import annotations
 
 import subprocess
@@ -14,7 +15,10 @@ def synthetic_database(directory: str, years: list[tuple[int, int, int]]) -> str
     url = f"sqlite:///{directory}/bench.db"
     env = {"DATABASE_URL": url, "PERFTRACK_INSTANCE": directory, "SECRET_KEY": "bench", "PATH": "/usr/bin:/bin"}
     cli = [sys.executable, "-m", "service.cli"]
-    for args in (["db", "upgrade"], ["import", str(SEED)],
-                 *(["synth", "--year", str(y), "--indicators", str(n), "--divisions", str(d)] for y, n, d in years)):
+    for args in (
+        ["db", "upgrade"],
+        ["import", str(SEED)],
+        *(["synth", "--year", str(y), "--indicators", str(n), "--divisions", str(d)] for y, n, d in years),
+    ):
         subprocess.run(cli + args, env=env, check=True, cwd=ROOT, capture_output=True)
     return url

@@ -1,4 +1,5 @@
 """gunicorn for the web role: `gunicorn -c deploy/gunicorn.conf.py 'service.wsgi:app'`."""
+
 import multiprocessing
 import os
 
@@ -7,4 +8,6 @@ workers = int(os.environ.get("WEB_CONCURRENCY", multiprocessing.cpu_count() * 2 
 threads = 2
 timeout = 60
 accesslog = "-"
-forwarded_allow_ips = "127.0.0.1"  # nginx on this host; the app itself reads the proxy headers (ProxyFix, PERFTRACK_PROXY_HOPS)
+forwarded_allow_ips = (
+    "127.0.0.1"  # nginx on this host; the app itself reads the proxy headers (ProxyFix, PERFTRACK_PROXY_HOPS)
+)

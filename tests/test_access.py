@@ -4,6 +4,7 @@
 that is not classified here fails `test_every_endpoint_is_classified`, so no page or
 API call can ship without its access rule being tested.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,29 +21,76 @@ from service.reporting.reports import load_scope
 # view (the division's reports) | edit (the division's reports) | sign | review | targets (manage) |
 # lock | users
 POLICY = {
-    "web.login": "public", "web.static": "public", "openapi.spec": "login",
-    "web.logout": "login", "web.account": "login", "web.account_password": "login", "web.token_create": "login",
-    "web.token_revoke": "login", "api.me": "login", "web.inbox": "login", "web.inbox_read": "login",
-    "web.notification_settings": "login", "api.inbox": "login", "api.project_status": "view", "web.overview": "read", "web.deliveries": "read",
-    "web.index": "read", "web.projects": "read", "web.project": "read", "web.deadline_list": "read",
-    "web.indicator": "read", "web.reports": "read", "api.projects": "read", "api.project": "read",
-    "api.indicators": "read", "api.indicator": "read", "api.reports": "read",
-    "web.report": "view", "web.report_workbook": "view", "web.report_evidence": "view",
-    "web.attachment_download": "view", "web.indicator_history_export": "view", "api.report": "view",
-    "api.history": "view", "web.report_action": "view",  # then sign / submit / review by its action
-    "web.report_save": "edit", "web.report_preview": "edit", "web.report_workbook_upload": "edit",
-    "web.report_evidence_upload": "edit", "web.attachment_remove": "edit", "api.report_values": "edit",
-    "api.report_transition": "edit", "api.report_attachment": "edit",
-    "web.division_signoff": "targets", "web.year_due_days": "lock",
-    "web.findings": "targets", "web.finding_accept": "targets", "web.finding_correct": "targets",
-    "web.imports": "targets", "web.import_preview": "targets", "web.import_apply": "targets",
-    "web.import_template": "targets", "web.division_list": "targets", "web.division_prefix": "targets",
-    "api.upload_import": "targets", "api.findings": "targets",
-    "web.period_lock": "lock", "web.period_reopen": "lock", "api.period_lock": "lock",
-    "web.users": "users", "web.user_create": "users", "web.user_active": "users",
-    "web.evaluations": "read", "web.evaluation_workbook": "read", "web.evaluation_project": "view",
-    "web.evaluation_note": "edit", "web.evaluation_start": "review", "web.evaluation_override": "review",
-    "web.evaluation_grade": "review", "web.evaluation_lock": "review",
+    "web.login": "public",
+    "web.static": "public",
+    "openapi.spec": "login",
+    "web.logout": "login",
+    "web.account": "login",
+    "web.account_password": "login",
+    "web.token_create": "login",
+    "web.token_revoke": "login",
+    "api.me": "login",
+    "web.inbox": "login",
+    "web.inbox_read": "login",
+    "web.notification_settings": "login",
+    "api.inbox": "login",
+    "api.project_status": "view",
+    "web.overview": "read",
+    "web.deliveries": "read",
+    "web.index": "read",
+    "web.projects": "read",
+    "web.project": "read",
+    "web.deadline_list": "read",
+    "web.indicator": "read",
+    "web.reports": "read",
+    "api.projects": "read",
+    "api.project": "read",
+    "api.indicators": "read",
+    "api.indicator": "read",
+    "api.reports": "read",
+    "web.report": "view",
+    "web.report_workbook": "view",
+    "web.report_evidence": "view",
+    "web.attachment_download": "view",
+    "web.indicator_history_export": "view",
+    "api.report": "view",
+    "api.history": "view",
+    "web.report_action": "view",  # then sign / submit / review by its action
+    "web.report_save": "edit",
+    "web.report_preview": "edit",
+    "web.report_workbook_upload": "edit",
+    "web.report_evidence_upload": "edit",
+    "web.attachment_remove": "edit",
+    "api.report_values": "edit",
+    "api.report_transition": "edit",
+    "api.report_attachment": "edit",
+    "web.division_signoff": "targets",
+    "web.year_due_days": "lock",
+    "web.findings": "targets",
+    "web.finding_accept": "targets",
+    "web.finding_correct": "targets",
+    "web.imports": "targets",
+    "web.import_preview": "targets",
+    "web.import_apply": "targets",
+    "web.import_template": "targets",
+    "web.division_list": "targets",
+    "web.division_prefix": "targets",
+    "api.upload_import": "targets",
+    "api.findings": "targets",
+    "web.period_lock": "lock",
+    "web.period_reopen": "lock",
+    "api.period_lock": "lock",
+    "web.users": "users",
+    "web.user_create": "users",
+    "web.user_active": "users",
+    "web.evaluations": "read",
+    "web.evaluation_workbook": "read",
+    "web.evaluation_project": "view",
+    "web.evaluation_note": "edit",
+    "web.evaluation_start": "review",
+    "web.evaluation_override": "review",
+    "web.evaluation_grade": "review",
+    "web.evaluation_lock": "review",
 }
 # which needs each user is denied when the URL names division KAC
 DENIED = {
@@ -58,26 +106,53 @@ DENIED = {
 def urls(app):
     """Every rule with its methods, made concrete for division KAC."""
     with session_scope(app.extensions["perftrack.engine"]) as session:
-        project, indicator = session.exec(select(Project, Indicator).join(Indicator, Indicator.project_id == Project.id)
-                                          .where(Project.prefix == "KA").order_by(Indicator.code)).first()
+        project, indicator = session.exec(
+            select(Project, Indicator)
+            .join(Indicator, Indicator.project_id == Project.id)
+            .where(Project.prefix == "KA")
+            .order_by(Indicator.code)
+        ).first()
         kac_user = session.exec(select(User).where(User.username == "kac")).one()
         scope = load_scope(session, 2025, "KAC", 2)
         attachment = add_attachment(session, scope, kac_user, indicator, "proof.pdf", b"%PDF-1.4 evidence")
         run = EvaluationRun(fiscal_year_id=scope.year.id, actor="test", state="done")
         session.add(run)
         session.flush()
-        session.add(ProjectResult(run_id=run.id, project_id=project.id, total=0, grade="差", findings=[],
-                                  budget={"budget": 1, "spent": None, "rate": None, "weight": 10, "score": 0, "basis": ""}))
-        session.add(IndicatorResult(run_id=run.id, indicator_id=indicator.id, project_id=project.id, weight=10,
-                                    score=0))
-        values = {"run_id": run.id, "indicator_code": indicator.code, "year": 2025, "division": "KAC", "period": "2025Q2", "code": indicator.code, "finding_id": 1, "token_id": 1,
-                  "attachment_id": attachment.id, "user_id": 1, "filename": "app.css"}
+        session.add(
+            ProjectResult(
+                run_id=run.id,
+                project_id=project.id,
+                total=0,
+                grade="差",
+                findings=[],
+                budget={"budget": 1, "spent": None, "rate": None, "weight": 10, "score": 0, "basis": ""},
+            )
+        )
+        session.add(
+            IndicatorResult(run_id=run.id, indicator_id=indicator.id, project_id=project.id, weight=10, score=0)
+        )
+        values = {
+            "run_id": run.id,
+            "indicator_code": indicator.code,
+            "year": 2025,
+            "division": "KAC",
+            "period": "2025Q2",
+            "code": indicator.code,
+            "finding_id": 1,
+            "token_id": 1,
+            "attachment_id": attachment.id,
+            "user_id": 1,
+            "filename": "app.css",
+        }
         project_code = project.code
     found = []
     for rule in app.url_map.iter_rules():
-        args = dict(values, code=project_code) if rule.endpoint in (
-            "web.project", "api.project", "api.project_status") or rule.endpoint.startswith("web.evaluation_") \
+        args = (
+            dict(values, code=project_code)
+            if rule.endpoint in ("web.project", "api.project", "api.project_status")
+            or rule.endpoint.startswith("web.evaluation_")
             else values
+        )
         url = re.sub(r"<(?:[a-z]+:)?([a-z_]+)>", lambda m, args=args: str(args[m.group(1)]), rule.rule)
         for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
             found.append((rule.endpoint, method, url))
@@ -123,15 +198,24 @@ def test_each_role_is_denied_exactly_what_policy_says(client_as, urls, username)
             assert response.status_code != 403, (username, endpoint, method)
 
 
-@pytest.mark.parametrize("username, action, allowed", [
-    ("kac", "sign", False), ("kac-head", "sign", True), ("kac", "return", False), ("caiwu", "return", True),
-    ("caiwu", "submit", False), ("kac", "submit", True), ("shenji", "accept", False),
-])
+@pytest.mark.parametrize(
+    "username, action, allowed",
+    [
+        ("kac", "sign", False),
+        ("kac-head", "sign", True),
+        ("kac", "return", False),
+        ("caiwu", "return", True),
+        ("caiwu", "submit", False),
+        ("kac", "submit", True),
+        ("shenji", "accept", False),
+    ],
+)
 def test_report_actions_check_the_action_itself(client_as, username, action, allowed):
     response = client_as(username).post("/reports/KAC/2025Q2/action", data={"action": action})
     assert (response.status_code != 403) is allowed
-    api = client_as(username).post("/api/v1/reports/KAC/2025Q2/transitions", json={"action": action},
-                                   headers={"If-Match": '"0"'})
+    api = client_as(username).post(
+        "/api/v1/reports/KAC/2025Q2/transitions", json={"action": action}, headers={"If-Match": '"0"'}
+    )
     assert (api.status_code != 403) is allowed
 
 

@@ -1,5 +1,6 @@
 """Accounts: password hashing and policy, the failed-login limit, API tokens and their expiry,
 sessions (and their end on logout and password change), CLI."""
+
 from __future__ import annotations
 
 from datetime import date, time, timedelta
@@ -10,8 +11,17 @@ from sqlmodel import select
 from werkzeug.security import check_password_hash
 
 from service.accounts import (
-    FAILURE_WINDOW, MAX_FAILURES_PER_ADDRESS, MAX_FAILURES_PER_USER, AccountError, TooManyAttempts, authenticate,
-    create_user, issue_token, revoke_token, set_password, user_for_token,
+    FAILURE_WINDOW,
+    MAX_FAILURES_PER_ADDRESS,
+    MAX_FAILURES_PER_USER,
+    AccountError,
+    TooManyAttempts,
+    authenticate,
+    create_user,
+    issue_token,
+    revoke_token,
+    set_password,
+    user_for_token,
 )
 from service.cli import main
 from service.clock import clock
@@ -36,30 +46,36 @@ def test_passwords_and_tokens_are_stored_hashed(seeded_engine):
         assert user_for_token(session, issued.token + "x") is None
 
 
-@pytest.mark.parametrize("args, message", [
-    (("", "x", "reporter", "XXH", GOOD), "用户名不能为空"),
-    (("a b", "x", "reporter", "XXH", GOOD), "不能含空格"),
-    (("li", "x", "boss", None, GOOD), "角色「boss」无效"),
-    (("li", "x", "reporter", None, GOOD), "必须属于一个处室"),
-    (("li", "x", "reporter", "NOPE", GOOD), "处室代码「NOPE」不存在"),
-    (("li", "x", "finance", "XXH", GOOD), "不属于某个处室"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("", "x", "reporter", "XXH", GOOD), "用户名不能为空"),
+        (("a b", "x", "reporter", "XXH", GOOD), "不能含空格"),
+        (("li", "x", "boss", None, GOOD), "角色「boss」无效"),
+        (("li", "x", "reporter", None, GOOD), "必须属于一个处室"),
+        (("li", "x", "reporter", "NOPE", GOOD), "处室代码「NOPE」不存在"),
+        (("li", "x", "finance", "XXH", GOOD), "不属于某个处室"),
+    ],
+)
 def test_bad_accounts_are_refused_with_a_reason(seeded_engine, args, message):
     with session_scope(seeded_engine) as session:
         with pytest.raises(AccountError, match=message):
             create_user(session, *args)
 
 
-@pytest.mark.parametrize("username, password, message", [
-    ("li", "Short-1", "密码至少 10 位（当前 7 位）"),
-    ("li", " " * 12, "密码不能为空或全是空格"),
-    ("li", "", "密码不能为空或全是空格"),
-    ("wangwu2025", "WangWu2025", "密码不能与用户名相同"),
-    ("li", "password123", "密码过于常见"),
-    ("li", "Qwerty123", "密码至少 10 位"),
-    ("li", "abcdefghijkl", "至少两类字符"),
-    ("li", "长长的中文密码没有别的字符", "至少两类字符"),
-])
+@pytest.mark.parametrize(
+    "username, password, message",
+    [
+        ("li", "Short-1", "密码至少 10 位（当前 7 位）"),
+        ("li", " " * 12, "密码不能为空或全是空格"),
+        ("li", "", "密码不能为空或全是空格"),
+        ("wangwu2025", "WangWu2025", "密码不能与用户名相同"),
+        ("li", "password123", "密码过于常见"),
+        ("li", "Qwerty123", "密码至少 10 位"),
+        ("li", "abcdefghijkl", "至少两类字符"),
+        ("li", "长长的中文密码没有别的字符", "至少两类字符"),
+    ],
+)
 def test_weak_passwords_are_refused_with_the_reason(seeded_engine, username, password, message):
     with session_scope(seeded_engine) as session:
         with pytest.raises(AccountError, match=message):
@@ -125,8 +141,9 @@ def test_login_page_rate_limit_and_cookie_flags(app):
         assert response.status_code == 401 and "用户名或密码错误" in response.get_data(as_text=True)
     blocked = client.post("/login", data={"username": "caiwu", "password": PASSWORD})
     assert blocked.status_code == 429 and "登录失败次数过多" in blocked.get_data(as_text=True)
-    other = app.test_client().post("/login", data={"username": "xxh", "password": PASSWORD},
-                                   base_url="https://perftrack.example")
+    other = app.test_client().post(
+        "/login", data={"username": "xxh", "password": PASSWORD}, base_url="https://perftrack.example"
+    )
     cookie = other.headers["Set-Cookie"]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" in cookie
     plain = app.test_client().post("/login", data={"username": "xxh", "password": PASSWORD})
@@ -137,8 +154,9 @@ def test_login_redirects_only_within_the_site(app):
     client = app.test_client()
     response = client.post("/login", data={"username": "xxh", "password": PASSWORD, "next": "//evil.example/x"})
     assert response.headers["Location"] == "/"
-    response = app.test_client().post("/login", data={"username": "xxh", "password": PASSWORD,
-                                                      "next": "/reports/XXH/2025Q1"})
+    response = app.test_client().post(
+        "/login", data={"username": "xxh", "password": PASSWORD, "next": "/reports/XXH/2025Q1"}
+    )
     assert response.headers["Location"] == "/reports/XXH/2025Q1"
 
 
@@ -169,15 +187,24 @@ def test_someone_elses_token_cannot_be_revoked(seeded_engine):
 def test_password_change_and_deactivation(client_as, app):
     client = client_as("xxh")
     elsewhere = client_as("xxh")  # the same person, logged in on another machine
-    wrong = client.post("/account/password", data={"current": "x", "new": "new-Password-7", "repeat": "new-Password-7"},
-                        follow_redirects=True)
+    wrong = client.post(
+        "/account/password",
+        data={"current": "x", "new": "new-Password-7", "repeat": "new-Password-7"},
+        follow_redirects=True,
+    )
     assert "当前密码不正确" in wrong.get_data(as_text=True)
-    weak = client.post("/account/password", data={"current": PASSWORD, "new": "newpassword", "repeat": "newpassword"},
-                       follow_redirects=True).get_data(as_text=True)
+    weak = client.post(
+        "/account/password",
+        data={"current": PASSWORD, "new": "newpassword", "repeat": "newpassword"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
     assert "至少两类字符" in weak
     assert elsewhere.get("/reports").status_code == 200  # a refused change ends nothing
-    changed = client.post("/account/password", data={"current": PASSWORD, "new": "new-Password-7",
-                                                     "repeat": "new-Password-7"}, follow_redirects=True)
+    changed = client.post(
+        "/account/password",
+        data={"current": PASSWORD, "new": "new-Password-7", "repeat": "new-Password-7"},
+        follow_redirects=True,
+    )
     assert "密码已修改，其他已登录的会话均已退出" in changed.get_data(as_text=True)
     assert client.get("/reports").status_code == 200  # who changed it stays logged in
     ended = elsewhere.get("/reports")
@@ -227,8 +254,11 @@ def test_api_tokens_expire(client_as, seeded_url, tmp_path):
     clock.set_today(date(2099, 1, 1))  # the demo clock does not age tokens; wall time does
     assert app.test_client().get("/api/v1/me", headers=headers).status_code == 200
     with session_scope(engine) as session:
-        session.exec(update(ApiToken).where(ApiToken.label == "短期脚本")
-                     .values(expires_at=clock.wall_now() - timedelta(seconds=1)))
+        session.exec(
+            update(ApiToken)
+            .where(ApiToken.label == "短期脚本")
+            .values(expires_at=clock.wall_now() - timedelta(seconds=1))
+        )
     expired = app.test_client().get("/api/v1/me", headers=headers)
     assert expired.status_code == 401 and "API 令牌" in expired.get_json()["message"]
     assert "已过期" in client.get("/account").get_data(as_text=True)
@@ -237,34 +267,42 @@ def test_api_tokens_expire(client_as, seeded_url, tmp_path):
 
 def test_admin_creates_users_on_the_page(client_as):
     admin = client_as("admin")
-    page = admin.post("/admin/users", data={"username": "zhao", "display_name": "赵六", "role": "reporter",
-                                            "division": "XXH", "password": GOOD},
-                      follow_redirects=True).get_data(as_text=True)
+    page = admin.post(
+        "/admin/users",
+        data={"username": "zhao", "display_name": "赵六", "role": "reporter", "division": "XXH", "password": GOOD},
+        follow_redirects=True,
+    ).get_data(as_text=True)
     assert "已创建用户 zhao（处室填报人）" in page
-    page = admin.post("/admin/users", data={"username": "qian", "role": "reporter", "password": GOOD},
-                      follow_redirects=True).get_data(as_text=True)
+    page = admin.post(
+        "/admin/users", data={"username": "qian", "role": "reporter", "password": GOOD}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "必须属于一个处室" in page
-    page = admin.post("/admin/users", data={"username": "sun", "role": "auditor", "password": "password1"},
-                      follow_redirects=True).get_data(as_text=True)
+    page = admin.post(
+        "/admin/users", data={"username": "sun", "role": "auditor", "password": "password1"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "密码至少 10 位（当前 9 位）；密码过于常见，容易被猜中" in page
 
 
 def test_cli_users_create_and_token(runner, app):
-    weak = runner.invoke(main, ["users", "create", "--name", "sun", "--role", "head", "--division", "XXH",
-                               "--password", "12345678901"])
+    weak = runner.invoke(
+        main, ["users", "create", "--name", "sun", "--role", "head", "--division", "XXH", "--password", "12345678901"]
+    )
     assert weak.exit_code != 0 and "至少两类字符" in weak.output
-    result = runner.invoke(main, ["users", "create", "--name", "sun", "--role", "head", "--division", "XXH",
-                                 "--password", GOOD])
+    result = runner.invoke(
+        main, ["users", "create", "--name", "sun", "--role", "head", "--division", "XXH", "--password", GOOD]
+    )
     assert result.exit_code == 0, result.output
     assert "已创建用户 sun（处室负责人，XXH）" in result.output
-    bad = runner.invoke(main, ["users", "create", "--name", "sun", "--role", "head", "--division", "XXH",
-                              "--password", GOOD])
+    bad = runner.invoke(
+        main, ["users", "create", "--name", "sun", "--role", "head", "--division", "XXH", "--password", GOOD]
+    )
     assert bad.exit_code != 0 and "已存在" in bad.output
     issued = runner.invoke(main, ["users", "token", "--name", "sun"])
     token = issued.stdout.strip()  # alone on stdout, for scripts; the expiry goes to stderr
     assert "有效期至" in issued.stderr
     me = app.test_client().get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).get_json()
     assert (me["username"], me["role"]) == ("sun", "head")
-    prompted = runner.invoke(main, ["users", "create", "--name", "zhou", "--role", "auditor"],
-                             input="Password-99\nPassword-99\n")
+    prompted = runner.invoke(
+        main, ["users", "create", "--name", "zhou", "--role", "auditor"], input="Password-99\nPassword-99\n"
+    )
     assert prompted.exit_code == 0 and "Password-99" not in prompted.output

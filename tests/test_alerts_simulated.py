@@ -1,4 +1,5 @@
 """Alerts over a simulated stretch of the sample year, through real queues and a real worker."""
+
 from __future__ import annotations
 
 import os
@@ -28,12 +29,19 @@ def engine(seeded_url):
 
 def test_a_dated_target_gets_its_30_7_1_day_and_due_notices_exactly_once(engine, worker_env):
     with session_scope(engine) as session:
-        code = session.exec(select(Indicator.code).join(Project, Project.id == Indicator.project_id).where(
-            Project.code == "2025-015", Indicator.due == date(2025, 3, 31))).first()
+        code = session.exec(
+            select(Indicator.code)
+            .join(Project, Project.id == Indicator.project_id)
+            .where(Project.code == "2025-015", Indicator.due == date(2025, 3, 31))
+        ).first()
     alerts = simulate(engine, worker_env["REDIS_URL"], date(2025, 2, 20), date(2025, 3, 31))
     mine = [(a["kind"], a["step"], a["as_of"]) for a in alerts if a["subject"] == code]
-    assert mine == [("deadline_upcoming", "d30", "2025-03-01"), ("deadline_upcoming", "d7", "2025-03-24"),
-                    ("deadline_upcoming", "d1", "2025-03-30"), ("deadline_due", "due", "2025-03-31")]
+    assert mine == [
+        ("deadline_upcoming", "d30", "2025-03-01"),
+        ("deadline_upcoming", "d7", "2025-03-24"),
+        ("deadline_upcoming", "d1", "2025-03-30"),
+        ("deadline_due", "due", "2025-03-31"),
+    ]
     assert all(a["recipients"] == ["kac", "kac-head"] for a in alerts if a["subject"] == code)
     assert simulate(engine, worker_env["REDIS_URL"], date(2025, 2, 20), date(2025, 3, 31)) == []  # replay
 
@@ -71,22 +79,33 @@ def test_reminders_to_a_division_that_does_not_report_then_stop_when_it_does(eng
 def test_two_schedulers_over_the_same_days_create_no_duplicates(engine, worker_env):
     env = dict(os.environ, **worker_env)
     command = [sys.executable, "-m", "service.cli", "simulate", "--from", "2025-03-28", "--to", "2025-04-12", "--json"]
-    runs = [subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-            for _ in range(2)]
+    runs = [
+        subprocess.Popen(command, env=env, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)
+    ]
     for run in runs:
         _out, err = run.communicate(timeout=300)
         assert run.returncode == 0, err.decode()[-2000:]
     with session_scope(engine) as session:
         total = session.exec(select(func.count()).select_from(Alert)).one()
         keys = session.exec(select(func.count(func.distinct(Alert.key)))).one()
-        per_alert = session.exec(select(Notification.alert_id, Notification.user_id, func.count())
-                                 .group_by(Notification.alert_id, Notification.user_id, Notification.channel)
-                                 .having(func.count() > 1)).all()
+        per_alert = session.exec(
+            select(Notification.alert_id, Notification.user_id, func.count())
+            .group_by(Notification.alert_id, Notification.user_id, Notification.channel)
+            .having(func.count() > 1)
+        ).all()
     assert total == keys and per_alert == []
     # the same days once more, in this process: nothing new
     assert simulate(engine, worker_env["REDIS_URL"], date(2025, 3, 28), date(2025, 4, 12)) == []
-    single = {"deadline_upcoming", "deadline_due", "report_open", "report_due_soon", "report_overdue",
-              "deadline_overdue", "escalation", "digest"}
+    single = {
+        "deadline_upcoming",
+        "deadline_due",
+        "report_open",
+        "report_due_soon",
+        "report_overdue",
+        "deadline_overdue",
+        "escalation",
+        "digest",
+    }
     with session_scope(engine) as session:
         kinds = set(session.exec(select(Alert.kind).distinct()).all())
     assert kinds <= single and "report_overdue" in kinds

@@ -1,4 +1,5 @@
 """The JSON API: filters, details, JSON errors, import upload, OpenAPI document."""
+
 from __future__ import annotations
 
 import io
@@ -63,5 +64,11 @@ def test_upload_import_and_rejection(client):
 def test_openapi_document(client):
     spec = client.get("/api/v1/openapi.json").get_json()
     assert spec["openapi"].startswith("3.")
-    for path in ("/api/v1/projects", "/api/v1/projects/{code}", "/api/v1/indicators", "/api/v1/findings", "/api/v1/imports"):
+    for path in (
+        "/api/v1/projects",
+        "/api/v1/projects/{code}",
+        "/api/v1/indicators",
+        "/api/v1/findings",
+        "/api/v1/imports",
+    ):
         assert path in spec["paths"]

@@ -2,6 +2,7 @@
 
 Screenshots of each step land in test-artifacts/browser/.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -59,8 +60,10 @@ def test_pages_work_under_the_content_security_policy(live_server, page):
     """No inline script is left to block: auto-submitting filters run from static/app.js, and the
     browser reports no violation of the policy on the way."""
     violations = []
-    page.on("console", lambda message: violations.append(message.text)
-            if "Content Security Policy" in message.text else None)
+    page.on(
+        "console",
+        lambda message: violations.append(message.text) if "Content Security Policy" in message.text else None,
+    )
     log_in(page, live_server, "caiwu")
     page.goto(f"{live_server}/deliveries")
     page.select_option("select[name=ok]", "0")

@@ -1,16 +1,23 @@
 """The monitoring pages in a real browser: finance's overview, a division's inbox.
 Screenshots land in test-artifacts/browser/monitoring-*.png."""
+
 from __future__ import annotations
 
 import pytest
 
 from service.clock import clock
 from service.db import session_scope
-from service.demo import DEMO_PASSWORD, DEMO_TODAY, demo_accounts, load_demo_reports, monitor_demo_day
+from service.demo import DEMO_PASSWORD, DEMO_TODAY, monitor_demo_day
 
 from .conftest import ARTIFACTS, log_in, new_page, shot
 
 pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def seeded_url(demo_url) -> str:
+    """Every test here runs on the demo year (its accounts and Q1–Q3 reports, built once per session)."""
+    return demo_url
 
 
 def log_in_demo(page, base, username):
@@ -24,8 +31,6 @@ def log_in_demo(page, base, username):
 def test_overview_calendar_and_inbox(live_app, live_server, browser):
     clock.set_today(DEMO_TODAY)
     with session_scope(live_app.extensions["perftrack.engine"]) as session:
-        demo_accounts(session)
-        load_demo_reports(session)
         monitor_demo_day(session)
     finance = new_page(browser)
     log_in(finance, live_server, "caiwu")  # the test template's finance account
@@ -52,8 +57,6 @@ def test_self_evaluation_pages_and_print_layout(live_app, live_server, browser):
 
     clock.set_today(DEMO_TODAY)
     with session_scope(live_app.extensions["perftrack.engine"]) as session:
-        demo_accounts(session)
-        load_demo_reports(session)
         execute_run(session, start_run(session, 2025, "caiwu"))
     finance = new_page(browser)
     log_in(finance, live_server, "caiwu")

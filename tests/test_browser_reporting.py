@@ -2,6 +2,7 @@
 
 Screenshots of each step land in test-artifacts/browser/reporting-*.png.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -14,8 +15,8 @@ from service.db import session_scope
 from service.models import User
 from service.reporting.reports import load_scope, save
 
-from .reporting_helpers import complete_rows
 from .conftest import log_in, new_page, shot
+from .reporting_helpers import complete_rows
 
 pytestmark = pytest.mark.browser
 CODE = "2025-001.01"  # 全年任务量 ≥5项: left for the person to fill in

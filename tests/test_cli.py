@@ -1,4 +1,5 @@
 """`perftrack` commands."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,16 @@ from .conftest import SEED
 def test_targets_parse_json_needs_no_database():
     result = CliRunner().invoke(main, ["targets", "parse", "≥8万人", "--level2", "数量指标", "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"kind": "numeric", "comparator": ">=", "value": 80000, "unit": "人",
-                                         "per": None, "direction": "higher_better", "due": None, "findings": []}
+    assert json.loads(result.output) == {
+        "kind": "numeric",
+        "comparator": ">=",
+        "value": 80000,
+        "unit": "人",
+        "per": None,
+        "direction": "higher_better",
+        "due": None,
+        "findings": [],
+    }
 
 
 def test_import_json_summary_and_rejection(runner, tmp_path):

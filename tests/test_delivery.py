@@ -1,5 +1,6 @@
 """Delivery channels against a real SMTP server (aiosmtpd) and a stand-in government webhook:
 failures are logged and retried, and one failing channel never blocks another."""
+
 from __future__ import annotations
 
 import email
@@ -8,9 +9,9 @@ import hmac
 import json
 import threading
 from datetime import date
-from ipaddress import ip_network
 from email.policy import default as default_policy
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from ipaddress import ip_network
 
 import pytest
 from aiosmtpd.controller import Controller
@@ -81,8 +82,16 @@ def _alert_for_xxh(seeded_url, webhook: str | None) -> list[int]:
         set_destination(user, webhook, [ip_network("127.0.0.1/32")])
         session.add(user)
         session.flush()
-        spec = AlertSpec("report_overdue", "XXH-2025Q1", user.division_id, date(2025, 4, 10), "day1", "division",
-                         "2025年第1季度绩效监控报告已逾期 1 天，请尽快提交", "/reports/XXH/2025Q1")
+        spec = AlertSpec(
+            "report_overdue",
+            "XXH-2025Q1",
+            user.division_id,
+            date(2025, 4, 10),
+            "day1",
+            "division",
+            "2025年第1季度绩效监控报告已逾期 1 天，请尽快提交",
+            "/reports/XXH/2025Q1",
+        )
         _alerts, to_deliver = create_alerts(session, [spec], date(2025, 4, 11))
     engine.dispose()
     return to_deliver
@@ -91,8 +100,9 @@ def _alert_for_xxh(seeded_url, webhook: str | None) -> list[int]:
 def _webhook_of(seeded_url, notification_ids: list[int]) -> int:
     engine = make_engine(seeded_url)
     with session_scope(engine) as session:
-        found = session.exec(select(Notification.id).where(Notification.id.in_(notification_ids),
-                                                           Notification.channel == "webhook")).one()
+        found = session.exec(
+            select(Notification.id).where(Notification.id.in_(notification_ids), Notification.channel == "webhook")
+        ).one()
     engine.dispose()
     return found
 
@@ -145,7 +155,7 @@ def test_a_failing_webhook_is_retried_and_does_not_hold_up_email(seeded_url, wor
         assert sorted(outcomes) == ["failed", "sent"] and len(mailbox.messages) == 1
         rows, states, _due = _attempts(seeded_url)
         assert states == {"inbox": "sent", "email": "sent", "webhook": "pending"}
-        webhook_id = next(i for i, o in zip(ids, outcomes) if o == "failed")
+        webhook_id = next(i for i, o in zip(ids, outcomes, strict=True) if o == "failed")
         assert jobs.deliver(webhook_id) == "sent"
     finally:
         controller.stop()
@@ -184,8 +194,19 @@ def test_a_daily_digest_sends_one_mail_with_every_waiting_notice(seeded_url, wor
         user.email, user.email_digest = "xxh@bureau.example", True
         session.add(user)
         session.flush()
-        specs = [AlertSpec("report_overdue", "XXH-2025Q1", user.division_id, date(2025, 4, 10), f"day{n}", "division",
-                           f"报告已逾期 {n} 天", "/reports/XXH/2025Q1") for n in (1, 2)]
+        specs = [
+            AlertSpec(
+                "report_overdue",
+                "XXH-2025Q1",
+                user.division_id,
+                date(2025, 4, 10),
+                f"day{n}",
+                "division",
+                f"报告已逾期 {n} 天",
+                "/reports/XXH/2025Q1",
+            )
+            for n in (1, 2)
+        ]
         _alerts, to_deliver = create_alerts(session, specs, date(2025, 4, 12))
     engine.dispose()
     assert to_deliver == []  # nothing sent one by one

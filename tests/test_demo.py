@@ -1,4 +1,5 @@
 """The demo year that `make run` shows: every role can log in, Q1–Q3 tell the whole story."""
+
 from __future__ import annotations
 
 from sqlmodel import func, select
@@ -27,8 +28,11 @@ def test_demo_year_has_every_kind_of_report(seeded_engine, tmp_path):
         assert {"accepted", "submitted", "returned", "draft"} <= states
         assert sum(r.late for r in reports) >= 4
         assert {r.quarter for r in reports} == {1, 2, 3}
-        lagging = session.exec(select(func.count()).select_from(ActualEntry).where(
-            ActualEntry.is_current.is_(True), ActualEntry.likelihood == "有可能")).one()
+        lagging = session.exec(
+            select(func.count())
+            .select_from(ActualEntry)
+            .where(ActualEntry.is_current.is_(True), ActualEntry.likelihood == "有可能")
+        ).one()
         assert lagging > 10
     app = make_app(str(seeded_engine.url), tmp_path / "instance", WTF_CSRF_ENABLED=False)
     client = app.test_client()

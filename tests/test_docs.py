@@ -1,4 +1,5 @@
 """The domain rules the code cites live in the repository (docs/domain.md), and every citation resolves."""
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,12 @@ def _sources():
 
 def test_every_citation_names_a_section_of_docs_domain_md():
     sections = _sections()
-    cited = {(path.relative_to(ROOT).as_posix(), ref) for path, text in _sources()
-             for refs in CITATION.findall(text) for ref in re.findall(r"§([\d.]*\d)", refs)}
+    cited = {
+        (path.relative_to(ROOT).as_posix(), ref)
+        for path, text in _sources()
+        for refs in CITATION.findall(text)
+        for ref in re.findall(r"§([\d.]*\d)", refs)
+    }
     assert len(cited) >= 5
     assert sorted((where, ref) for where, ref in cited if ref not in sections) == []
 

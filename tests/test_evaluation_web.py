@@ -1,24 +1,29 @@
 """Self-evaluation in the web: a run as a background job with progress, review, overrides, notes, lock."""
+
 from __future__ import annotations
 
 import io
 
+import pytest
 from openpyxl import load_workbook
 from sqlmodel import select
 
 from service.clock import clock
 from service.db import session_scope
-from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
+from service.demo import DEMO_TODAY
 from service.models import EvaluationRun, IndicatorResult, OutboxItem, ReviewerGrade
 from workers import jobs
+
+
+@pytest.fixture
+def seeded_url(demo_url) -> str:
+    """Every test here runs on the demo year (its accounts and Q1–Q3 reports, built once per session)."""
+    return demo_url
 
 
 def test_run_review_override_explain_lock(client_as, app, worker_env):
     clock.set_today(DEMO_TODAY)
     engine = app.extensions["perftrack.engine"]
-    with session_scope(engine) as session:
-        demo_accounts(session)
-        load_demo_reports(session)
     finance = client_as("caiwu")
     page = finance.post("/self-evaluation/runs", data={"year": "2025"}, follow_redirects=True).get_data(as_text=True)
     assert "已开始第 1 次自评计算" in page and "排队中" in page and 'http-equiv="refresh"' in page
@@ -37,15 +42,18 @@ def test_run_review_override_explain_lock(client_as, app, worker_env):
     too_much = finance.post(f"{url}/override", data={"score": "13", "reason": "x"}, follow_redirects=True)
     assert "应在 0 到分值 12.50 之间" in too_much.get_data(as_text=True)
     before = sheet.split('id="total">')[1].split("<")[0]
-    after = finance.post(f"{url}/override", data={"score": "12", "reason": "第四季度补报活动记录"},
-                         follow_redirects=True).get_data(as_text=True)
+    after = finance.post(
+        f"{url}/override", data={"score": "12", "reason": "第四季度补报活动记录"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert after.split('id="total">')[1].split("<")[0] == f"{float(before) + 2:.2f}"
     assert "财务处调整为 12.00（第四季度补报活动记录，caiwu）" in after
     with session_scope(engine) as session:
         row = session.exec(select(IndicatorResult).where(IndicatorResult.override_score.is_not(None))).one()
         assert row.score == 10 and row.override_score == 12  # the computed score is kept beside it
-    finance.post("/self-evaluation/runs/1/projects/2025-001/indicators/2025-001.05/grade",
-                 data={"band": "部分达成", "percent": "70", "note": "成效一般"})
+    finance.post(
+        "/self-evaluation/runs/1/projects/2025-001/indicators/2025-001.05/grade",
+        data={"band": "部分达成", "percent": "70", "note": "成效一般"},
+    )
     with session_scope(engine) as session:
         assert session.exec(select(ReviewerGrade.band)).one() == "部分达成"
 

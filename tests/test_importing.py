@@ -1,4 +1,5 @@
 """Importing the target tables: the seed, idempotence, revisions, and all-or-nothing rejection."""
+
 from __future__ import annotations
 
 from decimal import Decimal
@@ -13,11 +14,68 @@ from service.models import Division, FindingRow, ImportBatch, Indicator, Project
 
 # Indicator rows per table, counted by hand in the source file.
 ROWS_PER_TABLE = {
-    1: 6, 2: 6, 3: 7, 4: 8, 5: 6, 6: 6, 7: 7, 8: 6, 10: 9, 11: 6, 12: 6, 13: 7, 14: 6, 15: 7, 16: 6, 17: 10,
-    18: 9, 19: 9, 20: 11, 21: 9, 22: 18, 23: 12, 24: 10, 25: 6, 26: 9, 27: 8, 28: 11, 29: 8, 30: 6, 31: 7,
-    32: 7, 33: 10, 34: 10, 35: 7, 37: 6, 38: 7, 39: 7, 41: 10, 42: 6, 44: 6, 45: 8, 46: 10, 47: 6, 48: 8,
-    49: 6, 50: 6, 51: 6, 52: 6, 53: 9, 54: 6, 55: 12, 56: 6, 57: 6, 58: 7, 59: 6, 60: 6, 61: 10, 62: 6,
-    63: 9, 64: 8, 65: 6, 66: 11,
+    1: 6,
+    2: 6,
+    3: 7,
+    4: 8,
+    5: 6,
+    6: 6,
+    7: 7,
+    8: 6,
+    10: 9,
+    11: 6,
+    12: 6,
+    13: 7,
+    14: 6,
+    15: 7,
+    16: 6,
+    17: 10,
+    18: 9,
+    19: 9,
+    20: 11,
+    21: 9,
+    22: 18,
+    23: 12,
+    24: 10,
+    25: 6,
+    26: 9,
+    27: 8,
+    28: 11,
+    29: 8,
+    30: 6,
+    31: 7,
+    32: 7,
+    33: 10,
+    34: 10,
+    35: 7,
+    37: 6,
+    38: 7,
+    39: 7,
+    41: 10,
+    42: 6,
+    44: 6,
+    45: 8,
+    46: 10,
+    47: 6,
+    48: 8,
+    49: 6,
+    50: 6,
+    51: 6,
+    52: 6,
+    53: 9,
+    54: 6,
+    55: 12,
+    56: 6,
+    57: 6,
+    58: 7,
+    59: 6,
+    60: 6,
+    61: 10,
+    62: 6,
+    63: 9,
+    64: 8,
+    65: 6,
+    66: 11,
 }
 
 
@@ -26,7 +84,9 @@ def snapshot(engine) -> dict:
     with session_scope(engine) as session:
         return {
             "projects": [(p.code, p.budget, p.name) for p in session.exec(select(Project).order_by(Project.code))],
-            "indicators": [(i.code, i.raw_value, i.kind) for i in session.exec(select(Indicator).order_by(Indicator.code))],
+            "indicators": [
+                (i.code, i.raw_value, i.kind) for i in session.exec(select(Indicator).order_by(Indicator.code))
+            ],
             "findings": session.exec(select(func.count()).select_from(FindingRow)).one(),
             "revisions": session.exec(select(func.count()).select_from(TargetRevision)).one(),
             "batches": session.exec(select(func.count()).select_from(ImportBatch)).one(),
@@ -47,8 +107,13 @@ def test_seed_import_on_both_databases(database_url, seed_bytes):
         projects = session.exec(select(Project)).all()
         assert len(projects) == 62
         assert sum(p.budget for p in projects) == Decimal("41449.50")
-        counts = dict(session.exec(select(Project.table_no, func.count(Indicator.id))
-                                   .join(Indicator, Indicator.project_id == Project.id).group_by(Project.table_no)).all())
+        counts = dict(
+            session.exec(
+                select(Project.table_no, func.count(Indicator.id))
+                .join(Indicator, Indicator.project_id == Project.id)
+                .group_by(Project.table_no)
+            ).all()
+        )
         assert counts == ROWS_PER_TABLE
         assert sum(counts.values()) == 482
         first = session.exec(select(Indicator).where(Indicator.code == "2025-018.02")).one()
@@ -68,7 +133,9 @@ def test_changed_file_records_revisions_and_reports_missing_rows(seeded_engine, 
     text = seed_bytes.decode("utf-8")
     changed = text.replace("\t≤23.38万元", "\t≤25万元", 1)
     # drop the satisfaction row of table 1 (its last row)
-    changed = changed.replace("\t满意度指标\n\t服务对象满意度指标\n\t社会服务对象满意度\n\t社会服务对象满意度\n\t≤90%\n", "", 1)
+    changed = changed.replace(
+        "\t满意度指标\n\t服务对象满意度指标\n\t社会服务对象满意度\n\t社会服务对象满意度\n\t≤90%\n", "", 1
+    )
     summary = run_import(seeded_engine, changed.encode("utf-8"), name="seed-v2.txt")
     assert summary["updated"] == 1 and summary["missing"] == ["2025-001.06"]
     with session_scope(seeded_engine) as session:
@@ -93,12 +160,25 @@ def test_reimport_keeps_a_correction_made_by_a_person(seeded_engine, seed_bytes)
         assert (indicator.raw_value, indicator.source_value, indicator.comparator) == ("≥90%", "≤90%", ">=")
 
 
-@pytest.mark.parametrize("mutate, location_part, field", [
-    (lambda t: t.replace("\t23.38\n\t其中", "\t-23.38\n\t其中", 1), "第 1 号表", "预算数"),
-    (lambda t: t.replace("2.YW（市级）天津市商务局办公自动化", "1.YW（市级）天津市商务局办公自动化", 1), "第 1 号表", "项目编号"),
-    (lambda t: t.replace("\t23.92\n\t其中", "\t二十三\n\t其中", 1), "第 2 号表", "预算数"),
-    (lambda t: t.replace("\t一级指标\n\t二级指标\n\t三级指标\n\t绩效指标描述\n\t指标值\n", "\t一级指标\n\t二级指标\n", 1), "第 1 号表", "表头"),
-])
+@pytest.mark.parametrize(
+    "mutate, location_part, field",
+    [
+        (lambda t: t.replace("\t23.38\n\t其中", "\t-23.38\n\t其中", 1), "第 1 号表", "预算数"),
+        (
+            lambda t: t.replace("2.YW（市级）天津市商务局办公自动化", "1.YW（市级）天津市商务局办公自动化", 1),
+            "第 1 号表",
+            "项目编号",
+        ),
+        (lambda t: t.replace("\t23.92\n\t其中", "\t二十三\n\t其中", 1), "第 2 号表", "预算数"),
+        (
+            lambda t: t.replace(
+                "\t一级指标\n\t二级指标\n\t三级指标\n\t绩效指标描述\n\t指标值\n", "\t一级指标\n\t二级指标\n", 1
+            ),
+            "第 1 号表",
+            "表头",
+        ),
+    ],
+)
 def test_bad_file_is_rejected_whole_and_writes_nothing(seeded_engine, seed_bytes, mutate, location_part, field):
     before = snapshot(seeded_engine)
     bad = mutate(seed_bytes.decode("utf-8")).encode("utf-8")
@@ -138,7 +218,9 @@ def test_dry_run_writes_nothing(engine, seed_bytes):
 
 def test_findings_of_the_seed(seeded_engine):
     with session_scope(seeded_engine) as session:
-        rows = session.exec(select(FindingRow.code, Indicator.code).join(Indicator, Indicator.id == FindingRow.indicator_id)).all()
+        rows = session.exec(
+            select(FindingRow.code, Indicator.code).join(Indicator, Indicator.id == FindingRow.indicator_id)
+        ).all()
         by_code = {}
         for finding_code, indicator_code in rows:
             by_code.setdefault(finding_code, set()).add(indicator_code)
@@ -151,7 +233,8 @@ def test_findings_of_the_seed(seeded_engine):
         assert by_code["unknown_unit"] == {"2025-026.08"}
         assert {"2025-031.04", "2025-032.04", "2025-038.04"} <= by_code["cost_lower_bound"]
         assert by_code["name_repeats_level2"] == {"2025-045.01", "2025-062.06"}
-        project_level = session.exec(select(FindingRow.code, Project.code).join(Project)
-                                     .where(FindingRow.indicator_id.is_(None))).all()
+        project_level = session.exec(
+            select(FindingRow.code, Project.code).join(Project).where(FindingRow.indicator_id.is_(None))
+        ).all()
         assert ("division_unassigned", "2025-065") in project_level
         assert ("division_unassigned", "2025-066") in project_level

@@ -1,4 +1,5 @@
 """The Alembic migrations build exactly the models' schema, on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
 from alembic.autogenerate import compare_metadata
@@ -18,7 +19,9 @@ def test_upgrade_downgrade_upgrade_matches_models(database_url):
     downgrade(database_url, "base")
     assert set(inspect(engine).get_table_names()) <= {"alembic_version"}
     upgrade(database_url)
-    assert {"project", "indicator", "finding", "target_revision", "import_batch"} <= set(inspect(engine).get_table_names())
+    assert {"project", "indicator", "finding", "target_revision", "import_batch"} <= set(
+        inspect(engine).get_table_names()
+    )
     engine.dispose()
 
 
@@ -41,7 +44,9 @@ def test_reports_migration_keeps_an_existing_registry(database_url):
     engine = make_engine(database_url)
     with engine.begin() as connection:  # what 0001 knew: write through plain SQL
         connection.exec_driver_sql("INSERT INTO fiscal_year (year, created_at) VALUES (2024, CURRENT_TIMESTAMP)")
-        connection.exec_driver_sql("INSERT INTO division (code, name, active, is_finance) VALUES ('OLD', '旧处室', true, false)")
+        connection.exec_driver_sql(
+            "INSERT INTO division (code, name, active, is_finance) VALUES ('OLD', '旧处室', true, false)"
+        )
     upgrade(database_url)
     with session_scope(engine) as session:
         assert session.exec(select(FiscalYear.report_due_days).where(FiscalYear.year == 2024)).one() == 10

@@ -2,6 +2,7 @@
 session by LibreOffice (headless, as a new user would print it) and the PDF is measured with poppler:
 pages, orientation, the sheet each page belongs to (its footer), repeated headers and the size of
 the text on paper.  The pages of the demo year are kept as PNG under test-artifacts/print/."""
+
 from __future__ import annotations
 
 import os
@@ -74,8 +75,9 @@ class Printed:
     def smallest_body_pt(self) -> float:
         """Printed size of the smallest text above the footer, from words of CJK characters only: each is
         exactly one em wide, so the word's width over its length is the font size on paper."""
-        sizes = [(w.x1 - w.x0) / len(w.text) for w in self.words
-                 if CJK_WORD.match(w.text) and w.y1 < self.height - FOOTER_PT]
+        sizes = [
+            (w.x1 - w.x0) / len(w.text) for w in self.words if CJK_WORD.match(w.text) and w.y1 < self.height - FOOTER_PT
+        ]
         return min(sizes)
 
 
@@ -83,8 +85,12 @@ def _pages(pdf: Path) -> list[Printed]:
     html = subprocess.run(["pdftotext", "-bbox", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
     pages = []
     for match in re.finditer(r'<page width="([\d.]+)" height="([\d.]+)">(.*?)</page>', html, re.S):
-        words = [Word(text, float(x0), float(y0), float(x1), float(y1)) for x0, y0, x1, y1, text in re.findall(
-            r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', match[3])]
+        words = [
+            Word(text, float(x0), float(y0), float(x1), float(y1))
+            for x0, y0, x1, y1, text in re.findall(
+                r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">(.*?)</word>', match[3]
+            )
+        ]
         pages.append(Printed(float(match[1]), float(match[2]), words))
     return pages
 
@@ -93,8 +99,19 @@ def _form_rows(indicators: list[Indicator], explained: int) -> list[SheetRow]:
     """The form's lines for real indicators of the sample year, in the engine's level order; the first
     EXPLAINED lost points and carry the division's explanation."""
     ordered = sorted(indicators, key=lambda i: (LEVELS.index(i.level1), i.level2))
-    return [SheetRow(i.level1, i.level2, i.name, i.raw_value, "部分完成", Decimal(5), Decimal(3 if n < explained else 5),
-                     EXPLANATION if n < explained else "") for n, i in enumerate(ordered)]
+    return [
+        SheetRow(
+            i.level1,
+            i.level2,
+            i.name,
+            i.raw_value,
+            "部分完成",
+            Decimal(5),
+            Decimal(3 if n < explained else 5),
+            EXPLANATION if n < explained else "",
+        )
+        for n, i in enumerate(ordered)
+    ]
 
 
 @pytest.fixture(scope="session")
@@ -123,13 +140,23 @@ def printed(seeded_template, tmp_path_factory) -> dict[str, list[Printed]]:
                 "history-2025-001.03": build_history_workbook(indicator, indicator_history(session, indicator)),
                 "import-template": build_flat_template(),
             }
-            long_names = session.exec(select(Indicator).join(Project).where(
-                Project.code.in_(["2025-022", "2025-023", "2025-055"])).order_by(Project.code, Indicator.row_order)).all()
+            long_names = session.exec(
+                select(Indicator)
+                .join(Project)
+                .where(Project.code.in_(["2025-022", "2025-023", "2025-055"]))
+                .order_by(Project.code, Indicator.row_order)
+            ).all()
             project = session.exec(select(Project).where(Project.code == "2025-022")).one()
             division = session.get(Division, project.division_id)
             for count, explained in ((20, 4), (30, 8)):
-                result = ProjectScore(project.code, Decimal("88.5"), "良", BudgetScore(
-                    Decimal(14330), Decimal(10747.5), Decimal(75), Decimal(10), Decimal("7.5"), ""), [], [])
+                result = ProjectScore(
+                    project.code,
+                    Decimal("88.5"),
+                    "良",
+                    BudgetScore(Decimal(14330), Decimal(10747.5), Decimal(75), Decimal(10), Decimal("7.5"), ""),
+                    [],
+                    [],
+                )
                 book = Book()
                 write_form(book, 2025, project, division, result, _form_rows(long_names[:count], explained), "试算")
                 workbooks[f"form-{count}-indicators"] = book.save()
@@ -139,9 +166,21 @@ def printed(seeded_template, tmp_path_factory) -> dict[str, list[Printed]]:
     for name, data in workbooks.items():
         (work / f"{name}.xlsx").write_bytes(data.getvalue())
     profile = work / "profile"  # a private profile: another LibreOffice running on the machine does not interfere
-    subprocess.run(["soffice", f"-env:UserInstallation=file://{profile}", "--headless", "--convert-to", "pdf",
-                    "--outdir", str(work), *[str(work / f"{name}.xlsx") for name in workbooks]],
-                   check=True, capture_output=True, timeout=600)
+    subprocess.run(
+        [
+            "soffice",
+            f"-env:UserInstallation=file://{profile}",
+            "--headless",
+            "--convert-to",
+            "pdf",
+            "--outdir",
+            str(work),
+            *[str(work / f"{name}.xlsx") for name in workbooks],
+        ],
+        check=True,
+        capture_output=True,
+        timeout=600,
+    )
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     for old in ARTIFACTS.glob("*.png"):
         old.unlink()
@@ -190,7 +229,12 @@ def test_the_monitoring_table_prints_landscape_with_headers_on_every_page(printe
     assert len(pages) <= 2 * 62  # at most two pages per project
     for page in indicators:
         text = page.text()
-        assert "绩效运行监控表（截至" in text and "三级指标" in text and "偏差原因分析" in text and "截至 2025-07-31" in text
+        assert (
+            "绩效运行监控表（截至" in text
+            and "三级指标" in text
+            and "偏差原因分析" in text
+            and "截至 2025-07-31" in text
+        )
     codes = [w.text for page in indicators for w in page.words if re.fullmatch(r"2025-\d{3}\.\d{2}", w.text)]
     assert len(codes) == len(set(codes)) == 482  # every indicator printed once, none clipped away
     projects = {}

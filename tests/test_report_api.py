@@ -1,4 +1,5 @@
 """The report API: ETag / If-Match, idempotent writes, transitions, locks, history."""
+
 from __future__ import annotations
 
 import io
@@ -32,11 +33,17 @@ def test_read_write_with_etag_and_idempotence(client_as, app):
     assert body["state"] == "draft" and len(body["actuals"]) == 52 and body["due"] == "2025-07-10"
     first = next(a for a in body["actuals"] if a["indicator"] == CODE)
     assert (first["target"], first["measure"], first["expected_by_now"]) == ("≥5项", "cumulative", "2.5项")
-    change = {"actuals": [{"indicator": CODE, "value": 3, "likelihood": "确定能"}],
-              "spend": [{"project": "2025-001", "spent": "10.5"}]}
+    change = {
+        "actuals": [{"indicator": CODE, "value": 3, "likelihood": "确定能"}],
+        "spend": [{"project": "2025-001", "spent": "10.5"}],
+    }
     saved = _put(api, change, 0)
-    assert saved.status_code == 200 and saved.get_json() == {"version": 1, "changed": True, "actuals": [CODE],
-                                                             "spend": ["2025-001"]}
+    assert saved.status_code == 200 and saved.get_json() == {
+        "version": 1,
+        "changed": True,
+        "actuals": [CODE],
+        "spend": ["2025-001"],
+    }
     assert saved.headers["ETag"] == '"1"'
     before = snapshot(app.extensions["perftrack.engine"])
     repeat = _put(api, change, 0)  # the same request again, even with the old ETag
@@ -49,12 +56,15 @@ def test_read_write_with_etag_and_idempotence(client_as, app):
     assert (value["value"], value["light"]["code"]) == ("3", "green")
 
 
-@pytest.mark.parametrize("item, field, reason", [
-    ({"indicator": CODE, "value": "abc"}, "实际完成值", "不是数字"),
-    ({"indicator": "2025-001.02", "value": "101%"}, "实际完成值", "不能超过 100%"),
-    ({"indicator": "2025-010.01", "value": "1"}, "指标编号", "属于口岸管理处"),
-    ({"indicator": "nope", "value": "1"}, "指标编号", "不存在"),
-])
+@pytest.mark.parametrize(
+    "item, field, reason",
+    [
+        ({"indicator": CODE, "value": "abc"}, "实际完成值", "不是数字"),
+        ({"indicator": "2025-001.02", "value": "101%"}, "实际完成值", "不能超过 100%"),
+        ({"indicator": "2025-010.01", "value": "1"}, "指标编号", "属于口岸管理处"),
+        ({"indicator": "nope", "value": "1"}, "指标编号", "不存在"),
+    ],
+)
 def test_bad_values_are_422_with_problems_and_write_nothing(client_as, app, item, field, reason):
     api = client_as("xxh")
     before = snapshot(app.extensions["perftrack.engine"])
@@ -84,7 +94,9 @@ def test_workflow_through_the_api(client_as):
 
 def test_attachments_through_the_api(client_as):
     api = client_as("xxh")
-    ok = api.post(f"{URL}/attachments", data={"indicator": CODE, "file": (io.BytesIO(b"\x89PNG\r\n\x1a\nimg"), "p.png")})
+    ok = api.post(
+        f"{URL}/attachments", data={"indicator": CODE, "file": (io.BytesIO(b"\x89PNG\r\n\x1a\nimg"), "p.png")}
+    )
     assert ok.status_code == 201
     bad = api.post(f"{URL}/attachments", data={"indicator": CODE, "file": (io.BytesIO(b"GIF89a"), "p.png")})
     assert bad.status_code == 415 and "内容与扩展名" in bad.get_json()["message"]
@@ -92,5 +104,8 @@ def test_attachments_through_the_api(client_as):
 
 def test_openapi_documents_the_report_endpoints(client_as):
     spec = client_as("xxh").get("/api/v1/openapi.json").get_json()
-    assert {"/api/v1/reports/{division}/{period}", "/api/v1/reports/{division}/{period}/transitions",
-            "/api/v1/periods/{period}/lock"} <= set(spec["paths"])
+    assert {
+        "/api/v1/reports/{division}/{period}",
+        "/api/v1/reports/{division}/{period}/transitions",
+        "/api/v1/periods/{period}/lock",
+    } <= set(spec["paths"])

@@ -1,4 +1,5 @@
 """The report pages: the form, inline validation, the workflow, evidence, history and locks."""
+
 from __future__ import annotations
 
 import io
@@ -31,8 +32,10 @@ def test_a_bad_value_is_shown_inline_and_nothing_is_saved(client_as, app):
     xxh = client_as("xxh")
     engine = app.extensions["perftrack.engine"]
     before = snapshot(engine)
-    response = xxh.post("/reports/XXH/2025Q2/save", data={
-        f"v-{CODE}": "三个", f"l-{CODE}": "", "v-2025-001.02": "98", "l-2025-001.02": "确定能"})
+    response = xxh.post(
+        "/reports/XXH/2025Q2/save",
+        data={f"v-{CODE}": "三个", f"l-{CODE}": "", "v-2025-001.02": "98", "l-2025-001.02": "确定能"},
+    )
     page = response.get_data(as_text=True)
     assert response.status_code == 422
     assert "实际完成值：「三个」不是数字" in page and 'value="三个"' in page and 'value="98"' in page
@@ -68,8 +71,9 @@ def test_evidence_is_type_checked_size_limited_and_never_deleted(client_as, app)
     assert "内容与扩展名 .pdf 不符" in fake.get_data(as_text=True)
     exe = xxh.post(url, data={"file": (io.BytesIO(b"MZ"), "tool.exe")}, follow_redirects=True)
     assert "类型不支持" in exe.get_data(as_text=True)
-    big = xxh.post(url, data={"file": (io.BytesIO(b"%PDF-" + b"0" * (10 * 1024 * 1024)), "big.pdf")},
-                   follow_redirects=True)
+    big = xxh.post(
+        url, data={"file": (io.BytesIO(b"%PDF-" + b"0" * (10 * 1024 * 1024)), "big.pdf")}, follow_redirects=True
+    )
     assert "超过 10 MB" in big.get_data(as_text=True)
     with session_scope(app.extensions["perftrack.engine"]) as session:
         item = session.exec(select(Attachment)).one()
@@ -91,14 +95,17 @@ def test_history_is_visible_and_exportable(client_as):
     workbook = load_workbook(io.BytesIO(xxh.get(f"/indicators/{CODE}/history.xlsx").data))
     rows = list(workbook.active.iter_rows(min_row=3, values_only=True))
     assert [(r[1], r[2], r[3], r[5], r[6]) for r in rows] == [
-        ("2025Q2", 1, "xxh", "（空）", "2项；可能性：确定能"), ("2025Q2", 2, "xxh", "2项；可能性：确定能", "3项；可能性：确定能")]
+        ("2025Q2", 1, "xxh", "（空）", "2项；可能性：确定能"),
+        ("2025Q2", 2, "xxh", "2项；可能性：确定能", "3项；可能性：确定能"),
+    ]
 
 
 def test_two_tabs_cannot_silently_overwrite_each_other(client_as):
     xxh = client_as("xxh")
     xxh.post("/reports/XXH/2025Q2/save", data={f"v-{CODE}": "2", f"l-{CODE}": "", "version": "0"})
-    stale = xxh.post("/reports/XXH/2025Q2/save", data={f"v-{CODE}": "4", f"l-{CODE}": "", "version": "0"},
-                     follow_redirects=True)
+    stale = xxh.post(
+        "/reports/XXH/2025Q2/save", data={f"v-{CODE}": "4", f"l-{CODE}": "", "version": "0"}, follow_redirects=True
+    )
     assert "已被他人修改" in stale.get_data(as_text=True)
 
 
@@ -118,10 +125,12 @@ def test_finance_locks_and_reopens_a_period_on_the_page(client_as):
 
 def test_due_days_per_year_and_head_signoff_per_division_are_settings(client_as, runner):
     finance = client_as("caiwu")
-    assert "季度结束后 15 天" in finance.post("/years/2025/due-days", data={"days": "15"},
-                                          follow_redirects=True).get_data(as_text=True)
-    assert "填报期限应为 0–60 天" in finance.post("/years/2025/due-days", data={"days": "99"},
-                                             follow_redirects=True).get_data(as_text=True)
+    assert "季度结束后 15 天" in finance.post(
+        "/years/2025/due-days", data={"days": "15"}, follow_redirects=True
+    ).get_data(as_text=True)
+    assert "填报期限应为 0–60 天" in finance.post(
+        "/years/2025/due-days", data={"days": "99"}, follow_redirects=True
+    ).get_data(as_text=True)
     assert "填报截止</dt><dd>2025-07-15" in client_as("xxh").get("/reports/XXH/2025Q2").get_data(as_text=True)
     from service.cli import main
 

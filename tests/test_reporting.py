@@ -1,4 +1,5 @@
 """The report service on SQLite and PostgreSQL: history, idempotence, all-or-nothing, workflow, locks."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -6,16 +7,13 @@ from datetime import date
 import pytest
 from sqlmodel import select
 
-from service.accounts import create_user
 from service.clock import clock
 from service.db import make_engine, session_scope
 from service.domain.actuals import RawActual
-from service.importing import import_bytes
-from service.models import ActualEntry, Division, FiscalYear, ReportEvent, User
+from service.models import ActualEntry, FiscalYear, ReportEvent, User
 from service.reporting.reports import ActualRow, ReportError, SpendRow, load_scope, save, set_period_lock, transition
 from service.reporting.read import changes_since_return, indicator_history
 
-from .conftest import SEED
 from .reporting_helpers import complete_rows, snapshot
 
 XXH_CODE = "2025-001.01"  # 全年任务量 ≥5项 (电子商务和信息化处)
@@ -24,15 +22,9 @@ DEADLINE_CODE = "2025-010.06"  # 2025全年底前完成 (口岸管理处)
 
 
 @pytest.fixture
-def engine(database_url, seed_bytes):
-    engine = make_engine(database_url)
-    with session_scope(engine) as session:
-        import_bytes(session, SEED.name, seed_bytes, 2025, "test")
-        for username, role, division in (("xxh", "reporter", "XXH"), ("kac", "reporter", "KAC"),
-                                         ("kac-head", "head", "KAC"), ("caiwu", "finance", None)):
-            create_user(session, username, username, role, division, "Valid-pass-42")
-        kac = session.exec(select(Division).where(Division.code == "KAC")).one()
-        kac.requires_head_signoff = True
+def engine(seeded_database_url):
+    """The seed year and one user per role (口岸管理处 signs off by its head), on SQLite and PostgreSQL."""
+    engine = make_engine(seeded_database_url)
     clock.set_today(date(2025, 7, 3))
     yield engine
     engine.dispose()
@@ -63,17 +55,22 @@ def test_every_save_is_a_new_version_and_repeats_change_nothing(engine):
         indicator = session.exec(select(Indicator).where(Indicator.code == XXH_CODE)).one()
         history = indicator_history(session, indicator)
         assert [(h.before, h.after, h.actor, h.period) for h in history] == [
-            ("（空）", "3项", "xxh", "2025Q2"), ("3项", "4项", "xxh", "2025Q2")]
+            ("（空）", "3项", "xxh", "2025Q2"),
+            ("3项", "4项", "xxh", "2025Q2"),
+        ]
 
 
-@pytest.mark.parametrize("code, raw, field, message", [
-    (XXH_CODE, RawActual(value="很多"), "实际完成值", "不是数字"),
-    (XXH_CODE, RawActual(value="3个"), "实际完成值", "单位不符"),
-    (XXH_CODE, RawActual(value="-1"), "实际完成值", "不能为负数"),
-    (RATE_CODE, RawActual(value="120%"), "实际完成值", "不能超过 100%"),
-    ("2025-999.01", RawActual(value="1"), "指标编号", "不存在"),
-    (DEADLINE_CODE, RawActual(value="1"), "指标编号", "属于口岸管理处"),
-])
+@pytest.mark.parametrize(
+    "code, raw, field, message",
+    [
+        (XXH_CODE, RawActual(value="很多"), "实际完成值", "不是数字"),
+        (XXH_CODE, RawActual(value="3个"), "实际完成值", "单位不符"),
+        (XXH_CODE, RawActual(value="-1"), "实际完成值", "不能为负数"),
+        (RATE_CODE, RawActual(value="120%"), "实际完成值", "不能超过 100%"),
+        ("2025-999.01", RawActual(value="1"), "指标编号", "不存在"),
+        (DEADLINE_CODE, RawActual(value="1"), "指标编号", "属于口岸管理处"),
+    ],
+)
 def test_bad_rows_reject_the_whole_save_and_write_nothing(engine, code, raw, field, message):
     _save(engine, "XXH", 2, [ActualRow(XXH_CODE, RawActual(value="3"), "r0")])
     before = snapshot(engine)
@@ -131,18 +128,26 @@ def test_head_signoff_submit_return_diff_resubmit_accept(engine):
         assert scope.report.state == "returned"
     with session_scope(engine) as session:
         scope = load_scope(session, 2025, "KAC", 2)
-        save(session, scope, _user(session, "kac"), [ActualRow("2025-010.01", RawActual(value="1", likelihood="确定能"),
-                                                                "r")], [], "test")
+        save(
+            session,
+            scope,
+            _user(session, "kac"),
+            [ActualRow("2025-010.01", RawActual(value="1", likelihood="确定能"), "r")],
+            [],
+            "test",
+        )
         changes = changes_since_return(session, scope)
         assert [(c.code, c.before, c.after) for c in changes] == [
-            ("2025-010.01", "2次；可能性：确定能", "1次；可能性：确定能")]
+            ("2025-010.01", "2次；可能性：确定能", "1次；可能性：确定能")
+        ]
         transition(session, scope, _user(session, "kac-head"), "sign")
         transition(session, scope, _user(session, "kac"), "submit")
         assert scope.report.late  # stays as first submitted
         assert transition(session, scope, _user(session, "caiwu"), "accept")
         assert not transition(session, scope, _user(session, "caiwu"), "accept")  # idempotent
-        actions = session.exec(select(ReportEvent.action).where(ReportEvent.report_id == scope.report.id)
-                               .order_by(ReportEvent.id)).all()
+        actions = session.exec(
+            select(ReportEvent.action).where(ReportEvent.report_id == scope.report.id).order_by(ReportEvent.id)
+        ).all()
     assert actions == ["save", "sign", "submit", "return", "save", "sign", "submit", "accept"]
 
 
@@ -155,7 +160,8 @@ def test_submit_lists_everything_missing(engine):
     problems = {(p.location, p.field) for p in caught.value.problems}
     assert ("指标 2025-001.01（全年任务量）", "偏差原因类别") in problems  # 1 < 2.5 expected by Q2
     assert ("项目 2025-001（电子商务和信息化处信息化项目）", "执行数") in problems or any(
-        loc.startswith("项目 2025-001") for loc, _ in problems)
+        loc.startswith("项目 2025-001") for loc, _ in problems
+    )
 
 
 def test_a_locked_period_changes_only_after_reopening(engine):

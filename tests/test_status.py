@@ -1,4 +1,5 @@
 """The status engine (pure) and the stored sweep."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -7,7 +8,13 @@ from decimal import Decimal
 import pytest
 
 from service.domain.status import (
-    Reported, StatusSettings, budget_execution, elapsed_share, indicator_status, last_due_period, roll_up,
+    Reported,
+    StatusSettings,
+    budget_execution,
+    elapsed_share,
+    indicator_status,
+    last_due_period,
+    roll_up,
 )
 
 from .test_periods_progress import make_target
@@ -29,8 +36,9 @@ def test_elapsed_share_stepped_by_quarter_or_linear_by_day():
     assert last_due_period(2025, date(2025, 4, 9), 10) is None
 
 
-@pytest.mark.parametrize("value, expected_status", [("100", "achieved"), ("50", "on_track"), ("46", "at_risk"),
-                                                    ("44", "lagging")])
+@pytest.mark.parametrize(
+    "value, expected_status", [("100", "achieved"), ("50", "on_track"), ("46", "at_risk"), ("44", "lagging")]
+)
 def test_cumulative_statuses_against_expected(value, expected_status):
     result = status(COUNT, date(2025, 7, 15), Reported(2, Decimal(value)))
     assert result.status == expected_status and result.expected == Decimal("50.00")
@@ -39,8 +47,10 @@ def test_cumulative_statuses_against_expected(value, expected_status):
 def test_projection_missed_and_tolerance_setting():
     result = status(COUNT, date(2025, 7, 15), Reported(2, Decimal("40")))
     assert result.projection == Decimal("80.00")
-    assert status(COUNT, date(2025, 7, 15), Reported(2, Decimal("40")), at_risk_tolerance=Decimal("0.25")).status \
+    assert (
+        status(COUNT, date(2025, 7, 15), Reported(2, Decimal("40")), at_risk_tolerance=Decimal("0.25")).status
         == "at_risk"
+    )
     assert status(COUNT, date(2026, 1, 20), Reported(4, Decimal("90"))).status == "missed"
 
 
@@ -70,8 +80,9 @@ def test_roll_up_and_budget_execution():
     assert budget_execution(Decimal(40), Decimal(100), 2025, date(2025, 6, 30)).expected_rate == Decimal("50.00")
     assert budget_execution(Decimal(39), Decimal(100), 2025, date(2025, 6, 30)).lagging
     assert not budget_execution(Decimal(41), Decimal(100), 2025, date(2025, 6, 30)).lagging
-    assert not budget_execution(Decimal(20), Decimal(100), 2025, date(2025, 6, 30),
-                                StatusSettings(budget_lag_points=Decimal(40))).lagging
+    assert not budget_execution(
+        Decimal(20), Decimal(100), 2025, date(2025, 6, 30), StatusSettings(budget_lag_points=Decimal(40))
+    ).lagging
 
 
 def test_the_sweep_is_set_based_and_stores_statuses_per_day(seeded_engine):
@@ -100,6 +111,7 @@ def test_the_sweep_is_set_based_and_stores_statuses_per_day(seeded_engine):
     with session_scope(seeded_engine) as session:
         sweep(session, 2030, date(2030, 7, 16))
         sweep(session, 2030, date(2030, 7, 16))  # recomputing a day replaces its rows
-        per_day = dict(session.exec(select(IndicatorStatusRow.as_of, func.count()).group_by(
-            IndicatorStatusRow.as_of)).all())
+        per_day = dict(
+            session.exec(select(IndicatorStatusRow.as_of, func.count()).group_by(IndicatorStatusRow.as_of)).all()
+        )
     assert per_day == {date(2030, 7, 15): 700, date(2030, 7, 16): 700, date(2031, 7, 15): 2100}

@@ -1,4 +1,5 @@
 """The vocabulary: one labelled enum per state or kind, whose values are the strings already stored."""
+
 from __future__ import annotations
 
 import json
@@ -9,8 +10,20 @@ from sqlmodel import select
 
 from service.db import make_engine, session_scope
 from service.domain.vocabulary import (
-    VOCABULARY, AlertKind, Band, Comparator, Direction, FindingState, Likelihood, Measure, ReportAction, ReportState,
-    Role, Severity, Status, TargetKind,
+    VOCABULARY,
+    AlertKind,
+    Band,
+    Comparator,
+    Direction,
+    FindingState,
+    Likelihood,
+    Measure,
+    ReportAction,
+    ReportState,
+    Role,
+    Severity,
+    Status,
+    TargetKind,
 )
 from service.models import Division, FiscalYear, Report
 
@@ -26,10 +39,33 @@ STORED = {
     ReportAction: ("save", "sign", "submit", "return", "accept", "attach", "detach", "lock", "reopen"),
     Likelihood: ("确定能", "有可能", "不可能"),
     Band: ("达成", "部分达成", "未达成"),
-    Status: ("achieved", "on_track", "at_risk", "lagging", "missed", "not_met", "done", "done_late", "due_soon",
-             "overdue", "pending", "judged", "not_reported"),
-    AlertKind: ("deadline_upcoming", "deadline_due", "deadline_overdue", "report_open", "report_due_soon",
-                "report_overdue", "returned", "lagging", "escalation", "digest"),
+    Status: (
+        "achieved",
+        "on_track",
+        "at_risk",
+        "lagging",
+        "missed",
+        "not_met",
+        "done",
+        "done_late",
+        "due_soon",
+        "overdue",
+        "pending",
+        "judged",
+        "not_reported",
+    ),
+    AlertKind: (
+        "deadline_upcoming",
+        "deadline_due",
+        "deadline_overdue",
+        "report_open",
+        "report_due_soon",
+        "report_overdue",
+        "returned",
+        "lagging",
+        "escalation",
+        "digest",
+    ),
 }
 
 
@@ -42,7 +78,7 @@ def test_values_are_the_strings_already_stored(words):
 def test_every_word_has_one_distinct_chinese_label(words):
     labels = [member.label for member in words]
     assert all(labels) and len(set(labels)) == len(labels)
-    assert words.labels() == dict(zip(words.values(), labels))
+    assert words.labels() == dict(zip(words.values(), labels, strict=True))
 
 
 def test_a_member_is_its_stored_string():
@@ -60,8 +96,7 @@ def test_members_are_written_as_their_values(database_url):
             year, division = FiscalYear(year=2025), Division(code="KAC", name="口岸管理处")
             session.add_all([year, division])
             session.flush()
-            session.add(Report(fiscal_year_id=year.id, division_id=division.id, quarter=1,
-                               state=ReportState.SUBMITTED))
+            session.add(Report(fiscal_year_id=year.id, division_id=division.id, quarter=1, state=ReportState.SUBMITTED))
         with engine.connect() as connection:
             assert connection.execute(text("SELECT state FROM report")).scalar_one() == "submitted"
         with session_scope(engine) as session:

@@ -1,4 +1,5 @@
 """Server-rendered pages and their forms (Flask test client; the browser test drives a real one)."""
+
 from __future__ import annotations
 
 import io
@@ -13,8 +14,14 @@ from .conftest import make_app
 
 
 def test_pages_render_in_chinese(client):
-    for path, marker in [("/projects", "41,449.50"), ("/projects/2025-017", "会展奖励总额"), ("/findings", "待核查问题"),
-                         ("/deadlines", "2025-03-31"), ("/imports", "导入绩效目标表"), ("/divisions", "口岸管理处")]:
+    for path, marker in [
+        ("/projects", "41,449.50"),
+        ("/projects/2025-017", "会展奖励总额"),
+        ("/findings", "待核查问题"),
+        ("/deadlines", "2025-03-31"),
+        ("/imports", "导入绩效目标表"),
+        ("/divisions", "口岸管理处"),
+    ]:
         response = client.get(path)
         assert response.status_code == 200, path
         assert marker in response.get_data(as_text=True), path
@@ -34,8 +41,11 @@ def test_unknown_pages_are_html_errors(client):
 
 def _finding(app, indicator_code: str, code: str) -> int:
     with session_scope(app.extensions["perftrack.engine"]) as session:
-        return session.exec(select(FindingRow.id).join(Indicator, Indicator.id == FindingRow.indicator_id)
-                            .where(Indicator.code == indicator_code, FindingRow.code == code)).one()
+        return session.exec(
+            select(FindingRow.id)
+            .join(Indicator, Indicator.id == FindingRow.indicator_id)
+            .where(Indicator.code == indicator_code, FindingRow.code == code)
+        ).one()
 
 
 def test_accept_a_reading(app, client):
@@ -49,10 +59,13 @@ def test_accept_a_reading(app, client):
 
 def test_correct_a_target_needs_a_reason_and_keeps_history(app, client):
     finding_id = _finding(app, "2025-001.06", "inverted_comparator")
-    refused = client.post(f"/findings/{finding_id}/correct", data={"new_value": "≥90%", "reason": ""}, follow_redirects=True)
+    refused = client.post(
+        f"/findings/{finding_id}/correct", data={"new_value": "≥90%", "reason": ""}, follow_redirects=True
+    )
     assert "修改指标值必须填写原因" in refused.get_data(as_text=True)
-    done = client.post(f"/findings/{finding_id}/correct", data={"new_value": "≥90%", "reason": "满意度应为下限"},
-                       follow_redirects=True)
+    done = client.post(
+        f"/findings/{finding_id}/correct", data={"new_value": "≥90%", "reason": "满意度应为下限"}, follow_redirects=True
+    )
     assert "已更正为「≥90%」" in done.get_data(as_text=True)
     with session_scope(app.extensions["perftrack.engine"]) as session:
         indicator = session.exec(select(Indicator).where(Indicator.code == "2025-001.06")).one()
@@ -72,8 +85,9 @@ def test_import_preview_then_apply(app, client, seed_bytes):
     with session_scope(app.extensions["perftrack.engine"]) as session:  # the preview wrote nothing
         assert session.exec(select(Indicator.raw_value).where(Indicator.code == "2025-001.04")).one() == "≤23.38万元"
     token = re.search(r'name="token" value="([^"]+)"', text).group(1)
-    applied = client.post("/imports/apply", data={"token": token, "file_name": "v2.txt", "year": "2025"},
-                          follow_redirects=True)
+    applied = client.post(
+        "/imports/apply", data={"token": token, "file_name": "v2.txt", "year": "2025"}, follow_redirects=True
+    )
     assert "更新 1" in applied.get_data(as_text=True)
     with session_scope(app.extensions["perftrack.engine"]) as session:
         assert session.exec(select(Indicator.raw_value).where(Indicator.code == "2025-001.04")).one() == "≤25万元"

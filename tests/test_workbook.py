@@ -1,4 +1,5 @@
 """The period workbook round-trip and the flat CSV files (web upload and `perftrack actuals import`)."""
+
 from __future__ import annotations
 
 import io
@@ -67,15 +68,34 @@ def test_fill_offline_and_upload_then_download_again(client_as):
     assert "工作簿与已保存的内容相同" in _upload(xxh, again).get_data(as_text=True)  # idempotent
 
 
-@pytest.mark.parametrize("edit, where, reason", [
-    (lambda wb: setattr(_row(wb["指标"], CODE)[4], "value", "≥1项"), "工作表「指标」第 2 行 E 列", "锁定单元格被修改"),
-    (lambda wb: setattr(_row(wb["指标"], CODE)[0], "value", "2025-010.01"), "工作表「指标」第 2 行 A 列", "不属于本报告"),
-    (lambda wb: setattr(_row(wb["资金"], "2025-001")[2], "value", "1"), "工作表「资金」第 2 行 C 列", "锁定单元格被修改"),
-    (lambda wb: setattr(wb["指标"]["A1"], "value", "编号"), "工作表「指标」第 1 行", "表头被修改"),
-    (lambda wb: setattr(_row(wb["指标"], CODE)[8], "value", "-2"), "工作表「指标」第 2 行", "不能为负数"),
-    (lambda wb: setattr(_row(wb["资金"], "2025-001")[5], "value", "99999"), "工作表「资金」第 2 行", "超过全年预算数"),
-    (lambda wb: wb.remove(wb["资金"]), "工作表「资金」", "缺少该工作表"),
-])
+@pytest.mark.parametrize(
+    "edit, where, reason",
+    [
+        (
+            lambda wb: setattr(_row(wb["指标"], CODE)[4], "value", "≥1项"),
+            "工作表「指标」第 2 行 E 列",
+            "锁定单元格被修改",
+        ),
+        (
+            lambda wb: setattr(_row(wb["指标"], CODE)[0], "value", "2025-010.01"),
+            "工作表「指标」第 2 行 A 列",
+            "不属于本报告",
+        ),
+        (
+            lambda wb: setattr(_row(wb["资金"], "2025-001")[2], "value", "1"),
+            "工作表「资金」第 2 行 C 列",
+            "锁定单元格被修改",
+        ),
+        (lambda wb: setattr(wb["指标"]["A1"], "value", "编号"), "工作表「指标」第 1 行", "表头被修改"),
+        (lambda wb: setattr(_row(wb["指标"], CODE)[8], "value", "-2"), "工作表「指标」第 2 行", "不能为负数"),
+        (
+            lambda wb: setattr(_row(wb["资金"], "2025-001")[5], "value", "99999"),
+            "工作表「资金」第 2 行",
+            "超过全年预算数",
+        ),
+        (lambda wb: wb.remove(wb["资金"]), "工作表「资金」", "缺少该工作表"),
+    ],
+)
 def test_bad_workbooks_are_rejected_whole_with_sheet_row_column(client_as, app, edit, where, reason):
     xxh = client_as("xxh")
     workbook = _download(xxh)
@@ -105,25 +125,44 @@ def test_malformed_foreign_and_oversized_uploads(client_as, app):
 
 def test_csv_in_gb18030_through_the_cli(runner, app, tmp_path):
     path = tmp_path / "actuals.csv"
-    path.write_bytes(("指标编号,期间,实际完成值,偏差原因分析及改进措施,完成可能性,偏差原因类别\n"
-                      f"{CODE},2025Q2,1,原因：招标延期；改进措施：三季度集中实施,有可能,经费保障\n"
-                      "2025-010.01,2025Q2,2,,确定能,\n").encode("gb18030"))
+    path.write_bytes(
+        (
+            "指标编号,期间,实际完成值,偏差原因分析及改进措施,完成可能性,偏差原因类别\n"
+            f"{CODE},2025Q2,1,原因：招标延期；改进措施：三季度集中实施,有可能,经费保障\n"
+            "2025-010.01,2025Q2,2,,确定能,\n"
+        ).encode("gb18030")
+    )
     result = runner.invoke(main, ["actuals", "import", str(path), "--json"])
     assert result.exit_code == 0, result.output
-    assert json.loads(result.output) == {"KAC 2025Q2": {"version": 1, "actuals": 1, "spend": 0},
-                                         "XXH 2025Q2": {"version": 1, "actuals": 1, "spend": 0}}
+    assert json.loads(result.output) == {
+        "KAC 2025Q2": {"version": 1, "actuals": 1, "spend": 0},
+        "XXH 2025Q2": {"version": 1, "actuals": 1, "spend": 0},
+    }
     again = runner.invoke(main, ["actuals", "import", str(path), "--json"])
     assert json.loads(again.output)["XXH 2025Q2"] == {"version": 1, "actuals": 0, "spend": 0}
 
 
-@pytest.mark.parametrize("content, location, field, reason", [
-    ("指标编号,期间,实际完成值,偏差原因分析及改进措施\n2025-999.01,2025Q2,1,\n", "第 2 行", "指标编号", "不存在"),
-    ("指标编号,期间,实际完成值,偏差原因分析及改进措施\n2025-010.01,2025Q2,1,\n", "第 2 行", "指标编号", "xxh 无权填报"),
-    (f"指标编号,期间,实际完成值,偏差原因分析及改进措施\n{CODE},2025Q7,1,\n", "第 2 行", "期间", "无法识别"),
-    (f"指标编号,期间,实际完成值,偏差原因分析及改进措施\n{CODE},2025Q2,1.5万元,\n", "第 2 行", "实际完成值", "单位不符"),
-    ("项目编号,期间,全年预算数,执行数\n2025-001,2025Q2,,-5\n", "第 2 行", "执行数", "不能为负数"),
-    ("编号,期间,值\n", "第 1 行", "表头", "应为"),
-])
+@pytest.mark.parametrize(
+    "content, location, field, reason",
+    [
+        ("指标编号,期间,实际完成值,偏差原因分析及改进措施\n2025-999.01,2025Q2,1,\n", "第 2 行", "指标编号", "不存在"),
+        (
+            "指标编号,期间,实际完成值,偏差原因分析及改进措施\n2025-010.01,2025Q2,1,\n",
+            "第 2 行",
+            "指标编号",
+            "xxh 无权填报",
+        ),
+        (f"指标编号,期间,实际完成值,偏差原因分析及改进措施\n{CODE},2025Q7,1,\n", "第 2 行", "期间", "无法识别"),
+        (
+            f"指标编号,期间,实际完成值,偏差原因分析及改进措施\n{CODE},2025Q2,1.5万元,\n",
+            "第 2 行",
+            "实际完成值",
+            "单位不符",
+        ),
+        ("项目编号,期间,全年预算数,执行数\n2025-001,2025Q2,,-5\n", "第 2 行", "执行数", "不能为负数"),
+        ("编号,期间,值\n", "第 1 行", "表头", "应为"),
+    ],
+)
 def test_bad_csv_rows_name_row_field_reason_and_write_nothing(runner, app, tmp_path, content, location, field, reason):
     path = tmp_path / "in.csv"
     path.write_text(content, encoding="utf-8-sig")

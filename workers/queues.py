@@ -1,6 +1,7 @@
 """The worker process: which queues, in which order, on the connection from `service.queueing`."""
 from __future__ import annotations
 
+import gc
 import logging
 
 from rq import SimpleWorker, Worker
@@ -16,4 +17,7 @@ def make_worker(redis_url: str, names: tuple[str, ...] = QUEUES, forking: bool =
 
 def run_worker(redis_url: str, names: tuple[str, ...] = QUEUES, burst: bool = False) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    make_worker(redis_url, names).work(burst=burst, with_scheduler=True)
+    try:
+        make_worker(redis_url, names).work(burst=burst, with_scheduler=True)
+    finally:
+        gc.freeze()  # the process ends now: spare it the collector's pass over the whole heap at exit

@@ -1,4 +1,5 @@
 """Alembic environment: URL from perftrack's settings (or the caller), metadata from the models."""
+
 from __future__ import annotations
 
 from alembic import context
