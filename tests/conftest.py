@@ -137,27 +137,35 @@ USERS = [("admin", "admin", None), ("caiwu", "finance", None), ("shenji", "audit
 @pytest.fixture(scope="session")
 def seeded_template(tmp_path_factory, seed_bytes):
     """A migrated SQLite file with the seed year and one user (and API token) per role, built once."""
+    path = tmp_path_factory.mktemp("template") / "seeded.db"
+    url = f"sqlite:///{path}"
+    tokens = seed_database(url, seed_bytes)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path, tokens
+
+
+def seed_database(url: str, seed_bytes: bytes, users=USERS) -> dict[str, str]:
+    """Migrate URL, import the seed year, create USERS with one API token each (returned by name)."""
     from service.accounts import create_user, issue_token
     from service.models import Division
     from sqlmodel import select
 
-    path = tmp_path_factory.mktemp("template") / "seeded.db"
-    url = f"sqlite:///{path}"
     upgrade(url)
     engine = make_engine(url)
     tokens = {}
     with session_scope(engine) as session:
         import_bytes(session, SEED.name, seed_bytes, 2025, "test")
-        for username, role, division in USERS:
+        for username, role, division in users:
             user = create_user(session, username, username, role, division, PASSWORD)
             tokens[username] = issue_token(session, user, "tests").token
         kac = session.exec(select(Division).where(Division.code == "KAC")).one()
         kac.requires_head_signoff = True
         session.add(kac)
-    with engine.connect() as connection:
-        connection.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     engine.dispose()
-    return path, tokens
+    return tokens
 
 
 @pytest.fixture
