@@ -314,7 +314,10 @@ def users_token(username: str, label: str) -> None:
         user = session.exec(select(User).where(User.username == username)).first()
         if user is None:
             raise click.ClickException(f"用户 {username} 不存在")
-        issued = issue_token(session, user, label)
+        try:
+            issued = issue_token(session, user, label)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
     click.echo(issued.token)
 
 

@@ -168,6 +168,31 @@ def seed_database(url: str, seed_bytes: bytes, users=USERS) -> dict[str, str]:
     return tokens
 
 
+@pytest.fixture(scope="session")
+def postgres_seeded_template(postgres_server, seed_bytes):
+    """A seeded PostgreSQL database (the users of USERS plus a WMC reporter), built once."""
+    url = postgres_server()
+    return url, seed_database(url, seed_bytes, USERS + [("wmc", "reporter", "WMC")])
+
+
+@pytest.fixture
+def postgres_seeded(postgres_seeded_template) -> tuple[str, dict[str, str]]:
+    """A fresh copy of the seeded PostgreSQL database (CREATE DATABASE … TEMPLATE) and its tokens."""
+    import psycopg
+
+    template_url, tokens = postgres_seeded_template
+    server, template = template_url.removeprefix("postgresql+psycopg://").rsplit("/", 1)
+    address = server.split("@", 1)[1]
+    host, port = address.rsplit(":", 1)
+    name = f"{template}_copy_{next(_copies)}"
+    with psycopg.connect(f"host={host} port={port} user=postgres dbname=postgres", autocommit=True) as connection:
+        connection.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
+    return f"postgresql+psycopg://{server}/{name}", tokens
+
+
+_copies = iter(range(1, 100_000))
+
+
 @pytest.fixture
 def seeded_url(seeded_template, tmp_path) -> str:
     path, _tokens = seeded_template

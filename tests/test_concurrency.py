@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 from werkzeug.serving import make_server
 
-from .conftest import USERS, make_app, seed_database
+from .conftest import make_app
 
 URL = "/api/v1/reports/WMC/2025Q3"
 AREA = "2025-023.04"  # 参展面积 ≥8000平方米: cumulative, decimals allowed
@@ -55,25 +55,6 @@ class Server:
 WMC = ("wmc", "reporter", "WMC")
 
 
-@pytest.fixture(scope="module")
-def postgres_template(request, seed_bytes):
-    """A seeded PostgreSQL database that each test copies (CREATE DATABASE … TEMPLATE), built once."""
-    url = request.getfixturevalue("postgres_server")()
-    tokens = seed_database(url, seed_bytes, USERS + [WMC])
-    return url, tokens
-
-
-def _copy_postgres(template_url: str, name: str) -> str:
-    import psycopg
-
-    server, template = template_url.replace("postgresql+psycopg://", "").rsplit("/", 1)
-    user_host, port = server.rsplit(":", 1)
-    with psycopg.connect(f"host={user_host.split('@')[1]} port={port} user=postgres dbname=postgres",
-                         autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-    return f"postgresql+psycopg://{server}/{name}"
-
-
 def _sqlite_with_wmc(seeded_url: str) -> tuple[str, dict[str, str]]:
     from service.accounts import create_user, issue_token
     from service.db import make_engine, session_scope
@@ -94,8 +75,7 @@ def server(request, tmp_path):
     if request.param == "sqlite":
         url, tokens = _sqlite_with_wmc(request.getfixturevalue("seeded_url"))
     else:
-        template_url, tokens = request.getfixturevalue("postgres_template")
-        url = _copy_postgres(template_url, f"race_{tmp_path.name.replace('-', '_').lower()}")
+        url, tokens = request.getfixturevalue("postgres_seeded")
     app = make_app(url, tmp_path / "instance", env={"PERFTRACK_TODAY": TODAY})
     http = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=http.serve_forever, daemon=True)

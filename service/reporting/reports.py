@@ -18,7 +18,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from ..clock import clock
-from ..domain.actuals import Actual, RawActual, Spend, assess, missing_for_submit, read_actual, read_spend
+from ..domain.actuals import MAX_TEXT, Actual, RawActual, Spend, assess, missing_for_submit, read_actual, read_spend
+from ..domain.inputs import InputError, clean_text
 from ..domain.periods import Period
 from ..domain.permissions import can
 from ..domain.vocabulary import ReportAction, ReportState, Role
@@ -337,7 +338,7 @@ def transition(session: Session, scope: Scope, user: User, action: str, comment:
     _check_version(report, expected_version)
     detail: dict = {}
     changes: dict = {"state": target}  # applied once the version is claimed
-    comment = (comment or "").strip()
+    comment = _clean(comment, "总体意见")
     if action == ReportAction.SIGN:
         _require(scope.division.requires_head_signoff, f"{scope.division.name}未启用负责人签认")
         _require(report.state in (ReportState.DRAFT, ReportState.RETURNED), f"报告{_state_words(report.state)}，不能签认")
@@ -353,7 +354,8 @@ def transition(session: Session, scope: Scope, user: User, action: str, comment:
             changes |= {"first_submitted_at": now, "late": detail["late"]}
     elif action == ReportAction.RETURN:
         _require(report.state in (ReportState.SUBMITTED, ReportState.ACCEPTED), f"报告{_state_words(report.state)}，不能退回")
-        reasons = {code.strip(): text.strip() for code, text in (reasons or {}).items() if text and text.strip()}
+        reasons = {code.strip(): _clean(text, f"指标 {code.strip()} 的退回原因")
+                   for code, text in (reasons or {}).items() if text and str(text).strip()}
         unknown = [code for code in reasons if code not in scope.indicators]
         _require(not unknown, f"退回原因中的指标不属于本报告：{', '.join(unknown)}")
         _require(bool(reasons or comment), "退回时请至少写明一条原因（针对指标或总体意见）")
@@ -370,6 +372,14 @@ def transition(session: Session, scope: Scope, user: User, action: str, comment:
                             comment=comment, detail=detail))
     session.flush()
     return True
+
+
+def _clean(text: str | None, label: str) -> str:
+    """Free text of a workflow step (comment, return reason, reopening reason), normalised once."""
+    try:
+        return clean_text(text, MAX_TEXT)
+    except InputError as exc:
+        raise ReportError(422, f"{label}：{exc.message}") from exc
 
 
 def _require(condition: bool, message: str) -> None:
@@ -402,7 +412,7 @@ def set_period_lock(session: Session, fiscal_year: FiscalYear, quarter: int, use
     """Lock or reopen a period; False if it already is so.  Reopening needs a reason (recorded)."""
     if is_locked(session, fiscal_year.id, quarter) == lock:
         return False
-    reason = (reason or "").strip()
+    reason = _clean(reason, "原因")
     if not lock and not reason:
         raise ReportError(422, "重新开放期间时请说明原因")
     session.add(PeriodLockEvent(fiscal_year_id=fiscal_year.id, quarter=quarter, action=ReportAction.LOCK if lock else ReportAction.REOPEN,

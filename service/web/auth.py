@@ -80,7 +80,12 @@ def account_password():
 def token_create():
     user = authorize("read_targets")
     session = get_session()
-    issued = issue_token(session, user, request.form.get("label", ""))
+    try:
+        issued = issue_token(session, user, request.form.get("label", ""))
+    except AccountError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("web.account"))
     session.commit()
     return render_template("account.html", tokens=tokens_of(session, user), new_token=issued.token)
 

@@ -13,6 +13,7 @@ from ..access import authorize, can, current
 from ..admin import DecisionError
 from ..alerting import unread_count
 from ..clock import clock
+from ..domain.inputs import InputError, clean_text
 from ..domain.periods import periods_of
 from ..domain.status import WORST_FIRST
 from ..domain.vocabulary import Channel, Role, Status
@@ -135,9 +136,15 @@ def notification_settings():
     user = authorize("read_targets")
     if request.method == "POST":
         def change(session):
-            email = request.form.get("email", "").strip() or None
-            webhook = request.form.get("webhook_url", "").strip() or None
-            if email and ("@" not in email or len(email) > 200):
+            try:
+                email = clean_text(request.form.get("email"), 200, multiline=False) or None
+            except InputError as exc:
+                raise DecisionError(f"邮箱地址：{exc.message}") from exc
+            try:
+                webhook = clean_text(request.form.get("webhook_url"), 500, multiline=False) or None
+            except InputError as exc:
+                raise DecisionError(f"Webhook 地址：{exc.message}") from exc
+            if email and "@" not in email:
                 raise DecisionError("邮箱地址格式不正确")
             if webhook and not webhook.startswith(("http://", "https://")):
                 raise DecisionError("Webhook 地址应以 http:// 或 https:// 开头")
