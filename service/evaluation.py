@@ -12,17 +12,24 @@ from sqlalchemy import delete, func, select
 from sqlmodel import Session
 
 from .clock import clock
+from .domain.inputs import InputError, clean_text, read_decimal
 from .domain.scoring import (
     BudgetScore, IndicatorInput, IndicatorScore, ProjectInput, ProjectScore, Review, ScoreFinding, ScoringPolicy,
     score_project,
 )
-from .domain.vocabulary import RunState
+from .domain.vocabulary import Band, RunState
 from .models import (
     ActualEntry, EvaluationRun, FiscalYear, Indicator, IndicatorResult, Project, ProjectResult, Report, ReviewerGrade,
     SpendEntry, TargetRevision,
 )
 
 BATCH = 2000
+MAX_NOTE = 2000
+LOCKED_MESSAGE = "{year} 年度自评已锁定：只能查看，不能再计算、评定、调整或填写说明"
+
+
+class EvaluationError(ValueError):
+    """A self-evaluation request that cannot be done; the message says why (Chinese)."""
 
 
 def _year(session: Session, year: int) -> FiscalYear:
@@ -97,11 +104,21 @@ def evaluate(session: Session, year: int, project_code: str | None = None,
             for _id, p, _codes in load_inputs(session, fiscal_year, ids[start:start + BATCH], reports)]
 
 
+def year_locked(session: Session, fiscal_year_id: int) -> bool:
+    """Whether finance has filed the year on one of its runs (then every run of it is read-only)."""
+    return session.execute(select(EvaluationRun.id).where(EvaluationRun.fiscal_year_id == fiscal_year_id,
+                                                          EvaluationRun.final.is_(True))).first() is not None
+
+
+def ensure_year_open(session: Session, fiscal_year_id: int) -> None:
+    """Every write of the self-evaluation (a run, a grade, an override, a note) asks this first."""
+    if year_locked(session, fiscal_year_id):
+        raise EvaluationError(LOCKED_MESSAGE.format(year=session.get(FiscalYear, fiscal_year_id).year))
+
+
 def start_run(session: Session, year: int, actor: str, policy: ScoringPolicy = ScoringPolicy()) -> EvaluationRun:
     fiscal_year = _year(session, year)
-    if session.execute(select(EvaluationRun.id).where(EvaluationRun.fiscal_year_id == fiscal_year.id,
-                                                      EvaluationRun.final.is_(True))).first():
-        raise ValueError(f"{year} 年度自评已锁定，只能查看，不能再计算")
+    ensure_year_open(session, fiscal_year.id)
     run = EvaluationRun(fiscal_year_id=fiscal_year.id, policy=policy.to_dict(), actor=actor)
     session.add(run)
     session.flush()
@@ -110,6 +127,7 @@ def start_run(session: Session, year: int, actor: str, policy: ScoringPolicy = S
 
 def execute_run(session: Session, run: EvaluationRun, on_progress=None) -> EvaluationRun:
     """Score every project of the run's year and store the results (set-based writes, in batches)."""
+    ensure_year_open(session, run.fiscal_year_id)  # a run queued before the year was locked stores nothing
     fiscal_year = session.get(FiscalYear, run.fiscal_year_id)
     policy = ScoringPolicy.from_dict(run.policy)
     reports = _submitted_reports(session, fiscal_year.id)
@@ -157,10 +175,8 @@ def effective_total(result: ProjectResult) -> Decimal:
 def lock_year(session: Session, run: EvaluationRun) -> EvaluationRun:
     """Finance files the year on RUN: from now on only viewing, never another run or an edit."""
     if run.state != RunState.DONE:
-        raise ValueError("只能锁定已完成的计算")
-    if session.execute(select(EvaluationRun.id).where(EvaluationRun.fiscal_year_id == run.fiscal_year_id,
-                                                      EvaluationRun.final.is_(True))).first():
-        raise ValueError("该年度自评已锁定")
+        raise EvaluationError("只能锁定已完成的计算")
+    ensure_year_open(session, run.fiscal_year_id)
     run.final = True
     session.add(run)
     session.flush()
@@ -212,7 +228,76 @@ def division_notes(session: Session, run: EvaluationRun) -> dict[str, str]:
                                 .where(IndicatorResult.run_id == run.id, IndicatorResult.division_note != "")).all())
 
 
+def record_failure(session: Session, run_id: int, exc: BaseException) -> None:
+    """A run whose job failed shows it and why, instead of staying queued; its partial rows go."""
+    run = session.get(EvaluationRun, run_id)
+    if run is None:
+        return
+    discard_partial(session, run)
+    run.state, run.finished_at = RunState.FAILED, clock.now()
+    run.error = str(exc) if isinstance(exc, EvaluationError) else (
+        f"计算出错（{type(exc).__name__}），已记录日志；可修正数据后重新开始计算")
+    session.add(run)
+
+
 def discard_partial(session: Session, run: EvaluationRun) -> None:
     """A run whose job died midway starts again from nothing (its rows are replaced, never mixed)."""
     session.execute(delete(IndicatorResult).where(IndicatorResult.run_id == run.id))
     session.execute(delete(ProjectResult).where(ProjectResult.run_id == run.id))
+
+
+# ---------------------------------------------------------------- review writes (all refused once the year is locked)
+
+def _text(value: str | None, label: str, limit: int = MAX_NOTE) -> str:
+    try:
+        return clean_text(value, limit)
+    except InputError as exc:
+        raise EvaluationError(f"{label}：{exc.message}") from exc
+
+
+def override_score(session: Session, run: EvaluationRun, row: IndicatorResult, score_text: str, reason: str,
+                   actor: str) -> IndicatorResult:
+    """Finance replaces an indicator's computed score (kept beside it) with a reason."""
+    ensure_year_open(session, run.fiscal_year_id)
+    reason = _text(reason, "调整原因")
+    if not reason:
+        raise EvaluationError("调整得分必须说明原因")
+    try:
+        score = read_decimal(score_text, places=2, minimum=None)
+    except InputError as exc:
+        raise EvaluationError(f"得分：{exc.message}") from exc
+    if not 0 <= score <= row.weight:
+        raise EvaluationError(f"得分应在 0 到分值 {row.weight} 之间")
+    row.override_score, row.override_reason, row.override_by = score, reason, actor
+    session.add(row)
+    return row
+
+
+def grade_indicator(session: Session, run: EvaluationRun, indicator_id: int, band: str, percent_text: str,
+                    note: str, actor: str) -> ReviewerGrade:
+    """Finance's band and percentage for a qualitative or late indicator; the next run reads it."""
+    ensure_year_open(session, run.fiscal_year_id)
+    if band not in Band.values():
+        raise EvaluationError("请选择评价档次")
+    low, high = ScoringPolicy.from_dict(run.policy).bands[band]
+    text = (percent_text or "").strip().rstrip("%％").strip()
+    try:
+        percent = read_decimal(text, places=2, maximum=Decimal(100)) if text else None
+    except InputError as exc:
+        raise EvaluationError(f"得分比例：{exc.message}") from exc
+    if percent is not None and not low <= percent <= high:
+        raise EvaluationError(f"得分比例 {text}% 不在「{band}」档 {low}–{high}% 内")
+    note = _text(note, "说明")
+    grade = session.execute(select(ReviewerGrade).where(ReviewerGrade.indicator_id == indicator_id)).scalar() \
+        or ReviewerGrade(indicator_id=indicator_id, band=band, actor=actor)
+    grade.band, grade.percent, grade.note, grade.actor, grade.updated_at = band, percent, note, actor, clock.now()
+    session.add(grade)
+    return grade
+
+
+def write_division_note(session: Session, run: EvaluationRun, row: IndicatorResult, note: str) -> IndicatorResult:
+    """The division's 偏差原因分析及改进措施 for an indicator that lost points."""
+    ensure_year_open(session, run.fiscal_year_id)
+    row.division_note = _text(note, "偏差原因分析及改进措施")
+    session.add(row)
+    return row

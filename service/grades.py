@@ -7,18 +7,20 @@ from __future__ import annotations
 
 import csv
 import io
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from .clock import clock
+from .domain.inputs import InputError, clean_text, read_decimal
 from .domain.scoring import ScoringPolicy
 from .domain.vocabulary import Band
+from .evaluation import LOCKED_MESSAGE, MAX_NOTE
 from .importers.source import ImportProblem
 from .importers.text_export import decode_text
 from .importing import ImportRejected
-from .models import Indicator, ReviewerGrade
+from .models import EvaluationRun, FiscalYear, Indicator, Project, ReviewerGrade
 
 HEADER = ["指标编号", "评价档次", "得分比例", "说明"]
 
@@ -48,6 +50,11 @@ def import_grades(session: Session, file_name: str, data: bytes, actor: str,
     problems, parsed = [], []
     codes = {r[1][0] for r in rows[1:] if r[1]}
     known = dict(session.execute(select(Indicator.code, Indicator.id).where(Indicator.code.in_(codes))).all())
+    locked = dict(session.execute(  # indicator code -> year, for years whose self-evaluation is filed
+        select(Indicator.code, FiscalYear.year).join(Project, Project.id == Indicator.project_id)
+        .join(FiscalYear, FiscalYear.id == Project.fiscal_year_id)
+        .join(EvaluationRun, (EvaluationRun.fiscal_year_id == FiscalYear.id) & EvaluationRun.final.is_(True))
+        .where(Indicator.code.in_(codes))).all())
     for location, cells in rows[1:]:
         cells = (cells + [""] * 4)[:4]
         if not any(cells):
@@ -56,15 +63,23 @@ def import_grades(session: Session, file_name: str, data: bytes, actor: str,
         if code not in known:
             problems.append(ImportProblem(location, "指标编号", f"指标编号「{code}」不存在"))
             continue
+        if code in locked:
+            problems.append(ImportProblem(location, "指标编号", LOCKED_MESSAGE.format(year=locked[code])))
+            continue
         if band not in Band.values():
             problems.append(ImportProblem(location, "评价档次", f"「{band}」应为 {' / '.join(Band.values())}"))
+            continue
+        try:
+            note = clean_text(note, MAX_NOTE)
+        except InputError as exc:
+            problems.append(ImportProblem(location, "说明", exc.message))
             continue
         percent = None
         if percent_text:
             try:
-                percent = Decimal(percent_text.rstrip("%％").strip())
-            except InvalidOperation:
-                problems.append(ImportProblem(location, "得分比例", f"「{percent_text}」不是百分比"))
+                percent = read_decimal(percent_text.rstrip("%％").strip(), places=2, maximum=Decimal(100))
+            except InputError as exc:
+                problems.append(ImportProblem(location, "得分比例", f"「{percent_text}」不是 0–100 的百分比：{exc.message}"))
                 continue
             low, high = policy.bands[band]
             if not low <= percent <= high:

@@ -2,19 +2,18 @@
 (print-ready), finance's grades and overrides with reasons, divisions' explanations, the year lock."""
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
-
 from flask import current_app, redirect, render_template, request, send_file, url_for
 from sqlmodel import select
 from werkzeug.exceptions import NotFound
 
 from ..access import authorize, can, current
 from ..admin import DecisionError
-from ..clock import clock
 from ..domain.scoring import ScoringPolicy
-from ..domain.vocabulary import Band, RunState
-from ..evaluation import lock_year, results_of_run, start_run
-from ..evaluation import division_notes
+from ..domain.vocabulary import RunState
+from ..evaluation import (
+    EvaluationError, division_notes, grade_indicator, lock_year, override_score, results_of_run, start_run,
+    write_division_note, year_locked,
+)
 from ..exports.self_evaluation import build_self_evaluation, explanations_of, indicator_block
 from ..models import (
     Division, EvaluationRun, FiscalYear, Indicator, IndicatorResult, Project, ProjectResult, ReviewerGrade,
@@ -69,7 +68,7 @@ def evaluation_start():
             configured = current_app.config["PERFTRACK_SETTINGS"].scoring_policy
             run = start_run(session, year.year, user.username,
                             ScoringPolicy.from_dict(configured) if configured else ScoringPolicy())
-        except ValueError as exc:
+        except (EvaluationError, ValueError) as exc:
             raise DecisionError(str(exc)) from exc
         enqueue(current_app.config["PERFTRACK_SETTINGS"].redis_url, session, "workers.jobs.evaluation_run", run.id,
                 job_id=safe_id("evaluation-run", run.id), queue_name="high")
@@ -107,13 +106,14 @@ def evaluation_project(run_id: int, code: str):
                                                         IndicatorResult.project_id == project.id)).all()}
     grades = {g.indicator_id: g for g in session.exec(select(ReviewerGrade).where(
         ReviewerGrade.indicator_id.in_([i.id for i in indicators]))).all()}
+    locked = year_locked(session, run.fiscal_year_id)
     return render_template(
         "evaluation_project.html", run=run, project=project, result=result,
         division=session.get(Division, project.division_id), year=session.get(FiscalYear, run.fiscal_year_id).year,
         rows=list(zip(result.indicators, indicator_block(result, list(indicators), explanations), indicators)),
         stored=stored, grades=grades, policy=ScoringPolicy.from_dict(run.policy),
-        may_review=can(user, "run_evaluation") and not run.final,
-        may_explain=can(user, "edit_report", project.division_id) and not run.final,
+        may_review=can(user, "run_evaluation") and not locked,
+        may_explain=can(user, "edit_report", project.division_id) and not locked,
         project_result=session.exec(select(ProjectResult).where(ProjectResult.run_id == run.id,
                                                                 ProjectResult.project_id == project.id)).first())
 
@@ -128,13 +128,18 @@ def _indicator_result(run: EvaluationRun, code: str, indicator_code: str) -> Ind
     return row
 
 
-def _not_final(run: EvaluationRun) -> None:
-    if run.final:
-        raise DecisionError("该年度自评已锁定：只能查看，需调整请重新开始一次计算")
-
-
 def _back(run_id: int, code: str):
     return redirect(url_for("web.evaluation_project", run_id=run_id, code=code))
+
+
+def _decided(write):
+    """A review write as a web decision: the service's refusal (locked year, bad input) is flashed."""
+    def change(session):
+        try:
+            return write(session)
+        except EvaluationError as exc:
+            raise DecisionError(str(exc)) from exc
+    return change
 
 
 @web_bp.post("/self-evaluation/runs/<int:run_id>/projects/<code>/indicators/<indicator_code>/override")
@@ -142,22 +147,9 @@ def evaluation_override(run_id: int, code: str, indicator_code: str):
     user = authorize("run_evaluation")
     run = _run(run_id)
     row = _indicator_result(run, code, indicator_code)
-
-    def change(session):
-        _not_final(run)
-        reason = request.form.get("reason", "").strip()
-        if not reason:
-            raise DecisionError("调整得分必须说明原因")
-        try:
-            score = Decimal(request.form.get("score", "").strip())
-        except InvalidOperation as exc:
-            raise DecisionError("得分应为数字") from exc
-        if not 0 <= score <= row.weight:
-            raise DecisionError(f"得分应在 0 到分值 {row.weight} 之间")
-        row.override_score, row.override_reason, row.override_by = score, reason, user.username
-        session.add(row)
-
-    decide(change, f"指标 {indicator_code} 的得分已调整（计算值保留）")
+    decide(_decided(lambda session: override_score(session, run, row, request.form.get("score", ""),
+                                                   request.form.get("reason", ""), user.username)),
+           f"指标 {indicator_code} 的得分已调整（计算值保留）")
     return _back(run_id, code)
 
 
@@ -166,27 +158,10 @@ def evaluation_grade(run_id: int, code: str, indicator_code: str):
     user = authorize("run_evaluation")
     run = _run(run_id)
     row = _indicator_result(run, code, indicator_code)
-    policy = ScoringPolicy.from_dict(run.policy)
-
-    def change(session):
-        band = request.form.get("band", "")
-        if band not in Band.values():
-            raise DecisionError("请选择评价档次")
-        text = request.form.get("percent", "").strip().rstrip("%")
-        try:
-            percent = Decimal(text) if text else None
-        except InvalidOperation as exc:
-            raise DecisionError("得分比例应为数字") from exc
-        low, high = policy.bands[band]
-        if percent is not None and not low <= percent <= high:
-            raise DecisionError(f"得分比例 {text}% 不在「{band}」档 {low}–{high}% 内")
-        grade = session.exec(select(ReviewerGrade).where(ReviewerGrade.indicator_id == row.indicator_id)).first() \
-            or ReviewerGrade(indicator_id=row.indicator_id, band=band, actor=user.username)
-        grade.band, grade.percent, grade.note = band, percent, request.form.get("note", "").strip()
-        grade.actor, grade.updated_at = user.username, clock.now()
-        session.add(grade)
-
-    decide(change, f"指标 {indicator_code} 已评定，下次计算生效")
+    decide(_decided(lambda session: grade_indicator(session, run, row.indicator_id, request.form.get("band", ""),
+                                                    request.form.get("percent", ""), request.form.get("note", ""),
+                                                    user.username)),
+           f"指标 {indicator_code} 已评定，下次计算生效")
     return _back(run_id, code)
 
 
@@ -196,13 +171,8 @@ def evaluation_note(run_id: int, code: str, indicator_code: str):
     project = _project_of_run(run, code)
     authorize("edit_report", project.division_id)
     row = _indicator_result(run, code, indicator_code)
-
-    def change(session):
-        _not_final(run)
-        row.division_note = request.form.get("note", "").strip()[:2000]
-        session.add(row)
-
-    decide(change, f"已保存指标 {indicator_code} 的偏差原因分析及改进措施")
+    decide(_decided(lambda session: write_division_note(session, run, row, request.form.get("note", ""))),
+           f"已保存指标 {indicator_code} 的偏差原因分析及改进措施")
     return _back(run_id, code)
 
 
@@ -211,13 +181,7 @@ def evaluation_lock(run_id: int):
     authorize("run_evaluation")
     run = _run(run_id)
 
-    def change(session):
-        try:
-            return lock_year(session, run)
-        except ValueError as exc:
-            raise DecisionError(str(exc)) from exc
-
-    decide(change, "自评结果已锁定归档：今后只能查看")
+    decide(_decided(lambda session: lock_year(session, run)), "自评结果已锁定归档：今后只能查看")
     return redirect(url_for("web.evaluations", year=get_session().get(FiscalYear, run.fiscal_year_id).year))
 
 
