@@ -371,7 +371,9 @@ def _import_workbook(session, data: bytes, user):
 
     from openpyxl import load_workbook
 
-    from .reporting.reports import ReportError, load_scope, save
+    from .importers.source import ImportProblem
+    from .reporting.conflicts import compare
+    from .reporting.reports import ReportError, VersionConflict, load_scope, save
     from .reporting.workbook import META_SHEET, read_workbook
 
     try:
@@ -382,9 +384,16 @@ def _import_workbook(session, data: bytes, user):
         raise ReportError(422, "不是本系统下载的填报工作簿", []) from exc
     if user is not None and not can(user, "edit_report", scope.division.id):
         raise ReportError(403, f"{user.username} 无权填报{scope.division.name}的报告")
-    actual_rows, spend_rows = read_workbook(data, scope)
+    filled = read_workbook(data, scope)
     actor = user or User(username="cli", display_name="cli", role=Role.ADMIN, password_hash="")
-    result = save(session, scope, actor, actual_rows, spend_rows, "excel", skip_blank=True)
+    try:
+        result = save(session, scope, actor, filled.actual_rows, filled.spend_rows, "excel",
+                      expected_version=filled.version, skip_blank=True)
+    except VersionConflict as exc:  # the file would undo newer changes: say which cells
+        cells = compare(session, scope, filled.actual_rows, filled.spend_rows, filled.version, skip_blank=True)
+        raise ReportError(exc.status, f"工作簿下载于版本 {exc.based_on}，报告现为版本 {exc.current}，未导入；请重新下载后填写",
+                          [ImportProblem(c.location, c.label, f"文件：{c.yours or '（空）'}；当前：{c.current or '（空）'}")
+                           for c in cells]) from exc
     return {f"{scope.division.code} {period.code}": {"version": result.version, "actuals": len(result.changed_actuals),
                                                      "spend": len(result.changed_spend)}}
 

@@ -127,7 +127,14 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def read_workbook(data: bytes, scope: Scope) -> tuple[list[ActualRow], list[SpendRow]]:
+@dataclass
+class FilledWorkbook:
+    actual_rows: list[ActualRow]
+    spend_rows: list[SpendRow]
+    version: int  # 报告版本 when it was downloaded: an upload must still be based on the current one
+
+
+def read_workbook(data: bytes, scope: Scope) -> FilledWorkbook:
     """Rows to save, or ReportError(422) naming sheet, row, column and reason for every problem."""
     try:
         workbook = load_workbook(io.BytesIO(data), data_only=True)
@@ -146,12 +153,16 @@ def read_workbook(data: bytes, scope: Scope) -> tuple[list[ActualRow], list[Spen
             f"工作表「{META_SHEET}」", "处室代码/期间",
             f"工作簿属于 {meta.get('处室代码') or '?'} {meta.get('期间') or '?'}，当前报告是 "
             f"{scope.division.code} {scope.period.code}")])
+    version = meta.get("报告版本", "")
+    if not version.isdigit():
+        raise ReportError(422, "工作簿缺少报告版本", [ImportProblem(
+            f"工作表「{META_SHEET}」", "报告版本", f"「{version}」不是报告版本号：请重新下载填报工作簿后填写")])
     actual_rows = _read_sheet(workbook[ACTUALS_SHEET], ACTUAL_COLUMNS, problems, _expected_actuals(scope),
                               _actual_row)
     spend_rows = _read_sheet(workbook[SPEND_SHEET], SPEND_COLUMNS, problems, _expected_spend(scope), _spend_row)
     if problems:
         raise ReportError(422, "工作簿未导入：请按下列问题修改后重新上传", problems)
-    return actual_rows, spend_rows
+    return FilledWorkbook(actual_rows, spend_rows, int(version))
 
 
 def _expected_actuals(scope: Scope) -> dict[str, dict[str, str]]:
