@@ -88,3 +88,22 @@ def test_workflow_text_is_normalised_and_bounded(any_app):
     assert reopen.status_code == 200
     events = xxh.get(REPORT).get_json()
     assert events["locked"] is False
+
+
+def test_finding_decisions_are_bounded_and_targets_keep_the_number_domain(any_app):
+    from service.models import Finding, Indicator, TargetRevision
+
+    app, tokens = any_app
+    finance = login(app, "caiwu", tokens)
+    (finding_id,) = [f.id for f in _rows(app, Finding, Finding.code == "inverted_comparator",
+                                         Finding.indicator_id.in_([i.id for i in _rows(app, Indicator,
+                                                                                       Indicator.code == "2025-001.06")]))]
+    huge = finance.post(f"/findings/{finding_id}/correct", data={"new_value": "≥" + "9" * 400 + "%", "reason": "更正"},
+                        follow_redirects=True)
+    assert "新的指标值：数值过大：绝对值应小于 1000 亿" in huge.get_data(as_text=True)
+    long_note = finance.post(f"/findings/{finding_id}/accept", data={"note": "注" * 2001}, follow_redirects=True)
+    assert "说明：不能超过 2000 个字（现有 2001 个字）" in long_note.get_data(as_text=True)
+    assert _rows(app, TargetRevision) == [] and _rows(app, Finding, Finding.id == finding_id)[0].state == "open"
+    finance.post(f"/findings/{finding_id}/correct", data={"new_value": "≥90%\x0b", "reason": "满意度\x0b应为下限\x1b"})
+    revision = _rows(app, TargetRevision)[0]
+    assert (revision.new_value, revision.reason) == ("≥90%", "满意度\n应为下限")
