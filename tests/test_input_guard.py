@@ -91,7 +91,7 @@ def test_workflow_text_is_normalised_and_bounded(any_app):
 
 
 def test_finding_decisions_are_bounded_and_targets_keep_the_number_domain(any_app):
-    from service.models import Finding, Indicator, TargetRevision
+    from service.models import FindingRow as Finding, Indicator, TargetRevision
 
     app, tokens = any_app
     finance = login(app, "caiwu", tokens)

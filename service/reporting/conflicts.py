@@ -7,10 +7,10 @@ change unseen); a stale workbook upload is refused with the same comparison.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlmodel import Session, select
-from werkzeug.datastructures import MultiDict
 
 from ..clock import clock
 from ..domain.actuals import Actual, Spend, read_actual, read_spend, value_text
@@ -117,10 +117,10 @@ _FORM_NAMES = {"expected_on": "e", "likelihood": "l", "cause_category": "cc", "c
                "decrease_reason": "dr", "spent": "sp", "budget": "bd"}
 
 
-def merged_form(form: MultiDict, scope: Scope, cells: list[Cell]) -> MultiDict:
+def merged_form(form: Mapping[str, str], scope: Scope, cells: list[Cell]) -> dict[str, str]:
     """The form as typed, except that cells the writer did not change (theirs moved on since) show the
     current value: saving it again keeps everyone's changes and the writer's own."""
-    merged = MultiDict(form)
+    merged = dict(form.items())
     for cell in cells:
         if cell.changed_by_you:
             continue
