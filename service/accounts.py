@@ -17,6 +17,7 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .clock import clock
+from .domain.inputs import InputError, clean_text
 from .domain.passwords import DEFAULT_MIN_LENGTH, password_problems
 from .domain.vocabulary import Role
 from .models import ApiToken, Division, LoginFailure, User
@@ -49,8 +50,9 @@ def hash_token(token: str) -> str:
 def create_user(session: Session, username: str, display_name: str, role: str, division_code: str | None,
                 password: str, min_length: int = DEFAULT_MIN_LENGTH) -> User:
     username = (username or "").strip()
-    if not username or len(username) > 64 or any(c.isspace() for c in username):
-        raise AccountError("用户名不能为空、不能含空格，最长 64 个字符")
+    if not username or len(username) > 64 or any(c.isspace() or not c.isprintable() for c in username):
+        raise AccountError("用户名不能为空、不能含空格或控制字符，最长 64 个字符")
+    display_name = _clean(display_name or username, "显示名称", 100)
     if role not in Role.values():
         raise AccountError(f"角色「{role}」无效，可选：{', '.join(Role.values())}")
     division_id = None
@@ -64,11 +66,19 @@ def create_user(session: Session, username: str, display_name: str, role: str, d
     if session.exec(select(User.id).where(User.username == username)).first() is not None:
         raise AccountError(f"用户名「{username}」已存在")
     _check_password(password, username, min_length)
-    user = User(username=username, display_name=(display_name or username).strip(), role=role,
+    user = User(username=username, display_name=display_name, role=role,
                 division_id=division_id, password_hash=generate_password_hash(password))
     session.add(user)
     session.flush()
     return user
+
+
+def _clean(text: str | None, label: str, limit: int) -> str:
+    """A single-line account field (display name, token label, address), normalised once."""
+    try:
+        return clean_text(text, limit, multiline=False)
+    except InputError as exc:
+        raise AccountError(f"{label}：{exc.message}") from exc
 
 
 def _check_password(password: str, username: str, min_length: int) -> None:
@@ -119,7 +129,8 @@ def set_notification_settings(session: Session, user: User, email: str | None, w
                               notify_email: bool, email_digest: bool, allowed_networks=()) -> User:
     """Where USER's notices go besides the inbox: email (each or a daily digest) and a webhook, whose
     destination must be one a webhook may call (ALLOWED_NETWORKS besides public addresses)."""
-    email, webhook_url = (email or "").strip() or None, (webhook_url or "").strip() or None
+    email = _clean(email, "邮箱地址", MAX_EMAIL) or None
+    webhook_url = _clean(webhook_url, "Webhook 地址", MAX_WEBHOOK_URL) or None
     if email and ("@" not in email or len(email) > MAX_EMAIL):
         raise AccountError("邮箱地址格式不正确")
     if webhook_url and len(webhook_url) > MAX_WEBHOOK_URL:
@@ -155,7 +166,7 @@ class IssuedToken:
 def issue_token(session: Session, user: User, label: str, days: int = DEFAULT_TOKEN_DAYS) -> IssuedToken:
     """A new token, valid for DAYS days of wall time."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    record = ApiToken(user_id=user.id, label=(label or "API").strip()[:100], token_hash=hash_token(token),
+    record = ApiToken(user_id=user.id, label=_clean(label, "令牌名称", 100) or "API", token_hash=hash_token(token),
                       hint=token[:10], expires_at=clock.wall_now() + timedelta(days=days))
     session.add(record)
     session.flush()

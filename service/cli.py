@@ -316,7 +316,10 @@ def users_token(username: str, label: str) -> None:
         user = session.exec(select(User).where(User.username == username)).first()
         if user is None:
             raise click.ClickException(f"用户 {username} 不存在")
-        issued = issue_token(session, user, label, current_app.config["PERFTRACK_SETTINGS"].token_days)
+        try:
+            issued = issue_token(session, user, label, current_app.config["PERFTRACK_SETTINGS"].token_days)
+        except AccountError as exc:
+            raise click.ClickException(str(exc)) from exc
     click.echo(issued.token)
     click.echo(f"有效期至 {issued.record.expires_at.astimezone(clock.zone):%Y-%m-%d %H:%M}", err=True)
 

@@ -6,7 +6,7 @@ snapshot: the policy, the version of every report it read, who and when, and eve
 """
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import delete, func, select
 from sqlmodel import Session
@@ -14,6 +14,7 @@ from sqlmodel import Session
 from .clock import clock
 from .decision_error import DecisionError
 from .domain.actuals import Spend
+from .domain.inputs import InputError, clean_text, read_decimal
 from .domain.scoring import (
     BudgetScore, IndicatorInput, IndicatorScore, ProjectInput, ProjectScore, Review, ScoreFinding, ScoringPolicy,
     score_project,
@@ -84,11 +85,32 @@ def evaluate(session: Session, year: int, project_code: str | None = None,
             for _id, p, _codes in load_inputs(session, ids[start:start + BATCH], reports)]
 
 
+MAX_NOTE = 2000
+LOCKED_MESSAGE = "{year} 年度自评已锁定：只能查看，不能再计算、评定、调整或填写说明"
+
+
+def year_locked(session: Session, fiscal_year_id: int) -> bool:
+    """Whether finance has filed the year on one of its runs (then every run of it is read-only)."""
+    return session.execute(select(EvaluationRun.id).where(EvaluationRun.fiscal_year_id == fiscal_year_id,
+                                                          EvaluationRun.final.is_(True))).first() is not None
+
+
+def ensure_year_open(session: Session, fiscal_year_id: int) -> None:
+    """Every write of the self-evaluation (a run, a grade, an override, a note) asks this first."""
+    if year_locked(session, fiscal_year_id):
+        raise DecisionError(LOCKED_MESSAGE.format(year=session.get(FiscalYear, fiscal_year_id).year))
+
+
+def _text(value: str | None, label: str, limit: int = MAX_NOTE) -> str:
+    try:
+        return clean_text(value, limit)
+    except InputError as exc:
+        raise DecisionError(f"{label}：{exc.message}") from exc
+
+
 def start_run(session: Session, year: int, actor: str, policy: ScoringPolicy = ScoringPolicy()) -> EvaluationRun:
     fiscal_year = _year(session, year)
-    if session.execute(select(EvaluationRun.id).where(EvaluationRun.fiscal_year_id == fiscal_year.id,
-                                                      EvaluationRun.final.is_(True))).first():
-        raise DecisionError(f"{year} 年度自评已锁定，只能查看，不能再计算")
+    ensure_year_open(session, fiscal_year.id)
     run = EvaluationRun(fiscal_year_id=fiscal_year.id, policy=policy.to_dict(), actor=actor)
     session.add(run)
     session.flush()
@@ -98,6 +120,7 @@ def start_run(session: Session, year: int, actor: str, policy: ScoringPolicy = S
 def execute_run(session: Session, run: EvaluationRun, on_progress=None) -> EvaluationRun:
     """Score every project of the run's year and store the results (set-based writes, in batches)."""
     fiscal_year = session.get(FiscalYear, run.fiscal_year_id)
+    ensure_year_open(session, fiscal_year.id)  # a run queued before the year was locked stores nothing
     policy = ScoringPolicy.from_dict(run.policy)
     reports = submitted_reports(session, fiscal_year.id)
     ids = list(session.execute(select(Project.id).where(Project.fiscal_year_id == fiscal_year.id)
@@ -144,33 +167,24 @@ def lock_year(session: Session, run: EvaluationRun) -> EvaluationRun:
     """Finance files the year on RUN: from now on only viewing, never another run or an edit."""
     if run.state != RunState.DONE:
         raise DecisionError("只能锁定已完成的计算")
-    if session.execute(select(EvaluationRun.id).where(EvaluationRun.fiscal_year_id == run.fiscal_year_id,
-                                                      EvaluationRun.final.is_(True))).first():
-        raise DecisionError("该年度自评已锁定")
+    ensure_year_open(session, run.fiscal_year_id)
     run.final = True
     session.add(run)
     session.flush()
     return run
 
 
-def _require_open(run: EvaluationRun) -> None:
-    if run.final:
-        raise DecisionError("该年度自评已锁定：只能查看，需调整请重新开始一次计算")
-
-
 def override_score(session: Session, run: EvaluationRun, result: IndicatorResult, score_text: str, reason: str,
                    actor: str) -> IndicatorResult:
     """Finance sets an indicator's score by hand, with a reason; the computed score is kept beside it."""
-    _require_open(run)
-    reason = (reason or "").strip()
+    ensure_year_open(session, run.fiscal_year_id)
+    reason = _text(reason, "调整原因")
     if not reason:
         raise DecisionError("调整得分必须说明原因")
     try:
-        score = Decimal((score_text or "").strip())
-    except InvalidOperation:
-        score = None
-    if score is None or not score.is_finite():
-        raise DecisionError("得分应为数字")
+        score = read_decimal(score_text, places=2, minimum=None)
+    except InputError as exc:
+        raise DecisionError(f"得分：{exc.message}") from exc
     if not 0 <= score <= result.weight:
         raise DecisionError(f"得分应在 0 到分值 {result.weight} 之间")
     result.override_score, result.override_reason, result.override_by = score, reason, actor
@@ -179,13 +193,10 @@ def override_score(session: Session, run: EvaluationRun, result: IndicatorResult
     return result
 
 
-MAX_NOTE = 2000
-
-
 def set_division_note(session: Session, run: EvaluationRun, result: IndicatorResult, note: str) -> IndicatorResult:
     """The division's 偏差原因分析及改进措施 for an indicator of the run (printed in the 自评表)."""
-    _require_open(run)
-    result.division_note = (note or "").strip()[:MAX_NOTE]
+    ensure_year_open(session, run.fiscal_year_id)
+    result.division_note = _text(note, "偏差原因分析及改进措施")
     session.add(result)
     session.flush()
     return result
@@ -234,6 +245,18 @@ def division_notes(session: Session, run: EvaluationRun) -> dict[str, str]:
     return dict(session.execute(select(Indicator.code, IndicatorResult.division_note)
                                 .join(IndicatorResult, IndicatorResult.indicator_id == Indicator.id)
                                 .where(IndicatorResult.run_id == run.id, IndicatorResult.division_note != "")).all())
+
+
+def record_failure(session: Session, run_id: int, exc: BaseException) -> None:
+    """A run whose job failed shows it and why, instead of staying queued; its partial rows go."""
+    run = session.get(EvaluationRun, run_id)
+    if run is None:
+        return
+    discard_partial(session, run)
+    run.state, run.finished_at = RunState.FAILED, clock.now()
+    run.error = str(exc) if isinstance(exc, DecisionError) else (
+        f"计算出错（{type(exc).__name__}），已记录日志；可修正数据后重新开始计算")
+    session.add(run)
 
 
 def discard_partial(session: Session, run: EvaluationRun) -> None:

@@ -8,19 +8,21 @@ from __future__ import annotations
 
 import csv
 import io
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from .clock import clock
 from .decision_error import DecisionError
+from .domain.inputs import InputError, clean_text, read_decimal
 from .domain.scoring import ScoringPolicy
 from .domain.vocabulary import Band
+from .evaluation import LOCKED_MESSAGE, MAX_NOTE, ensure_year_open
 from .importers.source import ImportProblem
 from .importers.text_export import decode_text
 from .importing import ImportRejected
-from .models import Indicator, ReviewerGrade
+from .models import EvaluationRun, FiscalYear, Indicator, Project, ReviewerGrade
 
 HEADER = ["指标编号", "评价档次", "得分比例", "说明"]
 
@@ -59,11 +61,9 @@ def read_grade(band: str, percent_text: str, policy: ScoringPolicy) -> tuple[str
     if not text:
         return band, None
     try:
-        percent = Decimal(text.rstrip("%％").strip())
-    except InvalidOperation:
-        percent = None
-    if percent is None or not percent.is_finite():
-        raise GradeRefused("得分比例", f"「{text}」不是百分比")
+        percent = read_decimal(text.rstrip("%％").strip(), places=2, maximum=Decimal(100))
+    except InputError as exc:
+        raise GradeRefused("得分比例", exc.message) from exc
     low, high = policy.bands[band]
     if not low <= percent <= high:
         raise GradeRefused("得分比例", f"{text} 不在「{band}」档 {low}–{high}% 内")
@@ -73,9 +73,16 @@ def read_grade(band: str, percent_text: str, policy: ScoringPolicy) -> tuple[str
 def grade_indicator(session: Session, indicator_id: int, band: str, percent_text: str, note: str, actor: str,
                     policy: ScoringPolicy = ScoringPolicy()) -> ReviewerGrade:
     """Finance grades one qualitative or late indicator; the next evaluation run scores by it."""
+    year_id = session.execute(select(Project.fiscal_year_id).join(Indicator, Indicator.project_id == Project.id)
+                              .where(Indicator.id == indicator_id)).scalar_one()
+    ensure_year_open(session, year_id)
     band, percent = read_grade(band, percent_text, policy)
+    try:
+        note = clean_text(note, MAX_NOTE)
+    except InputError as exc:
+        raise GradeRefused("说明", exc.message) from exc
     existing = session.execute(select(ReviewerGrade).where(ReviewerGrade.indicator_id == indicator_id)).scalar()
-    grade = _store(session, existing, indicator_id, band, percent, (note or "").strip(), actor)
+    grade = _store(session, existing, indicator_id, band, percent, note, actor)
     session.flush()
     return grade
 
@@ -88,6 +95,11 @@ def import_grades(session: Session, file_name: str, data: bytes, actor: str,
     problems, parsed = [], []
     codes = {r[1][0] for r in rows[1:] if r[1]}
     known = dict(session.execute(select(Indicator.code, Indicator.id).where(Indicator.code.in_(codes))).all())
+    locked = dict(session.execute(  # indicator code -> year, for years whose self-evaluation is filed
+        select(Indicator.code, FiscalYear.year).join(Project, Project.id == Indicator.project_id)
+        .join(FiscalYear, FiscalYear.id == Project.fiscal_year_id)
+        .join(EvaluationRun, (EvaluationRun.fiscal_year_id == FiscalYear.id) & EvaluationRun.final.is_(True))
+        .where(Indicator.code.in_(codes))).all())
     for location, cells in rows[1:]:
         cells = (cells + [""] * 4)[:4]
         if not any(cells):
@@ -96,10 +108,17 @@ def import_grades(session: Session, file_name: str, data: bytes, actor: str,
         if code not in known:
             problems.append(ImportProblem(location, "指标编号", f"指标编号「{code}」不存在"))
             continue
+        if code in locked:
+            problems.append(ImportProblem(location, "指标编号", LOCKED_MESSAGE.format(year=locked[code])))
+            continue
         try:
             band, percent = read_grade(band, percent_text, policy)
+            note = clean_text(note, MAX_NOTE)
         except GradeRefused as refused:
             problems.append(ImportProblem(location, refused.field, refused.message))
+            continue
+        except InputError as exc:
+            problems.append(ImportProblem(location, "说明", exc.message))
             continue
         parsed.append((known[code], band, percent, note))
     if problems:

@@ -16,6 +16,7 @@ from pathlib import Path
 from sqlmodel import Session, select
 
 from .clock import clock
+from .domain.inputs import InputError, check_decimal, clean_text
 from .domain.targets import Target, parse_target
 from .domain.vocabulary import FindingState, Severity
 from .importers.docx_tables import read_docx
@@ -32,6 +33,14 @@ DEFAULT_DIVISIONS = Path(__file__).parent / "sample_data" / "divisions.json"
 PROJECT_FIELDS = ("table_no", "title", "name", "prefix", "division_id", "funding_level", "budget",
                   "fiscal_funds", "other_funds", "use_of_funds", "goals")
 INDICATOR_FIELDS = ("row_order", "level1", "level2", "name", "description", "weight")
+# Text read from a table: (attribute, label, longest allowed, may hold line breaks); the limits are
+# the columns' (Project.code, Indicator.level1/level2) or generous bounds for the Text columns.
+PROJECT_TEXT = (("code", "项目编号", 60, False), ("title", "项目标题", 500, False), ("name", "项目名称", 500, False),
+                ("prefix", "处室前缀", 8, False), ("funding_level", "资金来源", 8, False),
+                ("division", "处室", 100, False), ("use_of_funds", "资金用途", 5000, True))
+INDICATOR_TEXT = (("level1", "一级指标", 50, False), ("level2", "二级指标", 50, False), ("name", "三级指标", 500, False),
+                  ("description", "指标内容", 2000, True), ("raw_value", "指标值", 500, False))
+PROJECT_MONEY = (("budget", "年度预算数"), ("fiscal_funds", "财政拨款"), ("other_funds", "其他资金"))
 
 
 class ImportRejected(Exception):
@@ -147,9 +156,56 @@ def _division_lookup(session: Session) -> tuple[dict, dict, Division]:
     return by_key, prefixes, finance
 
 
+def clean_source(source: SourceFile) -> list[ImportProblem]:
+    """Normalise every text of the file once (`inputs.clean_text`) and hold its numbers to what the
+    columns store; what cannot be taken is a problem naming the table/row and the field."""
+    problems: list[ImportProblem] = []
+
+    def clean(record, fields, location) -> None:
+        for name, label, limit, multiline in fields:
+            value = getattr(record, name)
+            if value is None:
+                continue
+            try:
+                setattr(record, name, clean_text(value, limit, multiline=multiline))
+            except InputError as exc:
+                problems.append(ImportProblem(location, label, exc.message))
+
+    def number(value, label, location, **domain) -> None:
+        try:
+            if value is not None:
+                check_decimal(value, **domain)
+        except InputError as exc:
+            problems.append(ImportProblem(location, label, exc.message))
+
+    for sp in source.projects:
+        clean(sp, PROJECT_TEXT, sp.location)
+        try:
+            sp.goals = [clean_text(goal, 2000) for goal in sp.goals]
+        except InputError as exc:
+            problems.append(ImportProblem(sp.location, "绩效目标", exc.message))
+        for name, label in PROJECT_MONEY:
+            number(getattr(sp, name), label, sp.location, places=None, minimum=None)
+        for si in sp.indicators:
+            location = si.location or sp.location
+            clean(si, INDICATOR_TEXT, location)
+            number(si.weight, "分值", location, places=None, maximum=Decimal(100))
+    return problems
+
+
+def target_problem(target: Target) -> str | None:
+    """Why a read target cannot be stored (a number no column keeps), or None."""
+    try:
+        if target.value is not None:
+            check_decimal(target.value, places=None, minimum=None)
+    except InputError as exc:
+        return exc.message
+    return None
+
+
 def plan_import(session: Session, source: SourceFile, year: int, file_name: str, data: bytes) -> ImportPlan:
     """What importing `source` into `year` would change.  Raises ImportRejected on any problem."""
-    problems = list(source.problems)
+    problems = list(source.problems) + clean_source(source)
     dominant = _dominant_year(source.years_mentioned)
     if dominant is not None and dominant != year:
         problems.append(ImportProblem("文件", "年度", f"文件中的项目主要属于 {dominant} 年，与导入年度 {year} 不符"))
@@ -201,6 +257,9 @@ def plan_import(session: Session, source: SourceFile, year: int, file_name: str,
             old = current_indicators.pop(code, None)
             raw = si.raw_value if old is None or old.source_value != si.raw_value else old.raw_value
             target = parse_target(raw, si.level2, si.name, si.description, fiscal_year=year)
+            unstored = target_problem(target)
+            if unstored:
+                problems.append(ImportProblem(si.location or sp.location, "指标值", unstored))
             ic = IndicatorChange(code, "create", target=target, values=values | {"raw_value": raw})
             if old is not None:
                 ic.fields = {f: (getattr(old, f), values[f]) for f in INDICATOR_FIELDS if _differs(getattr(old, f), values[f])}
@@ -211,6 +270,8 @@ def plan_import(session: Session, source: SourceFile, year: int, file_name: str,
                 ic.action = "update" if ic.fields else "unchanged"
             change.indicators.append(ic)
         change.missing = sorted(code for code, ind in current_indicators.items() if ind.in_source)
+    if problems:
+        raise ImportRejected(problems)
     return plan
 
 

@@ -430,6 +430,7 @@ class EvaluationRun(SQLModel, table=True):
     progress: int = 0  # projects scored so far
     total: int = 0
     final: bool = False  # the year was locked on this run
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))  # why it failed
     created_at: datetime = Field(default_factory=_now, sa_column=_created())
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 

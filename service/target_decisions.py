@@ -9,9 +9,10 @@ from sqlmodel import Session
 
 from .clock import clock
 from .decision_error import DecisionError
+from .domain.inputs import InputError, clean_text
 from .domain.targets import parse_target
 from .domain.vocabulary import FindingState
-from .importing import sync_findings
+from .importing import sync_findings, target_problem
 from .models import FindingRow, FiscalYear, Indicator, Project, TargetRevision
 from .stored_targets import target_columns
 
@@ -20,14 +21,15 @@ def accept_finding(session: Session, finding: FindingRow, actor: str, note: str 
     """The reviewer agrees with the machine's reading; the finding is closed as accepted."""
     if finding.state != FindingState.OPEN:
         raise DecisionError("该问题已处理")
+    note = _clean(note, "说明", 2000)
     finding.state, finding.resolved_by, finding.resolved_at, finding.note = (
-        FindingState.ACCEPTED, actor, clock.now(), note.strip())
+        FindingState.ACCEPTED, actor, clock.now(), note)
 
 
 def correct_target(session: Session, indicator: Indicator, new_value: str, actor: str, reason: str,
                    finding: FindingRow | None = None) -> None:
     """Replace the target in force with `new_value`; a revision keeps old, new, who, when, why."""
-    new_value, reason = (new_value or "").strip(), (reason or "").strip()
+    new_value, reason = _clean(new_value, "新的指标值", 500, multiline=False), _clean(reason, "原因", 2000)
     if not reason:
         raise DecisionError("修改指标值必须填写原因")
     if not new_value:
@@ -37,6 +39,9 @@ def correct_target(session: Session, indicator: Indicator, new_value: str, actor
     project = session.get(Project, indicator.project_id)
     year = session.get(FiscalYear, project.fiscal_year_id).year
     target = parse_target(new_value, indicator.level2, indicator.name, indicator.description, fiscal_year=year)
+    unstored = target_problem(target)
+    if unstored:
+        raise DecisionError(f"新的指标值：{unstored}")
     session.add(TargetRevision(indicator_id=indicator.id, old_value=indicator.raw_value, new_value=new_value,
                                actor=actor, reason=reason))
     indicator.raw_value = new_value
@@ -48,3 +53,10 @@ def correct_target(session: Session, indicator: Indicator, new_value: str, actor
             FindingState.CORRECTED, actor, clock.now(), reason)
         session.flush()
     sync_findings(session, project.id, indicator.id, [(f.code, f.severity, f.message) for f in target.findings])
+
+
+def _clean(text: str | None, label: str, limit: int, multiline: bool = True) -> str:
+    try:
+        return clean_text(text, limit, multiline=multiline)
+    except InputError as exc:
+        raise DecisionError(f"{label}：{exc.message}") from exc

@@ -76,6 +76,7 @@ class PostgresServer:
         self.port = port
         self._names = (f"perftrack_test_{n}" for n in range(1, 100_000))
         self._templates: dict[str, str] = {}
+        self.tokens: dict[str, dict[str, str]] = {}  # per template kind: its users' API tokens
 
     def url(self, name: str) -> str:
         return f"postgresql+psycopg://postgres@127.0.0.1:{self.port}/{name}"
@@ -214,7 +215,7 @@ USERS = [
 ]
 
 
-def add_users(url: str) -> dict[str, str]:
+def add_users(url: str, users=USERS) -> dict[str, str]:
     """One user (and API token) per role in USERS; 口岸管理处 reports need its head's sign-off."""
     from sqlmodel import select
 
@@ -224,7 +225,7 @@ def add_users(url: str) -> dict[str, str]:
     engine = make_engine(url)
     tokens = {}
     with session_scope(engine) as session:
-        for username, role, division in USERS:
+        for username, role, division in users:
             user = create_user(session, username, username, role, division, PASSWORD)
             tokens[username] = issue_token(session, user, "tests").token
         kac = session.exec(select(Division).where(Division.code == "KAC")).one()
@@ -235,6 +236,28 @@ def add_users(url: str) -> dict[str, str]:
     else:
         engine.dispose()
     return tokens
+
+
+def seed_database(url: str, seed_bytes: bytes, users=USERS) -> dict[str, str]:
+    """Migrate URL, import the seed year, create USERS with one API token each (returned by name)."""
+    upgrade(url)
+    engine = make_engine(url)
+    with session_scope(engine) as session:
+        import_bytes(session, SEED.name, seed_bytes, 2025, "test")
+    engine.dispose()
+    return add_users(url, users)
+
+
+@pytest.fixture
+def postgres_seeded(postgres_server, seed_bytes) -> tuple[str, dict[str, str]]:
+    """A fresh copy of a seeded PostgreSQL database (the users of USERS plus a WMC reporter) and their
+    tokens; the template is built once per session."""
+
+    def build(url: str) -> None:
+        postgres_server.tokens["seeded-wmc"] = seed_database(url, seed_bytes, USERS + [("wmc", "reporter", "WMC")])
+
+    url = postgres_server.from_template("seeded-wmc", build)
+    return url, postgres_server.tokens["seeded-wmc"]
 
 
 @pytest.fixture(scope="session")

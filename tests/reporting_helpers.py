@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 
 from sqlalchemy import text
 
-from service.domain.actuals import RawActual
+from service.domain.actuals import RawActual, places_of
 from service.reporting.reports import ActualRow, Scope, SpendRow
+from service.stored_targets import target_of
 
 REPORT_TABLES = ("report", "report_event", "actual_entry", "spend_entry", "attachment", "period_lock_event")
 
@@ -20,8 +21,9 @@ def on_track(indicator, done_on: date) -> RawActual:
     if indicator.kind == "qualitative":
         return RawActual(value="按计划推进", likelihood="确定能")
     target = indicator.target_value if indicator.target_value is not None else Decimal(1)
-    if indicator.direction == "lower_better":
-        target = (target * Decimal("0.9")).quantize(Decimal("0.01"))  # strictly within a < or ≤ ceiling
+    if indicator.direction == "lower_better":  # strictly within a < or ≤ ceiling, whole where counted
+        whole = places_of(target_of(indicator)) == 0
+        target = (target * Decimal("0.9")).quantize(Decimal(1) if whole else Decimal("0.01"), rounding=ROUND_DOWN)
     elif indicator.comparator == ">":
         target += 1
     return RawActual(value=str(target), likelihood="确定能")

@@ -79,10 +79,62 @@ def test_deadlines_done_not_done_and_dates_outside_the_year():
     assert errors(due, value="2025-02-30")[0]  # no such day
 
 
+@pytest.mark.parametrize("target, raw, message", [
+    (make_target(), "9" * 16, "数值过大：绝对值应小于 1000 亿（100,000,000,000）"),  # 10000000000000000 on SQLite
+    (make_target(unit="万元"), "1234567890123456.7891", "数值过大：绝对值应小于 1000 亿（100,000,000,000）"),
+    (make_target(), "9" * 400, "数值过大：绝对值应小于 1000 亿（100,000,000,000）"),  # Infinity on SQLite
+    (make_target(), "100000000000", "数值过大：绝对值应小于 1000 亿（100,000,000,000）"),
+    (make_target(), "NaN", "「NaN」不是数字"),
+    (make_target(), "Infinity", "「Infinity」不是数字"),
+    (make_target(), "1e5", "单位不符：应填写「个」，填写的是「e5」"),
+    (make_target(), "2.5", "「举办活动场次」以「个」计，应为整数"),
+    (make_target(unit="家次", name="服务企业数量"), "1000.5", "「服务企业数量」以「家次」计，应为整数"),
+    (make_target(unit="万元"), "12.34567", "最多保留 4 位小数"),
+    (make_target(unit="%", value="95", name="验收合格率", level2="质量指标"), "100.5", "「验收合格率」是比率，不能超过 100%"),
+])
+def test_numbers_have_a_domain_per_kind(target, raw, message):
+    found, actual = errors(target, value=raw)
+    assert found == [f"实际完成值：{message}"] and actual.number is None
+
+
+@pytest.mark.parametrize("target, raw, number", [
+    (make_target(), "99999999999", "99999999999"),
+    (make_target(), "5.0", "5"),  # a whole number written with a decimal point
+    (make_target(value="2.5", unit="次"), "2.5", "2.5"),  # the target allows halves
+    (make_target(unit="万元"), "99999999999.9999", "99999999999.9999"),
+    (make_target(unit="平方米"), "8000.1250", "8000.125"),
+    (make_target(unit="%", value="10", name="销售额增长率"), "250.5%", "250.5"),
+])
+def test_numbers_inside_the_domain_are_taken_exactly(target, raw, number):
+    found, actual = errors(target, value=raw)
+    assert found == [] and actual.number == Decimal(number)
+
+
+def test_spend_has_the_same_magnitude_limit():
+    assert [str(e) for e in read_spend("9" * 16, "", Decimal(100))[1]] == [
+        "执行数：数值过大：绝对值应小于 1000 亿（100,000,000,000）"]
+    assert [str(e) for e in read_spend("", "NaN", Decimal(100))[1]] == ["全年预算数：「NaN」不是数字"]
+    assert read_spend("12.500", "", Decimal(100)) == (read_spend("12.5", "", Decimal(100))[0], [])
+
+
+def test_text_is_normalised_once_with_the_field_named():
+    qualitative = make_target(kind="qualitative", value=None)
+    found, actual = errors(qualitative, value="第一段\x0b第二段\x0c第三段\u2028完", cause_text="资金\x07未到位\x85原因",
+                           likelihood="有可能")
+    assert found == []
+    assert actual.progress == "第一段\n第二段\n第三段\n完" and actual.cause_text == "资金未到位\n原因"
+    assert errors(make_target(), value="60", measure_text="加快\x00拨付")[0] == ["改进措施：含有空字符（NUL），请删除后重试"]
+    assert errors(qualitative, value="进展\ud800")[0] == [
+        "实际完成值：含有无法识别的字符（不成对的 UTF-16 代理项），请检查复制来源"]
+    found, actual = errors(make_target(), previous=Decimal(40), value="30", confirm_decrease=True,
+                           decrease_reason="重" * 200_000)
+    assert found == ["确认减少原因：不能超过 2000 个字（现有 200000 个字）"] and actual.decrease_reason == ""
+
+
 def test_choices_and_text_limits():
     assert errors(make_target(), value="60", likelihood="也许")[0] == ["完成可能性：「也许」不是可选项（确定能 / 有可能 / 不可能）"]
     assert "偏差原因类别" in errors(make_target(), value="60", cause_category="天气")[0][0]
-    assert "不能超过 2000 字" in errors(make_target(), value="60", cause_text="字" * 2001)[0][0]
+    assert errors(make_target(), value="60", cause_text="字" * 2001)[0] == ["偏差原因分析：不能超过 2000 个字（现有 2001 个字）"]
 
 
 def test_completeness_is_checked_on_submit_only():
@@ -105,7 +157,7 @@ def test_explanation_column_splits_into_cause_and_measure():
 
 def test_values_read_back_as_written():
     due = make_target(kind="deadline", value=None, due=date(2025, 6, 30), direction="on_or_before")
-    for target, text in ((make_target(), "1234.5"), (due, "2025-06-20"), (due, "未完成"),
+    for target, text in ((make_target(unit="平方米"), "1234.5"), (due, "2025-06-20"), (due, "未完成"),
                          (make_target(kind="qualitative", value=None), "按计划推进")):
         actual = read_actual(target, RawActual(value=text), Q2, today=TODAY).actual
         assert value_text(target, actual) == text

@@ -77,3 +77,71 @@ def test_run_review_override_explain_lock(client_as, app, worker_env):
     assert first[6] == 12 and first[7] == "原因：招标延期；改进措施：四季度集中实施"
     own = load_workbook(io.BytesIO(xxh.get("/self-evaluation/runs/1/workbook.xlsx").data))
     assert len(own.sheetnames) == 2 + 8  # 电子商务和信息化处's projects only
+
+
+def test_a_locked_year_refuses_every_write_to_any_of_its_runs(client_as, app, worker_env):
+    from service.decision_error import DecisionError
+    from service.evaluation import execute_run, start_run
+    from service.grades import import_grades
+    from service.importing import ImportRejected
+
+    clock.set_today(DEMO_TODAY)
+    engine = app.extensions["perftrack.engine"]
+    finance, xxh = client_as("caiwu"), client_as("xxh")
+    for _ in range(2):
+        finance.post("/self-evaluation/runs", data={"year": "2025"})
+    with session_scope(engine) as session:
+        queued_late = start_run(session, 2025, "caiwu")  # queued before the lock, executed after it
+    assert jobs.evaluation_run(1) == {"projects": 62} and jobs.evaluation_run(2) == {"projects": 62}
+    older = "/self-evaluation/runs/1/projects/2025-001/indicators/2025-001.01"
+    qualitative = "/self-evaluation/runs/1/projects/2025-001/indicators/2025-001.05"
+    nan = finance.post(f"{older}/override", data={"score": "NaN", "reason": "x"}, follow_redirects=True)
+    assert nan.status_code == 200 and "得分：「NaN」不是数字" in nan.get_data(as_text=True)
+    nan = finance.post(f"{qualitative}/grade", data={"band": "达成", "percent": "NaN"}, follow_redirects=True)
+    assert "得分比例：「NaN」不是数字" in nan.get_data(as_text=True)
+    long_note = xxh.post(f"{older}/note", data={"note": "字" * 2001}, follow_redirects=True)
+    assert "偏差原因分析及改进措施：不能超过 2000 个字" in long_note.get_data(as_text=True)
+
+    finance.post("/self-evaluation/runs/2/lock")
+    writes = [(finance, f"{older}/override", {"score": "11", "reason": "补记"}),
+              (finance, f"{qualitative}/grade", {"band": "部分达成", "percent": "70", "note": "成效一般"}),
+              (xxh, f"{older}/note", {"note": "原因：招标延期"})]
+    for client, url, data in writes:
+        page = client.post(url, data=data, follow_redirects=True).get_data(as_text=True)
+        assert "2025 年度自评已锁定：只能查看" in page, url
+    sheet = finance.get("/self-evaluation/runs/1/projects/2025-001").get_data(as_text=True)
+    assert "/override" not in sheet and "/note" not in sheet  # no review tools on any run of the year
+    with session_scope(engine) as session:
+        assert session.exec(select(IndicatorResult).where(IndicatorResult.override_score.is_not(None))).all() == []
+        assert session.exec(select(IndicatorResult).where(IndicatorResult.division_note != "")).all() == []
+        assert session.exec(select(ReviewerGrade)).all() == []
+        with pytest.raises(DecisionError, match="已锁定"):
+            execute_run(session, session.get(EvaluationRun, queued_late.id))
+        with pytest.raises(ImportRejected) as rejected:
+            import_grades(session, "grades.csv", "指标编号,评价档次,得分比例,说明\n2025-001.05,达成,90,\n".encode(), "caiwu")
+        assert "2025 年度自评已锁定" in rejected.value.problems[0].message
+    assert jobs.evaluation_run(queued_late.id) == {"refused": "2025 年度自评已锁定：只能查看，不能再计算、评定、调整或填写说明"}
+    page = finance.get("/self-evaluation").get_data(as_text=True)
+    assert "失败" in page and "2025 年度自评已锁定" in page
+
+
+def test_a_run_that_fails_says_so_instead_of_staying_queued(client_as, app, worker_env):
+    """An Infinity stored by an older version (before numbers had a domain) made the job die and the
+    run stay "queued" with no word; now the run is failed with a reason and its partial rows are gone."""
+    from sqlalchemy import text
+
+    clock.set_today(DEMO_TODAY)
+    engine = app.extensions["perftrack.engine"]
+    with engine.begin() as connection:
+        connection.execute(text("UPDATE spend_entry SET spent = 9e999 WHERE id = (SELECT max(s.id) FROM spend_entry s "
+                                "JOIN report r ON r.id = s.report_id WHERE s.is_current AND s.spent IS NOT NULL "
+                                "AND r.first_submitted_at IS NOT NULL)"))
+    finance = client_as("caiwu")
+    finance.post("/self-evaluation/runs", data={"year": "2025"})
+    with pytest.raises(Exception):
+        jobs.evaluation_run(1)
+    with session_scope(engine) as session:
+        run = session.get(EvaluationRun, 1)
+        assert run.state == "failed" and "计算出错" in run.error
+        assert session.exec(select(IndicatorResult)).all() == []
+    assert "计算出错" in finance.get("/self-evaluation").get_data(as_text=True)

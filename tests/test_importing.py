@@ -238,3 +238,35 @@ def test_findings_of_the_seed(seeded_engine):
         ).all()
         assert ("division_unassigned", "2025-065") in project_level
         assert ("division_unassigned", "2025-066") in project_level
+
+
+def test_text_and_numbers_no_column_keeps_are_refused_on_both_databases(database_url):
+    """NUL, a 二级指标 over its 50 characters and a target of 400 nines were PostgreSQL 500s (and
+    Infinity on SQLite); now the file is refused with row and field, and nothing is written."""
+    from .documents import as_csv, flat_rows
+
+    engine = make_engine(database_url)
+    rows = flat_rows()
+    rows[0][7] = "档案\x00数量"
+    rows[1][6] = "时" * 51
+    rows[3][4] = "9" * 16
+    with pytest.raises(ImportRejected) as rejected:
+        run_import(engine, as_csv(rows), name="bad.csv")
+    assert {(p.location, p.field, p.message) for p in rejected.value.problems} == {
+        ("第 2 行", "三级指标", "含有空字符（NUL），请删除后重试"),
+        ("第 3 行", "二级指标", "不能超过 50 个字（现有 51 个字）"),
+        ("第 5 行", "年度预算数", "数值过大：绝对值应小于 1000 亿（100,000,000,000）")}
+    rows = flat_rows()
+    rows[2][9] = "≥" + "9" * 400 + "%"
+    with pytest.raises(ImportRejected) as rejected:
+        run_import(engine, as_csv(rows), name="bad.csv")
+    assert [(p.location, p.field, p.message) for p in rejected.value.problems] == [
+        ("第 4 行", "指标值", "数值过大：绝对值应小于 1000 亿（100,000,000,000）")]
+    with session_scope(engine) as session:
+        assert session.exec(select(func.count()).select_from(Project)).one() == 0
+    rows = flat_rows()
+    rows[0][7] = "档案\x0b数量\x07"  # a soft line break from Word in a single-line field
+    run_import(engine, as_csv(rows), name="good.csv")
+    with session_scope(engine) as session:
+        assert session.exec(select(Indicator.name).where(Indicator.code == "ZX-001.01")).one() == "档案 数量"
+    engine.dispose()

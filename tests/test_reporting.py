@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 
 import pytest
 from sqlmodel import select
@@ -107,6 +108,49 @@ def test_a_stale_version_is_refused_but_a_repeat_is_not(engine):
     assert caught.value.status == 412 and "已被他人修改" in caught.value.message
     assert snapshot(engine) == before
     assert not _save(engine, "XXH", 2, [ActualRow(XXH_CODE, RawActual(value="3"), "r")], expected_version=0).changed
+
+
+MONEY_CODE = "2025-001.04"  # 不超过预算资金 ≤23.38万元
+
+
+def test_the_largest_accepted_numbers_are_stored_exactly_and_resaving_them_changes_nothing(engine):
+    rows = [ActualRow(MONEY_CODE, RawActual(value="99999999999.9999"), "r1"),
+            ActualRow("2025-001.01", RawActual(value="99999999999"), "r2")]
+    spend = [SpendRow("2025-001", "99999999999.98", "99999999999.99", "p")]
+    assert _save(engine, "XXH", 2, rows, spend=spend).version == 1
+    for _ in range(3):
+        assert not _save(engine, "XXH", 2, rows, spend=spend).changed
+    with session_scope(engine) as session:
+        from service.models import SpendEntry
+
+        numbers = sorted(e.number for e in session.exec(select(ActualEntry)).all())
+        entry = session.exec(select(SpendEntry)).one()
+    assert numbers == [Decimal("99999999999"), Decimal("99999999999.9999")]
+    assert (entry.spent, entry.budget) == (Decimal("99999999999.98"), Decimal("99999999999.99"))
+
+
+@pytest.mark.parametrize("value", ["9" * 16, "1234567890123456.7891", "9" * 400])
+def test_numbers_no_column_keeps_are_refused_before_anything_is_written(engine, value):
+    before = snapshot(engine)
+    with pytest.raises(ReportError) as caught:
+        _save(engine, "XXH", 2, [ActualRow(MONEY_CODE, RawActual(value=value), "第 2 行")],
+              spend=[SpendRow("2025-001", value, "", "第 3 行")])
+    assert caught.value.status == 422
+    assert [(p.location, p.field, p.message) for p in caught.value.problems] == [
+        ("第 2 行", "实际完成值", "数值过大：绝对值应小于 1000 亿（100,000,000,000）"),
+        ("第 3 行", "执行数", "数值过大：绝对值应小于 1000 亿（100,000,000,000）")]
+    assert snapshot(engine) == before
+
+
+def test_text_that_postgresql_cannot_store_is_refused_with_its_field(engine):
+    before = snapshot(engine)
+    with pytest.raises(ReportError) as caught:
+        _save(engine, "XXH", 2, [ActualRow(XXH_CODE, RawActual(value="3", cause_text="资金\x00未到位"), "r")])
+    assert [(p.field, p.message) for p in caught.value.problems] == [("偏差原因分析", "含有空字符（NUL），请删除后重试")]
+    assert snapshot(engine) == before
+    _save(engine, "XXH", 2, [ActualRow(XXH_CODE, RawActual(value="3", cause_text="第一段\x0b第二段\x01"), "r")])
+    with session_scope(engine) as session:
+        assert session.exec(select(ActualEntry.cause_text)).one() == "第一段\n第二段"
 
 
 def test_head_signoff_submit_return_diff_resubmit_accept(engine):

@@ -12,7 +12,8 @@ from service.alerting import create_alerts, plan_day, weekly_summary
 from service.clock import clock
 from service.db import make_engine, session_scope
 from service.domain.vocabulary import RunState
-from service.evaluation import discard_partial, execute_run
+from service.decision_error import DecisionError
+from service.evaluation import discard_partial, execute_run, record_failure
 from service.models import EvaluationRun, FiscalYear
 from service.monitoring import lagging_alerts, recompute_project as recompute, sweep
 from service.notify import deliver as deliver_notification, retry_due, send_digests
@@ -97,13 +98,22 @@ def weekly_digest(as_of: str | None = None) -> int:
 
 
 def evaluation_run(run_id: int) -> dict:
-    """Score and store a self-evaluation run, committing progress per batch (the page shows a bar)."""
-    with session_scope(_engine()) as session:
-        run = session.get(EvaluationRun, run_id)
-        if run is None or run.state == RunState.DONE:
-            return {"skipped": True}
-        discard_partial(session, run)  # a rerun after a crash starts clean
-        execute_run(session, run, on_progress=lambda _run: session.commit())
+    """Score and store a self-evaluation run, committing progress per batch (the page shows a bar).
+    A failure marks the run failed with its reason; a refusal (the year was locked) is not retried."""
+    try:
+        with session_scope(_engine()) as session:
+            run = session.get(EvaluationRun, run_id)
+            if run is None or run.state == RunState.DONE:
+                return {"skipped": True}
+            discard_partial(session, run)  # a rerun after a crash starts clean
+            execute_run(session, run, on_progress=lambda _run: session.commit())
+    except Exception as exc:
+        log.exception("[%s] evaluation run %s failed", _job_id(), run_id)
+        with session_scope(_engine()) as session:
+            record_failure(session, run_id, exc)
+        if isinstance(exc, DecisionError):
+            return {"refused": str(exc)}
+        raise
     log.info("[%s] evaluation run %s done: %s projects", _job_id(), run_id, run.total)
     return {"projects": run.total}
 

@@ -9,17 +9,27 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from .inputs import MAX_PLACES, InputError, check_decimal, clean_text
 from .periods import Period
 from .progress import Light, needs_explanation, status_light
 from .targets import Target, format_decimal
 from .vocabulary import REPORT_FIELD_LABELS, CauseCategory, Likelihood, Measure, TargetKind
 
 NOT_DONE_WORDS = ("未完成", "尚未完成", "进行中", "否")
-MAX_TEXT = 2000
+MAX_TEXT = 2000  # progress statements, causes, measures, reasons
+MAX_SHORT_TEXT = 100  # dates, choices
+TEXT_LIMITS = {"value": MAX_TEXT, "expected_on": MAX_SHORT_TEXT, "likelihood": MAX_SHORT_TEXT,
+               "cause_category": MAX_SHORT_TEXT, "cause_text": MAX_TEXT, "measure_text": MAX_TEXT,
+               "decrease_reason": MAX_TEXT}
+# Units of things counted one by one: an actual in them is a whole number (unless the target is not).
+DISCRETE_UNITS = frozenset({
+    "个", "项", "次", "台", "套", "件", "篇", "本", "份", "期", "幅", "条", "家", "场", "人", "笔", "户", "所",
+    "处", "辆", "张", "册", "部", "名", "位", "批", "座", "块", "台次", "家次", "人次", "批次",
+})
 _NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(.*)$")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _MEASURE_MARK = re.compile(r"[；;。，,\s]*(?:改进措施|整改措施|完善措施|措施)\s*[:：]")
@@ -94,23 +104,31 @@ def _clean(text) -> str:
 
 
 def parse_number(text: str, unit: str) -> tuple[Decimal | None, str | None]:
-    """`1,234` / `95%` / `９５` / `12.5万元` → Decimal in the target's unit, or an error message."""
+    """`1,234` / `95%` / `９５` / `12.5万元` → Decimal in the target's unit, or an error message.
+    Every number keeps the domain both databases store exactly (`inputs.check_decimal`)."""
     cleaned = re.sub(r"(?<=\d)[,，](?=\d{3})", "", _clean(text)).replace(" ", "")
     match = _NUMBER.match(cleaned)
     if not match:
-        return None, f"「{text}」不是数字"
+        return None, f"「{_shown(text)}」不是数字"
     suffix = match.group(2)
     accepted = {"", unit} | ({"万"} if unit == "万元" else set()) | ({"%"} if unit == "%" else set())
     if suffix not in accepted:
         expected = f"「{unit}」" if unit else "纯数字"
-        return None, f"单位不符：应填写{expected}，填写的是「{suffix}」"
+        return None, f"单位不符：应填写{expected}，填写的是「{_shown(suffix)}」"
     try:
         number = Decimal(match.group(1))
+        check_decimal(number, places=MAX_PLACES, minimum=None)
     except InvalidOperation:
-        return None, f"「{text}」不是数字"
-    if number.as_tuple().exponent < -4:
-        return None, "最多保留 4 位小数"
+        return None, f"「{_shown(text)}」不是数字"
+    except InputError as exc:
+        return None, exc.message
     return number, None
+
+
+def _shown(text) -> str:
+    """Typed text quoted back in a message: one line, not too long."""
+    shown = " ".join(_clean(text).split())
+    return shown if len(shown) <= 40 else shown[:40] + "…"
 
 
 def parse_date(text: str) -> date | None:
@@ -138,23 +156,37 @@ def join_explanation(cause: str, measure: str) -> str:
     return f"原因：{cause}；改进措施：{measure}"
 
 
+def clean_raw(raw: RawActual, errors: list[FieldError]) -> RawActual:
+    """RAW with every text normalised once (`inputs.clean_text`) and held to its length; a field
+    that cannot be taken is reported in ERRORS and read as empty."""
+    cleaned = {}
+    for name, limit in TEXT_LIMITS.items():
+        try:
+            cleaned[name] = clean_text(unicodedata.normalize("NFKC", str(getattr(raw, name) or "")), limit)
+        except InputError as exc:
+            errors.append(FieldError(name, exc.message))
+            cleaned[name] = ""
+    return replace(raw, **cleaned)
+
+
 def read_actual(target: Target, raw: RawActual, period: Period, *, previous: Decimal | None = None,
                 today: date | None = None) -> Reading:
     """Validate one row.  Errors are format errors that block any save."""
     errors: list[FieldError] = []
-    actual = Actual(likelihood=_clean(raw.likelihood), cause_category=_clean(raw.cause_category),
-                    cause_text=_clean(raw.cause_text), measure_text=_clean(raw.measure_text))
+    raw = clean_raw(raw, errors)
+    cleaning = len(errors)
+    refused = {e.field for e in errors}  # a refused text is read as empty: no second message for it
+    actual = Actual(likelihood=raw.likelihood, cause_category=raw.cause_category,
+                    cause_text=raw.cause_text, measure_text=raw.measure_text)
     _read_value(target, raw, period, previous, today, actual, errors)
     if actual.likelihood and actual.likelihood not in Likelihood.values():
-        errors.append(FieldError("likelihood", f"「{actual.likelihood}」不是可选项（{' / '.join(Likelihood.values())}）"))
+        errors.append(FieldError("likelihood",
+                                 f"「{_shown(actual.likelihood)}」不是可选项（{' / '.join(Likelihood.values())}）"))
     if actual.cause_category and actual.cause_category not in CauseCategory.values():
         errors.append(FieldError("cause_category",
-                                 f"「{actual.cause_category}」不是可选项（{' / '.join(CauseCategory.values())}）"))
-    for name in ("cause_text", "measure_text"):
-        if len(getattr(actual, name)) > MAX_TEXT:
-            errors.append(FieldError(name, f"不能超过 {MAX_TEXT} 字"))
+                                 f"「{_shown(actual.cause_category)}」不是可选项（{' / '.join(CauseCategory.values())}）"))
     reading = assess(target, period, actual)
-    reading.errors = errors
+    reading.errors = [e for i, e in enumerate(errors) if i < cleaning or e.field not in refused]
     return reading
 
 
@@ -169,8 +201,6 @@ def assess(target: Target, period: Period, actual: Actual) -> Reading:
 def _read_value(target, raw, period, previous, today, actual, errors) -> None:
     text = _clean(raw.value)
     if target.kind == TargetKind.QUALITATIVE:
-        if len(text) > MAX_TEXT:
-            errors.append(FieldError("value", f"进展情况不能超过 {MAX_TEXT} 字"))
         actual.progress = text
         return
     if target.kind == TargetKind.DEADLINE:
@@ -181,6 +211,9 @@ def _read_value(target, raw, period, previous, today, actual, errors) -> None:
     number, problem = parse_number(text, target.unit)
     if problem:
         errors.append(FieldError("value", problem))
+        return
+    if places_of(target) == 0 and number != number.to_integral_value():
+        errors.append(FieldError("value", f"「{target.name}」以「{target.unit}」计，应为整数"))
         return
     if number < 0:
         errors.append(FieldError("value", "不能为负数"))
@@ -197,6 +230,14 @@ def _read_value(target, raw, period, previous, today, actual, errors) -> None:
             errors.append(FieldError("decrease_reason", "已确认累计值减少，请说明原因"))
         else:
             actual.decrease_reason = _clean(raw.decrease_reason)
+
+
+def places_of(target: Target) -> int:
+    """Decimals an actual may have: none for things counted one by one (unless the target has
+    some, e.g. 2.5次), else four (万元 to the yuan)."""
+    if target.unit in DISCRETE_UNITS and (target.value is None or target.value == target.value.to_integral_value()):
+        return 0
+    return MAX_PLACES
 
 
 def _read_deadline(text, expected_text, period, today, actual, errors) -> None:
@@ -275,7 +316,7 @@ def read_spend(spent_text: str, budget_text: str, initial_budget: Decimal,
         number, problem = parse_number(text, "万元")
         if problem is None and number < 0:
             problem = "不能为负数"
-        if problem is None and number.as_tuple().exponent < -2:
+        if problem is None and number != number.quantize(Decimal("0.01")):  # the column keeps 2 decimals
             problem = "金额最多保留 2 位小数（万元）"
         if problem:
             errors.append(FieldError(name, problem))

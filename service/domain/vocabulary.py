@@ -224,11 +224,13 @@ class Band(Labelled):
 
 
 class RunState(Labelled):
-    """An evaluation run's progress (a run that dies is rerun from nothing, so none stays failed)."""
+    """An evaluation run's progress.  A run whose job dies is marked failed with the reason; a retry
+    reruns it from nothing."""
 
     QUEUED = "queued", "排队中"
     RUNNING = "running", "计算中"
     DONE = "done", "已完成"
+    FAILED = "failed", "失败"
 
 
 VOCABULARY: tuple[type[Labelled], ...] = (

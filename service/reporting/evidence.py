@@ -62,7 +62,7 @@ def add_attachment(session: Session, scope: Scope, user: User, indicator: Indica
                    max_bytes: int = DEFAULT_MAX_BYTES) -> Attachment:
     _check_editable(session, scope)
     content_type = check_file(file_name, data, max_bytes)
-    version = bump_version(session, scope.report)
+    version = bump_version(session, scope)
     item = Attachment(report_id=scope.report.id, indicator_id=indicator.id, file_name=PurePath(file_name).name[:255],
                       content_type=content_type, size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data,
                       actor=user.username)
@@ -75,9 +75,9 @@ def remove_attachment(session: Session, scope: Scope, user: User, item: Attachme
     """Hidden from the report, kept in the database (nothing is deleted)."""
     _check_editable(session, scope)
     if item.removed_at is None:
+        version = bump_version(session, scope)
         item.removed_at, item.removed_by = clock.now(), user.username
         session.add(item)
-        version = bump_version(session, scope.report)
         _record(session, scope, user, version, ReportAction.DETACH, f"移除附件 {item.file_name}")
 
 

@@ -12,10 +12,14 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from sqlalchemy import update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
 from ..clock import clock
-from ..domain.actuals import Actual, RawActual, Spend, assess, missing_for_submit, read_actual, read_spend
+from ..domain.actuals import MAX_TEXT, Actual, RawActual, Spend, assess, missing_for_submit, read_actual, read_spend
+from ..domain.inputs import InputError, clean_text
 from ..domain.periods import Period
 from ..domain.permissions import can
 from ..domain.vocabulary import ReportAction, ReportState, Role
@@ -169,8 +173,16 @@ def check_writable(session: Session, scope: Scope) -> None:
 
 def _check_version(report: Report, expected_version: int | None) -> None:
     if expected_version is not None and expected_version != report.version:
-        raise ReportError(412, f"报告已被他人修改（当前版本 {report.version}，您提交时基于版本 {expected_version}），"
-                               "请刷新后重新填写")
+        raise VersionConflict(report.version, expected_version)
+
+
+class VersionConflict(ReportError):
+    """The report moved on since the writer read it (HTTP 412); `current` is its version now."""
+
+    def __init__(self, current: int, based_on: int):
+        super().__init__(412, f"报告已被他人修改（当前版本 {current}，您提交时基于版本 {based_on}），"
+                              "本次未保存，请刷新后重新填写")
+        self.current, self.based_on = current, based_on
 
 
 def save(session: Session, scope: Scope, user: User, actual_rows: list[ActualRow], spend_rows: list[SpendRow],
@@ -213,7 +225,8 @@ def save(session: Session, scope: Scope, user: User, actual_rows: list[ActualRow
     if report.state not in EDITABLE_STATES:
         raise ReportError(409, f"报告{_state_words(report.state)}，不能修改")
     _check_version(report, expected_version)
-    version = bump_version(session, report)
+    version = bump_version(session, scope)
+    report = scope.report
     stamp = {"report_id": report.id, "report_version": version, "source": source, "actor": user.username}
     _supersede(session, ActualEntry, ActualEntry.indicator_id, report.id, [i.id for i, _ in new_actuals],
                [ActualEntry(indicator_id=i.id, **stamp, **vars(actual)) for i, actual in new_actuals])
@@ -275,12 +288,36 @@ def _unknown_indicator(session: Session, code: str, scope: Scope) -> str:
     return f"指标编号「{code}」不存在"
 
 
-def bump_version(session: Session, report: Report) -> int:
-    report.version += 1
-    report.updated_at = clock.now()
-    session.add(report)
-    session.flush()  # gives a new report its id
-    return report.version
+def bump_version(session: Session, scope: Scope) -> int:
+    """Move the report to its next version, provided it is still at the version this request read
+    (one conditional UPDATE): of N concurrent writers exactly one wins, the others get 412 and
+    write nothing.  Every change to a report goes through here before it writes anything else.
+    A report nobody has written to yet is created first with INSERT … ON CONFLICT DO NOTHING, so
+    concurrent first saves conflict the same way instead of failing on the unique key."""
+    read = scope.report.version
+    if scope.report.id is None:
+        scope.report = _create_report(session, scope.report)
+    report, now = scope.report, clock.now()
+    moved = session.exec(update(Report).where(Report.id == report.id, Report.version == read)
+                         .values(version=Report.version + 1, updated_at=now)
+                         .execution_options(synchronize_session=False)).rowcount
+    if moved != 1:
+        raise VersionConflict(session.exec(select(Report.version).where(Report.id == report.id)).one(), read)
+    set_committed_value(report, "version", read + 1)
+    set_committed_value(report, "updated_at", now)
+    return read + 1
+
+
+def _create_report(session: Session, blank: Report) -> Report:
+    """The report row for BLANK's division and period: inserted unless a concurrent writer did first."""
+    table = Report.__table__
+    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    values = {column.name: getattr(blank, column.name) for column in table.columns if column.name != "id"}
+    session.exec(insert(table).values(**values).on_conflict_do_nothing(
+        index_elements=["fiscal_year_id", "division_id", "quarter"]))
+    return session.exec(select(Report).where(Report.fiscal_year_id == blank.fiscal_year_id,
+                                             Report.division_id == blank.division_id,
+                                             Report.quarter == blank.quarter)).one()
 
 
 def _state_words(state: str) -> str:
@@ -302,7 +339,8 @@ def transition(session: Session, scope: Scope, user: User, action: str, comment:
     check_writable(session, scope)
     _check_version(report, expected_version)
     detail: dict = {}
-    comment = (comment or "").strip()
+    changes: dict = {"state": target}  # applied once the version is claimed
+    comment = _clean(comment, "总体意见")
     if action == ReportAction.SIGN:
         _require(scope.division.requires_head_signoff, f"{scope.division.name}未启用负责人签认")
         _require(report.state in (ReportState.DRAFT, ReportState.RETURNED), f"报告{_state_words(report.state)}，不能签认")
@@ -314,25 +352,36 @@ def transition(session: Session, scope: Scope, user: User, action: str, comment:
         _require_complete(session, scope)
         now = clock.now()
         if report.first_submitted_at is None:
-            report.first_submitted_at = now
-            report.late = scope.period.is_late(now.astimezone(clock.zone).date(), scope.year.report_due_days)
-            detail["late"] = report.late
+            detail["late"] = scope.period.is_late(now.astimezone(clock.zone).date(), scope.year.report_due_days)
+            changes |= {"first_submitted_at": now, "late": detail["late"]}
     elif action == ReportAction.RETURN:
         _require(report.state in (ReportState.SUBMITTED, ReportState.ACCEPTED), f"报告{_state_words(report.state)}，不能退回")
-        reasons = {code.strip(): text.strip() for code, text in (reasons or {}).items() if text and text.strip()}
+        reasons = {code.strip(): _clean(text, f"指标 {code.strip()} 的退回原因")
+                   for code, text in (reasons or {}).items() if text and str(text).strip()}
         unknown = [code for code in reasons if code not in scope.indicators]
         _require(not unknown, f"退回原因中的指标不属于本报告：{', '.join(unknown)}")
         _require(bool(reasons or comment), "退回时请至少写明一条原因（针对指标或总体意见）")
         detail["reasons"] = reasons
     else:
         _require(report.state == ReportState.SUBMITTED, f"报告{_state_words(report.state)}，不能审核通过")
-        report.accepted_at = clock.now()
-    report.state = target
-    version = bump_version(session, report)
+        changes["accepted_at"] = clock.now()
+    version = bump_version(session, scope)
+    report = scope.report
+    for name, value in changes.items():
+        setattr(report, name, value)
+    session.add(report)
     session.add(ReportEvent(report_id=report.id, version=version, action=action, actor=user.username,
                             comment=comment, detail=detail))
     session.flush()
     return True
+
+
+def _clean(text: str | None, label: str) -> str:
+    """Free text of a workflow step (comment, return reason, reopening reason), normalised once."""
+    try:
+        return clean_text(text, MAX_TEXT)
+    except InputError as exc:
+        raise ReportError(422, f"{label}：{exc.message}") from exc
 
 
 def _require(condition: bool, message: str) -> None:
@@ -365,7 +414,7 @@ def set_period_lock(session: Session, fiscal_year: FiscalYear, quarter: int, use
     """Lock or reopen a period; False if it already is so.  Reopening needs a reason (recorded)."""
     if is_locked(session, fiscal_year.id, quarter) == lock:
         return False
-    reason = (reason or "").strip()
+    reason = _clean(reason, "原因")
     if not lock and not reason:
         raise ReportError(422, "重新开放期间时请说明原因")
     session.add(PeriodLockEvent(fiscal_year_id=fiscal_year.id, quarter=quarter, action=ReportAction.LOCK if lock else ReportAction.REOPEN,

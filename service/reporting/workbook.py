@@ -25,8 +25,11 @@ from ..exports import sheets
 from ..exports.sheets import BODY, HEADER, INPUT_FILL, Book, Page, Style
 from ..importers.source import ImportProblem
 from ..models import User
+from .conflicts import compare
 from .read import form_groups
-from .reports import ActualRow, ReportError, SaveResult, Scope, SpendRow, load_scope, operator, save
+from .reports import (
+    ActualRow, ReportError, SaveResult, Scope, SpendRow, VersionConflict, load_scope, operator, save,
+)
 
 WORKBOOK_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 ACTUALS_SHEET, SPEND_SHEET, META_SHEET = "指标", "资金", "说明"
@@ -130,7 +133,14 @@ def _cell_text(value) -> str:
     return str(value).strip()
 
 
-def read_workbook(data: bytes, scope: Scope) -> tuple[list[ActualRow], list[SpendRow]]:
+@dataclass
+class FilledWorkbook:
+    actual_rows: list[ActualRow]
+    spend_rows: list[SpendRow]
+    version: int  # 报告版本 when it was downloaded: an upload must still be based on the current one
+
+
+def read_workbook(data: bytes, scope: Scope) -> FilledWorkbook:
     """Rows to save, or ReportError(422) naming sheet, row, column and reason for every problem."""
     try:
         workbook = load_workbook(io.BytesIO(data), data_only=True)
@@ -149,18 +159,36 @@ def read_workbook(data: bytes, scope: Scope) -> tuple[list[ActualRow], list[Spen
             f"工作表「{META_SHEET}」", "处室代码/期间",
             f"工作簿属于 {meta.get('处室代码') or '?'} {meta.get('期间') or '?'}，当前报告是 "
             f"{scope.division.code} {scope.period.code}")])
+    version = meta.get("报告版本", "")
+    if not version.isdigit():
+        raise ReportError(422, "工作簿缺少报告版本", [ImportProblem(
+            f"工作表「{META_SHEET}」", "报告版本", f"「{version}」不是报告版本号：请重新下载填报工作簿后填写")])
     actual_rows = _read_sheet(workbook[ACTUALS_SHEET], ACTUAL_COLUMNS, problems, _expected_actuals(scope),
                               _actual_row)
     spend_rows = _read_sheet(workbook[SPEND_SHEET], SPEND_COLUMNS, problems, _expected_spend(scope), _spend_row)
     if problems:
         raise ReportError(422, "工作簿未导入：请按下列问题修改后重新上传", problems)
-    return actual_rows, spend_rows
+    return FilledWorkbook(actual_rows, spend_rows, int(version))
+
+
+class StaleWorkbook(VersionConflict):
+    """The workbook was downloaded before the report's latest change: saving it would undo that
+    change.  `filled` is what the file holds, for a cell-by-cell comparison with the report now."""
+
+    def __init__(self, conflict: VersionConflict, filled: FilledWorkbook):
+        super().__init__(conflict.current, conflict.based_on)
+        self.filled = filled
 
 
 def save_workbook(session: Session, scope: Scope, user: User, data: bytes) -> SaveResult:
-    """The uploaded workbook's filled-in rows saved into SCOPE's report (blank rows change nothing)."""
-    actual_rows, spend_rows = read_workbook(data, scope)
-    return save(session, scope, user, actual_rows, spend_rows, "excel", skip_blank=True)
+    """The uploaded workbook's filled-in rows saved into SCOPE's report (blank rows change nothing),
+    only if the report has not changed since the workbook was downloaded (else `StaleWorkbook`)."""
+    filled = read_workbook(data, scope)
+    try:
+        return save(session, scope, user, filled.actual_rows, filled.spend_rows, "excel",
+                    expected_version=filled.version, skip_blank=True)
+    except VersionConflict as exc:
+        raise StaleWorkbook(exc, filled) from exc
 
 
 def scope_of_workbook(session: Session, data: bytes) -> Scope:
@@ -179,7 +207,16 @@ def import_workbook(session: Session, data: bytes, user: User | None, actor_name
     scope = scope_of_workbook(session, data)
     if user is not None and not can(user, Action.EDIT_REPORT, scope.division.id):
         raise ReportError(403, f"{user.username} 无权填报{scope.division.name}的报告")
-    result = save_workbook(session, scope, user or operator(actor_name), data)
+    try:
+        result = save_workbook(session, scope, user or operator(actor_name), data)
+    except StaleWorkbook as exc:  # the file would undo newer changes: say which cells
+        session.rollback()
+        fresh = scope_of_workbook(session, data)
+        cells = compare(session, fresh, exc.filled.actual_rows, exc.filled.spend_rows, exc.filled.version,
+                        skip_blank=True)
+        raise ReportError(exc.status, f"工作簿下载于版本 {exc.based_on}，报告现为版本 {exc.current}，未导入；请重新下载后填写",
+                          [ImportProblem(c.location, c.label, f"文件：{c.yours or '（空）'}；当前：{c.current or '（空）'}")
+                           for c in cells]) from exc
     return {f"{scope.division.code} {scope.period.code}": result.summary()}
 
 

@@ -315,5 +315,5 @@ def year_due_days(year: int):
     return redirect(url_for("web.reports", year=year))
 
 
-from . import auth, evaluation, monitor, reports  # noqa: E402,F401  (routes on web_bp)
+from . import auth, evaluation, guard, monitor, reports  # noqa: E402,F401  (routes and hooks on web_bp)
 from . import indicators as indicator_pages  # noqa: E402,F401

@@ -87,7 +87,12 @@ def account_password():
 def token_create():
     user = authorize("read_targets")
     session = get_session()
-    issued = issue_token(session, user, request.form.get("label", ""), _settings().token_days)
+    try:
+        issued = issue_token(session, user, request.form.get("label", ""), _settings().token_days)
+    except AccountError as exc:
+        session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for("web.account"))
     session.commit()
     return _account_page(user, new_token=issued.token)
 

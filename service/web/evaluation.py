@@ -7,7 +7,7 @@ from werkzeug.exceptions import NotFound
 
 from ..access import authorize, can, current
 from ..domain.scoring import ScoringPolicy
-from ..evaluation import configured_policy, lock_year, override_score, set_division_note, start_run
+from ..evaluation import configured_policy, lock_year, override_score, set_division_note, start_run, year_locked
 from ..evaluation_read import indicator_result, project_of_run, project_sheet, year_evaluation
 from ..exports.self_evaluation import build_self_evaluation
 from ..grades import grade_indicator
@@ -70,12 +70,13 @@ def evaluation_project(run_id: int, code: str):
     sheet = project_sheet(get_session(), run, project)
     if sheet is None:
         raise NotFound("这次计算还没有该项目的结果")
+    locked = year_locked(get_session(), run.fiscal_year_id)  # a filed year: no run of it takes reviews
     return render_template(
         "evaluation_project.html", run=run, project=project, result=sheet.result, division=sheet.division,
         year=sheet.year, rows=sheet.rows, stored=sheet.stored, grades=sheet.grades,
         policy=ScoringPolicy.from_dict(run.policy), project_result=sheet.project_result,
-        may_review=can(user, "run_evaluation") and not run.final,
-        may_explain=can(user, "edit_report", project.division_id) and not run.final)
+        may_review=can(user, "run_evaluation") and not locked,
+        may_explain=can(user, "edit_report", project.division_id) and not locked)
 
 
 def _indicator_result(run: EvaluationRun, code: str, indicator_code: str) -> IndicatorResult:

@@ -12,13 +12,14 @@ from ..domain.permissions import TRANSITION_NEEDS
 from ..domain.progress import needs_explanation
 from ..domain.vocabulary import ReportAction, ReportState, TargetKind
 from ..queries import fiscal_year, visible_divisions, years
+from ..reporting.conflicts import compare, merged_form
 from ..reporting.followup import follow_up
 from ..reporting.read import changes_since_return, form_groups, latest_event, report_events, report_overview
 from ..reporting.reports import (
-    ActualRow, ReportError, SpendRow, current_actuals, is_locked, load_scope, may_edit, previous_report, save,
-    set_period_lock, transition,
+    ActualRow, ReportError, SpendRow, VersionConflict, current_actuals, is_locked, load_scope, may_edit,
+    previous_report, save, set_period_lock, transition,
 )
-from ..reporting.workbook import WORKBOOK_MIME, build_workbook, save_workbook
+from ..reporting.workbook import WORKBOOK_MIME, StaleWorkbook, build_workbook, save_workbook
 from ..request_db import get_session
 from ..stored_targets import target_of
 from . import decide, web_bp
@@ -74,7 +75,7 @@ def _raw_from_form(form, code: str, target) -> RawActual:
     return raw
 
 
-def _render_report(scope, errors=None, posted=None, status=200):
+def _render_report(scope, errors=None, posted=None, status=200, conflict=None, based_on=None):
     session = get_session()
     user = current()
     groups = form_groups(session, scope)
@@ -95,7 +96,7 @@ def _render_report(scope, errors=None, posted=None, status=200):
         returned=returned if report.state == ReportState.RETURNED or reviewing else None,
         changes=changes_since_return(session, scope) if reviewing else [],
         events=events, due=scope.period.due(scope.year.report_due_days), needs_explanation=needs_explanation,
-        has_previous=previous_report(session, scope) is not None,
+        has_previous=previous_report(session, scope) is not None, conflict=conflict, based_on=based_on,
     ), status
 
 
@@ -126,6 +127,13 @@ def report_save(division: str, period: str):
         result = save(session, scope, current(), actual_rows, spend_rows, "web",
                       expected_version=form.get("version", type=int))
         session.commit()
+    except VersionConflict as exc:  # keep what was typed, beside what is stored now
+        session.rollback()
+        fresh = open_scope(division, period, "edit_report")
+        cells = compare(session, fresh, actual_rows, spend_rows, exc.based_on)
+        flash(f"报告已被他人修改（您打开时为版本 {exc.based_on}，现为版本 {exc.current}）：您填写的内容尚未保存，"
+              "已保留在表单中，请核对下表后再次保存", "error")
+        return _render_report(fresh, {}, merged_form(form, fresh, cells), 409, cells, exc.based_on)
     except ReportError as exc:
         session.rollback()
         if exc.status == 422:
@@ -226,6 +234,13 @@ def report_workbook_upload(division: str, period: str):
     try:
         result = save_workbook(session, scope, current(), upload.read())
         session.commit()
+    except StaleWorkbook as exc:  # a file downloaded before the latest change: show what it would undo
+        session.rollback()
+        fresh = open_scope(division, period, "edit_report")
+        cells = compare(session, fresh, exc.filled.actual_rows, exc.filled.spend_rows, exc.filled.version,
+                        skip_blank=True)
+        return render_template("workbook_conflict.html", scope=fresh, file_name=upload.filename, conflict=exc,
+                               cells=cells), 409
     except ReportError as exc:
         session.rollback()
         return render_template("upload_problems.html", scope=scope, file_name=upload.filename, error=exc), exc.status
