@@ -127,8 +127,12 @@ def main() -> None:
             uploads.append(buffer.getvalue())
         rows = filled[0]["指标"].max_row - 1
 
-        def upload(data=iter(uploads)):
-            response = book.post("/reports/B500/2026Q2/workbook", data={"file": (io.BytesIO(next(data)), "b.xlsx")})
+        workbooks = iter(uploads)
+
+        def upload():
+            response = book.post(
+                "/reports/B500/2026Q2/workbook", data={"file": (io.BytesIO(next(workbooks)), "b.xlsx")}
+            )
             assert response.status_code == 302, response.get_data(as_text=True)[:500]
 
         apply = timed(upload, 6)

@@ -4,6 +4,7 @@ ratio to merely reading the same rows.
 
     .venv/bin/python bench/sweep.py [--indicators 100000]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -20,27 +21,40 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from sqlalchemy import select  # noqa: E402
+from synthetic import synthetic_database  # noqa: E402
 
 from service.db import make_engine, session_scope  # noqa: E402
 from service.models import ActualEntry, FiscalYear, Indicator, Project, Report, SpendEntry  # noqa: E402
 from service.monitoring import recompute_project, sweep  # noqa: E402
 from service.stored_targets import TARGET_COLUMNS  # noqa: E402
-from synthetic import synthetic_database  # noqa: E402
 
 YEAR, AS_OF = 2030, date(2030, 7, 15)
 
 
 def read_only(session, year_id: int) -> int:
     """The same rows the sweep reads, read and nothing else."""
-    targets = session.execute(select(Indicator.id, Indicator.project_id, *TARGET_COLUMNS)
-                              .join(Project, Project.id == Indicator.project_id)
-                              .where(Project.fiscal_year_id == year_id)).all()
-    values = session.execute(select(ActualEntry.indicator_id, Report.quarter, ActualEntry.number, ActualEntry.done,
-                                    ActualEntry.done_on, ActualEntry.likelihood)
-                             .join(Report, Report.id == ActualEntry.report_id)
-                             .where(Report.fiscal_year_id == year_id, ActualEntry.is_current.is_(True))).all()
-    spend = session.execute(select(SpendEntry.project_id, SpendEntry.spent).join(Report, Report.id == SpendEntry.report_id)
-                            .where(Report.fiscal_year_id == year_id)).all()
+    targets = session.execute(
+        select(Indicator.id, Indicator.project_id, *TARGET_COLUMNS)
+        .join(Project, Project.id == Indicator.project_id)
+        .where(Project.fiscal_year_id == year_id)
+    ).all()
+    values = session.execute(
+        select(
+            ActualEntry.indicator_id,
+            Report.quarter,
+            ActualEntry.number,
+            ActualEntry.done,
+            ActualEntry.done_on,
+            ActualEntry.likelihood,
+        )
+        .join(Report, Report.id == ActualEntry.report_id)
+        .where(Report.fiscal_year_id == year_id, ActualEntry.is_current.is_(True))
+    ).all()
+    spend = session.execute(
+        select(SpendEntry.project_id, SpendEntry.spent)
+        .join(Report, Report.id == SpendEntry.report_id)
+        .where(Report.fiscal_year_id == year_id)
+    ).all()
     return len(targets) + len(values) + len(spend)
 
 
@@ -74,14 +88,22 @@ def main() -> None:
             recompute.append(time.perf_counter() - start)  # includes the commit
         engine.dispose()
     p95 = statistics.quantiles(recompute, n=20)[18]
-    print(f"synthetic bureau: {result.indicators} indicators in {result.projects} projects "
-          f"(generated with the sample year in {generated:.1f} s); statuses {dict(sorted(result.counts.items()))}")
-    print(f"full sweep (read, compute, replace the day's rows): median {statistics.median(sweeps):.2f} s, "
-          f"max {max(sweeps):.2f} s over 3 runs (target < 30 s)")
-    print(f"reading the same {rows} rows only: median {statistics.median(reads):.2f} s; "
-          f"sweep / read = {statistics.median(sweeps) / statistics.median(reads):.1f}x")
-    print(f"recompute one project after a submission: p95 {p95 * 1000:.1f} ms, median "
-          f"{statistics.median(recompute) * 1000:.1f} ms over 200 projects (target p95 < 50 ms)")
+    print(
+        f"synthetic bureau: {result.indicators} indicators in {result.projects} projects "
+        f"(generated with the sample year in {generated:.1f} s); statuses {dict(sorted(result.counts.items()))}"
+    )
+    print(
+        f"full sweep (read, compute, replace the day's rows): median {statistics.median(sweeps):.2f} s, "
+        f"max {max(sweeps):.2f} s over 3 runs (target < 30 s)"
+    )
+    print(
+        f"reading the same {rows} rows only: median {statistics.median(reads):.2f} s; "
+        f"sweep / read = {statistics.median(sweeps) / statistics.median(reads):.1f}x"
+    )
+    print(
+        f"recompute one project after a submission: p95 {p95 * 1000:.1f} ms, median "
+        f"{statistics.median(recompute) * 1000:.1f} ms over 200 projects (target p95 < 50 ms)"
+    )
 
 
 if __name__ == "__main__":

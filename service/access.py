@@ -5,6 +5,7 @@ bearer token), and every view asks `authorize(action, division_id)` before it re
 report or writes anything.  The rules themselves are the pure table in
 `service.domain.permissions`; tests walk every URL rule.
 """
+
 from __future__ import annotations
 
 from urllib.parse import urlsplit
@@ -103,8 +104,9 @@ def init_app(app: Flask) -> None:
             session = get_session()
             user = user_for_token(session, header[7:].strip()) if header.startswith("Bearer ") else None
             if user is None:
-                response = jsonify({"error": "unauthorized",
-                                    "message": "需要有效的 API 令牌（Authorization: Bearer pt_…）"})
+                response = jsonify(
+                    {"error": "unauthorized", "message": "需要有效的 API 令牌（Authorization: Bearer pt_…）"}
+                )
                 return response, 401, {"WWW-Authenticate": 'Bearer realm="perftrack"'}
             if session.dirty:
                 session.commit()  # last_used_at, at most every few minutes
@@ -118,4 +120,3 @@ def init_app(app: Flask) -> None:
     @app.context_processor
     def _user():
         return {"user": g.get("user"), "can": lambda action, division_id=None: can(g.get("user"), action, division_id)}
-

@@ -5,6 +5,7 @@ which only the SHA-256 is kept.  Neither is ever logged.  The failed-login windo
 expiry run on wall time (`clock.wall_now`), never on the demo clock: a fixed day must not
 freeze a lock or keep a token alive for ever.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -47,8 +48,15 @@ def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def create_user(session: Session, username: str, display_name: str, role: str, division_code: str | None,
-                password: str, min_length: int = DEFAULT_MIN_LENGTH) -> User:
+def create_user(
+    session: Session,
+    username: str,
+    display_name: str,
+    role: str,
+    division_code: str | None,
+    password: str,
+    min_length: int = DEFAULT_MIN_LENGTH,
+) -> User:
     username = (username or "").strip()
     if not username or len(username) > 64 or any(c.isspace() or not c.isprintable() for c in username):
         raise AccountError("用户名不能为空、不能含空格或控制字符，最长 64 个字符")
@@ -66,8 +74,13 @@ def create_user(session: Session, username: str, display_name: str, role: str, d
     if session.exec(select(User.id).where(User.username == username)).first() is not None:
         raise AccountError(f"用户名「{username}」已存在")
     _check_password(password, username, min_length)
-    user = User(username=username, display_name=display_name, role=role,
-                division_id=division_id, password_hash=generate_password_hash(password))
+    user = User(
+        username=username,
+        display_name=display_name,
+        role=role,
+        division_id=division_id,
+        password_hash=generate_password_hash(password),
+    )
     session.add(user)
     session.flush()
     return user
@@ -104,10 +117,16 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
     """The user, or AccountError.  Too many recent failures for the name or the address block trying."""
     username = (username or "").strip()
     since = clock.wall_now() - FAILURE_WINDOW
-    by_user = session.exec(select(func.count()).select_from(LoginFailure).where(
-        LoginFailure.username == username, LoginFailure.created_at >= since)).one()
-    by_address = session.exec(select(func.count()).select_from(LoginFailure).where(
-        LoginFailure.remote_addr == remote_addr, LoginFailure.created_at >= since)).one()
+    by_user = session.exec(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.username == username, LoginFailure.created_at >= since)
+    ).one()
+    by_address = session.exec(
+        select(func.count())
+        .select_from(LoginFailure)
+        .where(LoginFailure.remote_addr == remote_addr, LoginFailure.created_at >= since)
+    ).one()
     if by_user >= MAX_FAILURES_PER_USER or by_address >= MAX_FAILURES_PER_ADDRESS:
         minutes = int(FAILURE_WINDOW.total_seconds() // 60)
         raise TooManyAttempts(f"登录失败次数过多，请 {minutes} 分钟后再试")
@@ -117,16 +136,22 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
         session.add(LoginFailure(username=username[:64], remote_addr=remote_addr[:64]))
         session.flush()
         raise AccountError("用户名或密码错误")
-    session.exec(delete(LoginFailure).where(or_(LoginFailure.username == username,
-                                                LoginFailure.created_at < since)))
+    session.exec(delete(LoginFailure).where(or_(LoginFailure.username == username, LoginFailure.created_at < since)))
     return user
 
 
 MAX_EMAIL, MAX_WEBHOOK_URL = 200, 500  # the columns' lengths
 
 
-def set_notification_settings(session: Session, user: User, email: str | None, webhook_url: str | None,
-                              notify_email: bool, email_digest: bool, allowed_networks=()) -> User:
+def set_notification_settings(
+    session: Session,
+    user: User,
+    email: str | None,
+    webhook_url: str | None,
+    notify_email: bool,
+    email_digest: bool,
+    allowed_networks=(),
+) -> User:
     """Where USER's notices go besides the inbox: email (each or a daily digest) and a webhook, whose
     destination must be one a webhook may call (ALLOWED_NETWORKS besides public addresses)."""
     email = _clean(email, "邮箱地址", MAX_EMAIL) or None
@@ -166,8 +191,13 @@ class IssuedToken:
 def issue_token(session: Session, user: User, label: str, days: int = DEFAULT_TOKEN_DAYS) -> IssuedToken:
     """A new token, valid for DAYS days of wall time."""
     token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-    record = ApiToken(user_id=user.id, label=_clean(label, "令牌名称", 100) or "API", token_hash=hash_token(token),
-                      hint=token[:10], expires_at=clock.wall_now() + timedelta(days=days))
+    record = ApiToken(
+        user_id=user.id,
+        label=_clean(label, "令牌名称", 100) or "API",
+        token_hash=hash_token(token),
+        hint=token[:10],
+        expires_at=clock.wall_now() + timedelta(days=days),
+    )
     session.add(record)
     session.flush()
     return IssuedToken(token, record)
@@ -186,9 +216,15 @@ def revoke_token(session: Session, user: User, token_id: int) -> ApiToken:
 def user_for_token(session: Session, token: str) -> User | None:
     if not token.startswith(TOKEN_PREFIX):
         return None
-    row = session.exec(select(ApiToken, User).join(User, User.id == ApiToken.user_id).where(
-        ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None),
-        ApiToken.expires_at > clock.wall_now())).first()
+    row = session.exec(
+        select(ApiToken, User)
+        .join(User, User.id == ApiToken.user_id)
+        .where(
+            ApiToken.token_hash == hash_token(token),
+            ApiToken.revoked_at.is_(None),
+            ApiToken.expires_at > clock.wall_now(),
+        )
+    ).first()
     if row is None or not row[1].active:
         return None
     record, user = row

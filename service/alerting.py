@@ -5,6 +5,7 @@ database; `create_alerts` stores those whose key is new (the unique key settles 
 between duplicate schedulers and retried jobs) and fans each out to its recipients on
 their channels.  Delivery itself is `service.notify`.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -18,39 +19,70 @@ from .domain.alerts import AlertSettings, AlertSpec, DatedTarget, plan_deadlines
 from .domain.status import NEEDS_ACTION
 from .domain.vocabulary import AlertKind, Channel, Role, TargetKind
 from .models import (
-    ActualEntry, Alert, Division, FiscalYear, Indicator, Notification, Project, ProjectStatusRow, Report, User,
+    ActualEntry,
+    Alert,
+    Division,
+    FiscalYear,
+    Indicator,
+    Notification,
+    Project,
+    ProjectStatusRow,
+    Report,
+    User,
 )
 
 
 def _dated_targets(session: Session, year: FiscalYear) -> list[DatedTarget]:
-    done = set(session.execute(select(ActualEntry.indicator_id).join(Report, Report.id == ActualEntry.report_id)
-                               .where(Report.fiscal_year_id == year.id, ActualEntry.is_current.is_(True),
-                                      ActualEntry.done.is_(True))).scalars())
-    rows = session.execute(select(Indicator.id, Indicator.code, Indicator.name, Indicator.due, Project.division_id)
-                           .join(Project, Project.id == Indicator.project_id)
-                           .where(Project.fiscal_year_id == year.id, Indicator.kind == TargetKind.DEADLINE,
-                                  Indicator.due.is_not(None))).all()
-    return [DatedTarget(code, name, division_id, due, indicator_id in done)
-            for indicator_id, code, name, due, division_id in rows]
+    done = set(
+        session.execute(
+            select(ActualEntry.indicator_id)
+            .join(Report, Report.id == ActualEntry.report_id)
+            .where(Report.fiscal_year_id == year.id, ActualEntry.is_current.is_(True), ActualEntry.done.is_(True))
+        ).scalars()
+    )
+    rows = session.execute(
+        select(Indicator.id, Indicator.code, Indicator.name, Indicator.due, Project.division_id)
+        .join(Project, Project.id == Indicator.project_id)
+        .where(Project.fiscal_year_id == year.id, Indicator.kind == TargetKind.DEADLINE, Indicator.due.is_not(None))
+    ).all()
+    return [
+        DatedTarget(code, name, division_id, due, indicator_id in done)
+        for indicator_id, code, name, due, division_id in rows
+    ]
 
 
 def plan_day(session: Session, today: date, settings: AlertSettings = AlertSettings()) -> list[AlertSpec]:
     specs: list[AlertSpec] = []
     for year in session.execute(select(FiscalYear).where(FiscalYear.year.in_([today.year - 1, today.year]))).scalars():
         specs += plan_deadlines(_dated_targets(session, year), today, settings)
-        divisions = session.execute(select(Division.id, Division.code).join(Project, Project.division_id == Division.id)
-                                    .where(Project.fiscal_year_id == year.id).distinct()).all()
-        submitted = set(session.execute(select(Report.division_id, Report.quarter).where(
-            Report.fiscal_year_id == year.id, Report.first_submitted_at.is_not(None))).all())
-        specs += plan_reports(reports_owed(year.year, today, [tuple(d) for d in divisions], submitted,
-                                           year.report_due_days), today, year.report_due_days, settings)
+        divisions = session.execute(
+            select(Division.id, Division.code)
+            .join(Project, Project.division_id == Division.id)
+            .where(Project.fiscal_year_id == year.id)
+            .distinct()
+        ).all()
+        submitted = set(
+            session.execute(
+                select(Report.division_id, Report.quarter).where(
+                    Report.fiscal_year_id == year.id, Report.first_submitted_at.is_not(None)
+                )
+            ).all()
+        )
+        specs += plan_reports(
+            reports_owed(year.year, today, [tuple(d) for d in divisions], submitted, year.report_due_days),
+            today,
+            year.report_due_days,
+            settings,
+        )
     return specs
 
 
 def recipients(users: list[User], spec: AlertSpec) -> list[User]:
     """Who hears about SPEC, among the active USERS."""
     if spec.audience == "escalation":
-        return [u for u in users if u.role == Role.FINANCE or (u.role == Role.HEAD and u.division_id == spec.division_id)]
+        return [
+            u for u in users if u.role == Role.FINANCE or (u.role == Role.HEAD and u.division_id == spec.division_id)
+        ]
     if spec.audience == "finance":
         return [u for u in users if u.role == Role.FINANCE]
     division = [u for u in users if u.role in (Role.REPORTER, Role.HEAD) and u.division_id == spec.division_id]
@@ -78,8 +110,17 @@ def create_alerts(session: Session, specs: list[AlertSpec], as_of: date) -> tupl
         if spec.key in existing:
             continue
         existing.add(spec.key)
-        alert = Alert(key=spec.key, kind=spec.kind, subject_code=spec.subject_code, division_id=spec.division_id,
-                      due=spec.due, step=spec.step, as_of=as_of, message=spec.message, link=spec.link)
+        alert = Alert(
+            key=spec.key,
+            kind=spec.kind,
+            subject_code=spec.subject_code,
+            division_id=spec.division_id,
+            due=spec.due,
+            step=spec.step,
+            as_of=as_of,
+            message=spec.message,
+            link=spec.link,
+        )
         try:
             with session.begin_nested():  # another scheduler or a retried job may have stored it meanwhile
                 session.add(alert)
@@ -91,8 +132,14 @@ def create_alerts(session: Session, specs: list[AlertSpec], as_of: date) -> tupl
         for user in recipients(users, spec):
             for channel in channels_of(user):
                 state = "digest" if channel == Channel.EMAIL and user.email_digest else "pending"
-                notifications.append(Notification(alert_id=alert.id, user_id=user.id, channel=channel,
-                                                  state="sent" if channel == Channel.INBOX else state))
+                notifications.append(
+                    Notification(
+                        alert_id=alert.id,
+                        user_id=user.id,
+                        channel=channel,
+                        state="sent" if channel == Channel.INBOX else state,
+                    )
+                )
         session.add_all(notifications)
         session.flush()  # one flush per alert gives every notification its id
         to_deliver += [n.id for n in notifications if n.channel != Channel.INBOX and n.state == "pending"]
@@ -100,21 +147,31 @@ def create_alerts(session: Session, specs: list[AlertSpec], as_of: date) -> tupl
 
 
 def unread_count(session: Session, user: User) -> int:
-    return session.execute(select(func.count()).select_from(Notification).where(
-        Notification.user_id == user.id, Notification.channel == Channel.INBOX, Notification.read_at.is_(None))).scalar_one()
+    return session.execute(
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user.id, Notification.channel == Channel.INBOX, Notification.read_at.is_(None))
+    ).scalar_one()
 
 
 def inbox(session: Session, user: User, limit: int) -> list[tuple[Notification, Alert]]:
     """USER's in-app notices with their alerts, newest first."""
-    return list(session.execute(select(Notification, Alert).join(Alert, Alert.id == Notification.alert_id)
-                                .where(Notification.user_id == user.id, Notification.channel == Channel.INBOX)
-                                .order_by(Notification.id.desc()).limit(limit)).all())
+    return list(
+        session.execute(
+            select(Notification, Alert)
+            .join(Alert, Alert.id == Notification.alert_id)
+            .where(Notification.user_id == user.id, Notification.channel == Channel.INBOX)
+            .order_by(Notification.id.desc())
+            .limit(limit)
+        ).all()
+    )
 
 
 def mark_read(session: Session, user: User, notification_id: int | None = None) -> int:
     """Mark USER's unread notice NOTIFICATION_ID (default: all of them) as read; how many were."""
-    query = select(Notification).where(Notification.user_id == user.id, Notification.channel == Channel.INBOX,
-                                       Notification.read_at.is_(None))
+    query = select(Notification).where(
+        Notification.user_id == user.id, Notification.channel == Channel.INBOX, Notification.read_at.is_(None)
+    )
     if notification_id is not None:
         query = query.where(Notification.id == notification_id)
     notifications = session.execute(query).scalars().all()
@@ -131,12 +188,15 @@ def weekly_summary(session: Session, day: date) -> list[AlertSpec]:
     latest = session.execute(select(func.max(ProjectStatusRow.as_of)).where(ProjectStatusRow.as_of <= day)).scalar()
     if latest is None:
         return []
-    rows = session.execute(select(ProjectStatusRow.status, ProjectStatusRow.budget_lagging)
-                           .where(ProjectStatusRow.as_of == latest)).all()
+    rows = session.execute(
+        select(ProjectStatusRow.status, ProjectStatusRow.budget_lagging).where(ProjectStatusRow.as_of == latest)
+    ).all()
     bad = sum(1 for status, _ in rows if status in NEEDS_ACTION)
     budget = sum(1 for _, lagging in rows if lagging)
     overdue = sum(1 for spec in plan_day(session, day) if spec.kind == AlertKind.REPORT_OVERDUE)
     week = f"{day.isocalendar().year}-W{day.isocalendar().week:02d}"
-    message = (f"{week} 监控摘要（截至 {latest.isoformat()}）：{len(rows)} 个项目中 {bad} 个存在滞后、未达标或未报送，"
-               f"{budget} 个预算执行滞后于序时进度，{overdue} 份季度报告逾期未交")
+    message = (
+        f"{week} 监控摘要（截至 {latest.isoformat()}）：{len(rows)} 个项目中 {bad} 个存在滞后、未达标或未报送，"
+        f"{budget} 个预算执行滞后于序时进度，{overdue} 份季度报告逾期未交"
+    )
     return [AlertSpec(AlertKind.DIGEST, "finance", None, None, week, "finance", message, "/overview")]

@@ -1,4 +1,5 @@
 """`create_app`: the only place where extensions, error handlers and blueprints are wired."""
+
 from __future__ import annotations
 
 from apiflask import APIFlask
@@ -18,8 +19,12 @@ def create_app(settings: Settings | None = None, **config) -> APIFlask:
     settings = settings or load_settings()
     app = APIFlask(
         "service",  # the package, as Flask advises for packages
-        title="perftrack API", version="1", static_folder=None,
-        spec_path="/api/v1/openapi.json", docs_path=None, json_errors=False,
+        title="perftrack API",
+        version="1",
+        static_folder=None,
+        spec_path="/api/v1/openapi.json",
+        docs_path=None,
+        json_errors=False,
         instance_path=str(settings.instance_path),
     )
     app.config.update(

@@ -2,6 +2,7 @@
 project title prefix, whether a division's head signs its reports off, and how many days after a
 quarter the reports are due.
 """
+
 from __future__ import annotations
 
 from sqlmodel import Session, select

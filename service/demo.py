@@ -5,6 +5,7 @@ Deterministic (fixed seed), so screenshots and walkthroughs look the same every 
 Some reports are late, some were returned and resubmitted, one is returned right now,
 and some indicators lag behind 序时进度.
 """
+
 from __future__ import annotations
 
 import random
@@ -27,7 +28,11 @@ DEMO_TODAY = date(2025, 10, 20)
 DEMO_PASSWORD = "perftrack2025"
 DEMO_YEAR = 2025
 HEAD_SIGNOFF_DIVISION = "KAC"
-STAFF = [("admin", "系统管理员", Role.ADMIN), ("caiwu", "财务处 王会计", Role.FINANCE), ("shenji", "审计 李审计", Role.AUDITOR)]
+STAFF = [
+    ("admin", "系统管理员", Role.ADMIN),
+    ("caiwu", "财务处 王会计", Role.FINANCE),
+    ("shenji", "审计 李审计", Role.AUDITOR),
+]
 
 
 def demo_accounts(session: Session) -> list[tuple[str, str, str]]:
@@ -47,7 +52,9 @@ def demo_accounts(session: Session) -> list[tuple[str, str, str]]:
             division.requires_head_signoff = True
             session.add(division)
             if f"{username}-head" not in existing:
-                create_user(session, f"{username}-head", f"{division.name}负责人", Role.HEAD, division.code, DEMO_PASSWORD)
+                create_user(
+                    session, f"{username}-head", f"{division.name}负责人", Role.HEAD, division.code, DEMO_PASSWORD
+                )
             accounts.append((f"{username}-head", "处室负责人", division.name))
     session.flush()
     return accounts
@@ -55,10 +62,16 @@ def demo_accounts(session: Session) -> list[tuple[str, str, str]]:
 
 # (division, quarter) -> how the story goes; anything not listed is submitted on time and accepted.
 STORY = {
-    ("NMC", 1): "late", ("WZC", 1): "late",
-    ("XXH", 2): "returned_then_accepted", ("WMC", 2): "late",
-    ("XXH", 3): "submitted", ("KAC", 3): "submitted", ("NMC", 3): "returned", ("WMC", 3): "draft",
-    ("WZC", 3): "submitted", ("BGS", 3): "late_submitted",
+    ("NMC", 1): "late",
+    ("WZC", 1): "late",
+    ("XXH", 2): "returned_then_accepted",
+    ("WMC", 2): "late",
+    ("XXH", 3): "submitted",
+    ("KAC", 3): "submitted",
+    ("NMC", 3): "returned",
+    ("WMC", 3): "draft",
+    ("WZC", 3): "submitted",
+    ("BGS", 3): "late_submitted",
 }
 
 
@@ -85,7 +98,9 @@ def load_demo_reports(session: Session, year: int = DEMO_YEAR) -> int:
                 head = users.get(f"{division.code.lower()}-head")
                 due = scope.period.due(scope.year.report_due_days)
                 _at(due - timedelta(days=6) if "late" not in story else due + timedelta(days=5), 9)
-                rows = [_demo_row(code, indicator, quarter, pace, rng) for code, (indicator, _p) in scope.indicators.items()]
+                rows = [
+                    _demo_row(code, indicator, quarter, pace, rng) for code, (indicator, _p) in scope.indicators.items()
+                ]
                 spend = [_demo_spend(project, quarter, rng) for project in scope.projects.values()]
                 save(session, scope, reporter, rows, spend, "web")
                 written += 1
@@ -99,8 +114,14 @@ def load_demo_reports(session: Session, year: int = DEMO_YEAR) -> int:
                 _at(clock.today() + timedelta(days=2), 15)
                 if story in ("returned", "returned_then_accepted"):
                     code, (indicator, _p) = next(iter(scope.indicators.items()))
-                    transition(session, scope, finance, ReportAction.RETURN, "请核实第一项指标的口径并补充佐证",
-                               {code: f"「{indicator.name}」的实际值与上报的活动记录不一致，请核实"})
+                    transition(
+                        session,
+                        scope,
+                        finance,
+                        ReportAction.RETURN,
+                        "请核实第一项指标的口径并补充佐证",
+                        {code: f"「{indicator.name}」的实际值与上报的活动记录不一致，请核实"},
+                    )
                     follow_up(session, scope, ReportAction.RETURN, None, "请核实第一项指标的口径并补充佐证")
                     if story == "returned":
                         continue
@@ -115,8 +136,9 @@ def load_demo_reports(session: Session, year: int = DEMO_YEAR) -> int:
     return written
 
 
-def _demo_row(code: str, indicator: Indicator, quarter: int, pace: dict, rng: random.Random,
-              nudge: Decimal = Decimal(1)) -> ActualRow:
+def _demo_row(
+    code: str, indicator: Indicator, quarter: int, pace: dict, rng: random.Random, nudge: Decimal = Decimal(1)
+) -> ActualRow:
     target = target_of(indicator)
     share = pace.setdefault(indicator.id, Decimal(str(rng.choice([0.55, 0.7, 0.95, 1.0, 1.05, 1.1, 1.2, 1.0, 1.0]))))
     share *= nudge
@@ -128,11 +150,15 @@ def _demo_row(code: str, indicator: Indicator, quarter: int, pace: dict, rng: ra
         else:
             raw.value, raw.expected_on = "未完成", (target.due or date(DEMO_YEAR, 12, 31)).isoformat()
     elif target.kind == TargetKind.QUALITATIVE:
-        raw.value = ["按计划推进，阶段性工作已完成", "已完成年度工作的大部分内容", "正在组织实施，进展顺利"][quarter - 1]
+        raw.value = ["按计划推进，阶段性工作已完成", "已完成年度工作的大部分内容", "正在组织实施，进展顺利"][
+            quarter - 1
+        ]
     elif target.value is not None:
         goal = target.value
         if target.measure == Measure.CUMULATIVE:
-            value = goal * Decimal(quarter) / 4 * (share if target.direction == Direction.HIGHER_BETTER else Decimal("0.9"))
+            value = (
+                goal * Decimal(quarter) / 4 * (share if target.direction == Direction.HIGHER_BETTER else Decimal("0.9"))
+            )
         else:
             value = goal * (min(share, Decimal(1)) if target.direction == Direction.HIGHER_BETTER else Decimal("0.9"))
         if target.is_rate:
@@ -153,8 +179,6 @@ def _demo_row(code: str, indicator: Indicator, quarter: int, pace: dict, rng: ra
 def _demo_spend(project: Project, quarter: int, rng: random.Random) -> SpendRow:
     share = Decimal(quarter) / 4 * Decimal(str(rng.choice([0.6, 0.8, 0.9, 1.0])))
     return SpendRow(project.code, str((project.budget * share).quantize(Decimal("0.01"))), "", f"demo {project.code}")
-
-
 
 
 def monitor_demo_day(session: Session, day: date = DEMO_TODAY) -> int:

@@ -1,5 +1,6 @@
 """Read models of the self-evaluation pages: a year's runs with the latest scores, and one
 project's 自评表 with what finance and the division have added to it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,7 +12,14 @@ from .domain.vocabulary import RunState
 from .evaluation import division_notes, results_of_run
 from .exports.self_evaluation import SheetRow, explanations_of, indicator_block
 from .models import (
-    Division, EvaluationRun, FiscalYear, Indicator, IndicatorResult, Project, ProjectResult, ReviewerGrade,
+    Division,
+    EvaluationRun,
+    FiscalYear,
+    Indicator,
+    IndicatorResult,
+    Project,
+    ProjectResult,
+    ReviewerGrade,
 )
 from .queries import indicators_of
 
@@ -29,26 +37,42 @@ class YearEvaluation:
 
 def year_evaluation(session: Session, year: FiscalYear | None, division_ids: list[int]) -> YearEvaluation:
     """The year's runs, and the latest finished run's scores of the projects of DIVISION_IDS."""
-    runs = list(session.exec(select(EvaluationRun).where(EvaluationRun.fiscal_year_id == (year.id if year else 0))
-                             .order_by(EvaluationRun.id.desc())).all())
+    runs = list(
+        session.exec(
+            select(EvaluationRun)
+            .where(EvaluationRun.fiscal_year_id == (year.id if year else 0))
+            .order_by(EvaluationRun.id.desc())
+        ).all()
+    )
     overview = YearEvaluation(runs, next((r for r in runs if r.state == RunState.DONE), None))
     if overview.latest is not None:
-        projects = session.exec(select(Project, Division).join(Division, Division.id == Project.division_id)
-                                .where(Project.fiscal_year_id == year.id, Project.division_id.in_(division_ids))
-                                .order_by(Project.code)).all()
+        projects = session.exec(
+            select(Project, Division)
+            .join(Division, Division.id == Project.division_id)
+            .where(Project.fiscal_year_id == year.id, Project.division_id.in_(division_ids))
+            .order_by(Project.code)
+        ).all()
         results = results_of_run(session, overview.latest, [p.id for p, _ in projects])
         overview.rows = [(project, division, results.get(project.code)) for project, division in projects]
     return overview
 
 
 def project_of_run(session: Session, run: EvaluationRun, code: str) -> Project | None:
-    return session.exec(select(Project).where(Project.code == code, Project.fiscal_year_id == run.fiscal_year_id)).first()
+    return session.exec(
+        select(Project).where(Project.code == code, Project.fiscal_year_id == run.fiscal_year_id)
+    ).first()
 
 
-def indicator_result(session: Session, run: EvaluationRun, project: Project, indicator_code: str) -> IndicatorResult | None:
-    return session.exec(select(IndicatorResult).join(Indicator, Indicator.id == IndicatorResult.indicator_id)
-                        .where(IndicatorResult.run_id == run.id, IndicatorResult.project_id == project.id,
-                               Indicator.code == indicator_code)).first()
+def indicator_result(
+    session: Session, run: EvaluationRun, project: Project, indicator_code: str
+) -> IndicatorResult | None:
+    return session.exec(
+        select(IndicatorResult)
+        .join(Indicator, Indicator.id == IndicatorResult.indicator_id)
+        .where(
+            IndicatorResult.run_id == run.id, IndicatorResult.project_id == project.id, Indicator.code == indicator_code
+        )
+    ).first()
 
 
 @dataclass
@@ -71,14 +95,29 @@ def project_sheet(session: Session, run: EvaluationRun, project: Project) -> Pro
         return None
     indicators = indicators_of(session, project.id)
     explanations = explanations_of(session, run.fiscal_year_id, [project.id]) | division_notes(session, run)
-    stored = {i.code: r for r, i in session.exec(select(IndicatorResult, Indicator)
-                                                 .join(Indicator, Indicator.id == IndicatorResult.indicator_id)
-                                                 .where(IndicatorResult.run_id == run.id,
-                                                        IndicatorResult.project_id == project.id)).all()}
-    grades = {g.indicator_id: g for g in session.exec(select(ReviewerGrade).where(
-        ReviewerGrade.indicator_id.in_([i.id for i in indicators]))).all()}
-    project_result = session.exec(select(ProjectResult).where(ProjectResult.run_id == run.id,
-                                                              ProjectResult.project_id == project.id)).first()
-    return ProjectSheet(result, list(zip(result.indicators, indicator_block(result, indicators, explanations), indicators)),
-                        stored, grades, project_result, session.get(Division, project.division_id),
-                        session.get(FiscalYear, run.fiscal_year_id).year)
+    stored = {
+        i.code: r
+        for r, i in session.exec(
+            select(IndicatorResult, Indicator)
+            .join(Indicator, Indicator.id == IndicatorResult.indicator_id)
+            .where(IndicatorResult.run_id == run.id, IndicatorResult.project_id == project.id)
+        ).all()
+    }
+    grades = {
+        g.indicator_id: g
+        for g in session.exec(
+            select(ReviewerGrade).where(ReviewerGrade.indicator_id.in_([i.id for i in indicators]))
+        ).all()
+    }
+    project_result = session.exec(
+        select(ProjectResult).where(ProjectResult.run_id == run.id, ProjectResult.project_id == project.id)
+    ).first()
+    return ProjectSheet(
+        result,
+        list(zip(result.indicators, indicator_block(result, indicators, explanations), indicators, strict=False)),
+        stored,
+        grades,
+        project_result,
+        session.get(Division, project.division_id),
+        session.get(FiscalYear, run.fiscal_year_id).year,
+    )

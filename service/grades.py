@@ -4,6 +4,7 @@ in bulk (`perftrack grades import`, CSV or xlsx `指标编号,评价档次,得�
 评价档次 is 达成 / 部分达成 / 未达成 and 得分比例 a percentage inside that band (the policy's
 band edges).  A file is taken all or nothing; every problem names the row, the column and the reason.
 """
+
 from __future__ import annotations
 
 import csv
@@ -34,9 +35,13 @@ def read_rows(file_name: str, data: bytes) -> list[tuple[str, list[str]]]:
         try:
             sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
         except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one clear problem
-            raise ImportRejected([ImportProblem("文件", "格式", f"无法作为 Excel (.xlsx) 打开：{type(exc).__name__}")]) from exc
-        return [(f"第 {n} 行", ["" if v is None else str(v).strip() for v in row])
-                for n, row in enumerate(sheet.iter_rows(values_only=True), start=1)]
+            raise ImportRejected(
+                [ImportProblem("文件", "格式", f"无法作为 Excel (.xlsx) 打开：{type(exc).__name__}")]
+            ) from exc
+        return [
+            (f"第 {n} 行", ["" if v is None else str(v).strip() for v in row])
+            for n, row in enumerate(sheet.iter_rows(values_only=True), start=1)
+        ]
     try:
         text = decode_text(data)
     except UnicodeDecodeError as exc:
@@ -70,11 +75,21 @@ def read_grade(band: str, percent_text: str, policy: ScoringPolicy) -> tuple[str
     return band, percent
 
 
-def grade_indicator(session: Session, indicator_id: int, band: str, percent_text: str, note: str, actor: str,
-                    policy: ScoringPolicy = ScoringPolicy()) -> ReviewerGrade:
+def grade_indicator(
+    session: Session,
+    indicator_id: int,
+    band: str,
+    percent_text: str,
+    note: str,
+    actor: str,
+    policy: ScoringPolicy = ScoringPolicy(),
+) -> ReviewerGrade:
     """Finance grades one qualitative or late indicator; the next evaluation run scores by it."""
-    year_id = session.execute(select(Project.fiscal_year_id).join(Indicator, Indicator.project_id == Project.id)
-                              .where(Indicator.id == indicator_id)).scalar_one()
+    year_id = session.execute(
+        select(Project.fiscal_year_id)
+        .join(Indicator, Indicator.project_id == Project.id)
+        .where(Indicator.id == indicator_id)
+    ).scalar_one()
     ensure_year_open(session, year_id)
     band, percent = read_grade(band, percent_text, policy)
     try:
@@ -87,19 +102,24 @@ def grade_indicator(session: Session, indicator_id: int, band: str, percent_text
     return grade
 
 
-def import_grades(session: Session, file_name: str, data: bytes, actor: str,
-                  policy: ScoringPolicy = ScoringPolicy()) -> int:
+def import_grades(
+    session: Session, file_name: str, data: bytes, actor: str, policy: ScoringPolicy = ScoringPolicy()
+) -> int:
     rows = read_rows(file_name, data)
     if not rows or rows[0][1][:3] != HEADER[:3]:
         raise ImportRejected([ImportProblem("第 1 行", "表头", f"应为「{','.join(HEADER)}」")])
     problems, parsed = [], []
     codes = {r[1][0] for r in rows[1:] if r[1]}
     known = dict(session.execute(select(Indicator.code, Indicator.id).where(Indicator.code.in_(codes))).all())
-    locked = dict(session.execute(  # indicator code -> year, for years whose self-evaluation is filed
-        select(Indicator.code, FiscalYear.year).join(Project, Project.id == Indicator.project_id)
-        .join(FiscalYear, FiscalYear.id == Project.fiscal_year_id)
-        .join(EvaluationRun, (EvaluationRun.fiscal_year_id == FiscalYear.id) & EvaluationRun.final.is_(True))
-        .where(Indicator.code.in_(codes))).all())
+    locked = dict(
+        session.execute(  # indicator code -> year, for years whose self-evaluation is filed
+            select(Indicator.code, FiscalYear.year)
+            .join(Project, Project.id == Indicator.project_id)
+            .join(FiscalYear, FiscalYear.id == Project.fiscal_year_id)
+            .join(EvaluationRun, (EvaluationRun.fiscal_year_id == FiscalYear.id) & EvaluationRun.final.is_(True))
+            .where(Indicator.code.in_(codes))
+        ).all()
+    )
     for location, cells in rows[1:]:
         cells = (cells + [""] * 4)[:4]
         if not any(cells):
@@ -123,16 +143,27 @@ def import_grades(session: Session, file_name: str, data: bytes, actor: str,
         parsed.append((known[code], band, percent, note))
     if problems:
         raise ImportRejected(problems)
-    existing = {g.indicator_id: g for g in session.execute(
-        select(ReviewerGrade).where(ReviewerGrade.indicator_id.in_([p[0] for p in parsed]))).scalars()}
+    existing = {
+        g.indicator_id: g
+        for g in session.execute(
+            select(ReviewerGrade).where(ReviewerGrade.indicator_id.in_([p[0] for p in parsed]))
+        ).scalars()
+    }
     for indicator_id, band, percent, note in parsed:
         _store(session, existing.get(indicator_id), indicator_id, band, percent, note, actor)
     session.flush()
     return len(parsed)
 
 
-def _store(session: Session, grade: ReviewerGrade | None, indicator_id: int, band: str, percent: Decimal | None,
-           note: str, actor: str) -> ReviewerGrade:
+def _store(
+    session: Session,
+    grade: ReviewerGrade | None,
+    indicator_id: int,
+    band: str,
+    percent: Decimal | None,
+    note: str,
+    actor: str,
+) -> ReviewerGrade:
     grade = grade or ReviewerGrade(indicator_id=indicator_id, band=band, actor=actor)
     grade.band, grade.percent, grade.note, grade.actor, grade.updated_at = band, percent, note, actor, clock.now()
     session.add(grade)

@@ -4,6 +4,7 @@
 change (the web preview shows this); `apply_plan` writes it in the caller's
 transaction.  Any `ImportProblem` rejects the whole file before anything is written.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -24,22 +25,51 @@ from .importers.flat import read_csv, read_xlsx
 from .importers.source import ImportProblem, ProjectFinding, SourceFile, SourceProject
 from .importers.text_export import read_text_export
 from .models import (
-    Division, DivisionPrefix, FindingRow, FiscalYear, ImportBatch, Indicator, Project, TargetRevision,
+    Division,
+    DivisionPrefix,
+    FindingRow,
+    FiscalYear,
+    ImportBatch,
+    Indicator,
+    Project,
+    TargetRevision,
 )
 from .stored_targets import target_columns
 
 READERS = {".txt": read_text_export, ".docx": read_docx, ".xlsx": read_xlsx, ".csv": read_csv}
 DEFAULT_DIVISIONS = Path(__file__).parent / "sample_data" / "divisions.json"
-PROJECT_FIELDS = ("table_no", "title", "name", "prefix", "division_id", "funding_level", "budget",
-                  "fiscal_funds", "other_funds", "use_of_funds", "goals")
+PROJECT_FIELDS = (
+    "table_no",
+    "title",
+    "name",
+    "prefix",
+    "division_id",
+    "funding_level",
+    "budget",
+    "fiscal_funds",
+    "other_funds",
+    "use_of_funds",
+    "goals",
+)
 INDICATOR_FIELDS = ("row_order", "level1", "level2", "name", "description", "weight")
 # Text read from a table: (attribute, label, longest allowed, may hold line breaks); the limits are
 # the columns' (Project.code, Indicator.level1/level2) or generous bounds for the Text columns.
-PROJECT_TEXT = (("code", "项目编号", 60, False), ("title", "项目标题", 500, False), ("name", "项目名称", 500, False),
-                ("prefix", "处室前缀", 8, False), ("funding_level", "资金来源", 8, False),
-                ("division", "处室", 100, False), ("use_of_funds", "资金用途", 5000, True))
-INDICATOR_TEXT = (("level1", "一级指标", 50, False), ("level2", "二级指标", 50, False), ("name", "三级指标", 500, False),
-                  ("description", "指标内容", 2000, True), ("raw_value", "指标值", 500, False))
+PROJECT_TEXT = (
+    ("code", "项目编号", 60, False),
+    ("title", "项目标题", 500, False),
+    ("name", "项目名称", 500, False),
+    ("prefix", "处室前缀", 8, False),
+    ("funding_level", "资金来源", 8, False),
+    ("division", "处室", 100, False),
+    ("use_of_funds", "资金用途", 5000, True),
+)
+INDICATOR_TEXT = (
+    ("level1", "一级指标", 50, False),
+    ("level2", "二级指标", 50, False),
+    ("name", "三级指标", 500, False),
+    ("description", "指标内容", 2000, True),
+    ("raw_value", "指标值", 500, False),
+)
 PROJECT_MONEY = (("budget", "年度预算数"), ("fiscal_funds", "财政拨款"), ("other_funds", "其他资金"))
 
 
@@ -55,9 +85,13 @@ def read_source(file_name: str, data: bytes) -> SourceFile:
     reader = READERS.get(Path(file_name).suffix.lower())
     if reader is None:
         source = SourceFile(format="unknown")
-        source.problems.append(ImportProblem(
-            "文件", "文件类型", f"不支持的文件类型「{Path(file_name).suffix}」，请上传 .txt、.docx、.xlsx 或 .csv",
-        ))
+        source.problems.append(
+            ImportProblem(
+                "文件",
+                "文件类型",
+                f"不支持的文件类型「{Path(file_name).suffix}」，请上传 .txt、.docx、.xlsx 或 .csv",
+            )
+        )
         return source
     return reader(data)
 
@@ -86,6 +120,7 @@ def ensure_year(session: Session, year: int) -> FiscalYear:
 
 
 # ------------------------------------------------------------------ planning
+
 
 @dataclass
 class IndicatorChange:
@@ -117,8 +152,10 @@ class ImportPlan:
 
     @property
     def changes_anything(self) -> bool:
-        return any(p.action != "unchanged" or p.missing or any(i.action != "unchanged" for i in p.indicators)
-                   for p in self.projects)
+        return any(
+            p.action != "unchanged" or p.missing or any(i.action != "unchanged" for i in p.indicators)
+            for p in self.projects
+        )
 
     def summary(self) -> dict:
         indicators = [i for p in self.projects for i in p.indicators]
@@ -225,11 +262,15 @@ def plan_import(session: Session, source: SourceFile, year: int, file_name: str,
             continue
         codes_seen[code] = sp.location
         if sp.code and sp.code[:4].isdigit() and int(sp.code[:4]) != year:
-            problems.append(ImportProblem(sp.location, "项目编号", f"项目编号 {code} 属于 {sp.code[:4]} 年，与导入年度 {year} 不符"))
+            problems.append(
+                ImportProblem(sp.location, "项目编号", f"项目编号 {code} 属于 {sp.code[:4]} 年，与导入年度 {year} 不符")
+            )
         division_id, findings = _assign_division(sp, by_key, prefixes, finance, problems)
         plan.projects.append(ProjectChange(code, "create", values=_project_values(sp, division_id), findings=findings))
 
-    existing_projects = {p.code: p for p in session.exec(select(Project).where(Project.code.in_(list(codes_seen)))).all()}
+    existing_projects = {
+        p.code: p for p in session.exec(select(Project).where(Project.code.in_(list(codes_seen)))).all()
+    }
     for change in plan.projects:
         current = existing_projects.get(change.code)
         if current is not None and (fiscal_year is None or current.fiscal_year_id != fiscal_year.id):
@@ -243,17 +284,27 @@ def plan_import(session: Session, source: SourceFile, year: int, file_name: str,
         for indicator in session.exec(select(Indicator).where(Indicator.project_id.in_(ids))).all():
             existing_indicators.setdefault(indicator.project_id, {})[indicator.code] = indicator
 
-    for change, sp in zip(plan.projects, source.projects):
+    for change, sp in zip(plan.projects, source.projects, strict=False):
         current = existing_projects.get(change.code)
         if current is not None:
-            change.fields = {f: (getattr(current, f), change.values[f]) for f in PROJECT_FIELDS
-                             if _differs(getattr(current, f), change.values[f])}
+            change.fields = {
+                f: (getattr(current, f), change.values[f])
+                for f in PROJECT_FIELDS
+                if _differs(getattr(current, f), change.values[f])
+            }
             change.action = "update" if change.fields else "unchanged"
         current_indicators = existing_indicators.get(current.id, {}) if current else {}
         for si in sp.indicators:
             code = f"{change.code}.{si.row_no:02d}"
-            values = {"row_order": si.row_no, "level1": si.level1, "level2": si.level2, "name": si.name,
-                      "description": si.description, "weight": si.weight, "source_value": si.raw_value}
+            values = {
+                "row_order": si.row_no,
+                "level1": si.level1,
+                "level2": si.level2,
+                "name": si.name,
+                "description": si.description,
+                "weight": si.weight,
+                "source_value": si.raw_value,
+            }
             old = current_indicators.pop(code, None)
             raw = si.raw_value if old is None or old.source_value != si.raw_value else old.raw_value
             target = parse_target(raw, si.level2, si.name, si.description, fiscal_year=year)
@@ -262,7 +313,9 @@ def plan_import(session: Session, source: SourceFile, year: int, file_name: str,
                 problems.append(ImportProblem(si.location or sp.location, "指标值", unstored))
             ic = IndicatorChange(code, "create", target=target, values=values | {"raw_value": raw})
             if old is not None:
-                ic.fields = {f: (getattr(old, f), values[f]) for f in INDICATOR_FIELDS if _differs(getattr(old, f), values[f])}
+                ic.fields = {
+                    f: (getattr(old, f), values[f]) for f in INDICATOR_FIELDS if _differs(getattr(old, f), values[f])
+                }
                 if old.source_value != si.raw_value:
                     ic.fields["raw_value"] = (old.raw_value, si.raw_value)
                 if not old.in_source:
@@ -286,7 +339,9 @@ def _assign_division(sp: SourceProject, by_key, prefixes, finance, problems) -> 
     if sp.division:
         division = by_key.get(sp.division)
         if division is None:
-            problems.append(ImportProblem(sp.location, "处室", f"未知处室「{sp.division}」：请使用已登记的处室名称或代码"))
+            problems.append(
+                ImportProblem(sp.location, "处室", f"未知处室「{sp.division}」：请使用已登记的处室名称或代码")
+            )
             return finance.id, findings
         return division.id, findings
     if sp.prefix and sp.prefix in prefixes:
@@ -294,32 +349,52 @@ def _assign_division(sp: SourceProject, by_key, prefixes, finance, problems) -> 
     else:
         division_id = finance.id
         reason = f"前缀「{sp.prefix}」未登记" if sp.prefix else "标题没有处室前缀"
-        findings.append(ProjectFinding("division_unassigned", Severity.WARNING, f"{reason}，项目暂归{finance.name}，请指定责任处室"))
+        findings.append(
+            ProjectFinding("division_unassigned", Severity.WARNING, f"{reason}，项目暂归{finance.name}，请指定责任处室")
+        )
     if sp.funding_level is None:
         findings.append(ProjectFinding("funding_level_missing", Severity.INFO, "标题未注明资金来源（市级/中央）"))
     return division_id, findings
 
 
 def _project_values(sp: SourceProject, division_id: int) -> dict:
-    return {"table_no": sp.table_no, "title": sp.title, "name": sp.name, "prefix": sp.prefix,
-            "division_id": division_id, "funding_level": sp.funding_level, "budget": sp.budget,
-            "fiscal_funds": sp.fiscal_funds, "other_funds": sp.other_funds,
-            "use_of_funds": sp.use_of_funds, "goals": sp.goals}
+    return {
+        "table_no": sp.table_no,
+        "title": sp.title,
+        "name": sp.name,
+        "prefix": sp.prefix,
+        "division_id": division_id,
+        "funding_level": sp.funding_level,
+        "budget": sp.budget,
+        "fiscal_funds": sp.fiscal_funds,
+        "other_funds": sp.other_funds,
+        "use_of_funds": sp.use_of_funds,
+        "goals": sp.goals,
+    }
 
 
 # ------------------------------------------------------------------ applying
+
 
 def apply_plan(session: Session, plan: ImportPlan, actor: str) -> ImportBatch | None:
     """Write the plan.  Returns the batch, or None when nothing changes (nothing is written)."""
     if not plan.changes_anything:
         return None
     fiscal_year = ensure_year(session, plan.year)
-    batch = ImportBatch(fiscal_year_id=fiscal_year.id, file_name=plan.file_name, sha256=plan.sha256,
-                        format=plan.format, actor=actor, summary=plan.summary())
+    batch = ImportBatch(
+        fiscal_year_id=fiscal_year.id,
+        file_name=plan.file_name,
+        sha256=plan.sha256,
+        format=plan.format,
+        actor=actor,
+        summary=plan.summary(),
+    )
     session.add(batch)
     session.flush()
     now = clock.now()
-    projects = {p.code: p for p in session.exec(select(Project).where(Project.code.in_([c.code for c in plan.projects]))).all()}
+    projects = {
+        p.code: p for p in session.exec(select(Project).where(Project.code.in_([c.code for c in plan.projects]))).all()
+    }
     for change in plan.projects:
         project = projects.get(change.code)
         if project is None:
@@ -347,10 +422,16 @@ def _apply_indicators(session, project, change: ProjectChange, batch, actor, now
             session.flush()
         elif ic.action == "update":
             if "raw_value" in ic.fields:
-                session.add(TargetRevision(
-                    indicator_id=indicator.id, old_value=indicator.raw_value, new_value=ic.values["raw_value"],
-                    actor=actor, reason=f"导入文件「{batch.file_name}」", import_batch_id=batch.id,
-                ))
+                session.add(
+                    TargetRevision(
+                        indicator_id=indicator.id,
+                        old_value=indicator.raw_value,
+                        new_value=ic.values["raw_value"],
+                        actor=actor,
+                        reason=f"导入文件「{batch.file_name}」",
+                        import_batch_id=batch.id,
+                    )
+                )
             for name, value in ic.values.items():
                 setattr(indicator, name, value)
             for name, value in target_columns(ic.target).items():
@@ -358,24 +439,36 @@ def _apply_indicators(session, project, change: ProjectChange, batch, actor, now
             indicator.in_source = True
             indicator.updated_at = now
         if ic.action != "unchanged":
-            sync_findings(session, project.id, indicator.id, [(f.code, f.severity, f.message) for f in ic.target.findings])
+            sync_findings(
+                session, project.id, indicator.id, [(f.code, f.severity, f.message) for f in ic.target.findings]
+            )
     for code in change.missing:
         existing[code].in_source = False
 
 
-def sync_findings(session: Session, project_id: int, indicator_id: int | None, wanted: list[tuple[str, str, str]]) -> None:
+def sync_findings(
+    session: Session, project_id: int, indicator_id: int | None, wanted: list[tuple[str, str, str]]
+) -> None:
     """Make the subject's open findings exactly `wanted`.
 
     Findings that persist keep their state; settled ones (accepted, corrected) that no
     longer apply stay as the record of a person's decision.
     """
     query = select(FindingRow).where(FindingRow.project_id == project_id)
-    query = query.where(FindingRow.indicator_id == indicator_id) if indicator_id else query.where(FindingRow.indicator_id.is_(None))
+    query = (
+        query.where(FindingRow.indicator_id == indicator_id)
+        if indicator_id
+        else query.where(FindingRow.indicator_id.is_(None))
+    )
     current = {f.code: f for f in session.exec(query).all()}
     for code, severity, message in wanted:
         finding = current.pop(code, None)
         if finding is None:
-            session.add(FindingRow(project_id=project_id, indicator_id=indicator_id, code=code, severity=severity, message=message))
+            session.add(
+                FindingRow(
+                    project_id=project_id, indicator_id=indicator_id, code=code, severity=severity, message=message
+                )
+            )
         elif finding.message != message or finding.severity != severity:
             finding.message, finding.severity = message, severity
     for stale in current.values():

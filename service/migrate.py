@@ -2,6 +2,7 @@
 
 The migrations ship inside the `service` package (`service/migrations`), so an installed wheel
 finds them as package data wherever it is installed."""
+
 from __future__ import annotations
 
 from alembic import command

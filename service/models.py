@@ -3,6 +3,7 @@
 Table models only; request/response shapes live with the API.  Columns holding a state or
 a kind store the values of `service.domain.vocabulary` (the comment names which).
 """
+
 from __future__ import annotations
 
 from datetime import date, datetime
@@ -19,6 +20,7 @@ SQLModel.metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 MONEY = Numeric(14, 2)
 TARGET_NUMBER = Numeric(20, 4)
+
 
 def _now() -> datetime:
     return clock.now()
@@ -149,6 +151,7 @@ class FindingRow(SQLModel, table=True):
 
 # ---------------------------------------------------------------- accounts
 
+
 class User(SQLModel, table=True):
     __tablename__ = "app_user"
     id: int | None = Field(default=None, primary_key=True)
@@ -192,11 +195,13 @@ class LoginFailure(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     username: str = Field(max_length=64, index=True)
     remote_addr: str = Field(max_length=64, index=True)
-    created_at: datetime = Field(default_factory=clock.wall_now,
-                                 sa_column=Column(UTCDateTime(), nullable=False, index=True))
+    created_at: datetime = Field(
+        default_factory=clock.wall_now, sa_column=Column(UTCDateTime(), nullable=False, index=True)
+    )
 
 
 # ---------------------------------------------------------------- quarterly reports
+
 
 class Report(SQLModel, table=True):
     """One division's report for one period: the unit that is submitted, returned and accepted."""
@@ -306,6 +311,7 @@ class Attachment(SQLModel, table=True):
 
 # ---------------------------------------------------------------- monitoring
 
+
 class IndicatorStatusRow(SQLModel, table=True):
     """An indicator's status as of a date (kept per date, so trends can be shown)."""
 
@@ -355,6 +361,7 @@ class OutboxItem(SQLModel, table=True):
 
 # ---------------------------------------------------------------- alerts
 
+
 class Alert(SQLModel, table=True):
     """Something a division (or finance) must hear about.  `key` = kind:subject:due:step, unique:
     an alert is created once whatever the retries, restarts or duplicate schedulers."""
@@ -403,6 +410,7 @@ class DeliveryAttempt(SQLModel, table=True):
 
 
 # ---------------------------------------------------------------- self-evaluation
+
 
 class ReviewerGrade(SQLModel, table=True):
     """Finance's judgement of a qualitative or late-deadline indicator: band and percentage."""

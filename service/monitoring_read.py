@@ -1,5 +1,6 @@
 """Read models of the monitoring pages: the overview (project statuses by division, dated targets)
 and the delivery log.  The statuses are those the sweep (`service.monitoring`) stored."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -11,7 +12,15 @@ from sqlmodel import Session, select
 from .domain.status import WORST_FIRST
 from .domain.vocabulary import Role, Status
 from .models import (
-    Alert, DeliveryAttempt, Division, FiscalYear, Indicator, Notification, Project, ProjectStatusRow, User,
+    Alert,
+    DeliveryAttempt,
+    Division,
+    FiscalYear,
+    Indicator,
+    Notification,
+    Project,
+    ProjectStatusRow,
+    User,
 )
 
 SEES_EVERY_DELIVERY = (Role.FINANCE, Role.ADMIN, Role.AUDITOR)  # others see the attempts to reach them only
@@ -20,19 +29,32 @@ DELIVERY_LOG_LIMIT = 500
 
 def latest_status_day(session: Session, year_id: int, today: date) -> date | None:
     """The latest day up to TODAY for which statuses of the year are stored."""
-    return session.exec(select(func.max(ProjectStatusRow.as_of)).join(Project, Project.id == ProjectStatusRow.project_id)
-                        .where(Project.fiscal_year_id == year_id, ProjectStatusRow.as_of <= today)).one()
+    return session.exec(
+        select(func.max(ProjectStatusRow.as_of))
+        .join(Project, Project.id == ProjectStatusRow.project_id)
+        .where(Project.fiscal_year_id == year_id, ProjectStatusRow.as_of <= today)
+    ).one()
 
 
-def dated_targets(session: Session, year_id: int, division_ids: list[int], start: date,
-                  end: date) -> list[tuple[Indicator, Project, Division]]:
+def dated_targets(
+    session: Session, year_id: int, division_ids: list[int], start: date, end: date
+) -> list[tuple[Indicator, Project, Division]]:
     """Indicators of the divisions due between START and END (inclusive), soonest first."""
-    return list(session.exec(select(Indicator, Project, Division).join(Project, Project.id == Indicator.project_id)
-                             .join(Division, Division.id == Project.division_id)
-                             .where(Project.fiscal_year_id == year_id, Indicator.due.is_not(None),
-                                    Indicator.due >= start, Indicator.due <= end,
-                                    Project.division_id.in_(division_ids))
-                             .order_by(Indicator.due, Indicator.code)).all())
+    return list(
+        session.exec(
+            select(Indicator, Project, Division)
+            .join(Project, Project.id == Indicator.project_id)
+            .join(Division, Division.id == Project.division_id)
+            .where(
+                Project.fiscal_year_id == year_id,
+                Indicator.due.is_not(None),
+                Indicator.due >= start,
+                Indicator.due <= end,
+                Project.division_id.in_(division_ids),
+            )
+            .order_by(Indicator.due, Indicator.code)
+        ).all()
+    )
 
 
 @dataclass
@@ -59,21 +81,29 @@ class StatusOverview:
 
 def status_overview(session: Session, year: FiscalYear, division_ids: list[int], today: date) -> StatusOverview:
     as_of = latest_status_day(session, year.id, today)
-    rows = session.exec(select(Project, ProjectStatusRow, Division)
-                        .join(Division, Division.id == Project.division_id)
-                        .join(ProjectStatusRow, (ProjectStatusRow.project_id == Project.id)
-                              & (ProjectStatusRow.as_of == as_of), isouter=True)
-                        .where(Project.fiscal_year_id == year.id, Project.division_id.in_(division_ids))
-                        .order_by(Division.code, Project.code)).all()
+    rows = session.exec(
+        select(Project, ProjectStatusRow, Division)
+        .join(Division, Division.id == Project.division_id)
+        .join(
+            ProjectStatusRow,
+            (ProjectStatusRow.project_id == Project.id) & (ProjectStatusRow.as_of == as_of),
+            isouter=True,
+        )
+        .where(Project.fiscal_year_id == year.id, Project.division_id.in_(division_ids))
+        .order_by(Division.code, Project.code)
+    ).all()
     return StatusOverview(as_of, list(rows))
 
 
 def delivery_log(session: Session, user: User, ok: bool | None = None) -> list[tuple]:
     """(attempt, notification, alert, recipient), newest first: every attempt for finance, admins and
     auditors, one's own for everyone else; OK narrows to successes or failures."""
-    query = (select(DeliveryAttempt, Notification, Alert, User)
-             .join(Notification, Notification.id == DeliveryAttempt.notification_id)
-             .join(Alert, Alert.id == Notification.alert_id).join(User, User.id == Notification.user_id))
+    query = (
+        select(DeliveryAttempt, Notification, Alert, User)
+        .join(Notification, Notification.id == DeliveryAttempt.notification_id)
+        .join(Alert, Alert.id == Notification.alert_id)
+        .join(User, User.id == Notification.user_id)
+    )
     if user.role not in SEES_EVERY_DELIVERY:
         query = query.where(Notification.user_id == user.id)
     if ok is not None:

@@ -1,4 +1,5 @@
 """Read-side queries shared by the web pages and the API (set-based: a few queries per page)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,7 +43,9 @@ def visible_divisions(session: Session, user: User | None) -> list[Division]:
 
 
 def open_finding_counts(session: Session, project_ids: list[int] | None = None) -> dict[int, dict[str, int]]:
-    query = select(FindingRow.project_id, FindingRow.severity, func.count()).where(FindingRow.state == FindingState.OPEN)
+    query = select(FindingRow.project_id, FindingRow.severity, func.count()).where(
+        FindingRow.state == FindingState.OPEN
+    )
     if project_ids is not None:
         query = query.where(FindingRow.project_id.in_(project_ids))
     counts: dict[int, dict[str, int]] = {}
@@ -52,9 +55,11 @@ def open_finding_counts(session: Session, project_ids: list[int] | None = None) 
 
 
 def list_projects(session: Session, flt: ProjectFilter) -> list[dict]:
-    query = (select(Project, Division, FiscalYear.year)
-             .join(Division, Division.id == Project.division_id)
-             .join(FiscalYear, FiscalYear.id == Project.fiscal_year_id))
+    query = (
+        select(Project, Division, FiscalYear.year)
+        .join(Division, Division.id == Project.division_id)
+        .join(FiscalYear, FiscalYear.id == Project.fiscal_year_id)
+    )
     if flt.year:
         query = query.where(FiscalYear.year == flt.year)
     if flt.division:
@@ -63,9 +68,17 @@ def list_projects(session: Session, flt: ProjectFilter) -> list[dict]:
         query = query.where(Project.funding_level == (None if flt.funding_level == "未注明" else flt.funding_level))
     rows = session.exec(query.order_by(Project.code)).all()
     ids = [p.id for p, _, _ in rows]
-    indicator_counts = dict(session.exec(
-        select(Indicator.project_id, func.count()).where(Indicator.project_id.in_(ids)).group_by(Indicator.project_id)
-    ).all()) if ids else {}
+    indicator_counts = (
+        dict(
+            session.exec(
+                select(Indicator.project_id, func.count())
+                .where(Indicator.project_id.in_(ids))
+                .group_by(Indicator.project_id)
+            ).all()
+        )
+        if ids
+        else {}
+    )
     findings = open_finding_counts(session, ids) if ids else {}
     result = []
     for project, division, year in rows:
@@ -75,8 +88,15 @@ def list_projects(session: Session, flt: ProjectFilter) -> list[dict]:
             continue
         if flt.has_findings is False and serious:
             continue
-        result.append({"project": project, "division": division, "year": year,
-                       "indicator_count": indicator_counts.get(project.id, 0), "findings": counts})
+        result.append(
+            {
+                "project": project,
+                "division": division,
+                "year": year,
+                "indicator_count": indicator_counts.get(project.id, 0),
+                "findings": counts,
+            }
+        )
     return result
 
 
@@ -85,7 +105,9 @@ def project_by_code(session: Session, code: str) -> Project | None:
 
 
 def indicators_of(session: Session, project_id: int) -> list[Indicator]:
-    return list(session.exec(select(Indicator).where(Indicator.project_id == project_id).order_by(Indicator.row_order)).all())
+    return list(
+        session.exec(select(Indicator).where(Indicator.project_id == project_id).order_by(Indicator.row_order)).all()
+    )
 
 
 def findings_by_indicator(session: Session, project_id: int) -> dict[int | None, list[FindingRow]]:
@@ -122,13 +144,21 @@ def finding_codes(session: Session) -> list[str]:
     return list(session.exec(select(FindingRow.code).distinct().order_by(FindingRow.code)).all())
 
 
-def list_findings(session: Session, state: str | None = FindingState.OPEN, severity: str | None = None,
-                  code: str | None = None, division: str | None = None, project: str | None = None,
-                  year: int | None = None) -> list[tuple[FindingRow, Project, Indicator | None, Division]]:
-    query = (select(FindingRow, Project, Indicator, Division)
-             .join(Project, Project.id == FindingRow.project_id)
-             .join(Division, Division.id == Project.division_id)
-             .join(Indicator, Indicator.id == FindingRow.indicator_id, isouter=True))
+def list_findings(
+    session: Session,
+    state: str | None = FindingState.OPEN,
+    severity: str | None = None,
+    code: str | None = None,
+    division: str | None = None,
+    project: str | None = None,
+    year: int | None = None,
+) -> list[tuple[FindingRow, Project, Indicator | None, Division]]:
+    query = (
+        select(FindingRow, Project, Indicator, Division)
+        .join(Project, Project.id == FindingRow.project_id)
+        .join(Division, Division.id == Project.division_id)
+        .join(Indicator, Indicator.id == FindingRow.indicator_id, isouter=True)
+    )
     query = _scoped(query, year, division, project)
     if state:
         query = query.where(FindingRow.state == state)
@@ -140,12 +170,22 @@ def list_findings(session: Session, state: str | None = FindingState.OPEN, sever
     return sorted(rows, key=lambda r: (SEVERITY_ORDER.get(r[0].severity, 3), r[1].code, r[2].code if r[2] else ""))
 
 
-def list_indicators(session: Session, code: str | None = None, project: str | None = None, division: str | None = None,
-                    kind: str | None = None, has_findings: bool | None = None, year: int | None = None,
-                    due_from=None, due_to=None) -> list[tuple[Indicator, Project, Division]]:
-    query = (select(Indicator, Project, Division)
-             .join(Project, Project.id == Indicator.project_id)
-             .join(Division, Division.id == Project.division_id))
+def list_indicators(
+    session: Session,
+    code: str | None = None,
+    project: str | None = None,
+    division: str | None = None,
+    kind: str | None = None,
+    has_findings: bool | None = None,
+    year: int | None = None,
+    due_from=None,
+    due_to=None,
+) -> list[tuple[Indicator, Project, Division]]:
+    query = (
+        select(Indicator, Project, Division)
+        .join(Project, Project.id == Indicator.project_id)
+        .join(Division, Division.id == Project.division_id)
+    )
     query = _scoped(query, year, division, project)
     if code:
         query = query.where(Indicator.code == code)
@@ -156,8 +196,9 @@ def list_indicators(session: Session, code: str | None = None, project: str | No
     if due_to:
         query = query.where(Indicator.due <= due_to)
     if has_findings is not None:
-        flagged = select(FindingRow.indicator_id).where(FindingRow.state == FindingState.OPEN,
-                                                        FindingRow.indicator_id.is_not(None))
+        flagged = select(FindingRow.indicator_id).where(
+            FindingRow.state == FindingState.OPEN, FindingRow.indicator_id.is_not(None)
+        )
         query = query.where(Indicator.id.in_(flagged) if has_findings else Indicator.id.not_in(flagged))
     return list(session.exec(query.order_by(Indicator.code)).all())
 

@@ -4,6 +4,7 @@ The web never imports job code: it enqueues `"workers.jobs.recompute_project"` a
 like.  When Redis is unreachable the wish is kept as an outbox row (in the same
 transaction as the change that caused it) and enqueued by `drain_outbox` once Redis is back.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,9 @@ def enqueue(url: str | None, session: Session, function: str, *args, job_id: str
     """Enqueue FUNCTION(*ARGS) with a deterministic JOB_ID; False (and an outbox row) if Redis is down."""
     if url and time.monotonic() >= _down_until.get(url, 0):
         try:
-            queue(url, queue_name).enqueue_call(function, args=args, job_id=job_id, retry=RETRY,
-                                                failure_ttl=7 * 24 * 3600)
+            queue(url, queue_name).enqueue_call(
+                function, args=args, job_id=job_id, retry=RETRY, failure_ttl=7 * 24 * 3600
+            )
             _down_until.pop(url, None)
             return True
         except (RedisError, OSError) as exc:
@@ -60,8 +62,11 @@ def enqueue(url: str | None, session: Session, function: str, *args, job_id: str
 
 def drain_outbox(url: str, session: Session) -> int:
     """Enqueue what was kept while Redis was down; returns how many."""
-    items = session.execute(select(OutboxItem).where(OutboxItem.enqueued_at.is_(None)).order_by(OutboxItem.id)
-                            .limit(1000)).scalars().all()
+    items = (
+        session.execute(select(OutboxItem).where(OutboxItem.enqueued_at.is_(None)).order_by(OutboxItem.id).limit(1000))
+        .scalars()
+        .all()
+    )
     for item in items:
         queue(url, "default").enqueue_call(item.function, args=tuple(item.args), job_id=item.job_id, retry=RETRY)
         item.enqueued_at = clock.now()

@@ -1,4 +1,5 @@
 """The database session of the current web or API request: one per request, closed at teardown."""
+
 from __future__ import annotations
 
 from flask import Flask, current_app, g

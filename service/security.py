@@ -4,6 +4,7 @@
 failed-login limit sees the real client address and cookies see HTTPS), and the security headers.
 The pages use no inline script or style, so the Content-Security-Policy allows this site only.
 """
+
 from __future__ import annotations
 
 from flask import Flask, request
@@ -11,8 +12,9 @@ from werkzeug.middleware.proxy_fix import ProxyFix
 
 from .settings import Settings
 
-CONTENT_SECURITY_POLICY = ("default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
-                           "frame-ancestors 'none'")
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
 HSTS = "max-age=31536000"  # one year; sent over HTTPS only
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,

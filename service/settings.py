@@ -3,6 +3,7 @@
 The web app, the CLI and (later) the workers all call `load_settings()`, so a second
 database is one `DATABASE_URL` away for every process.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -11,8 +12,8 @@ import os
 import secrets
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from .domain.passwords import DEFAULT_MIN_LENGTH as DEFAULT_PASSWORD_MIN_LENGTH
@@ -62,8 +63,19 @@ class Settings:
 
 MIN_SECRET_KEY_LENGTH = 32
 # Keys copied from examples and tutorials (deploy/.env.example's included): anyone can sign a session with them.
-PLACEHOLDER_KEY_MARKS = ("change-me", "changeme", "change_me", "replace-me", "replaceme", "placeholder",
-                         "your-secret", "secret-key-here", "example", "insecure", "not-secret")
+PLACEHOLDER_KEY_MARKS = (
+    "change-me",
+    "changeme",
+    "change_me",
+    "replace-me",
+    "replaceme",
+    "placeholder",
+    "your-secret",
+    "secret-key-here",
+    "example",
+    "insecure",
+    "not-secret",
+)
 MIN_SECRET_KEY_DISTINCT = 10  # "0000…", "xxxx…": long, but guessable
 
 
@@ -85,8 +97,10 @@ def _secret_key(instance: Path, production: bool, env: dict) -> str:
         key = env["SECRET_KEY"]
         problem = production_key_problem(key) if production else None
         if problem:
-            raise SettingsError(f"SECRET_KEY 不能用于生产环境：{problem}。请用 "
-                                "python3 -c 'import secrets; print(secrets.token_hex(32))' 生成一个随机值")
+            raise SettingsError(
+                f"SECRET_KEY 不能用于生产环境：{problem}。请用 "
+                "python3 -c 'import secrets; print(secrets.token_hex(32))' 生成一个随机值"
+            )
         return key
     if production:
         raise SettingsError("SECRET_KEY 未设置：生产环境必须通过环境变量提供 SECRET_KEY")
@@ -108,9 +122,12 @@ def _status_settings(env: dict) -> StatusSettings:
         lag_points = Decimal(env.get("PERFTRACK_BUDGET_LAG_POINTS", "10"))
         due_soon = int(env.get("PERFTRACK_DUE_SOON_DAYS", "30"))
     except (InvalidOperation, ValueError) as exc:
-        raise SettingsError("PERFTRACK_AT_RISK_TOLERANCE / PERFTRACK_BUDGET_LAG_POINTS / PERFTRACK_DUE_SOON_DAYS 应为数字") from exc
-    return StatusSettings(progress_mode=mode, at_risk_tolerance=tolerance, due_soon_days=due_soon,
-                          budget_lag_points=lag_points)
+        raise SettingsError(
+            "PERFTRACK_AT_RISK_TOLERANCE / PERFTRACK_BUDGET_LAG_POINTS / PERFTRACK_DUE_SOON_DAYS 应为数字"
+        ) from exc
+    return StatusSettings(
+        progress_mode=mode, at_risk_tolerance=tolerance, due_soon_days=due_soon, budget_lag_points=lag_points
+    )
 
 
 def _scoring_policy(env: dict) -> dict | None:
@@ -141,8 +158,9 @@ def _int_setting(env: dict, name: str, default: int, minimum: int) -> int:
 def _networks(env: dict, name: str) -> tuple:
     """A comma-separated list of networks (CIDR), e.g. 10.20.0.0/16,192.168.5.7."""
     try:
-        return tuple(ipaddress.ip_network(part.strip(), strict=False)
-                     for part in env.get(name, "").split(",") if part.strip())
+        return tuple(
+            ipaddress.ip_network(part.strip(), strict=False) for part in env.get(name, "").split(",") if part.strip()
+        )
     except ValueError as exc:
         raise SettingsError(f"{name} 应为以逗号分隔的网段（如 10.20.0.0/16）：{exc}") from exc
 
@@ -155,7 +173,7 @@ def load_settings(env: dict | None = None) -> Settings:
     if not database_url.startswith(("sqlite:", "postgresql")):
         raise SettingsError(f"DATABASE_URL 不受支持：{database_url!r}（只支持 sqlite 和 postgresql）")
     if database_url.startswith("postgresql://"):
-        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://") :]
     timezone = env.get("PERFTRACK_TIMEZONE", "Asia/Shanghai")
     try:
         ZoneInfo(timezone)

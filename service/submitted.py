@@ -4,6 +4,7 @@ latest submitted spend.  Drafts are the division's own business and never count.
 The status sweep and the self-evaluation both read through here, set-based: the year's submitted
 reports once (`submitted_reports`), then one query for values and one for spend per batch.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -27,26 +28,41 @@ class SubmittedReports:
 
 
 def submitted_reports(session: Session, year_id: int) -> SubmittedReports:
-    rows = session.execute(select(Report.id, Report.quarter, Report.version).where(
-        Report.fiscal_year_id == year_id, Report.first_submitted_at.is_not(None))).all()
+    rows = session.execute(
+        select(Report.id, Report.quarter, Report.version).where(
+            Report.fiscal_year_id == year_id, Report.first_submitted_at.is_not(None)
+        )
+    ).all()
     return SubmittedReports({rid: quarter for rid, quarter, _ in rows}, {rid: version for rid, _, version in rows})
 
 
-def latest_values(session: Session, reports: SubmittedReports, project_ids: list[int],
-                  indicator_ids: list[int]) -> dict[int, Reported]:
+def latest_values(
+    session: Session, reports: SubmittedReports, project_ids: list[int], indicator_ids: list[int]
+) -> dict[int, Reported]:
     """The value of each indicator (of PROJECT_IDS; INDICATOR_IDS are theirs) in its latest submitted quarter."""
-    columns = (ActualEntry.indicator_id, ActualEntry.report_id, ActualEntry.number, ActualEntry.done,
-               ActualEntry.done_on, ActualEntry.likelihood, ActualEntry.progress)
+    columns = (
+        ActualEntry.indicator_id,
+        ActualEntry.report_id,
+        ActualEntry.number,
+        ActualEntry.done,
+        ActualEntry.done_on,
+        ActualEntry.likelihood,
+        ActualEntry.progress,
+    )
     if len(indicator_ids) <= SMALL_BATCH:  # by indicator id: the planner cannot wander off to the year's reports
         query = select(*columns).where(ActualEntry.indicator_id.in_(indicator_ids))
     else:
-        query = (select(*columns).join(Indicator, Indicator.id == ActualEntry.indicator_id)
-                 .where(Indicator.project_id.in_(project_ids)))
+        query = (
+            select(*columns)
+            .join(Indicator, Indicator.id == ActualEntry.indicator_id)
+            .where(Indicator.project_id.in_(project_ids))
+        )
     quarters = reports.quarters
     rows = session.execute(query.where(ActualEntry.is_current.is_(True))).all()
     latest: dict[int, Reported] = {}
     for indicator_id, report_id, number, done, done_on, likelihood, progress in sorted(
-            (r for r in rows if r[1] in quarters), key=lambda r: quarters[r[1]]):  # r[1]: the report id
+        (r for r in rows if r[1] in quarters), key=lambda r: quarters[r[1]]
+    ):  # r[1]: the report id
         latest[indicator_id] = Reported(quarters[report_id], number, done, done_on, likelihood, progress)  # later wins
     return latest
 
@@ -55,11 +71,15 @@ def latest_spend(session: Session, reports: SubmittedReports, project_ids: list[
     """Per project: the latest submitted spend, and the latest submitted budget adjustment (each may
     come from an earlier quarter than the other)."""
     quarters = reports.quarters
-    rows = session.execute(select(SpendEntry.project_id, SpendEntry.report_id, SpendEntry.spent, SpendEntry.budget)
-                           .where(SpendEntry.project_id.in_(project_ids), SpendEntry.is_current.is_(True))).all()
+    rows = session.execute(
+        select(SpendEntry.project_id, SpendEntry.report_id, SpendEntry.spent, SpendEntry.budget).where(
+            SpendEntry.project_id.in_(project_ids), SpendEntry.is_current.is_(True)
+        )
+    ).all()
     spend: dict[int, Spend] = {}
     for project_id, _report_id, spent, budget in sorted(
-            (r for r in rows if r[1] in quarters), key=lambda r: quarters[r[1]]):
+        (r for r in rows if r[1] in quarters), key=lambda r: quarters[r[1]]
+    ):
         before = spend.get(project_id)
         if before is not None:
             spent = spent if spent is not None else before.spent

@@ -3,6 +3,7 @@ with a reason (a revision keeps old, new, who, when, why).
 
 Shared by the web pages, the API and the CLI so each rule is enforced in one place.
 """
+
 from __future__ import annotations
 
 from sqlmodel import Session
@@ -23,11 +24,16 @@ def accept_finding(session: Session, finding: FindingRow, actor: str, note: str 
         raise DecisionError("该问题已处理")
     note = _clean(note, "说明", 2000)
     finding.state, finding.resolved_by, finding.resolved_at, finding.note = (
-        FindingState.ACCEPTED, actor, clock.now(), note)
+        FindingState.ACCEPTED,
+        actor,
+        clock.now(),
+        note,
+    )
 
 
-def correct_target(session: Session, indicator: Indicator, new_value: str, actor: str, reason: str,
-                   finding: FindingRow | None = None) -> None:
+def correct_target(
+    session: Session, indicator: Indicator, new_value: str, actor: str, reason: str, finding: FindingRow | None = None
+) -> None:
     """Replace the target in force with `new_value`; a revision keeps old, new, who, when, why."""
     new_value, reason = _clean(new_value, "新的指标值", 500, multiline=False), _clean(reason, "原因", 2000)
     if not reason:
@@ -42,15 +48,22 @@ def correct_target(session: Session, indicator: Indicator, new_value: str, actor
     unstored = target_problem(target)
     if unstored:
         raise DecisionError(f"新的指标值：{unstored}")
-    session.add(TargetRevision(indicator_id=indicator.id, old_value=indicator.raw_value, new_value=new_value,
-                               actor=actor, reason=reason))
+    session.add(
+        TargetRevision(
+            indicator_id=indicator.id, old_value=indicator.raw_value, new_value=new_value, actor=actor, reason=reason
+        )
+    )
     indicator.raw_value = new_value
     for name, value in target_columns(target).items():
         setattr(indicator, name, value)
     indicator.updated_at = clock.now()
     if finding is not None:
         finding.state, finding.resolved_by, finding.resolved_at, finding.note = (
-            FindingState.CORRECTED, actor, clock.now(), reason)
+            FindingState.CORRECTED,
+            actor,
+            clock.now(),
+            reason,
+        )
         session.flush()
     sync_findings(session, project.id, indicator.id, [(f.code, f.severity, f.message) for f in target.findings])
 

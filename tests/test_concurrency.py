@@ -3,6 +3,7 @@
 Exactly one of N writers holding the same If-Match wins; the others get 412, never 500,
 and no acknowledged save is lost or shares its version with another.
 """
+
 from __future__ import annotations
 
 import json
@@ -109,7 +110,8 @@ def _value(number: str) -> dict:
 def _area_entries(server: Server) -> list[tuple[int, Decimal, bool]]:
     rows = server.rows(
         "SELECT e.report_version, e.number, e.is_current FROM actual_entry e JOIN indicator i ON i.id = e.indicator_id "
-        f"WHERE i.code = '{AREA}' ORDER BY e.report_version")
+        f"WHERE i.code = '{AREA}' ORDER BY e.report_version"
+    )
     return [(version, Decimal(str(number)), bool(current)) for version, number, current in rows]
 
 
@@ -138,7 +140,8 @@ def test_twenty_identical_puts_of_a_long_decimal_make_one_version(server):
     long_decimal = "99999999999.9999"
     answers = [server.call("PUT", URL, _value(long_decimal), if_match="0") for _ in range(20)]
     assert [(status, body["version"], body["changed"]) for status, body, _e in answers] == (
-        [(200, 1, True)] + [(200, 1, False)] * 19)
+        [(200, 1, True)] + [(200, 1, False)] * 19
+    )
     racing = _all_at_once(20, lambda i: server.call("PUT", URL, _value("12345678901.2345"), if_match="1"))
     assert {status for status, _b, _e in racing} <= {200, 412}
     assert sum(1 for status, body, _e in racing if status == 200 and body["changed"]) == 1

@@ -1,4 +1,5 @@
 """Self-evaluation over the sample year with the demo actuals: CLI, grades, runs, the 自评表 workbook."""
+
 from __future__ import annotations
 
 import json
@@ -18,7 +19,6 @@ from service.evaluation import evaluate, execute_run, lock_year, override_score,
 from service.exports.self_evaluation import COLUMNS
 from service.grades import grade_indicator, read_grade
 from service.models import ActualEntry, Indicator, IndicatorResult, Project, ProjectResult, Report, ReviewerGrade
-
 
 
 @pytest.fixture
@@ -49,8 +49,9 @@ def test_evaluate_json_per_project(runner, demo_year):
 def test_a_policy_file_changes_the_rules(runner, demo_year, tmp_path):
     policy = tmp_path / "hubei.json"
     policy.write_text(json.dumps({"decimals": 0, "budget_weight": 20}), encoding="utf-8")
-    result = runner.invoke(main, ["evaluate", "--year", "2025", "--project", "2025-001", "--policy", str(policy),
-                                  "--json"])
+    result = runner.invoke(
+        main, ["evaluate", "--year", "2025", "--project", "2025-001", "--policy", str(policy), "--json"]
+    )
     [project] = json.loads(result.output)
     assert project["budget"]["weight"] == 20 and all(float(i["score"]).is_integer() for i in project["indicators"])
     bad = tmp_path / "bad.json"
@@ -62,13 +63,18 @@ def test_grades_import_all_or_nothing_then_scores_follow(runner, demo_year, tmp_
     good = tmp_path / "grades.csv"
     good.write_text("指标编号,评价档次,得分比例,说明\n2025-001.05,部分达成,70%,成效一般\n", encoding="gb18030")
     bad = tmp_path / "bad.csv"
-    bad.write_text("指标编号,评价档次,得分比例,说明\n2025-001.05,部分达成,85,\n2025-999.01,达成,,\n"
-                   "2025-001.06,很好,,\n", encoding="utf-8")
+    bad.write_text(
+        "指标编号,评价档次,得分比例,说明\n2025-001.05,部分达成,85,\n2025-999.01,达成,,\n2025-001.06,很好,,\n",
+        encoding="utf-8",
+    )
     before = runner.invoke(main, ["evaluate", "--year", "2025", "--project", "2025-001", "--json"]).output
     rejected = runner.invoke(main, ["grades", "import", str(bad)])
     assert rejected.exit_code == 2
     assert "第 2 行 · 得分比例：85 不在「部分达成」档 60–80% 内" in rejected.output
-    assert "第 3 行 · 指标编号：指标编号「2025-999.01」不存在" in rejected.output and "第 4 行 · 评价档次" in rejected.output
+    assert (
+        "第 3 行 · 指标编号：指标编号「2025-999.01」不存在" in rejected.output
+        and "第 4 行 · 评价档次" in rejected.output
+    )
     with session_scope(demo_year) as session:
         assert session.exec(select(func.count()).select_from(ReviewerGrade)).one() == 0
     assert runner.invoke(main, ["grades", "import", str(good)]).output.strip() == "已导入评定 1 条"
@@ -114,10 +120,12 @@ def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_y
         targets = {i.code: i for i in session.exec(select(Indicator)).all()}
         explanations = {}  # the latest submitted cause and measure of each indicator, as the division wrote them
         for code, cause, measure in session.exec(
-                select(Indicator.code, ActualEntry.cause_text, ActualEntry.measure_text)
-                .join(ActualEntry, ActualEntry.indicator_id == Indicator.id).join(Report, Report.id == ActualEntry.report_id)
-                .where(ActualEntry.is_current.is_(True), Report.first_submitted_at.is_not(None))
-                .order_by(Report.quarter)).all():
+            select(Indicator.code, ActualEntry.cause_text, ActualEntry.measure_text)
+            .join(ActualEntry, ActualEntry.indicator_id == Indicator.id)
+            .join(Report, Report.id == ActualEntry.report_id)
+            .where(ActualEntry.is_current.is_(True), Report.first_submitted_at.is_not(None))
+            .order_by(Report.quarter)
+        ).all():
             explanations[code] = f"原因：{cause}；改进措施：{measure}" if cause or measure else None
     for code in ("2025-001", "2025-010", "2025-047", "2025-066"):
         sheet, expected = workbook[code], results[code]
@@ -129,19 +137,30 @@ def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_y
             row = [c.value for c in sheet[10 + offset]]
             indicator = targets[score.code]
             for col, level in ((1, indicator.level1), (2, indicator.level2)):  # merged down its run of indicators
-                top = next(r for (first, c), r in merged.items() if c == col and first <= 10 + offset <= r.max_row) \
-                    if row[col - 1] is None else None
+                top = (
+                    next(r for (first, c), r in merged.items() if c == col and first <= 10 + offset <= r.max_row)
+                    if row[col - 1] is None
+                    else None
+                )
                 assert (sheet.cell(top.min_row, col).value if top else row[col - 1]) == level
             assert row[2:4] == [indicator.name, indicator.raw_value]
             assert row[4] == (score.actual or None) and row[5] == float(score.weight) and row[6] == float(score.score)
             assert row[7] == (explanations.get(score.code) if score.score < score.weight else None)
         total_row = [c.value for c in sheet[10 + len(expected.indicators)]]
-        assert total_row[0] == "总分" and total_row[6] == float(expected.total) and total_row[7] == f"等级：{expected.grade}"
+        assert (
+            total_row[0] == "总分"
+            and total_row[6] == float(expected.total)
+            and total_row[7] == f"等级：{expected.grade}"
+        )
     summary = list(workbook["汇总"].iter_rows(min_row=3, values_only=True))
     assert len(summary) == 62 and {r[7] for r in summary} <= {"优", "良", "中", "差"}
     one = tmp_path / "kac.xlsx"
-    assert runner.invoke(main, ["export", "self-evaluation", "--year", "2025", "--division", "KAC", "--out",
-                                str(one)]).exit_code == 0
+    assert (
+        runner.invoke(
+            main, ["export", "self-evaluation", "--year", "2025", "--division", "KAC", "--out", str(one)]
+        ).exit_code
+        == 0
+    )
     assert len(load_workbook(one).sheetnames) == 2 + 7
 
 
@@ -150,8 +169,9 @@ def test_the_regional_policy_is_a_setting(tmp_path, runner, demo_year):
 
     path = tmp_path / "policy.json"
     path.write_text('{"lower_better": "linear", "cap_by_execution": true}', encoding="utf-8")
-    settings = load_settings({"PERFTRACK_SCORING_POLICY": str(path), "PERFTRACK_INSTANCE": str(tmp_path),
-                              "SECRET_KEY": "x"})
+    settings = load_settings(
+        {"PERFTRACK_SCORING_POLICY": str(path), "PERFTRACK_INSTANCE": str(tmp_path), "SECRET_KEY": "x"}
+    )
     assert settings.scoring_policy == {"lower_better": "linear", "cap_by_execution": True}
     path.write_text('{"lower_better": "hubei"}', encoding="utf-8")
     with pytest.raises(SettingsError, match="PERFTRACK_SCORING_POLICY 无效"):
@@ -162,11 +182,13 @@ def test_a_grade_is_checked_like_a_file_row_and_replaces_the_previous_one(app):
     policy = ScoringPolicy()
     assert read_grade("部分达成", "70％", policy) == ("部分达成", Decimal(70))
     assert read_grade(" 达成 ", "", policy) == ("达成", None)
-    for band, percent, message in (("", "", "评价档次：未填写，应为 达成 / 部分达成 / 未达成"),
-                                   ("很好", "", "评价档次：「很好」应为 达成 / 部分达成 / 未达成"),
-                                   ("达成", "abc", "得分比例：「abc」不是百分比"),
-                                   ("达成", "NaN", "得分比例：「NaN」不是百分比"),
-                                   ("部分达成", "85%", "得分比例：85% 不在「部分达成」档 60–80% 内")):
+    for band, percent, message in (
+        ("", "", "评价档次：未填写，应为 达成 / 部分达成 / 未达成"),
+        ("很好", "", "评价档次：「很好」应为 达成 / 部分达成 / 未达成"),
+        ("达成", "abc", "得分比例：「abc」不是百分比"),
+        ("达成", "NaN", "得分比例：「NaN」不是百分比"),
+        ("部分达成", "85%", "得分比例：85% 不在「部分达成」档 60–80% 内"),
+    ):
         with pytest.raises(DecisionError) as refused:
             read_grade(band, percent, policy)
         assert str(refused.value) == message
@@ -182,16 +204,28 @@ def test_a_grade_is_checked_like_a_file_row_and_replaces_the_previous_one(app):
 def test_overrides_and_notes_are_checked_and_refused_once_the_year_is_locked(demo_year):
     with session_scope(demo_year) as session:
         run = execute_run(session, start_run(session, 2025, "caiwu"))
-        row = session.exec(select(IndicatorResult).join(Indicator, Indicator.id == IndicatorResult.indicator_id)
-                           .where(Indicator.code == "2025-001.01")).one()
-        for score, reason, message in (("12", " ", "调整得分必须说明原因"), ("十二", "补报", "得分应为数字"),
-                                       ("Infinity", "补报", "得分应为数字"), ("12.51", "补报", "应在 0 到分值 12.50 之间"),
-                                       ("-1", "补报", "应在 0 到分值 12.50 之间")):
+        row = session.exec(
+            select(IndicatorResult)
+            .join(Indicator, Indicator.id == IndicatorResult.indicator_id)
+            .where(Indicator.code == "2025-001.01")
+        ).one()
+        for score, reason, message in (
+            ("12", " ", "调整得分必须说明原因"),
+            ("十二", "补报", "得分应为数字"),
+            ("Infinity", "补报", "得分应为数字"),
+            ("12.51", "补报", "应在 0 到分值 12.50 之间"),
+            ("-1", "补报", "应在 0 到分值 12.50 之间"),
+        ):
             with pytest.raises(DecisionError, match=message):
                 override_score(session, run, row, score, reason, "caiwu")
         assert row.override_score is None
         override_score(session, run, row, " 12 ", " 第四季度补报 ", "caiwu")
-        assert (row.score, row.override_score, row.override_reason, row.override_by) == (10, 12, "第四季度补报", "caiwu")
+        assert (row.score, row.override_score, row.override_reason, row.override_by) == (
+            10,
+            12,
+            "第四季度补报",
+            "caiwu",
+        )
         set_division_note(session, run, row, "  原因：招标延期" + "。" * 3000)
         assert len(row.division_note) == 2000 and row.division_note.startswith("原因：招标延期")
         lock_year(session, run)

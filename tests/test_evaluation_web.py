@@ -103,9 +103,11 @@ def test_a_locked_year_refuses_every_write_to_any_of_its_runs(client_as, app, wo
     assert "偏差原因分析及改进措施：不能超过 2000 个字" in long_note.get_data(as_text=True)
 
     finance.post("/self-evaluation/runs/2/lock")
-    writes = [(finance, f"{older}/override", {"score": "11", "reason": "补记"}),
-              (finance, f"{qualitative}/grade", {"band": "部分达成", "percent": "70", "note": "成效一般"}),
-              (xxh, f"{older}/note", {"note": "原因：招标延期"})]
+    writes = [
+        (finance, f"{older}/override", {"score": "11", "reason": "补记"}),
+        (finance, f"{qualitative}/grade", {"band": "部分达成", "percent": "70", "note": "成效一般"}),
+        (xxh, f"{older}/note", {"note": "原因：招标延期"}),
+    ]
     for client, url, data in writes:
         page = client.post(url, data=data, follow_redirects=True).get_data(as_text=True)
         assert "2025 年度自评已锁定：只能查看" in page, url
@@ -118,9 +120,13 @@ def test_a_locked_year_refuses_every_write_to_any_of_its_runs(client_as, app, wo
         with pytest.raises(DecisionError, match="已锁定"):
             execute_run(session, session.get(EvaluationRun, queued_late.id))
         with pytest.raises(ImportRejected) as rejected:
-            import_grades(session, "grades.csv", "指标编号,评价档次,得分比例,说明\n2025-001.05,达成,90,\n".encode(), "caiwu")
+            import_grades(
+                session, "grades.csv", "指标编号,评价档次,得分比例,说明\n2025-001.05,达成,90,\n".encode(), "caiwu"
+            )
         assert "2025 年度自评已锁定" in rejected.value.problems[0].message
-    assert jobs.evaluation_run(queued_late.id) == {"refused": "2025 年度自评已锁定：只能查看，不能再计算、评定、调整或填写说明"}
+    assert jobs.evaluation_run(queued_late.id) == {
+        "refused": "2025 年度自评已锁定：只能查看，不能再计算、评定、调整或填写说明"
+    }
     page = finance.get("/self-evaluation").get_data(as_text=True)
     assert "失败" in page and "2025 年度自评已锁定" in page
 
@@ -133,12 +139,16 @@ def test_a_run_that_fails_says_so_instead_of_staying_queued(client_as, app, work
     clock.set_today(DEMO_TODAY)
     engine = app.extensions["perftrack.engine"]
     with engine.begin() as connection:
-        connection.execute(text("UPDATE spend_entry SET spent = 9e999 WHERE id = (SELECT max(s.id) FROM spend_entry s "
-                                "JOIN report r ON r.id = s.report_id WHERE s.is_current AND s.spent IS NOT NULL "
-                                "AND r.first_submitted_at IS NOT NULL)"))
+        connection.execute(
+            text(
+                "UPDATE spend_entry SET spent = 9e999 WHERE id = (SELECT max(s.id) FROM spend_entry s "
+                "JOIN report r ON r.id = s.report_id WHERE s.is_current AND s.spent IS NOT NULL "
+                "AND r.first_submitted_at IS NOT NULL)"
+            )
+        )
     finance = client_as("caiwu")
     finance.post("/self-evaluation/runs", data={"year": "2025"})
-    with pytest.raises(Exception):
+    with pytest.raises(ArithmeticError):  # decimal.InvalidOperation on the stored Infinity
         jobs.evaluation_run(1)
     with session_scope(engine) as session:
         run = session.get(EvaluationRun, 1)

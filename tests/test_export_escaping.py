@@ -25,8 +25,8 @@ from service.exports.self_evaluation import build_self_evaluation
 from service.exports.sheets import Book, Page, clean_text
 from service.exports.template import build_flat_template
 from service.models import ActualEntry, Indicator, Project
-from service.reporting.reports import load_scope
 from service.reporting.read import indicator_history
+from service.reporting.reports import load_scope
 from service.reporting.workbook import build_workbook
 
 from .conftest import login

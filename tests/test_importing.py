@@ -255,13 +255,15 @@ def test_text_and_numbers_no_column_keeps_are_refused_on_both_databases(database
     assert {(p.location, p.field, p.message) for p in rejected.value.problems} == {
         ("第 2 行", "三级指标", "含有空字符（NUL），请删除后重试"),
         ("第 3 行", "二级指标", "不能超过 50 个字（现有 51 个字）"),
-        ("第 5 行", "年度预算数", "数值过大：绝对值应小于 1000 亿（100,000,000,000）")}
+        ("第 5 行", "年度预算数", "数值过大：绝对值应小于 1000 亿（100,000,000,000）"),
+    }
     rows = flat_rows()
     rows[2][9] = "≥" + "9" * 400 + "%"
     with pytest.raises(ImportRejected) as rejected:
         run_import(engine, as_csv(rows), name="bad.csv")
     assert [(p.location, p.field, p.message) for p in rejected.value.problems] == [
-        ("第 4 行", "指标值", "数值过大：绝对值应小于 1000 亿（100,000,000,000）")]
+        ("第 4 行", "指标值", "数值过大：绝对值应小于 1000 亿（100,000,000,000）")
+    ]
     with session_scope(engine) as session:
         assert session.exec(select(func.count()).select_from(Project)).one() == 0
     rows = flat_rows()

@@ -1,6 +1,7 @@
 """Input the databases cannot keep, on every way in, against SQLite and PostgreSQL: a NUL, a lone
 surrogate, JSON nested 2,000 deep, text over its column.  Each was a 500 (mostly on PostgreSQL
 only); each is now a 400 or a message naming the field, and nothing is written."""
+
 from __future__ import annotations
 
 import json
@@ -42,8 +43,9 @@ def test_nul_and_lone_surrogates_are_refused_at_the_door(any_app):
     body = json.dumps({"actuals": [{"indicator": "2025-001.01", "value": "3", "cause_text": "原因\ud800"}]})
     answer = api.put(REPORT, data=body, content_type="application/json", headers={"If-Match": '"0"'})
     assert answer.status_code == 400 and "代理项" in answer.get_json()["message"]
-    nul = api.put(REPORT, json={"actuals": [{"indicator": "2025-001.01", "value": "3\u0000"}]},
-                  headers={"If-Match": '"0"'})
+    nul = api.put(
+        REPORT, json={"actuals": [{"indicator": "2025-001.01", "value": "3\u0000"}]}, headers={"If-Match": '"0"'}
+    )
     assert nul.status_code == 400 and "空字符（NUL）" in nul.get_json()["message"]
     assert api.get("/api/v1/projects?q=%00").status_code == 400
     assert api.get("/api/v1/indicators/2025-001.01%00").status_code == 400
@@ -59,12 +61,16 @@ def test_nul_and_lone_surrogates_are_refused_at_the_door(any_app):
 def test_text_over_its_column_is_refused_with_the_field_named(any_app):
     app, tokens = any_app
     admin = login(app, "admin", tokens)
-    admin.post("/admin/users", data={"username": "zhao", "display_name": "赵" * 101, "role": "auditor",
-                                     "password": "long-enough-1"})
+    admin.post(
+        "/admin/users",
+        data={"username": "zhao", "display_name": "赵" * 101, "role": "auditor", "password": "long-enough-1"},
+    )
     assert "显示名称：不能超过 100 个字（现有 101 个字）" in admin.get("/admin/users").get_data(as_text=True)
     assert _rows(app, User, User.username == "zhao") == []
-    admin.post("/admin/users", data={"username": "zhao", "display_name": "赵\x0b六", "role": "auditor",
-                                     "password": "long-enough-1"})
+    admin.post(
+        "/admin/users",
+        data={"username": "zhao", "display_name": "赵\x0b六", "role": "auditor", "password": "long-enough-1"},
+    )
     assert [u.display_name for u in _rows(app, User, User.username == "zhao")] == ["赵 六"]
 
     xxh = login(app, "xxh", tokens)
@@ -91,15 +97,25 @@ def test_workflow_text_is_normalised_and_bounded(any_app):
 
 
 def test_finding_decisions_are_bounded_and_targets_keep_the_number_domain(any_app):
-    from service.models import FindingRow as Finding, Indicator, TargetRevision
+    from service.models import FindingRow as Finding
+    from service.models import Indicator, TargetRevision
 
     app, tokens = any_app
     finance = login(app, "caiwu", tokens)
-    (finding_id,) = [f.id for f in _rows(app, Finding, Finding.code == "inverted_comparator",
-                                         Finding.indicator_id.in_([i.id for i in _rows(app, Indicator,
-                                                                                       Indicator.code == "2025-001.06")]))]
-    huge = finance.post(f"/findings/{finding_id}/correct", data={"new_value": "≥" + "9" * 400 + "%", "reason": "更正"},
-                        follow_redirects=True)
+    (finding_id,) = [
+        f.id
+        for f in _rows(
+            app,
+            Finding,
+            Finding.code == "inverted_comparator",
+            Finding.indicator_id.in_([i.id for i in _rows(app, Indicator, Indicator.code == "2025-001.06")]),
+        )
+    ]
+    huge = finance.post(
+        f"/findings/{finding_id}/correct",
+        data={"new_value": "≥" + "9" * 400 + "%", "reason": "更正"},
+        follow_redirects=True,
+    )
     assert "新的指标值：数值过大：绝对值应小于 1000 亿" in huge.get_data(as_text=True)
     long_note = finance.post(f"/findings/{finding_id}/accept", data={"note": "注" * 2001}, follow_redirects=True)
     assert "说明：不能超过 2000 个字（现有 2001 个字）" in long_note.get_data(as_text=True)

@@ -4,6 +4,7 @@ An AST walk over every module (function-local imports included, so a cycle canno
 inside a function) and a fresh interpreter that imports the domain and the core and
 looks at what got loaded.  docs/decisions.md ("Layers") says which module is in which layer.
 """
+
 from __future__ import annotations
 
 import ast
@@ -17,8 +18,18 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 PACKAGES = ("service", "workers")
 # The interface layer: what turns a request, a command line or a job into a call of the core.
-INTERFACE = ("service.app", "service.errors", "service.access", "service.security", "service.request_db", "service.web",
-             "service.api", "service.cli", "service.wsgi", "workers")
+INTERFACE = (
+    "service.app",
+    "service.errors",
+    "service.access",
+    "service.security",
+    "service.request_db",
+    "service.web",
+    "service.api",
+    "service.cli",
+    "service.wsgi",
+    "workers",
+)
 WEB_FRAMEWORK = ("flask", "flask_login", "flask_wtf", "apiflask")
 # Alembic's scripts (core: they import the models): Alembic runs them from their files; they are not
 # importable modules (env.py needs Alembic's context, revision files start with a digit).
@@ -85,8 +96,11 @@ def test_the_walk_sees_every_layer():
 
 @pytest.mark.parametrize("name", sorted(n for n in MODULES if _layer(n) == "domain"))
 def test_the_domain_imports_only_itself_and_the_standard_library(name):
-    outside = sorted(m for m in _imports(name, MODULES[name])
-                     if not _within(m, ("service.domain",)) and m.split(".")[0] not in sys.stdlib_module_names)
+    outside = sorted(
+        m
+        for m in _imports(name, MODULES[name])
+        if not _within(m, ("service.domain",)) and m.split(".")[0] not in sys.stdlib_module_names
+    )
     assert outside == [], f"{name} imports {outside}"
 
 
@@ -98,9 +112,13 @@ def test_the_core_never_imports_the_interface_or_the_web_framework(name):
 
 
 def test_the_pages_and_the_api_do_not_import_each_other():
-    crossings = {(name, m) for name in MODULES for m in _project_imports(name)
-                 if (_within(name, ("service.web",)) and _within(m, ("service.api",)))
-                 or (_within(name, ("service.api",)) and _within(m, ("service.web",)))}
+    crossings = {
+        (name, m)
+        for name in MODULES
+        for m in _project_imports(name)
+        if (_within(name, ("service.web",)) and _within(m, ("service.api",)))
+        or (_within(name, ("service.api",)) and _within(m, ("service.web",)))
+    }
     assert crossings == set(), sorted(crossings)
 
 
@@ -111,8 +129,10 @@ def test_service_package_is_only_a_docstring():
 
 def test_importing_the_domain_and_the_core_loads_no_web_framework():
     core = sorted(n for n in MODULES if _layer(n) != "interface" and not _within(n, SCRIPTS))
-    script = ("import importlib, sys\n"
-              f"for name in {core!r}:\n    importlib.import_module(name)\n"
-              f"print(sorted(m for m in sys.modules if m.split('.')[0] in {WEB_FRAMEWORK!r}))")
+    script = (
+        "import importlib, sys\n"
+        f"for name in {core!r}:\n    importlib.import_module(name)\n"
+        f"print(sorted(m for m in sys.modules if m.split('.')[0] in {WEB_FRAMEWORK!r}))"
+    )
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"

@@ -1,4 +1,5 @@
 """The monitoring pages: overview, inbox with unread count, notification settings, delivery log."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -35,10 +36,28 @@ def test_overview_shows_status_budget_deadlines_and_calendar(client_as, app):
 def test_inbox_unread_count_and_mark_read(client_as, app):
     with session_scope(app.extensions["perftrack.engine"]) as session:
         xxh = session.exec(select(User).where(User.username == "xxh")).one()
-        specs = [AlertSpec("report_due_soon", "XXH-2025Q1", xxh.division_id, date(2025, 4, 10), "soon", "division",
-                           "2025年第1季度绩效监控报告将于 2025-04-10 截止，尚未提交", "/reports/XXH/2025Q1"),
-                 AlertSpec("deadline_due", "2025-001.03", xxh.division_id, date(2025, 4, 1), "due", "division",
-                           "今天到期", "/indicators/2025-001.03")]
+        specs = [
+            AlertSpec(
+                "report_due_soon",
+                "XXH-2025Q1",
+                xxh.division_id,
+                date(2025, 4, 10),
+                "soon",
+                "division",
+                "2025年第1季度绩效监控报告将于 2025-04-10 截止，尚未提交",
+                "/reports/XXH/2025Q1",
+            ),
+            AlertSpec(
+                "deadline_due",
+                "2025-001.03",
+                xxh.division_id,
+                date(2025, 4, 1),
+                "due",
+                "division",
+                "今天到期",
+                "/indicators/2025-001.03",
+            ),
+        ]
         create_alerts(session, specs, date(2025, 4, 7))
     client = client_as("xxh")
     page = client.get("/reports").get_data(as_text=True)
@@ -61,18 +80,31 @@ def test_notification_settings_are_validated_and_saved(client_as, app):
     client = client_as("xxh")
     bad = client.post("/notifications/settings", data={"email": "not-an-address"}, follow_redirects=True)
     assert "邮箱地址格式不正确" in bad.get_data(as_text=True)
-    for webhook, message in (("ftp://robot.example", "应以 http:// 或 https:// 开头"),
-                             ("https://robot.example/" + "x" * 500, "Webhook 地址过长（最多 500 个字符）")):
+    for webhook, message in (
+        ("ftp://robot.example", "应以 http:// 或 https:// 开头"),
+        ("https://robot.example/" + "x" * 500, "Webhook 地址过长（最多 500 个字符）"),
+    ):
         refused = client.post("/notifications/settings", data={"webhook_url": webhook}, follow_redirects=True)
         assert message in refused.get_data(as_text=True)
     with session_scope(app.extensions["perftrack.engine"]) as session:
         assert session.exec(select(User.webhook_url).where(User.username == "xxh")).one() is None
-    client.post("/notifications/settings", data={"email": "xxh@bureau.example", "notify_email": "1",
-                                                 "email_digest": "1", "webhook_url": "https://93.184.216.34/hook"})  # a public address
+    client.post(
+        "/notifications/settings",
+        data={
+            "email": "xxh@bureau.example",
+            "notify_email": "1",
+            "email_digest": "1",
+            "webhook_url": "https://93.184.216.34/hook",
+        },
+    )  # a public address
     with session_scope(app.extensions["perftrack.engine"]) as session:
         user = session.exec(select(User).where(User.username == "xxh")).one()
         assert (user.email, user.notify_email, user.email_digest, user.webhook_url) == (
-            "xxh@bureau.example", True, True, "https://93.184.216.34/hook")
+            "xxh@bureau.example",
+            True,
+            True,
+            "https://93.184.216.34/hook",
+        )
 
 
 def test_delivery_log_shows_every_attempt_to_finance_and_own_to_others(client_as, app):
@@ -81,11 +113,22 @@ def test_delivery_log_shows_every_attempt_to_finance_and_own_to_others(client_as
         xxh.email = "xxh@bureau.example"
         session.add(xxh)
         session.flush()
-        spec = AlertSpec("report_overdue", "XXH-2025Q1", xxh.division_id, date(2025, 4, 10), "day1", "division",
-                         "报告已逾期 1 天", "/reports/XXH/2025Q1")
+        spec = AlertSpec(
+            "report_overdue",
+            "XXH-2025Q1",
+            xxh.division_id,
+            date(2025, 4, 10),
+            "day1",
+            "division",
+            "报告已逾期 1 天",
+            "/reports/XXH/2025Q1",
+        )
         _alerts, [notification_id] = create_alerts(session, [spec], date(2025, 4, 11))
-        session.add(DeliveryAttempt(notification_id=notification_id, channel="email", ok=False,
-                                    detail="ConnectionRefusedError: [Errno 111]"))
+        session.add(
+            DeliveryAttempt(
+                notification_id=notification_id, channel="email", ok=False, detail="ConnectionRefusedError: [Errno 111]"
+            )
+        )
     assert "ConnectionRefusedError" in client_as("caiwu").get("/deliveries?ok=0").get_data(as_text=True)
     assert "ConnectionRefusedError" in client_as("xxh").get("/deliveries").get_data(as_text=True)
     assert "ConnectionRefusedError" not in client_as("kac").get("/deliveries").get_data(as_text=True)

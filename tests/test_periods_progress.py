@@ -1,4 +1,5 @@
 """Periods, 序时进度 and the status light (pure domain)."""
+
 from __future__ import annotations
 
 from datetime import date
@@ -12,10 +13,18 @@ from service.domain.targets import Target
 from service.domain.vocabulary import Measure
 
 
-def make_target(kind="numeric", comparator=">=", value="100", unit="个", per=None, direction="higher_better",
-                due=None, name="举办活动场次", level2="数量指标") -> Target:
-    return Target(kind, comparator, None if value is None else Decimal(value), unit, per, direction, due, name,
-                  level2)
+def make_target(
+    kind="numeric",
+    comparator=">=",
+    value="100",
+    unit="个",
+    per=None,
+    direction="higher_better",
+    due=None,
+    name="举办活动场次",
+    level2="数量指标",
+) -> Target:
+    return Target(kind, comparator, None if value is None else Decimal(value), unit, per, direction, due, name, level2)
 
 
 @pytest.mark.parametrize("text", ["2025Q2", "2025q2", "2025-Q2", "２０２５Ｑ２", "2025年第2季度"])
@@ -43,7 +52,9 @@ def test_measures_follow_the_unit_and_kind():
     assert make_target().measure == Measure.CUMULATIVE
     assert make_target(unit="万元", comparator="<=", direction="lower_better").measure == Measure.CUMULATIVE
     assert make_target(unit="%").measure == Measure.LATEST
-    assert make_target(kind="duration", unit="小时", comparator="<=", direction="lower_better").measure == Measure.LATEST
+    assert (
+        make_target(kind="duration", unit="小时", comparator="<=", direction="lower_better").measure == Measure.LATEST
+    )
     assert make_target(per="quarter").measure == Measure.LATEST
     assert make_target(kind="deadline", value=None).measure == Measure.EVENT
     assert make_target(kind="qualitative", value=None).measure == Measure.STATEMENT
@@ -55,8 +66,9 @@ def test_expected_by_is_linear_for_cumulative_targets():
     assert expected_by(make_target(kind="qualitative", value=None), Period(2025, 1)) is None
 
 
-@pytest.mark.parametrize("number, light", [("50", "green"), ("60", "green"), ("40", "yellow"), ("39", "red"),
-                                           ("0", "red")])
+@pytest.mark.parametrize(
+    "number, light", [("50", "green"), ("60", "green"), ("40", "yellow"), ("39", "red"), ("0", "red")]
+)
 def test_light_against_expected_progress(number, light):
     assert status_light(make_target(), Period(2025, 2), number=Decimal(number)).code == light
 

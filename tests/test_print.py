@@ -27,8 +27,8 @@ from service.exports.self_evaluation import SheetRow, build_self_evaluation, wri
 from service.exports.sheets import Book
 from service.exports.template import build_flat_template
 from service.models import Division, Indicator, Project
-from service.reporting.reports import load_scope
 from service.reporting.read import indicator_history
+from service.reporting.reports import load_scope
 from service.reporting.workbook import build_workbook
 
 from .conftest import ROOT

@@ -12,8 +12,8 @@ from service.clock import clock
 from service.db import make_engine, session_scope
 from service.domain.actuals import RawActual
 from service.models import ActualEntry, FiscalYear, ReportEvent, User
-from service.reporting.reports import ActualRow, ReportError, SpendRow, load_scope, save, set_period_lock, transition
 from service.reporting.read import changes_since_return, indicator_history
+from service.reporting.reports import ActualRow, ReportError, SpendRow, load_scope, save, set_period_lock, transition
 
 from .reporting_helpers import complete_rows, snapshot
 
@@ -114,8 +114,10 @@ MONEY_CODE = "2025-001.04"  # 不超过预算资金 ≤23.38万元
 
 
 def test_the_largest_accepted_numbers_are_stored_exactly_and_resaving_them_changes_nothing(engine):
-    rows = [ActualRow(MONEY_CODE, RawActual(value="99999999999.9999"), "r1"),
-            ActualRow("2025-001.01", RawActual(value="99999999999"), "r2")]
+    rows = [
+        ActualRow(MONEY_CODE, RawActual(value="99999999999.9999"), "r1"),
+        ActualRow("2025-001.01", RawActual(value="99999999999"), "r2"),
+    ]
     spend = [SpendRow("2025-001", "99999999999.98", "99999999999.99", "p")]
     assert _save(engine, "XXH", 2, rows, spend=spend).version == 1
     for _ in range(3):
@@ -133,12 +135,18 @@ def test_the_largest_accepted_numbers_are_stored_exactly_and_resaving_them_chang
 def test_numbers_no_column_keeps_are_refused_before_anything_is_written(engine, value):
     before = snapshot(engine)
     with pytest.raises(ReportError) as caught:
-        _save(engine, "XXH", 2, [ActualRow(MONEY_CODE, RawActual(value=value), "第 2 行")],
-              spend=[SpendRow("2025-001", value, "", "第 3 行")])
+        _save(
+            engine,
+            "XXH",
+            2,
+            [ActualRow(MONEY_CODE, RawActual(value=value), "第 2 行")],
+            spend=[SpendRow("2025-001", value, "", "第 3 行")],
+        )
     assert caught.value.status == 422
     assert [(p.location, p.field, p.message) for p in caught.value.problems] == [
         ("第 2 行", "实际完成值", "数值过大：绝对值应小于 1000 亿（100,000,000,000）"),
-        ("第 3 行", "执行数", "数值过大：绝对值应小于 1000 亿（100,000,000,000）")]
+        ("第 3 行", "执行数", "数值过大：绝对值应小于 1000 亿（100,000,000,000）"),
+    ]
     assert snapshot(engine) == before
 
 
@@ -146,7 +154,9 @@ def test_text_that_postgresql_cannot_store_is_refused_with_its_field(engine):
     before = snapshot(engine)
     with pytest.raises(ReportError) as caught:
         _save(engine, "XXH", 2, [ActualRow(XXH_CODE, RawActual(value="3", cause_text="资金\x00未到位"), "r")])
-    assert [(p.field, p.message) for p in caught.value.problems] == [("偏差原因分析", "含有空字符（NUL），请删除后重试")]
+    assert [(p.field, p.message) for p in caught.value.problems] == [
+        ("偏差原因分析", "含有空字符（NUL），请删除后重试")
+    ]
     assert snapshot(engine) == before
     _save(engine, "XXH", 2, [ActualRow(XXH_CODE, RawActual(value="3", cause_text="第一段\x0b第二段\x01"), "r")])
     with session_scope(engine) as session:

@@ -1,5 +1,6 @@
 """Writers working from an older version: a stale workbook is refused with a per-cell comparison
 (web and CLI), and a conflict in the web form keeps what was typed beside the current values."""
+
 from __future__ import annotations
 
 import io
@@ -46,14 +47,17 @@ def _row(sheet, code):
 
 def _current(app) -> dict[str, str]:
     with session_scope(app.extensions["perftrack.engine"]) as session:
-        rows = session.exec(select(Indicator.code, ActualEntry.number).join(ActualEntry)
-                            .where(ActualEntry.is_current.is_(True))).all()
+        rows = session.exec(
+            select(Indicator.code, ActualEntry.number).join(ActualEntry).where(ActualEntry.is_current.is_(True))
+        ).all()
     return {code: f"{number.normalize():f}" for code, number in rows if number is not None}
 
 
 def _table(page: str, table_id: str) -> list[list[str]]:
     body = page.split(f'id="{table_id}"')[1].split("</table>")[0].split("<tbody>")[1]
-    return [[cell.strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)] for row in body.split("</tr>")[:-1]]
+    return [
+        [cell.strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)] for row in body.split("</tr>")[:-1]
+    ]
 
 
 def test_a_stale_workbook_is_refused_with_each_cell_it_would_undo(client_as, app):
@@ -70,7 +74,8 @@ def test_a_stale_workbook_is_refused_with_each_cell_it_would_undo(client_as, app
     assert "该工作簿下载于报告版本 1，此后报告已更新到版本 2" in page
     assert _table(page, "workbook-conflicts") == [
         ["工作表「指标」第 2 行", CODE, "全年任务量", "实际完成值", "3", "4", "下载后他人已修改，文件中是旧值"],
-        ["工作表「指标」第 3 行", RATE, "验收合格率", "实际完成值", "98", "（空）", "您在文件中的修改"]]
+        ["工作表「指标」第 3 行", RATE, "验收合格率", "实际完成值", "98", "（空）", "您在文件中的修改"],
+    ]
     assert snapshot(app.extensions["perftrack.engine"]) == before and _current(app) == {CODE: "4"}
     fresh = _download(xxh)
     _row(fresh["指标"], RATE)[8].value = "98"
@@ -101,7 +106,8 @@ def test_the_cli_refuses_a_stale_workbook_naming_the_cells(client_as, runner, ap
     answer = json.loads(result.output)
     assert answer["problems"] == [
         {"location": "工作表「指标」第 2 行", "field": "实际完成值", "message": "文件：2；当前：4"},
-        {"location": "工作表「指标」第 2 行", "field": "完成可能性", "message": "文件：（空）；当前：确定能"}]
+        {"location": "工作表「指标」第 2 行", "field": "完成可能性", "message": "文件：（空）；当前：确定能"},
+    ]
     assert _current(app) == {CODE: "4"}
 
 
@@ -157,8 +163,10 @@ def test_a_conflict_in_the_form_keeps_what_was_typed_beside_the_current_values(c
     alice.post(f"{FORM}/save", data={"version": "0", f"v-{CODE}": "3", f"l-{CODE}": "确定能"})
     opened = _form(bob.get(FORM).get_data(as_text=True))  # Bob opens the form at version 1
     assert opened["version"] == "1" and opened[f"v-{CODE}"] == "3"
-    alice.post(f"{FORM}/save", data={"version": "1", f"v-{CODE}": "4", f"l-{CODE}": "确定能",
-                                     f"v-{RATE}": "90", f"l-{RATE}": "有可能"})  # version 2
+    alice.post(
+        f"{FORM}/save",
+        data={"version": "1", f"v-{CODE}": "4", f"l-{CODE}": "确定能", f"v-{RATE}": "90", f"l-{RATE}": "有可能"},
+    )  # version 2
     typed = opened | {f"v-{RATE}": "98", f"l-{RATE}": "确定能", f"ct-{RATE}": "抽检延后"}
     response = bob.post(f"{FORM}/save", data=typed)
     page = response.get_data(as_text=True)
@@ -168,10 +176,16 @@ def test_a_conflict_in_the_form_keeps_what_was_typed_beside_the_current_values(c
         [CODE, "全年任务量", "实际完成值", "3", "4", "他人已修改，表单已换成当前值"],
         [RATE, "验收合格率", "实际完成值", "98", "90", "双方都修改了，再次保存将以您填写的为准"],
         [RATE, "验收合格率", "完成可能性", "确定能", "有可能", "双方都修改了，再次保存将以您填写的为准"],
-        [RATE, "验收合格率", "偏差原因分析", "抽检延后", "（空）", "您的修改，尚未保存"]]
+        [RATE, "验收合格率", "偏差原因分析", "抽检延后", "（空）", "您的修改，尚未保存"],
+    ]
     kept = _form(page)
     assert kept["version"] == "2"
-    assert (kept[f"v-{CODE}"], kept[f"v-{RATE}"], kept[f"l-{RATE}"], kept[f"ct-{RATE}"]) == ("4", "98", "确定能", "抽检延后")
+    assert (kept[f"v-{CODE}"], kept[f"v-{RATE}"], kept[f"l-{RATE}"], kept[f"ct-{RATE}"]) == (
+        "4",
+        "98",
+        "确定能",
+        "抽检延后",
+    )
     assert _current(app) == {CODE: "4", RATE: "90"}  # nothing of Bob's was saved yet
     assert bob.post(f"{FORM}/save", data=kept).status_code == 302  # saving again keeps Alice's change and Bob's
     assert _current(app) == {CODE: "4", RATE: "98"}

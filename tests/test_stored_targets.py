@@ -1,4 +1,5 @@
 """One adapter from a stored indicator to the domain Target, for rows and for selected columns."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -19,8 +20,12 @@ def test_a_stored_indicator_reads_back_as_the_target_its_value_parses_to(seeded_
         for indicator, row in zip(indicators, columns, strict=True):
             stored = target_of(indicator)
             assert target_of_columns(row[1:]) == stored  # the sweep's column rows and ORM rows agree
-            parsed = dataclasses.replace(parse_target(indicator.raw_value, indicator.level2, indicator.name,
-                                                      indicator.description, fiscal_year=2025), findings=[])
+            parsed = dataclasses.replace(
+                parse_target(
+                    indicator.raw_value, indicator.level2, indicator.name, indicator.description, fiscal_year=2025
+                ),
+                findings=[],
+            )
             assert stored == parsed, indicator.code
             assert (stored.name, stored.level2) == (indicator.name, indicator.level2)
             assert target_columns(stored) == {name: getattr(indicator, name) for name in target_columns(stored)}

@@ -1,8 +1,9 @@
 """The latest submitted value and spend, as the status sweep and the self-evaluation read them,
 on SQLite and PostgreSQL."""
+
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import pytest
@@ -15,7 +16,7 @@ from service.domain.status import Reported
 from service.models import ActualEntry, Division, FiscalYear, Indicator, Project, Report, SpendEntry
 from service.submitted import latest_spend, latest_values, submitted_reports
 
-SENT = datetime(2025, 4, 8, tzinfo=timezone.utc)
+SENT = datetime(2025, 4, 8, tzinfo=UTC)
 
 
 def _year(session, year: int, division: Division):
@@ -23,35 +24,77 @@ def _year(session, year: int, division: Division):
     fiscal_year = FiscalYear(year=year)
     session.add(fiscal_year)
     session.flush()
-    project = Project(fiscal_year_id=fiscal_year.id, code=f"{year}-001", title="t", name="p", division_id=division.id,
-                      budget=Decimal(200))
+    project = Project(
+        fiscal_year_id=fiscal_year.id,
+        code=f"{year}-001",
+        title="t",
+        name="p",
+        division_id=division.id,
+        budget=Decimal(200),
+    )
     session.add(project)
     session.flush()
-    indicators = [Indicator(project_id=project.id, code=f"{year}-001.0{n}", row_order=n, level1="产出指标",
-                            level2=level2, name=name, kind=kind, direction="higher_better")
-                  for n, (level2, name, kind) in enumerate((("数量指标", "场次", "numeric"), ("时效指标", "完成", "deadline"),
-                                                            ("质量指标", "成效", "qualitative")), start=1)]
+    indicators = [
+        Indicator(
+            project_id=project.id,
+            code=f"{year}-001.0{n}",
+            row_order=n,
+            level1="产出指标",
+            level2=level2,
+            name=name,
+            kind=kind,
+            direction="higher_better",
+        )
+        for n, (level2, name, kind) in enumerate(
+            (("数量指标", "场次", "numeric"), ("时效指标", "完成", "deadline"), ("质量指标", "成效", "qualitative")),
+            start=1,
+        )
+    ]
     session.add_all(indicators)
     session.flush()
     return fiscal_year, project, indicators
 
 
 def _report(session, fiscal_year, division, quarter: int, submitted_at=SENT, version: int = 1) -> Report:
-    report = Report(fiscal_year_id=fiscal_year.id, division_id=division.id, quarter=quarter, version=version,
-                    state="submitted" if submitted_at else "draft", first_submitted_at=submitted_at)
+    report = Report(
+        fiscal_year_id=fiscal_year.id,
+        division_id=division.id,
+        quarter=quarter,
+        version=version,
+        state="submitted" if submitted_at else "draft",
+        first_submitted_at=submitted_at,
+    )
     session.add(report)
     session.flush()
     return report
 
 
 def _value(session, report, indicator, current=True, **values) -> None:
-    session.add(ActualEntry(indicator_id=indicator.id, report_id=report.id, report_version=1, is_current=current,
-                            source="web", actor="t", **values))
+    session.add(
+        ActualEntry(
+            indicator_id=indicator.id,
+            report_id=report.id,
+            report_version=1,
+            is_current=current,
+            source="web",
+            actor="t",
+            **values,
+        )
+    )
 
 
 def _spend(session, report, project, spent=None, budget=None) -> None:
-    session.add(SpendEntry(project_id=project.id, report_id=report.id, report_version=1, spent=spent, budget=budget,
-                           source="web", actor="t"))
+    session.add(
+        SpendEntry(
+            project_id=project.id,
+            report_id=report.id,
+            report_version=1,
+            spent=spent,
+            budget=budget,
+            source="web",
+            actor="t",
+        )
+    )
 
 
 @pytest.fixture
@@ -78,8 +121,15 @@ def year_with_reports(database_url):
         other_q1 = _report(session, other_year, division, 1)
         _value(session, other_q1, other, number=Decimal(99))
         _spend(session, other_q1, other_project, spent=Decimal(99))
-        ids = {"year": fiscal_year.id, "project": project.id, "count": count.id, "deadline": deadline.id,
-               "statement": statement.id, "q1": q1.id, "q2": q2.id}
+        ids = {
+            "year": fiscal_year.id,
+            "project": project.id,
+            "count": count.id,
+            "deadline": deadline.id,
+            "statement": statement.id,
+            "q1": q1.id,
+            "q2": q2.id,
+        }
     yield engine, ids
     engine.dispose()
 
@@ -87,9 +137,11 @@ def year_with_reports(database_url):
 def test_the_latest_submitted_quarter_wins_and_drafts_never_count(year_with_reports, monkeypatch):
     engine, ids = year_with_reports
     indicator_ids = [ids["count"], ids["deadline"], ids["statement"]]
-    expected = {ids["count"]: Reported(2, Decimal(20), likelihood="有可能"),
-                ids["deadline"]: Reported(2, done=True, done_on=date(2025, 5, 20)),
-                ids["statement"]: Reported(1, progress="已启动")}
+    expected = {
+        ids["count"]: Reported(2, Decimal(20), likelihood="有可能"),
+        ids["deadline"]: Reported(2, done=True, done_on=date(2025, 5, 20)),
+        ids["statement"]: Reported(1, progress="已启动"),
+    }
     with session_scope(engine) as session:
         reports = submitted_reports(session, ids["year"])
         assert reports.quarters == {ids["q1"]: 1, ids["q2"]: 2} and reports.versions == {ids["q1"]: 1, ids["q2"]: 4}

@@ -187,11 +187,12 @@ def test_cli_loads_a_filled_workbook_as_a_user(runner, client_as, tmp_path):
 
 def test_a_workbook_goes_into_the_report_it_names_with_the_user_s_rights(client_as, app):
     """`import_workbook` (the CLI's way in): scope from the 说明 sheet, permission, save, summary."""
+    from sqlmodel import select
+
     from service.db import session_scope
     from service.models import ActualEntry, User
     from service.reporting.reports import ReportError
     from service.reporting.workbook import import_workbook
-    from sqlmodel import select
 
     workbook = _download(client_as("xxh"))
     _row(workbook["指标"], CODE)[8].value = "4"
@@ -206,7 +207,8 @@ def test_a_workbook_goes_into_the_report_it_names_with_the_user_s_rights(client_
         with pytest.raises(ReportError, match="不是本系统下载的填报工作簿"):
             import_workbook(session, b"not a zip", None)
         assert import_workbook(session, buffer.getvalue(), None, "operator") == {
-            "XXH 2025Q2": {"version": 1, "actuals": 1, "spend": 0}}
+            "XXH 2025Q2": {"version": 1, "actuals": 1, "spend": 0}
+        }
     with session_scope(engine) as session:
         saved = session.exec(select(ActualEntry).where(ActualEntry.is_current.is_(True))).all()
         assert [(e.number, e.actor, e.source) for e in saved] == [(4, "operator", "excel")]

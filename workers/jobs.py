@@ -1,4 +1,5 @@
 """Job functions.  Each takes ids or ISO dates, is idempotent, and logs with its job id."""
+
 from __future__ import annotations
 
 import logging
@@ -11,13 +12,16 @@ from sqlalchemy import select
 from service.alerting import create_alerts, plan_day, weekly_summary
 from service.clock import clock
 from service.db import make_engine, session_scope
-from service.domain.vocabulary import RunState
 from service.decision_error import DecisionError
+from service.domain.vocabulary import RunState
 from service.evaluation import discard_partial, execute_run, record_failure
 from service.models import EvaluationRun, FiscalYear
-from service.monitoring import lagging_alerts, recompute_project as recompute, sweep
-from service.notify import deliver as deliver_notification, retry_due, send_digests
-from service.queueing import drain_outbox as drain, enqueue, safe_id
+from service.monitoring import lagging_alerts, sweep
+from service.monitoring import recompute_project as recompute
+from service.notify import deliver as deliver_notification
+from service.notify import retry_due, send_digests
+from service.queueing import drain_outbox as drain
+from service.queueing import enqueue, safe_id
 from service.settings import load_settings
 
 log = logging.getLogger("perftrack.jobs")
@@ -44,8 +48,14 @@ def _job_id() -> str:
 
 def _fan_out(session, notification_ids: list[int]) -> None:
     for notification_id in notification_ids:
-        enqueue(_settings().redis_url, session, "workers.jobs.deliver", notification_id,
-                job_id=safe_id("deliver", notification_id), queue_name="notify")
+        enqueue(
+            _settings().redis_url,
+            session,
+            "workers.jobs.deliver",
+            notification_id,
+            job_id=safe_id("deliver", notification_id),
+            queue_name="notify",
+        )
 
 
 def recompute_project(project_id: int, as_of: str | None = None) -> dict:

@@ -1,4 +1,5 @@
 """The worker process: which queues, in which order, on the connection from `service.queueing`."""
+
 from __future__ import annotations
 
 import gc

@@ -5,6 +5,7 @@ job ids (name + day), so a second scheduler, a restart or a misfire cannot doubl
 the jobs are idempotent anyway (alert keys are unique).  A Redis leader lock keeps a
 standby scheduler idle until the leader dies.
 """
+
 from __future__ import annotations
 
 import gc
@@ -105,11 +106,13 @@ def run_scheduler(redis_url: str, zone: str) -> None:
     while not leadership.acquire():
         log.info("another scheduler leads; waiting")
         time.sleep(LEADER_TTL / 3)
-    scheduler = BlockingScheduler(timezone=zone, job_defaults={"coalesce": True, "max_instances": 1,
-                                                                "misfire_grace_time": 3600})
+    scheduler = BlockingScheduler(
+        timezone=zone, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
+    )
     for entry in PERIODIC:
-        scheduler.add_job(enqueue_periodic, _trigger(entry, zone), args=(redis_url, entry), id=entry.name,
-                          replace_existing=True)
+        scheduler.add_job(
+            enqueue_periodic, _trigger(entry, zone), args=(redis_url, entry), id=entry.name, replace_existing=True
+        )
 
     def keep_lead():
         if not leadership.renew():

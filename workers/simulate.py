@@ -1,6 +1,7 @@
 """A simulated year: the clock advances a day at a time; each day, what the scheduler would
 enqueue that day goes through the real queues and is run by a worker (in-process, so the
 simulated clock holds).  Replaying days already simulated creates nothing new."""
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -42,10 +43,20 @@ def _alerts_after(engine, last_id: int) -> list[dict]:
         alerts = session.execute(select(Alert).where(Alert.id > last_id).order_by(Alert.id)).scalars().all()
         recipients: dict[int, list[str]] = {}
         for alert_id, username in session.execute(
-                select(Notification.alert_id, User.username).join(User, User.id == Notification.user_id)
-                .where(Notification.alert_id > last_id, Notification.channel == Channel.INBOX)
-                .order_by(User.username)).all():
+            select(Notification.alert_id, User.username)
+            .join(User, User.id == Notification.user_id)
+            .where(Notification.alert_id > last_id, Notification.channel == Channel.INBOX)
+            .order_by(User.username)
+        ).all():
             recipients.setdefault(alert_id, []).append(username)
-        return [{"as_of": a.as_of.isoformat(), "kind": a.kind, "subject": a.subject_code,
-                 "due": a.due.isoformat() if a.due else None, "step": a.step,
-                 "recipients": recipients.get(a.id, [])} for a in alerts]
+        return [
+            {
+                "as_of": a.as_of.isoformat(),
+                "kind": a.kind,
+                "subject": a.subject_code,
+                "due": a.due.isoformat() if a.due else None,
+                "step": a.step,
+                "recipients": recipients.get(a.id, []),
+            }
+            for a in alerts
+        ]

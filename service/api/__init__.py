@@ -1,5 +1,6 @@
 """JSON API `/api/v1` (OpenAPI 3 at `/api/v1/openapi.json`).  Errors are JSON:
 `{"error": code, "message": 中文说明, "problems": [...]}`."""
+
 from __future__ import annotations
 
 from apiflask import APIBlueprint, abort
@@ -8,16 +9,30 @@ from sqlmodel import select
 
 from ..access import authorize
 from ..importing import ImportRejected, import_bytes
-from ..reporting.followup import sweep_after_import
 from ..models import Division, FiscalYear
 from ..queries import (
-    ProjectFilter, findings_by_indicator, indicators_of, list_findings, list_indicators, list_projects,
-    project_by_code, revisions_of,
+    ProjectFilter,
+    findings_by_indicator,
+    indicators_of,
+    list_findings,
+    list_indicators,
+    list_projects,
+    project_by_code,
+    revisions_of,
 )
+from ..reporting.followup import sweep_after_import
 from ..request_db import get_session
 from .schemas import (
-    FindingList, FindingQuery, ImportIn, ImportSummary, IndicatorDetail, IndicatorList, IndicatorQuery,
-    ProjectDetail, ProjectList, ProjectQuery,
+    FindingList,
+    FindingQuery,
+    ImportIn,
+    ImportSummary,
+    IndicatorDetail,
+    IndicatorList,
+    IndicatorQuery,
+    ProjectDetail,
+    ProjectList,
+    ProjectQuery,
 )
 from .serialize import finding_json, indicator_json, project_json
 
@@ -26,9 +41,13 @@ api_bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="perftrack")
 # What an endpoint needs, checked before its input is validated (so a caller without the right
 # learns nothing from validation errors).  Division-scoped endpoints are checked against the
 # division in the URL; transitions then check the action itself (sign, submit, return, accept).
-ENDPOINT_ACTIONS = {"api.period_lock": "lock_period", "api.upload_import": "manage_targets",
-                    "api.findings": "manage_targets",  # the queue is finance's, as the 待核查 page
-                    "api.report_values": "edit_report", "api.report_attachment": "edit_report"}
+ENDPOINT_ACTIONS = {
+    "api.period_lock": "lock_period",
+    "api.upload_import": "manage_targets",
+    "api.findings": "manage_targets",  # the queue is finance's, as the 待核查 page
+    "api.report_values": "edit_report",
+    "api.report_attachment": "edit_report",
+}
 
 
 @api_bp.before_request
@@ -50,8 +69,11 @@ def projects(query_data):
     """List projects, filtered by year, division, funding level or open findings."""
     authorize("read_targets")
     rows = list_projects(get_session(), ProjectFilter(**query_data))
-    return {"items": [project_json(r["project"], r["division"], r["year"], r["indicator_count"], r["findings"])
-                      for r in rows]}
+    return {
+        "items": [
+            project_json(r["project"], r["division"], r["year"], r["indicator_count"], r["findings"]) for r in rows
+        ]
+    }
 
 
 @api_bp.get("/projects/<code>")
@@ -95,8 +117,10 @@ def indicator(code: str):
     item, project_row, division = rows[0]
     findings = findings_by_indicator(session, project_row.id).get(item.id, [])
     body = indicator_json(item, findings, project=project_row, division=division)
-    body["revisions"] = [{"old": r.old_value, "new": r.new_value, "actor": r.actor, "reason": r.reason,
-                          "at": r.created_at.isoformat()} for r in revisions_of(session, [item.id]).get(item.id, [])]
+    body["revisions"] = [
+        {"old": r.old_value, "new": r.new_value, "actor": r.actor, "reason": r.reason, "at": r.created_at.isoformat()}
+        for r in revisions_of(session, [item.id]).get(item.id, [])
+    ]
     return body
 
 
@@ -120,15 +144,24 @@ def upload_import(form_and_files_data):
     upload = form_and_files_data["file"]
     session = get_session()
     try:
-        summary = import_bytes(session, upload.filename or "upload", upload.read(), form_and_files_data["year"],
-                               user.username, dry_run=form_and_files_data.get("dry_run", False))
+        summary = import_bytes(
+            session,
+            upload.filename or "upload",
+            upload.read(),
+            form_and_files_data["year"],
+            user.username,
+            dry_run=form_and_files_data.get("dry_run", False),
+        )
         if summary.get("batch_id"):
             sweep_after_import(session, current_app.config["PERFTRACK_SETTINGS"].redis_url, summary["batch_id"])
         session.commit()
     except ImportRejected as rejected:
         session.rollback()
-        abort(422, message="文件被拒绝，未写入任何数据",
-              extra_data={"error": "import_rejected", "problems": [p.to_dict() for p in rejected.problems]})
+        abort(
+            422,
+            message="文件被拒绝，未写入任何数据",
+            extra_data={"error": "import_rejected", "problems": [p.to_dict() for p in rejected.problems]},
+        )
     return summary
 
 

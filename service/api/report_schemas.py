@@ -1,4 +1,5 @@
 """Request and response shapes of the report endpoints."""
+
 from __future__ import annotations
 
 from apiflask import Schema
@@ -41,8 +42,9 @@ class ReportValuesIn(Schema):
 class TransitionIn(Schema):
     action = String(required=True, validate=OneOf([action.value for action in TRANSITIONS]))
     comment = String(load_default="")
-    reasons = Dict(keys=String(), values=String(), load_default={},
-                   metadata={"description": "退回时：指标编号 → 退回原因"})
+    reasons = Dict(
+        keys=String(), values=String(), load_default={}, metadata={"description": "退回时：指标编号 → 退回原因"}
+    )
 
 
 class LockIn(Schema):

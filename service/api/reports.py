@@ -4,6 +4,7 @@ Writes need `If-Match: "<version>"` (the report's ETag); a stale version is 412,
 people cannot silently overwrite each other.  Every write is idempotent: repeating a
 request that is already in effect changes nothing and succeeds.
 """
+
 from __future__ import annotations
 
 from apiflask import abort
@@ -17,20 +18,39 @@ from ..domain.permissions import TRANSITION_NEEDS
 from ..models import Division, FiscalYear, ReportEvent
 from ..queries import list_indicators, years
 from ..reporting.evidence import add_attachment
-from ..reporting.reports import (
-    ActualRow, ReportError, SpendRow, is_locked, load_scope, save, set_period_lock, transition,
-)
 from ..reporting.followup import follow_up
 from ..reporting.read import form_groups, indicator_history, report_overview
+from ..reporting.reports import (
+    ActualRow,
+    ReportError,
+    SpendRow,
+    is_locked,
+    load_scope,
+    save,
+    set_period_lock,
+    transition,
+)
 from ..request_db import get_session
 from . import api_bp
 from .report_schemas import (
-    AttachmentIn, HistoryOut, LockIn, ReportList, ReportOut, ReportQuery, ReportValuesIn, SaveOut, TransitionIn,
+    AttachmentIn,
+    HistoryOut,
+    LockIn,
+    ReportList,
+    ReportOut,
+    ReportQuery,
+    ReportValuesIn,
+    SaveOut,
+    TransitionIn,
 )
 
 
 def _fail(exc: ReportError):
-    abort(exc.status, message=exc.message, extra_data={"error": "rejected", "problems": [p.to_dict() for p in exc.problems]})
+    abort(
+        exc.status,
+        message=exc.message,
+        extra_data={"error": "rejected", "problems": [p.to_dict() for p in exc.problems]},
+    )
 
 
 def _scope(division: str, period: str, action: str):
@@ -68,31 +88,66 @@ def report_json(scope) -> dict:
     report = scope.report
     actuals, spend = [], []
     for group in form_groups(session, scope):
-        spend.append({"project": group.project.code, "name": group.project.name,
-                      "initial_budget": group.project.budget, "budget": group.adjusted_budget,
-                      "budget_in_force": group.budget_in_force, "spent": group.spent,
-                      "previous_spent": group.previous_spent})
+        spend.append(
+            {
+                "project": group.project.code,
+                "name": group.project.name,
+                "initial_budget": group.project.budget,
+                "budget": group.adjusted_budget,
+                "budget_in_force": group.budget_in_force,
+                "spent": group.spent,
+                "previous_spent": group.previous_spent,
+            }
+        )
         for row in group.rows:
             actual = row.reading.actual
-            actuals.append({
-                "indicator": row.indicator.code, "name": row.indicator.name, "target": row.indicator.raw_value,
-                "measure": row.target.measure, "expected_by_now": row.expected, "previous": row.previous,
-                "value": row.value_text, "described": row.described,
-                "expected_on": actual.expected_on.isoformat() if actual.expected_on else "",
-                "likelihood": actual.likelihood, "cause_category": actual.cause_category,
-                "cause_text": actual.cause_text, "measure_text": actual.measure_text,
-                "decrease_reason": actual.decrease_reason,
-                "light": {"code": row.reading.light.code, "label": row.reading.light.label},
-                "return_reason": row.return_reason,
-            })
-    events = session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id)
-                          .order_by(ReportEvent.id)).all() if report.id else []
-    return {"division": scope.division.code, "period": scope.period.code, "state": report.state,
-            "version": report.version, "late": report.late,
-            "locked": is_locked(session, scope.year.id, scope.period.quarter),
-            "due": scope.period.due(scope.year.report_due_days).isoformat(), "actuals": actuals, "spend": spend,
-            "events": [{"action": e.action, "actor": e.actor, "version": e.version, "comment": e.comment,
-                        "detail": e.detail, "at": e.created_at.isoformat()} for e in events]}
+            actuals.append(
+                {
+                    "indicator": row.indicator.code,
+                    "name": row.indicator.name,
+                    "target": row.indicator.raw_value,
+                    "measure": row.target.measure,
+                    "expected_by_now": row.expected,
+                    "previous": row.previous,
+                    "value": row.value_text,
+                    "described": row.described,
+                    "expected_on": actual.expected_on.isoformat() if actual.expected_on else "",
+                    "likelihood": actual.likelihood,
+                    "cause_category": actual.cause_category,
+                    "cause_text": actual.cause_text,
+                    "measure_text": actual.measure_text,
+                    "decrease_reason": actual.decrease_reason,
+                    "light": {"code": row.reading.light.code, "label": row.reading.light.label},
+                    "return_reason": row.return_reason,
+                }
+            )
+    events = (
+        session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id).order_by(ReportEvent.id)).all()
+        if report.id
+        else []
+    )
+    return {
+        "division": scope.division.code,
+        "period": scope.period.code,
+        "state": report.state,
+        "version": report.version,
+        "late": report.late,
+        "locked": is_locked(session, scope.year.id, scope.period.quarter),
+        "due": scope.period.due(scope.year.report_due_days).isoformat(),
+        "actuals": actuals,
+        "spend": spend,
+        "events": [
+            {
+                "action": e.action,
+                "actor": e.actor,
+                "version": e.version,
+                "comment": e.comment,
+                "detail": e.detail,
+                "at": e.created_at.isoformat(),
+            }
+            for e in events
+        ],
+    }
 
 
 @api_bp.get("/reports")
@@ -106,16 +161,27 @@ def reports(query_data):
     fiscal_year = session.exec(select(FiscalYear).where(FiscalYear.year == year_value)).first()
     if fiscal_year is None:
         return {"items": []}
-    divisions = [d for d in session.exec(select(Division).order_by(Division.code)).all()
-                 if can(user, "view_report", d.id) and query_data["division"] in (None, d.code)]
+    divisions = [
+        d
+        for d in session.exec(select(Division).order_by(Division.code)).all()
+        if can(user, "view_report", d.id) and query_data["division"] in (None, d.code)
+    ]
     items = []
     for summary in report_overview(session, fiscal_year, divisions):
         if query_data["quarter"] not in (None, summary.quarter):
             continue
         report = summary.report
-        items.append({"division": summary.division.code, "period": Period(fiscal_year.year, summary.quarter).code,
-                      "state": report.state if report else "not_started", "version": report.version if report else 0,
-                      "late": bool(report and report.late), "filled": summary.filled, "total": summary.total})
+        items.append(
+            {
+                "division": summary.division.code,
+                "period": Period(fiscal_year.year, summary.quarter).code,
+                "state": report.state if report else "not_started",
+                "version": report.version if report else 0,
+                "late": bool(report and report.late),
+                "filled": summary.filled,
+                "total": summary.total,
+            }
+        )
     return {"items": items}
 
 
@@ -130,19 +196,39 @@ def report(division: str, period: str):
 @api_bp.put("/reports/<division>/<period>")
 @api_bp.input(ReportValuesIn, location="json")
 @api_bp.output(SaveOut)
-@api_bp.doc(responses={412: "版本已变化（他人已修改）", 422: "校验失败：problems 列出位置、字段和原因，未写入", 423: "期间已锁定",
-                       428: "缺少 If-Match"})
+@api_bp.doc(
+    responses={
+        412: "版本已变化（他人已修改）",
+        422: "校验失败：problems 列出位置、字段和原因，未写入",
+        423: "期间已锁定",
+        428: "缺少 If-Match",
+    }
+)
 def report_values(division: str, period: str, json_data):
     """Save actuals and spend (only those listed).  All or nothing; repeating it changes nothing."""
     scope = _scope(division, period, "edit_report")
     expected = _if_match()
-    actual_rows = [ActualRow(item["indicator"], RawActual(
-        value=_text(item["value"]), expected_on=item["expected_on"], likelihood=item["likelihood"],
-        cause_category=item["cause_category"], cause_text=item["cause_text"], measure_text=item["measure_text"],
-        confirm_decrease=item["confirm_decrease"], decrease_reason=item["decrease_reason"]),
-        f"actuals[{index}]") for index, item in enumerate(json_data["actuals"])]
-    spend_rows = [SpendRow(item["project"], _text(item["spent"]), _text(item["budget"]), f"spend[{index}]")
-                  for index, item in enumerate(json_data["spend"])]
+    actual_rows = [
+        ActualRow(
+            item["indicator"],
+            RawActual(
+                value=_text(item["value"]),
+                expected_on=item["expected_on"],
+                likelihood=item["likelihood"],
+                cause_category=item["cause_category"],
+                cause_text=item["cause_text"],
+                measure_text=item["measure_text"],
+                confirm_decrease=item["confirm_decrease"],
+                decrease_reason=item["decrease_reason"],
+            ),
+            f"actuals[{index}]",
+        )
+        for index, item in enumerate(json_data["actuals"])
+    ]
+    spend_rows = [
+        SpendRow(item["project"], _text(item["spent"]), _text(item["budget"]), f"spend[{index}]")
+        for index, item in enumerate(json_data["spend"])
+    ]
     session = get_session()
     try:
         result = save(session, scope, current(), actual_rows, spend_rows, "api", expected_version=expected)
@@ -150,8 +236,12 @@ def report_values(division: str, period: str, json_data):
     except ReportError as exc:
         session.rollback()
         _fail(exc)
-    body = {"version": result.version, "changed": result.changed, "actuals": result.changed_actuals,
-            "spend": result.changed_spend}
+    body = {
+        "version": result.version,
+        "changed": result.changed,
+        "actuals": result.changed_actuals,
+        "spend": result.changed_spend,
+    }
     return body, 200, _etag(result.version)
 
 
@@ -165,8 +255,9 @@ def report_transition(division: str, period: str, json_data):
     expected = _if_match()
     session = get_session()
     try:
-        changed = transition(session, scope, current(), action, json_data["comment"], json_data["reasons"],
-                             expected_version=expected)
+        changed = transition(
+            session, scope, current(), action, json_data["comment"], json_data["reasons"], expected_version=expected
+        )
         if changed:
             follow_up(session, scope, action, current_app.config["PERFTRACK_SETTINGS"].redis_url, json_data["comment"])
         session.commit()
@@ -189,8 +280,15 @@ def report_attachment(division: str, period: str, form_and_files_data):
     upload = form_and_files_data["file"]
     session = get_session()
     try:
-        add_attachment(session, scope, current(), found[0], upload.filename or "upload", upload.read(),
-                       current_app.config["PERFTRACK_SETTINGS"].max_attachment_bytes)
+        add_attachment(
+            session,
+            scope,
+            current(),
+            found[0],
+            upload.filename or "upload",
+            upload.read(),
+            current_app.config["PERFTRACK_SETTINGS"].max_attachment_bytes,
+        )
         session.commit()
     except ReportError as exc:
         session.rollback()
@@ -207,9 +305,21 @@ def history(code: str):
         abort(404, message=f"指标 {code} 不存在")
     indicator, _project, division = rows[0]
     authorize("view_report", division.id)
-    return {"indicator": code, "items": [
-        {"at": h.at.isoformat(), "actor": h.actor, "period": h.period, "report_version": h.report_version,
-         "source": h.source, "before": h.before, "after": h.after} for h in indicator_history(get_session(), indicator)]}
+    return {
+        "indicator": code,
+        "items": [
+            {
+                "at": h.at.isoformat(),
+                "actor": h.actor,
+                "period": h.period,
+                "report_version": h.report_version,
+                "source": h.source,
+                "before": h.before,
+                "after": h.after,
+            }
+            for h in indicator_history(get_session(), indicator)
+        ],
+    }
 
 
 @api_bp.post("/periods/<period>/lock")
@@ -238,5 +348,9 @@ def period_lock(period: str, json_data):
 def me():
     """The caller's account."""
     user = authorize("read_targets")
-    return {"username": user.username, "display_name": user.display_name, "role": user.role,
-            "division_id": user.division_id}
+    return {
+        "username": user.username,
+        "display_name": user.display_name,
+        "role": user.role,
+        "division_id": user.division_id,
+    }

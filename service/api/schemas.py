@@ -1,4 +1,5 @@
 """Request and response shapes of the API (marshmallow via apiflask), kept apart from the tables."""
+
 from __future__ import annotations
 
 from apiflask import Schema

@@ -5,6 +5,7 @@ into a clean `Actual` and a list of `FieldError`s that name the field and the re
 Chinese.  `missing_for_submit` lists what a complete report still needs.  One set of
 rules for every way in.  Pure: no database, no Flask.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,14 +23,52 @@ from .vocabulary import REPORT_FIELD_LABELS, CauseCategory, Likelihood, Measure,
 NOT_DONE_WORDS = ("未完成", "尚未完成", "进行中", "否")
 MAX_TEXT = 2000  # progress statements, causes, measures, reasons
 MAX_SHORT_TEXT = 100  # dates, choices
-TEXT_LIMITS = {"value": MAX_TEXT, "expected_on": MAX_SHORT_TEXT, "likelihood": MAX_SHORT_TEXT,
-               "cause_category": MAX_SHORT_TEXT, "cause_text": MAX_TEXT, "measure_text": MAX_TEXT,
-               "decrease_reason": MAX_TEXT}
+TEXT_LIMITS = {
+    "value": MAX_TEXT,
+    "expected_on": MAX_SHORT_TEXT,
+    "likelihood": MAX_SHORT_TEXT,
+    "cause_category": MAX_SHORT_TEXT,
+    "cause_text": MAX_TEXT,
+    "measure_text": MAX_TEXT,
+    "decrease_reason": MAX_TEXT,
+}
 # Units of things counted one by one: an actual in them is a whole number (unless the target is not).
-DISCRETE_UNITS = frozenset({
-    "个", "项", "次", "台", "套", "件", "篇", "本", "份", "期", "幅", "条", "家", "场", "人", "笔", "户", "所",
-    "处", "辆", "张", "册", "部", "名", "位", "批", "座", "块", "台次", "家次", "人次", "批次",
-})
+DISCRETE_UNITS = frozenset(
+    {
+        "个",
+        "项",
+        "次",
+        "台",
+        "套",
+        "件",
+        "篇",
+        "本",
+        "份",
+        "期",
+        "幅",
+        "条",
+        "家",
+        "场",
+        "人",
+        "笔",
+        "户",
+        "所",
+        "处",
+        "辆",
+        "张",
+        "册",
+        "部",
+        "名",
+        "位",
+        "批",
+        "座",
+        "块",
+        "台次",
+        "家次",
+        "人次",
+        "批次",
+    }
+)
 _NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(.*)$")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _MEASURE_MARK = re.compile(r"[；;。，,\s]*(?:改进措施|整改措施|完善措施|措施)\s*[:：]")
@@ -63,8 +102,10 @@ class RawActual:
     decrease_reason: str = ""
 
     def is_blank(self) -> bool:
-        return not any(_clean(getattr(self, name)) for name in
-                       ("value", "expected_on", "likelihood", "cause_category", "cause_text", "measure_text"))
+        return not any(
+            _clean(getattr(self, name))
+            for name in ("value", "expected_on", "likelihood", "cause_category", "cause_text", "measure_text")
+        )
 
 
 @dataclass
@@ -88,8 +129,18 @@ class Actual:
     def key(self) -> tuple:
         """Equality of what was reported (a save that changes nothing writes nothing)."""
         number = None if self.number is None else self.number.normalize()
-        return (number, self.done, self.done_on, self.expected_on, self.progress, self.likelihood,
-                self.cause_category, self.cause_text, self.measure_text, self.decrease_reason)
+        return (
+            number,
+            self.done,
+            self.done_on,
+            self.expected_on,
+            self.progress,
+            self.likelihood,
+            self.cause_category,
+            self.cause_text,
+            self.measure_text,
+            self.decrease_reason,
+        )
 
 
 @dataclass
@@ -169,22 +220,32 @@ def clean_raw(raw: RawActual, errors: list[FieldError]) -> RawActual:
     return replace(raw, **cleaned)
 
 
-def read_actual(target: Target, raw: RawActual, period: Period, *, previous: Decimal | None = None,
-                today: date | None = None) -> Reading:
+def read_actual(
+    target: Target, raw: RawActual, period: Period, *, previous: Decimal | None = None, today: date | None = None
+) -> Reading:
     """Validate one row.  Errors are format errors that block any save."""
     errors: list[FieldError] = []
     raw = clean_raw(raw, errors)
     cleaning = len(errors)
     refused = {e.field for e in errors}  # a refused text is read as empty: no second message for it
-    actual = Actual(likelihood=raw.likelihood, cause_category=raw.cause_category,
-                    cause_text=raw.cause_text, measure_text=raw.measure_text)
+    actual = Actual(
+        likelihood=raw.likelihood,
+        cause_category=raw.cause_category,
+        cause_text=raw.cause_text,
+        measure_text=raw.measure_text,
+    )
     _read_value(target, raw, period, previous, today, actual, errors)
     if actual.likelihood and actual.likelihood not in Likelihood.values():
-        errors.append(FieldError("likelihood",
-                                 f"「{_shown(actual.likelihood)}」不是可选项（{' / '.join(Likelihood.values())}）"))
+        errors.append(
+            FieldError("likelihood", f"「{_shown(actual.likelihood)}」不是可选项（{' / '.join(Likelihood.values())}）")
+        )
     if actual.cause_category and actual.cause_category not in CauseCategory.values():
-        errors.append(FieldError("cause_category",
-                                 f"「{_shown(actual.cause_category)}」不是可选项（{' / '.join(CauseCategory.values())}）"))
+        errors.append(
+            FieldError(
+                "cause_category",
+                f"「{_shown(actual.cause_category)}」不是可选项（{' / '.join(CauseCategory.values())}）",
+            )
+        )
     reading = assess(target, period, actual)
     reading.errors = [e for i, e in enumerate(errors) if i < cleaning or e.field not in refused]
     return reading
@@ -192,9 +253,16 @@ def read_actual(target: Target, raw: RawActual, period: Period, *, previous: Dec
 
 def assess(target: Target, period: Period, actual: Actual) -> Reading:
     """The status light of a clean (stored) value."""
-    light = status_light(target, period, number=actual.number, done=actual.done, done_on=actual.done_on,
-                         expected_on=actual.expected_on, likelihood=actual.likelihood,
-                         has_statement=bool(actual.progress))
+    light = status_light(
+        target,
+        period,
+        number=actual.number,
+        done=actual.done,
+        done_on=actual.done_on,
+        expected_on=actual.expected_on,
+        likelihood=actual.likelihood,
+        has_statement=bool(actual.progress),
+    )
     return Reading(actual, light)
 
 
@@ -224,8 +292,13 @@ def _read_value(target, raw, period, previous, today, actual, errors) -> None:
     actual.number = number
     if target.measure == Measure.CUMULATIVE and previous is not None and number < previous:
         if not raw.confirm_decrease:
-            errors.append(FieldError("value", f"低于上一季度的累计值 {format_decimal(previous)}{target.unit}："
-                                              "累计值一般不会减少，如确需更正请确认并说明原因"))
+            errors.append(
+                FieldError(
+                    "value",
+                    f"低于上一季度的累计值 {format_decimal(previous)}{target.unit}："
+                    "累计值一般不会减少，如确需更正请确认并说明原因",
+                )
+            )
         elif not _clean(raw.decrease_reason):
             errors.append(FieldError("decrease_reason", "已确认累计值减少，请说明原因"))
         else:
@@ -246,13 +319,16 @@ def _read_deadline(text, expected_text, period, today, actual, errors) -> None:
         not_done = next((w for w in NOT_DONE_WORDS if text.startswith(w)), None)
         if not_done:
             actual.done = False
-            rest = re.sub(r"^[，,;；\s]*(?:预计)?", "", text[len(not_done):])
+            rest = re.sub(r"^[，,;；\s]*(?:预计)?", "", text[len(not_done) :])
             expected_text = expected_text or rest
         else:
             done_on = parse_date(text)
             if done_on is None:
-                errors.append(FieldError("value", f"「{text}」不是日期：已完成请填完成日期（如 {year}-06-30），"
-                                                  "未完成请填「未完成」"))
+                errors.append(
+                    FieldError(
+                        "value", f"「{text}」不是日期：已完成请填完成日期（如 {year}-06-30），未完成请填「未完成」"
+                    )
+                )
                 return
             if done_on.year != year:
                 errors.append(FieldError("value", f"完成日期 {done_on.isoformat()} 不在 {year} 年度内"))
@@ -266,8 +342,13 @@ def _read_deadline(text, expected_text, period, today, actual, errors) -> None:
         if expected_on is None:
             errors.append(FieldError("expected_on", f"「{expected_text}」不是日期（如 {year}-10-31）"))
         elif expected_on.year != year:
-            errors.append(FieldError("expected_on", f"预计完成日期 {expected_on.isoformat()} 不在 {year} 年度内；"
-                                                    "年内无法完成请选择完成可能性「不可能」"))
+            errors.append(
+                FieldError(
+                    "expected_on",
+                    f"预计完成日期 {expected_on.isoformat()} 不在 {year} 年度内；"
+                    "年内无法完成请选择完成可能性「不可能」",
+                )
+            )
         else:
             actual.expected_on = expected_on
             if actual.done is None:
@@ -279,7 +360,8 @@ def missing_for_submit(target: Target, reading: Reading) -> list[FieldError]:
     actual, missing = reading.actual, []
     if not actual.has_value():
         label = {TargetKind.QUALITATIVE: "请填写进展情况", TargetKind.DEADLINE: "请填写完成日期或「未完成」"}.get(
-            target.kind, "请填写实际完成值")
+            target.kind, "请填写实际完成值"
+        )
         missing.append(FieldError("value", label))
     if actual.done is False and actual.expected_on is None and actual.likelihood != Likelihood.IMPOSSIBLE:
         missing.append(FieldError("expected_on", "未完成的事项请填写预计完成日期"))
@@ -287,8 +369,12 @@ def missing_for_submit(target: Target, reading: Reading) -> list[FieldError]:
         missing.append(FieldError("likelihood", "请选择完成可能性"))
     if needs_explanation(reading.light, actual.likelihood):
         if not actual.cause_category:
-            missing.append(FieldError("cause_category", f"进度{reading.light.label if reading.light.behind else '存在风险'}，"
-                                                        "请选择偏差原因类别"))
+            missing.append(
+                FieldError(
+                    "cause_category",
+                    f"进度{reading.light.label if reading.light.behind else '存在风险'}，请选择偏差原因类别",
+                )
+            )
         if not actual.cause_text:
             missing.append(FieldError("cause_text", "请填写偏差原因分析"))
         if not actual.measure_text:
@@ -302,12 +388,15 @@ class Spend:
     budget: Decimal | None = None  # 全年预算数 as adjusted; None = unchanged from the table's 年初预算数
 
     def key(self) -> tuple:
-        return (None if self.spent is None else self.spent.normalize(),
-                None if self.budget is None else self.budget.normalize())
+        return (
+            None if self.spent is None else self.spent.normalize(),
+            None if self.budget is None else self.budget.normalize(),
+        )
 
 
-def read_spend(spent_text: str, budget_text: str, initial_budget: Decimal,
-               current_budget: Decimal | None = None) -> tuple[Spend, list[FieldError]]:
+def read_spend(
+    spent_text: str, budget_text: str, initial_budget: Decimal, current_budget: Decimal | None = None
+) -> tuple[Spend, list[FieldError]]:
     """执行数 and 全年预算数 in 万元.  Spend cannot exceed the full-year budget in force."""
     spend, errors = Spend(), []
     for name, text in (("spent", spent_text), ("budget", budget_text)):
@@ -326,8 +415,11 @@ def read_spend(spent_text: str, budget_text: str, initial_budget: Decimal,
         errors.append(FieldError("budget", "全年预算数不能为 0"))
     in_force = spend.budget if spend.budget is not None else (current_budget or initial_budget)
     if not errors and spend.spent is not None and in_force is not None and spend.spent > in_force:
-        errors.append(FieldError("spent", f"执行数 {format_decimal(spend.spent)} 万元超过全年预算数 "
-                                          f"{format_decimal(in_force)} 万元"))
+        errors.append(
+            FieldError(
+                "spent", f"执行数 {format_decimal(spend.spent)} 万元超过全年预算数 {format_decimal(in_force)} 万元"
+            )
+        )
     return spend, errors
 
 

@@ -4,6 +4,7 @@ Every alert has a deterministic key (kind, subject, due date, step), so planning
 same day twice, or a day and the next, yields keys that the database stores once.
 Steps are chosen so that a missed day catches up with the latest step it skipped.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -55,7 +56,9 @@ class AlertSpec:
         return f"{self.kind}:{self.subject_code}:{self.due.isoformat() if self.due else '-'}:{self.step}"
 
 
-def plan_deadlines(targets: list[DatedTarget], today: date, settings: AlertSettings = AlertSettings()) -> list[AlertSpec]:
+def plan_deadlines(
+    targets: list[DatedTarget], today: date, settings: AlertSettings = AlertSettings()
+) -> list[AlertSpec]:
     alerts = []
     for t in targets:
         if t.done:
@@ -66,25 +69,65 @@ def plan_deadlines(targets: list[DatedTarget], today: date, settings: AlertSetti
             passed = [n for n in settings.upcoming_days if days_left <= n]
             if passed:
                 step = min(passed)
-                alerts.append(AlertSpec(AlertKind.DEADLINE_UPCOMING, t.code, t.division_id, t.due, f"d{step}", "division",
-                                        f"「{t.name}」（{t.code}）将于 {t.due.isoformat()} 到期，还有 {days_left} 天", link))
+                alerts.append(
+                    AlertSpec(
+                        AlertKind.DEADLINE_UPCOMING,
+                        t.code,
+                        t.division_id,
+                        t.due,
+                        f"d{step}",
+                        "division",
+                        f"「{t.name}」（{t.code}）将于 {t.due.isoformat()} 到期，还有 {days_left} 天",
+                        link,
+                    )
+                )
         elif days_left == 0:
-            alerts.append(AlertSpec(AlertKind.DEADLINE_DUE, t.code, t.division_id, t.due, "due", "division",
-                                    f"「{t.name}」（{t.code}）今天到期，请按时完成并在季度报告中填报", link))
+            alerts.append(
+                AlertSpec(
+                    AlertKind.DEADLINE_DUE,
+                    t.code,
+                    t.division_id,
+                    t.due,
+                    "due",
+                    "division",
+                    f"「{t.name}」（{t.code}）今天到期，请按时完成并在季度报告中填报",
+                    link,
+                )
+            )
         else:
             late = -days_left
             week = (late - 1) // settings.overdue_every_days
-            alerts.append(AlertSpec(AlertKind.DEADLINE_OVERDUE, t.code, t.division_id, t.due, f"w{week}", "division",
-                                    f"「{t.name}」（{t.code}）已逾期 {late} 天（截止 {t.due.isoformat()}）", link))
+            alerts.append(
+                AlertSpec(
+                    AlertKind.DEADLINE_OVERDUE,
+                    t.code,
+                    t.division_id,
+                    t.due,
+                    f"w{week}",
+                    "division",
+                    f"「{t.name}」（{t.code}）已逾期 {late} 天（截止 {t.due.isoformat()}）",
+                    link,
+                )
+            )
             if late >= settings.escalate_after_days:
-                alerts.append(AlertSpec(AlertKind.ESCALATION, t.code, t.division_id, t.due, "7d", "escalation",
-                                        f"「{t.name}」（{t.code}）逾期已超过 {settings.escalate_after_days} 天，请处室负责人督办",
-                                        link))
+                alerts.append(
+                    AlertSpec(
+                        AlertKind.ESCALATION,
+                        t.code,
+                        t.division_id,
+                        t.due,
+                        "7d",
+                        "escalation",
+                        f"「{t.name}」（{t.code}）逾期已超过 {settings.escalate_after_days} 天，请处室负责人督办",
+                        link,
+                    )
+                )
     return alerts
 
 
-def plan_reports(reports: list[DivisionReport], today: date, due_days: int,
-                 settings: AlertSettings = AlertSettings()) -> list[AlertSpec]:
+def plan_reports(
+    reports: list[DivisionReport], today: date, due_days: int, settings: AlertSettings = AlertSettings()
+) -> list[AlertSpec]:
     alerts = []
     for r in reports:
         if r.submitted:
@@ -95,26 +138,70 @@ def plan_reports(reports: list[DivisionReport], today: date, due_days: int,
         if not period.is_open(today):
             continue
         if today <= due - timedelta(days=settings.report_due_soon_days):
-            alerts.append(AlertSpec(AlertKind.REPORT_OPEN, subject, r.division_id, due, "open", "division",
-                                    f"{period.label}绩效监控报告已开放填报，请于 {due.isoformat()} 前提交", link))
+            alerts.append(
+                AlertSpec(
+                    AlertKind.REPORT_OPEN,
+                    subject,
+                    r.division_id,
+                    due,
+                    "open",
+                    "division",
+                    f"{period.label}绩效监控报告已开放填报，请于 {due.isoformat()} 前提交",
+                    link,
+                )
+            )
         elif today <= due:
-            alerts.append(AlertSpec(AlertKind.REPORT_DUE_SOON, subject, r.division_id, due, "soon", "division",
-                                    f"{period.label}绩效监控报告将于 {due.isoformat()} 截止，尚未提交", link))
+            alerts.append(
+                AlertSpec(
+                    AlertKind.REPORT_DUE_SOON,
+                    subject,
+                    r.division_id,
+                    due,
+                    "soon",
+                    "division",
+                    f"{period.label}绩效监控报告将于 {due.isoformat()} 截止，尚未提交",
+                    link,
+                )
+            )
         else:
             late = (today - due).days
             if late <= settings.report_overdue_max:
-                alerts.append(AlertSpec(AlertKind.REPORT_OVERDUE, subject, r.division_id, due, f"day{late}", "division",
-                                        f"{period.label}绩效监控报告已逾期 {late} 天，请尽快提交", link))
+                alerts.append(
+                    AlertSpec(
+                        AlertKind.REPORT_OVERDUE,
+                        subject,
+                        r.division_id,
+                        due,
+                        f"day{late}",
+                        "division",
+                        f"{period.label}绩效监控报告已逾期 {late} 天，请尽快提交",
+                        link,
+                    )
+                )
             if late >= settings.escalate_after_days:
-                alerts.append(AlertSpec(AlertKind.ESCALATION, subject, r.division_id, due, "7d", "escalation",
-                                        f"{period.label}绩效监控报告逾期已超过 {settings.escalate_after_days} 天仍未提交，"
-                                        "请处室负责人督办", link))
+                alerts.append(
+                    AlertSpec(
+                        AlertKind.ESCALATION,
+                        subject,
+                        r.division_id,
+                        due,
+                        "7d",
+                        "escalation",
+                        f"{period.label}绩效监控报告逾期已超过 {settings.escalate_after_days} 天仍未提交，"
+                        "请处室负责人督办",
+                        link,
+                    )
+                )
     return alerts
 
 
-def reports_owed(year: int, today: date, divisions: list[tuple[int, str]], submitted: set[tuple[int, int]],
-                 due_days: int) -> list[DivisionReport]:
+def reports_owed(
+    year: int, today: date, divisions: list[tuple[int, str]], submitted: set[tuple[int, int]], due_days: int
+) -> list[DivisionReport]:
     """Each division's reports of periods already open (year end included)."""
-    return [DivisionReport(division_id, code, period, (division_id, period.quarter) in submitted)
-            for division_id, code in divisions for period in periods_of(year)
-            if period.is_open(today) and today <= period.due(due_days) + timedelta(days=60)]
+    return [
+        DivisionReport(division_id, code, period, (division_id, period.quarter) in submitted)
+        for division_id, code in divisions
+        for period in periods_of(year)
+        if period.is_open(today) and today <= period.due(due_days) + timedelta(days=60)
+    ]

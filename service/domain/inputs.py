@@ -8,6 +8,7 @@ writes the second), and a length limit holds.  `read_decimal` reads a plain deci
 a magnitude and a number of places that both databases store exactly.  Errors are Chinese
 sentences; callers name the field.  Pure: no database, no Flask.
 """
+
 from __future__ import annotations
 
 import re
@@ -60,8 +61,9 @@ def clean_text(value, max_length: int, *, multiline: bool = True) -> str:
     return text
 
 
-def read_decimal(text: str, *, places: int = MAX_PLACES, minimum: Decimal | None = Decimal(0),
-                 maximum: Decimal | None = None) -> Decimal:
+def read_decimal(
+    text: str, *, places: int = MAX_PLACES, minimum: Decimal | None = Decimal(0), maximum: Decimal | None = None
+) -> Decimal:
     """A plain decimal (`12`, `-3.5`; no exponent, NaN or Infinity) with at most PLACES decimals,
     below MAX_MAGNITUDE and within [MINIMUM, MAXIMUM] where given."""
     cleaned = (text or "").strip()
@@ -75,8 +77,13 @@ def read_decimal(text: str, *, places: int = MAX_PLACES, minimum: Decimal | None
     return number
 
 
-def check_decimal(number: Decimal, *, places: int | None = MAX_PLACES, minimum: Decimal | None = Decimal(0),
-                  maximum: Decimal | None = None) -> None:
+def check_decimal(
+    number: Decimal,
+    *,
+    places: int | None = MAX_PLACES,
+    minimum: Decimal | None = Decimal(0),
+    maximum: Decimal | None = None,
+) -> None:
     """The domain every stored number keeps: finite, below MAX_MAGNITUDE, at most PLACES decimals
     (None: the column rounds, as for a target converted from 元 to 万元)."""
     if not number.is_finite():

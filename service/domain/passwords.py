@@ -3,6 +3,7 @@
 Pure: the caller passes the minimum length (a setting); the small list of common passwords
 ships beside this module.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -21,9 +22,14 @@ def common_passwords() -> frozenset[str]:
 
 def character_classes(password: str) -> int:
     """How many of lower-case letters, upper-case letters, digits and other characters occur."""
-    return sum((any(c.islower() for c in password), any(c.isupper() for c in password),
-                any(c.isdigit() for c in password),
-                any(not (c.islower() or c.isupper() or c.isdigit()) for c in password)))
+    return sum(
+        (
+            any(c.islower() for c in password),
+            any(c.isupper() for c in password),
+            any(c.isdigit() for c in password),
+            any(not (c.islower() or c.isupper() or c.isdigit()) for c in password),
+        )
+    )
 
 
 def password_problems(password: str, username: str, min_length: int = DEFAULT_MIN_LENGTH) -> list[str]:

@@ -3,6 +3,7 @@
 A period opens on its last day and is due a number of days later (a per-year setting,
 default 10).  The Q4 report is the annual actual.  Pure: no database, no Flask.
 """
+
 from __future__ import annotations
 
 import re
@@ -26,7 +27,7 @@ class Period:
     quarter: int
 
     @classmethod
-    def parse(cls, text: str) -> "Period":
+    def parse(cls, text: str) -> Period:
         cleaned = unicodedata.normalize("NFKC", str(text or "")).strip()
         match = _PATTERN.match(cleaned)
         if not match:
@@ -59,7 +60,7 @@ class Period:
         return Decimal(self.quarter) / Decimal(4)
 
     @property
-    def previous(self) -> "Period | None":
+    def previous(self) -> Period | None:
         return None if self.quarter == 1 else Period(self.year, self.quarter - 1)
 
     def is_open(self, today: date) -> bool:

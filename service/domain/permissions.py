@@ -3,6 +3,7 @@
 Pure, so the use cases (saving a report, loading a file on the command line) check the
 same rule as the pages and the API; the web's login glue is `service.access`.
 """
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -40,8 +41,10 @@ RULES: dict[Action, tuple[frozenset[Role], frozenset[Role]]] = {
 }
 # What each step of a report's workflow asks of the user (on the report's division).
 TRANSITION_NEEDS: dict[ReportAction, Action] = {
-    ReportAction.SIGN: Action.SIGN_REPORT, ReportAction.SUBMIT: Action.EDIT_REPORT,
-    ReportAction.RETURN: Action.REVIEW_REPORT, ReportAction.ACCEPT: Action.REVIEW_REPORT,
+    ReportAction.SIGN: Action.SIGN_REPORT,
+    ReportAction.SUBMIT: Action.EDIT_REPORT,
+    ReportAction.RETURN: Action.REVIEW_REPORT,
+    ReportAction.ACCEPT: Action.REVIEW_REPORT,
 }
 
 

@@ -4,6 +4,7 @@ Counts, amounts and spend are year to date (截至期末累计) and are held aga
 linear quarter marks 25/50/75/100% of the target; rates, satisfaction and durations are
 the latest measured value and are held against the target itself.  Pure.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -42,16 +43,25 @@ def expected_by(target: Target, period: Period) -> Decimal | None:
     return target.value
 
 
-def status_light(target: Target, period: Period, *, number: Decimal | None = None, done: bool | None = None,
-                 done_on: date | None = None, expected_on: date | None = None, likelihood: str = "",
-                 has_statement: bool = False) -> Light:
+def status_light(
+    target: Target,
+    period: Period,
+    *,
+    number: Decimal | None = None,
+    done: bool | None = None,
+    done_on: date | None = None,
+    expected_on: date | None = None,
+    likelihood: str = "",
+    has_statement: bool = False,
+) -> Light:
     if target.kind == TargetKind.DEADLINE:
         return _deadline_light(target, period, done, done_on, expected_on)
     if target.kind == TargetKind.QUALITATIVE:
         if not has_statement:
             return NOT_REPORTED
         return {Likelihood.IMPOSSIBLE: Light("red", "难以完成"), Likelihood.POSSIBLE: Light("yellow", "存在风险")}.get(
-            likelihood, Light("green", "正常"))
+            likelihood, Light("green", "正常")
+        )
     if number is None:
         return NOT_REPORTED
     expected = expected_by(target, period)

@@ -5,6 +5,7 @@ three bands for qualitative judgements; grades 优/良/中/差.  Every regional 
 `ScoringPolicy` field, off or central by default.  Every indicator result carries its basis in
 Chinese (`实际 4项 ÷ 指标 ≥5项 × 分值 12.50 = 10.00`) so a person can redo it by hand.
 """
+
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field, fields, replace
@@ -17,6 +18,9 @@ from .vocabulary import CEILINGS, Band, Comparator, TargetKind
 HUNDRED = Decimal(100)
 
 
+_MISMATCH_NOTE = {True: "已按比例调整", False: "按给定分值计，请财务处确认"}
+
+
 def _d(value) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
@@ -27,10 +31,12 @@ class ScoringPolicy:
     level_aliases: dict = field(default_factory=lambda: {"成本指标": "产出指标"})  # first levels scored with another
     budget_weight: int = 10
     lower_better: str = "ratio"  # ratio: weight × target ÷ actual | linear: zero at twice the target
-    bands: dict = field(default_factory=lambda: {Band.ACHIEVED: [80, 100], Band.PARTLY: [60, 80],
-                                                 Band.NOT_ACHIEVED: [0, 60]})
-    band_default_percent: dict = field(default_factory=lambda: {Band.ACHIEVED: 100, Band.PARTLY: 60,
-                                                                Band.NOT_ACHIEVED: 0})
+    bands: dict = field(
+        default_factory=lambda: {Band.ACHIEVED: [80, 100], Band.PARTLY: [60, 80], Band.NOT_ACHIEVED: [0, 60]}
+    )
+    band_default_percent: dict = field(
+        default_factory=lambda: {Band.ACHIEVED: 100, Band.PARTLY: 60, Band.NOT_ACHIEVED: 0}
+    )
     decimals: int = 2  # rounding of indicator scores: 2, or 0 for whole numbers
     far_above: Decimal = Decimal("0.30")  # an actual this far above target asks for its cause
     deduct_far_above: bool = False
@@ -41,7 +47,7 @@ class ScoringPolicy:
     grades: list = field(default_factory=lambda: [[90, "优"], [80, "良"], [60, "中"], [0, "差"]])
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ScoringPolicy":
+    def from_dict(cls, data: dict) -> ScoringPolicy:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
@@ -58,13 +64,17 @@ class ScoringPolicy:
         data["far_above"], data["deduction_points"] = str(self.far_above), str(self.deduction_points)
         return data
 
-    def with_budget_weight(self, weight: int) -> "ScoringPolicy":
+    def with_budget_weight(self, weight: int) -> ScoringPolicy:
         """Budget execution worth WEIGHT points; the first levels rescaled to fill the rest."""
         total = sum(self.level_weights.values())
         scale = Decimal(100 - weight) / Decimal(total)
-        levels = dict(zip(self.level_weights, allocate(Decimal(100 - weight),
-                                                       [_d(w) * scale for w in self.level_weights.values()],
-                                                       Decimal("0.01"))))
+        levels = dict(
+            zip(
+                self.level_weights,
+                allocate(Decimal(100 - weight), [_d(w) * scale for w in self.level_weights.values()], Decimal("0.01")),
+                strict=False,
+            )
+        )
         return replace(self, budget_weight=weight, level_weights={k: str(v) for k, v in levels.items()})
 
     @property
@@ -153,21 +163,32 @@ class ProjectScore:
         def num(value):
             return None if value is None else float(value)
 
-        return {"project": self.project, "total": num(self.total), "grade": self.grade,
-                "budget": {"budget": num(self.budget.budget), "spent": num(self.budget.spent),
-                           "rate": num(self.budget.rate), "weight": num(self.budget.weight),
-                           "score": num(self.budget.score), "basis": self.budget.basis},
-                "indicators": [{"code": i.code, "weight": num(i.weight), "actual": i.actual, "score": num(i.score),
-                                "basis": i.basis} for i in self.indicators],
-                "findings": [asdict(f) for f in self.findings]}
+        return {
+            "project": self.project,
+            "total": num(self.total),
+            "grade": self.grade,
+            "budget": {
+                "budget": num(self.budget.budget),
+                "spent": num(self.budget.spent),
+                "rate": num(self.budget.rate),
+                "weight": num(self.budget.weight),
+                "score": num(self.budget.score),
+                "basis": self.budget.basis,
+            },
+            "indicators": [
+                {"code": i.code, "weight": num(i.weight), "actual": i.actual, "score": num(i.score), "basis": i.basis}
+                for i in self.indicators
+            ],
+            "findings": [asdict(f) for f in self.findings],
+        }
 
 
 def allocate(total: Decimal, shares: list[Decimal], quantum: Decimal) -> list[Decimal]:
     """Round SHARES to QUANTUM so they add up exactly to TOTAL (largest remainder)."""
     floors = [(s / quantum).to_integral_value(rounding=ROUND_FLOOR) * quantum for s in shares]
     left = int(((total - sum(floors)) / quantum).to_integral_value(rounding=ROUND_HALF_UP))
-    order = sorted(range(len(shares)), key=lambda i: (shares[i] - floors[i]), reverse=True)
-    for i in order[:max(0, left)]:
+    order = sorted(range(len(shares)), key=lambda i: shares[i] - floors[i], reverse=True)
+    for i in order[: max(0, left)]:
         floors[i] += quantum
     return floors
 
@@ -181,7 +202,11 @@ def _weights(project: ProjectInput, policy: ScoringPolicy, findings: list[ScoreF
     for indicator in project.indicators:
         level = policy.level_aliases.get(indicator.level1, indicator.level1)
         if level not in policy.level_weights:
-            findings.append(ScoreFinding("unknown_level", indicator.code, f"一级指标「{indicator.level1}」不在评分规则中，按 0 分值计"))
+            findings.append(
+                ScoreFinding(
+                    "unknown_level", indicator.code, f"一级指标「{indicator.level1}」不在评分规则中，按 0 分值计"
+                )
+            )
             continue
         by_level.setdefault(level, []).append(indicator)
     weights: dict[str, Decimal] = {}
@@ -189,22 +214,36 @@ def _weights(project: ProjectInput, policy: ScoringPolicy, findings: list[ScoreF
         level_weight = _d(level_weight)
         items = by_level.get(level, [])
         if not items:
-            findings.append(ScoreFinding("missing_level", project.code, f"项目没有{level}，该级 {format_decimal(level_weight)} 分无从得分"))
+            findings.append(
+                ScoreFinding(
+                    "missing_level", project.code, f"项目没有{level}，该级 {format_decimal(level_weight)} 分无从得分"
+                )
+            )
             continue
         given = [i.weight for i in items]
         if all(w is not None for w in given):
             if sum(given) != level_weight:
-                findings.append(ScoreFinding("weights_mismatch", project.code,
-                                        f"{level}各指标分值合计 {format_decimal(sum(given))}，应为 {format_decimal(level_weight)}"
-                                        f"（{'已按比例调整' if policy.weight_mismatch == 'rescale' else '按给定分值计，请财务处确认'}）"))
+                findings.append(
+                    ScoreFinding(
+                        "weights_mismatch",
+                        project.code,
+                        f"{level}各指标分值合计 {format_decimal(sum(given))}，应为 {format_decimal(level_weight)}"
+                        f"（{_MISMATCH_NOTE[policy.weight_mismatch == 'rescale']}）",
+                    )
+                )
                 if policy.weight_mismatch == "rescale":
-                    shares = ([w * level_weight / sum(given) for w in given] if sum(given)
-                              else [level_weight / len(given)] * len(given))
+                    shares = (
+                        [w * level_weight / sum(given) for w in given]
+                        if sum(given)
+                        else [level_weight / len(given)] * len(given)
+                    )
                     given = allocate(level_weight, shares, policy.quantum)
-            weights.update({i.code: w for i, w in zip(items, given)})
+            weights.update({i.code: w for i, w in zip(items, given, strict=False)})
         else:
             shares = [level_weight / len(items)] * len(items)
-            weights.update({i.code: w for i, w in zip(items, allocate(level_weight, shares, policy.quantum))})
+            weights.update(
+                {i.code: w for i, w in zip(items, allocate(level_weight, shares, policy.quantum), strict=False)}
+            )
     return weights
 
 
@@ -217,8 +256,13 @@ def score_project(project: ProjectInput, policy: ScoringPolicy = ScoringPolicy()
     if policy.cap_by_execution and budget.rate is not None:
         for below, cap in policy.execution_caps:
             if budget.rate < below and total > cap:
-                findings.append(ScoreFinding("capped_by_execution", project.code,
-                                        f"预算执行率 {_fmt(budget.rate)}% 低于 {below}%，总分上限 {cap}"))
+                findings.append(
+                    ScoreFinding(
+                        "capped_by_execution",
+                        project.code,
+                        f"预算执行率 {_fmt(budget.rate)}% 低于 {below}%，总分上限 {cap}",
+                    )
+                )
                 total = Decimal(cap)
                 break
     total = min(max(total, Decimal(0)), HUNDRED).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
@@ -230,17 +274,31 @@ def _score_budget(project: ProjectInput, policy: ScoringPolicy) -> BudgetScore:
     budget = project.adjusted_budget if project.adjusted_budget is not None else project.budget
     label = "全年预算数" if project.adjusted_budget is not None else "预算数"
     if project.spent is None or not budget:
-        return BudgetScore(budget, project.spent, None, weight, Decimal(0),
-                           "未报执行数，预算执行率得分 0" if project.spent is None else f"{label}为 0，无法计算执行率")
+        return BudgetScore(
+            budget,
+            project.spent,
+            None,
+            weight,
+            Decimal(0),
+            "未报执行数，预算执行率得分 0" if project.spent is None else f"{label}为 0，无法计算执行率",
+        )
     rate = project.spent / budget
     score = (weight * min(rate, Decimal(1))).quantize(policy.quantum, rounding=ROUND_HALF_UP)
     percent = (rate * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return BudgetScore(budget, project.spent, percent, weight, score,
-                       f"执行数 {_fmt(project.spent)} ÷ {label} {_fmt(budget)} = {_fmt(percent)}%，"
-                       f"× 分值 {format_decimal(weight)}{'（执行率按 100% 计）' if rate > 1 else ''} = {_fmt(score, policy.decimals)}")
+    return BudgetScore(
+        budget,
+        project.spent,
+        percent,
+        weight,
+        score,
+        f"执行数 {_fmt(project.spent)} ÷ {label} {_fmt(budget)} = {_fmt(percent)}%，"
+        f"× 分值 {format_decimal(weight)}{'（执行率按 100% 计）' if rate > 1 else ''} = {_fmt(score, policy.decimals)}",
+    )
 
 
-def _score_indicator(i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, findings: list[ScoreFinding]) -> IndicatorScore:
+def _score_indicator(
+    i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, findings: list[ScoreFinding]
+) -> IndicatorScore:
     q = policy.quantum
 
     def done(score: Decimal, basis: str, actual: str) -> IndicatorScore:
@@ -258,12 +316,22 @@ def _score_indicator(i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, 
     actual, target, unit = i.actual, i.target.value, i.target.unit
     shown = f"{format_decimal(actual)}{unit}"
     if target is None:
-        findings.append(ScoreFinding("no_target_number", i.code, f"「{i.target.name}」的指标值「{i.raw_value}」没有数值，需人工评分"))
+        findings.append(
+            ScoreFinding(
+                "no_target_number", i.code, f"「{i.target.name}」的指标值「{i.raw_value}」没有数值，需人工评分"
+            )
+        )
         return done(Decimal(0), f"指标值「{i.raw_value}」无数值，得分 0，待人工评分", shown)
     lower = i.target.comparator in CEILINGS
     if not lower and target and actual >= target * (1 + policy.far_above):
-        findings.append(ScoreFinding("far_above_target", i.code, f"「{i.target.name}」实际 {shown} 超过指标 {i.raw_value} "
-                                                            f"{int(policy.far_above * 100)}% 以上，请说明原因（指标是否设定过低）"))
+        findings.append(
+            ScoreFinding(
+                "far_above_target",
+                i.code,
+                f"「{i.target.name}」实际 {shown} 超过指标 {i.raw_value} "
+                f"{int(policy.far_above * 100)}% 以上，请说明原因（指标是否设定过低）",
+            )
+        )
     if lower:
         reached = actual < target or (actual == target and i.target.comparator == Comparator.AT_MOST)
         if reached:
@@ -271,18 +339,29 @@ def _score_indicator(i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, 
         if policy.lower_better == "linear":
             factor = max(Decimal(0), (2 * target - actual) / target) if target else Decimal(0)
             score = weight * factor
-            return done(score, f"实际 {shown} 超过指标 {i.raw_value}：(2 × {format_decimal(target)} − {format_decimal(actual)}) "
-                               f"÷ {format_decimal(target)} × 分值 {w} = {_fmt(score.quantize(q, rounding=ROUND_HALF_UP), policy.decimals)}", shown)
+            rounded = _fmt(score.quantize(q, rounding=ROUND_HALF_UP), policy.decimals)
+            return done(
+                score,
+                f"实际 {shown} 超过指标 {i.raw_value}：(2 × {format_decimal(target)} − {format_decimal(actual)}) "
+                f"÷ {format_decimal(target)} × 分值 {w} = {rounded}",
+                shown,
+            )
         score = weight * target / actual
-        return done(score, f"指标 {i.raw_value} ÷ 实际 {shown} × 分值 {w} = "
-                           f"{_fmt(score.quantize(q, rounding=ROUND_HALF_UP), policy.decimals)}", shown)
+        return done(
+            score,
+            f"指标 {i.raw_value} ÷ 实际 {shown} × 分值 {w} = "
+            f"{_fmt(score.quantize(q, rounding=ROUND_HALF_UP), policy.decimals)}",
+            shown,
+        )
     reached = actual > target if i.target.comparator == Comparator.MORE_THAN else actual >= target
     if reached or not target:
         score, basis = weight, f"实际 {shown} 达到指标 {i.raw_value}，得满分 {w}"
     else:
         score = weight * actual / target
-        basis = (f"实际 {shown} ÷ 指标 {i.raw_value} × 分值 {w} = "
-                 f"{_fmt(score.quantize(q, rounding=ROUND_HALF_UP), policy.decimals)}")
+        basis = (
+            f"实际 {shown} ÷ 指标 {i.raw_value} × 分值 {w} = "
+            f"{_fmt(score.quantize(q, rounding=ROUND_HALF_UP), policy.decimals)}"
+        )
     if policy.deduct_far_above and target and actual >= target * (1 + policy.far_above):
         score -= policy.deduction_points
         basis += f"；超出指标 {int(policy.far_above * 100)}% 以上，扣 {format_decimal(policy.deduction_points)} 分"
@@ -295,7 +374,9 @@ def _judged(i, weight, w, policy, findings, done) -> IndicatorScore:
         actual = f"{i.done_on.isoformat()} 完成" if i.done and i.done_on else ("已完成" if i.done else "年末未完成")
         if review is None:
             if i.done and (i.target.due is None or i.done_on is None or i.done_on <= i.target.due):
-                return done(weight, f"按期完成（截止 {i.target.due.isoformat() if i.target.due else '—'}），得满分 {w}", actual)
+                return done(
+                    weight, f"按期完成（截止 {i.target.due.isoformat() if i.target.due else '—'}），得满分 {w}", actual
+                )
             if i.done is None:
                 findings.append(ScoreFinding("missing_actual", i.code, f"「{i.target.name}」没有填报完成情况，得分 0"))
                 return done(Decimal(0), f"未填报完成情况，得分 0（分值 {w}）", "")
@@ -306,15 +387,28 @@ def _judged(i, weight, w, policy, findings, done) -> IndicatorScore:
             if not i.progress:
                 findings.append(ScoreFinding("missing_actual", i.code, f"「{i.target.name}」没有填报进展情况，得分 0"))
                 return done(Decimal(0), f"未填报进展情况，得分 0（分值 {w}）", "")
-            findings.append(ScoreFinding("awaiting_review", i.code, f"定性指标「{i.target.name}」尚待财务处评定档次，暂按「达成」计"))
+            findings.append(
+                ScoreFinding(
+                    "awaiting_review", i.code, f"定性指标「{i.target.name}」尚待财务处评定档次，暂按「达成」计"
+                )
+            )
             review = Review(Band.ACHIEVED)
     low, high = policy.bands[review.band]
     percent = _d(review.percent) if review.percent is not None else _d(policy.band_default_percent[review.band])
     if not low <= percent <= high:
-        findings.append(ScoreFinding("percent_outside_band", i.code,
-                                f"得分比例 {format_decimal(percent)}% 不在「{review.band}」档 {low}–{high}% 内，按档内边界计"))
+        findings.append(
+            ScoreFinding(
+                "percent_outside_band",
+                i.code,
+                f"得分比例 {format_decimal(percent)}% 不在「{review.band}」档 {low}–{high}% 内，按档内边界计",
+            )
+        )
         percent = min(max(percent, _d(low)), _d(high))
     score = weight * percent / HUNDRED
     note = f"（{review.note}）" if review.note else ""
-    return done(score, f"评定「{review.band}」{format_decimal(percent)}% × 分值 {w} = "
-                       f"{_fmt(score.quantize(policy.quantum, rounding=ROUND_HALF_UP), policy.decimals)}{note}", actual)
+    return done(
+        score,
+        f"评定「{review.band}」{format_decimal(percent)}% × 分值 {w} = "
+        f"{_fmt(score.quantize(policy.quantum, rounding=ROUND_HALF_UP), policy.decimals)}{note}",
+        actual,
+    )

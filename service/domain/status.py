@@ -6,6 +6,7 @@ Pure: given a target, the values reported for it and an as-of date, say `achieve
 budget execution against 序时进度.  The rules that vary by region are `StatusSettings`,
 with the central defaults.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -18,9 +19,21 @@ from .targets import Target
 from .vocabulary import Comparator, Direction, Measure, Status
 
 # Worst first: a project's status is the worst of its indicators'.
-WORST_FIRST = (Status.MISSED, Status.OVERDUE, Status.LAGGING, Status.NOT_REPORTED, Status.NOT_MET, Status.AT_RISK,
-               Status.DUE_SOON, Status.DONE_LATE, Status.PENDING, Status.JUDGED, Status.ON_TRACK, Status.DONE,
-               Status.ACHIEVED)
+WORST_FIRST = (
+    Status.MISSED,
+    Status.OVERDUE,
+    Status.LAGGING,
+    Status.NOT_REPORTED,
+    Status.NOT_MET,
+    Status.AT_RISK,
+    Status.DUE_SOON,
+    Status.DONE_LATE,
+    Status.PENDING,
+    Status.JUDGED,
+    Status.ON_TRACK,
+    Status.DONE,
+    Status.ACHIEVED,
+)
 # Behind, or owed and missing: someone has to act (finance's weekly digest counts these projects).
 NEEDS_ACTION = frozenset({Status.MISSED, Status.OVERDUE, Status.LAGGING, Status.NOT_REPORTED, Status.NOT_MET})
 TWO_PLACES = Decimal("0.01")
@@ -75,16 +88,16 @@ def last_due_period(year: int, as_of: date, due_days: int) -> Period | None:
     return due[-1] if due else None
 
 
-def indicator_status(target: Target, year: int, as_of: date, latest: Reported | None,
-                     settings: StatusSettings = StatusSettings()) -> IndicatorStatus:
+def indicator_status(
+    target: Target, year: int, as_of: date, latest: Reported | None, settings: StatusSettings = StatusSettings()
+) -> IndicatorStatus:
     owed = last_due_period(year, as_of, settings.report_due_days)
     missing = owed is not None and (latest is None or latest.quarter < owed.quarter)
     likelihood = latest.likelihood if latest else ""
     if target.measure == Measure.EVENT:
         return IndicatorStatus(_deadline(target, as_of, latest, missing, settings), likelihood=likelihood)
     if missing:
-        return IndicatorStatus(Status.NOT_REPORTED, likelihood=likelihood,
-                               value=latest.number if latest else None)
+        return IndicatorStatus(Status.NOT_REPORTED, likelihood=likelihood, value=latest.number if latest else None)
     if target.measure == Measure.STATEMENT:
         status = Status.JUDGED if latest is not None else Status.PENDING
         return IndicatorStatus(status, likelihood=likelihood)
@@ -103,9 +116,13 @@ def indicator_status(target: Target, year: int, as_of: date, latest: Reported | 
 def _meets(target: Target, value: Decimal) -> bool:
     bound = target.value
     implied = Comparator.AT_MOST if target.direction == Direction.LOWER_BETTER else Comparator.AT_LEAST
-    return {Comparator.AT_LEAST: value >= bound, Comparator.MORE_THAN: value > bound,
-            Comparator.AT_MOST: value <= bound, Comparator.LESS_THAN: value < bound,
-            Comparator.EQUAL: value == bound}.get(target.comparator or implied, False)
+    return {
+        Comparator.AT_LEAST: value >= bound,
+        Comparator.MORE_THAN: value > bound,
+        Comparator.AT_MOST: value <= bound,
+        Comparator.LESS_THAN: value < bound,
+        Comparator.EQUAL: value == bound,
+    }.get(target.comparator or implied, False)
 
 
 def _cumulative(target, year, as_of, latest: Reported, year_over, settings) -> IndicatorStatus:
@@ -161,8 +178,9 @@ class BudgetExecution:
     lagging: bool
 
 
-def budget_execution(spent: Decimal | None, budget: Decimal | None, year: int, as_of: date,
-                     settings: StatusSettings = StatusSettings()) -> BudgetExecution:
+def budget_execution(
+    spent: Decimal | None, budget: Decimal | None, year: int, as_of: date, settings: StatusSettings = StatusSettings()
+) -> BudgetExecution:
     """Execution against time-proportional progress (by month: m/12 of the year by the end of month m)."""
     if as_of < date(year, 1, 1):
         months = 0

@@ -7,6 +7,7 @@ guesses silently: every inference is reported.
 
 Pure: no database, no Flask.  docs/domain.md §3 describes the wording it follows.
 """
+
 from __future__ import annotations
 
 import calendar
@@ -58,7 +59,11 @@ class Target:
             return Measure.EVENT
         if self.kind == TargetKind.QUALITATIVE:
             return Measure.STATEMENT
-        if self.kind == TargetKind.DURATION or self.unit in LATEST_UNITS or self.per in (Per.QUARTER, Per.MONTH, Per.ISSUE):
+        if (
+            self.kind == TargetKind.DURATION
+            or self.unit in LATEST_UNITS
+            or self.per in (Per.QUARTER, Per.MONTH, Per.ISSUE)
+        ):
             return Measure.LATEST
         return Measure.CUMULATIVE
 
@@ -66,8 +71,11 @@ class Target:
     def is_rate(self) -> bool:
         """A share that cannot exceed 100% (达标率, 满意度); growth rates can."""
         words = self.name + self.level2
-        return self.unit == "%" and ("率" in self.name or "满意度" in words) and not any(
-            w in self.name for w in ("增长", "增幅", "提升", "提高"))
+        return (
+            self.unit == "%"
+            and ("率" in self.name or "满意度" in words)
+            and not any(w in self.name for w in ("增长", "增幅", "提升", "提高"))
+        )
 
     def to_dict(self) -> dict:
         return {
@@ -109,15 +117,31 @@ def format_decimal(value: Decimal) -> str:
 
 # Longest first, so `≥` is not read as part of a word and `不超过` beats `超过`.
 COMPARATOR_WORDS = [
-    ("不少于", Comparator.AT_LEAST), ("不低于", Comparator.AT_LEAST), ("不小于", Comparator.AT_LEAST),
+    ("不少于", Comparator.AT_LEAST),
+    ("不低于", Comparator.AT_LEAST),
+    ("不小于", Comparator.AT_LEAST),
     ("大于等于", Comparator.AT_LEAST),
-    ("不超过", Comparator.AT_MOST), ("不高于", Comparator.AT_MOST), ("不大于", Comparator.AT_MOST),
+    ("不超过", Comparator.AT_MOST),
+    ("不高于", Comparator.AT_MOST),
+    ("不大于", Comparator.AT_MOST),
     ("小于等于", Comparator.AT_MOST),
-    ("≥", Comparator.AT_LEAST), ("≧", Comparator.AT_LEAST), (">=", Comparator.AT_LEAST), ("⩾", Comparator.AT_LEAST),
-    ("≤", Comparator.AT_MOST), ("≦", Comparator.AT_MOST), ("<=", Comparator.AT_MOST), ("⩽", Comparator.AT_MOST),
-    ("大于", Comparator.MORE_THAN), ("超过", Comparator.MORE_THAN), ("高于", Comparator.MORE_THAN), (">", Comparator.MORE_THAN),
-    ("小于", Comparator.LESS_THAN), ("低于", Comparator.LESS_THAN), ("<", Comparator.LESS_THAN),
-    ("等于", Comparator.EQUAL), ("=", Comparator.EQUAL),
+    ("≥", Comparator.AT_LEAST),
+    ("≧", Comparator.AT_LEAST),
+    (">=", Comparator.AT_LEAST),
+    ("⩾", Comparator.AT_LEAST),
+    ("≤", Comparator.AT_MOST),
+    ("≦", Comparator.AT_MOST),
+    ("<=", Comparator.AT_MOST),
+    ("⩽", Comparator.AT_MOST),
+    ("大于", Comparator.MORE_THAN),
+    ("超过", Comparator.MORE_THAN),
+    ("高于", Comparator.MORE_THAN),
+    (">", Comparator.MORE_THAN),
+    ("小于", Comparator.LESS_THAN),
+    ("低于", Comparator.LESS_THAN),
+    ("<", Comparator.LESS_THAN),
+    ("等于", Comparator.EQUAL),
+    ("=", Comparator.EQUAL),
 ]
 SUFFIX_COMPARATORS = [("以上", Comparator.AT_LEAST), ("以内", Comparator.AT_MOST), ("以下", Comparator.AT_MOST)]
 
@@ -140,16 +164,45 @@ UNIT_SPELLINGS: dict[str, list[str]] = {
     "TEU": ["TEU", "标箱"],
 }
 COUNT_UNITS = [
-    "个", "项", "次", "台", "套", "件", "篇", "本", "份", "期", "幅", "条", "家", "场", "人",
-    "笔", "倍", "户", "所", "处", "辆", "张", "册", "部", "名", "位", "批", "座", "块", "吨",
-    "公里", "元", "分",
+    "个",
+    "项",
+    "次",
+    "台",
+    "套",
+    "件",
+    "篇",
+    "本",
+    "份",
+    "期",
+    "幅",
+    "条",
+    "家",
+    "场",
+    "人",
+    "笔",
+    "倍",
+    "户",
+    "所",
+    "处",
+    "辆",
+    "张",
+    "册",
+    "部",
+    "名",
+    "位",
+    "批",
+    "座",
+    "块",
+    "吨",
+    "公里",
+    "元",
+    "分",
 ]
 TIME_UNITS = {"工作日", "小时", "分钟", "天", "周", "月", "年"}
 PER_SPELLINGS = [("季度", Per.QUARTER), ("季", Per.QUARTER), ("年", Per.YEAR), ("月", Per.MONTH), ("期", Per.ISSUE)]
 
 _SPELLING_TO_UNIT: list[tuple[str, str]] = sorted(
-    [(s, canon) for canon, spellings in UNIT_SPELLINGS.items() for s in spellings]
-    + [(u, u) for u in COUNT_UNITS],
+    [(s, canon) for canon, spellings in UNIT_SPELLINGS.items() for s in spellings] + [(u, u) for u in COUNT_UNITS],
     key=lambda pair: -len(pair[0]),
 )
 MULTIPLIERS = {"千": Decimal(1000), "万": Decimal(10000), "亿": Decimal(100000000)}
@@ -169,10 +222,17 @@ _BEFORE_MONTH = re.compile(r"(?:(\d{4})年)?(\d{1,2})月(?:前|之前|以前)")
 _YEAR_END = re.compile(r"(?:(\d{4})\s*)?(?:年年底|年年内|全年底|年底|年末|年内|全年内)")
 _DEADLINE_HINT = re.compile(r"前|底|末|年内")
 
-_PER_FROM_NAME = [("每季度", Per.QUARTER), ("每季", Per.QUARTER), ("每月", Per.MONTH), ("每年", Per.YEAR), ("每期", Per.ISSUE)]
+_PER_FROM_NAME = [
+    ("每季度", Per.QUARTER),
+    ("每季", Per.QUARTER),
+    ("每月", Per.MONTH),
+    ("每年", Per.YEAR),
+    ("每期", Per.ISSUE),
+]
 
 
 # ------------------------------------------------------------------ helpers
+
 
 def _clean(text: str | None) -> str:
     if not text:
@@ -249,7 +309,7 @@ def _split_number(text: str) -> _Number | None:
     match = _NUMBER.search(text)
     if not match:
         return None
-    before, after = text[: match.start()], text[match.end():]
+    before, after = text[: match.start()], text[match.end() :]
     comparator, source = None, ""
     for word, symbol in COMPARATOR_WORDS:
         if before.endswith(word):
@@ -274,7 +334,7 @@ def _read_unit(unit_text: str, money_context: bool):
     unit = ""
     for spelling, canon in _SPELLING_TO_UNIT:
         if rest.startswith(spelling):
-            unit, rest = canon, rest[len(spelling):]
+            unit, rest = canon, rest[len(spelling) :]
             break
     if multiplier:
         if unit == "元":  # 亿元, 千元 -> 万元
@@ -289,7 +349,7 @@ def _read_unit(unit_text: str, money_context: bool):
     if rest.startswith("/") or rest.startswith("每"):
         for spelling, name in PER_SPELLINGS:
             if rest[1:].startswith(spelling):
-                per, rest = name, rest[1 + len(spelling):]
+                per, rest = name, rest[1 + len(spelling) :]
                 break
     return unit, scale, per, rest, multiplier
 
@@ -297,11 +357,12 @@ def _read_unit(unit_text: str, money_context: bool):
 def _strip_suffix_comparator(rest: str) -> tuple[str | None, str]:
     for word, symbol in SUFFIX_COMPARATORS:
         if rest.startswith(word):
-            return symbol, rest[len(word):]
+            return symbol, rest[len(word) :]
     return None, rest
 
 
 # ------------------------------------------------------------------ parse
+
 
 def parse_target(
     value: str | None,
@@ -317,17 +378,23 @@ def parse_target(
     findings: list[TargetFinding] = []
 
     if name_c and level2_c and name_c == level2_c:
-        findings.append(TargetFinding(
-            "name_repeats_level2", Severity.WARNING,
-            f"三级指标名称「{name_c}」只是重复了二级指标，未说明具体衡量什么",
-        ))
+        findings.append(
+            TargetFinding(
+                "name_repeats_level2",
+                Severity.WARNING,
+                f"三级指标名称「{name_c}」只是重复了二级指标，未说明具体衡量什么",
+            )
+        )
 
     target = _parse_value(text, level2_c, name_c, desc_c, fiscal_year, findings)
     if target.kind == TargetKind.DEADLINE and target.due and fiscal_year and target.due.year != fiscal_year:
-        findings.append(TargetFinding(
-            "due_outside_year", Severity.WARNING,
-            f"截止日期 {target.due.isoformat()} 不在 {fiscal_year} 预算年度内",
-        ))
+        findings.append(
+            TargetFinding(
+                "due_outside_year",
+                Severity.WARNING,
+                f"截止日期 {target.due.isoformat()} 不在 {fiscal_year} 预算年度内",
+            )
+        )
     target.findings = findings
     target.name, target.level2 = name or "", level2 or ""
     return target
@@ -377,77 +444,117 @@ def _parse_numeric(number: _Number, text, level2, name, description, findings) -
     cost = _is_cost(level2, name, description)
 
     if label:
-        findings.append(TargetFinding(
-            "label_glued", Severity.WARNING,
-            f"指标值前附有文字「{label}」，数值按 {format_decimal(value)}{unit} 读取，请确认",
-        ))
+        findings.append(
+            TargetFinding(
+                "label_glued",
+                Severity.WARNING,
+                f"指标值前附有文字「{label}」，数值按 {format_decimal(value)}{unit} 读取，请确认",
+            )
+        )
     if rest:
         if unit == "" and not multiplier:
-            findings.append(TargetFinding(
-                "unknown_unit", Severity.WARNING,
-                f"无法识别的单位「{rest}」：像是指标名称粘在了数值后面，请改为规范单位",
-            ))
+            findings.append(
+                TargetFinding(
+                    "unknown_unit",
+                    Severity.WARNING,
+                    f"无法识别的单位「{rest}」：像是指标名称粘在了数值后面，请改为规范单位",
+                )
+            )
         elif len(rest) <= 2:
-            findings.append(TargetFinding(
-                "unit_noun", Severity.INFO, f"单位后附有名词「{rest}」，按「{unit}」计量",
-            ))
+            findings.append(
+                TargetFinding(
+                    "unit_noun",
+                    Severity.INFO,
+                    f"单位后附有名词「{rest}」，按「{unit}」计量",
+                )
+            )
         else:
-            findings.append(TargetFinding(
-                "trailing_text", Severity.WARNING,
-                f"数值和单位后还有文字「{rest}」，指标值应只写数值和单位，请确认口径",
-            ))
+            findings.append(
+                TargetFinding(
+                    "trailing_text",
+                    Severity.WARNING,
+                    f"数值和单位后还有文字「{rest}」，指标值应只写数值和单位，请确认口径",
+                )
+            )
     if unit == "分":
         findings.append(TargetFinding("suspect_unit", Severity.WARNING, "单位「分」少见，是否应为「份」？"))
     if unit == "月" and comparator is None and kind == TargetKind.NUMERIC:
-        findings.append(TargetFinding(
-            "ambiguous_month", Severity.WARNING,
-            f"「{format_decimal(value)}月」可能指月数，也可能指月份，请写明（如「≤12个月」或「12月底前」）",
-        ))
+        findings.append(
+            TargetFinding(
+                "ambiguous_month",
+                Severity.WARNING,
+                f"「{format_decimal(value)}月」可能指月数，也可能指月份，请写明（如「≤12个月」或「12月底前」）",
+            )
+        )
 
     if comparator is None:
         if cost or kind == TargetKind.DURATION:
             comparator = Comparator.AT_MOST
         else:
             comparator = Comparator.AT_LEAST
-            findings.append(TargetFinding(
-                "comparator_inferred", Severity.INFO, "未写比较符号，按「≥」（达到或超过）理解",
-            ))
+            findings.append(
+                TargetFinding(
+                    "comparator_inferred",
+                    Severity.INFO,
+                    "未写比较符号，按「≥」（达到或超过）理解",
+                )
+            )
         if kind == TargetKind.DURATION:
-            findings.append(TargetFinding(
-                "comparator_inferred", Severity.INFO, "未写比较符号，时限按「≤」（不超过）理解",
-            ))
+            findings.append(
+                TargetFinding(
+                    "comparator_inferred",
+                    Severity.INFO,
+                    "未写比较符号，时限按「≤」（不超过）理解",
+                )
+            )
 
     direction = Direction.LOWER_BETTER if comparator in CEILINGS else Direction.HIGHER_BETTER
 
     if SATISFACTION_WORD in name + level2 and comparator in CEILINGS:
-        findings.append(TargetFinding(
-            "inverted_comparator", Severity.WARNING,
-            f"满意度指标使用了上限「{Comparator(comparator).label}」，通常应为「≥」，请确认是否写反",
-        ))
+        findings.append(
+            TargetFinding(
+                "inverted_comparator",
+                Severity.WARNING,
+                f"满意度指标使用了上限「{Comparator(comparator).label}」，通常应为「≥」，请确认是否写反",
+            )
+        )
     if unit == "%" and comparator in CEILINGS and value >= 100:
-        findings.append(TargetFinding(
-            "vacuous_bound", Severity.WARNING,
-            f"比率上限「{Comparator(comparator).label}{format_decimal(value)}%」恒成立，不能衡量绩效，请确认（通常应为「≥」或「=100%」）",
-        ))
+        findings.append(
+            TargetFinding(
+                "vacuous_bound",
+                Severity.WARNING,
+                f"比率上限「{Comparator(comparator).label}{format_decimal(value)}%」恒成立，不能衡量绩效，请确认（通常应为「≥」或「=100%」）",
+            )
+        )
     if unit == "%" and value > 100 and ("率" in name or SATISFACTION_WORD in name + level2):
         findings.append(TargetFinding("rate_over_100", Severity.WARNING, "比率目标超过 100%，请确认"))
     if kind == TargetKind.DURATION and name.endswith("率"):
-        findings.append(TargetFinding(
-            "unit_mismatch", Severity.WARNING,
-            f"指标名称是比率（{name}），但指标值是时长「{format_decimal(value)}{unit}」，请确认口径",
-        ))
+        findings.append(
+            TargetFinding(
+                "unit_mismatch",
+                Severity.WARNING,
+                f"指标名称是比率（{name}），但指标值是时长「{format_decimal(value)}{unit}」，请确认口径",
+            )
+        )
     if "成本" in level2 and comparator in (Comparator.AT_LEAST, Comparator.MORE_THAN):
-        findings.append(TargetFinding(
-            "cost_lower_bound", Severity.WARNING,
-            "成本指标设为下限（≥）：看起来是节约额、减免额或补贴额，而不是成本上限，请确认口径",
-        ))
+        findings.append(
+            TargetFinding(
+                "cost_lower_bound",
+                Severity.WARNING,
+                "成本指标设为下限（≥）：看起来是节约额、减免额或补贴额，而不是成本上限，请确认口径",
+            )
+        )
     if kind == TargetKind.NUMERIC and per is None:
         for word, per_name in _PER_FROM_NAME:
             if word in name or word in description:
                 per = per_name
-                findings.append(TargetFinding(
-                    "per_from_name", Severity.INFO, f"按名称中的「{word}」理解为每{Per(per_name).label}的数量",
-                ))
+                findings.append(
+                    TargetFinding(
+                        "per_from_name",
+                        Severity.INFO,
+                        f"按名称中的「{word}」理解为每{Per(per_name).label}的数量",
+                    )
+                )
                 break
 
     return Target(kind, comparator, value, unit, per, direction)
@@ -461,21 +568,39 @@ def _parse_qualitative(text, level2, name, description, fiscal_year, findings) -
         if due:
             findings.append(TargetFinding("due_from_text", Severity.INFO, "指标值未写日期，截止日期取自指标名称或描述"))
             return Target(TargetKind.DEADLINE, direction=Direction.ON_OR_BEFORE, due=due)
-        findings.append(TargetFinding(
-            "no_date_year_end", Severity.INFO, "时效指标未写具体日期，提醒按预算年度末（12月31日）安排",
-        ))
+        findings.append(
+            TargetFinding(
+                "no_date_year_end",
+                Severity.INFO,
+                "时效指标未写具体日期，提醒按预算年度末（12月31日）安排",
+            )
+        )
     unit_only = next((canon for spelling, canon in _SPELLING_TO_UNIT if text == spelling), None)
     if unit_only:
         findings.append(TargetFinding("missing_number", Severity.ERROR, f"指标值只有单位「{text}」，缺少数值"))
         cost = _is_cost(level2, name, description)
-        return Target(TargetKind.NUMERIC, Comparator.AT_MOST if cost else None, None, unit_only, None,
-                      Direction.LOWER_BETTER if cost else Direction.HIGHER_BETTER)
+        return Target(
+            TargetKind.NUMERIC,
+            Comparator.AT_MOST if cost else None,
+            None,
+            unit_only,
+            None,
+            Direction.LOWER_BETTER if cost else Direction.HIGHER_BETTER,
+        )
     if text in (name, description):
-        findings.append(TargetFinding(
-            "not_measurable", Severity.INFO, "指标值只是重复了指标名称，无法衡量，评价时需人工判断",
-        ))
+        findings.append(
+            TargetFinding(
+                "not_measurable",
+                Severity.INFO,
+                "指标值只是重复了指标名称，无法衡量，评价时需人工判断",
+            )
+        )
     elif "数量" in level2:
-        findings.append(TargetFinding(
-            "qualitative_quantity", Severity.WARNING, "数量指标没有可计量的数值，请补充具体数量",
-        ))
+        findings.append(
+            TargetFinding(
+                "qualitative_quantity",
+                Severity.WARNING,
+                "数量指标没有可计量的数值，请补充具体数量",
+            )
+        )
     return Target(TargetKind.QUALITATIVE, direction=Direction.JUDGED)

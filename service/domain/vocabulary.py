@@ -5,6 +5,7 @@ Each is a `Labelled` string enum: a member *is* the string stored in the databas
 works; its `label` is what people read.  This is the one place those labels are written.
 Pure: no database, no Flask.
 """
+
 from __future__ import annotations
 
 from enum import StrEnum
@@ -40,6 +41,7 @@ class Labelled(StrEnum):
 
 
 # ---------------------------------------------------------------- targets (docs/domain.md §2, §3)
+
 
 class TargetKind(Labelled):
     NUMERIC = "numeric", "数值"
@@ -91,14 +93,29 @@ class FindingState(Labelled):
 
 # The columns of a project and an indicator, as an import preview names what changed.
 TARGET_FIELD_LABELS = {
-    "table_no": "表号", "title": "标题", "name": "名称", "prefix": "前缀", "division_id": "处室",
-    "funding_level": "资金来源", "budget": "预算数", "fiscal_funds": "财政资金", "other_funds": "其他资金",
-    "use_of_funds": "资金用途", "goals": "绩效目标", "row_order": "行号", "level1": "一级指标", "level2": "二级指标",
-    "description": "绩效指标描述", "weight": "分值", "raw_value": "指标值", "in_source": "在文件中",
+    "table_no": "表号",
+    "title": "标题",
+    "name": "名称",
+    "prefix": "前缀",
+    "division_id": "处室",
+    "funding_level": "资金来源",
+    "budget": "预算数",
+    "fiscal_funds": "财政资金",
+    "other_funds": "其他资金",
+    "use_of_funds": "资金用途",
+    "goals": "绩效目标",
+    "row_order": "行号",
+    "level1": "一级指标",
+    "level2": "二级指标",
+    "description": "绩效指标描述",
+    "weight": "分值",
+    "raw_value": "指标值",
+    "in_source": "在文件中",
 }
 
 
 # ---------------------------------------------------------------- accounts (docs/domain.md §1)
+
 
 class Role(Labelled):
     ADMIN = "admin", "系统管理员"
@@ -114,6 +131,7 @@ class Role(Labelled):
 
 
 # ---------------------------------------------------------------- quarterly reports (docs/domain.md §4, §5)
+
 
 class ReportState(Labelled):
     DRAFT = "draft", "草稿"
@@ -139,9 +157,15 @@ class ReportAction(Labelled):
 
 # The fields of a reported actual and spend, as errors name them (`budget` is the adjusted 全年预算数).
 REPORT_FIELD_LABELS = {
-    "value": "实际完成值", "expected_on": "预计完成日期", "likelihood": "完成可能性",
-    "cause_category": "偏差原因类别", "cause_text": "偏差原因分析", "measure_text": "改进措施",
-    "decrease_reason": "确认减少原因", "spent": "执行数", "budget": "全年预算数",
+    "value": "实际完成值",
+    "expected_on": "预计完成日期",
+    "likelihood": "完成可能性",
+    "cause_category": "偏差原因类别",
+    "cause_text": "偏差原因分析",
+    "measure_text": "改进措施",
+    "decrease_reason": "确认减少原因",
+    "spent": "执行数",
+    "budget": "全年预算数",
 }
 
 
@@ -173,6 +197,7 @@ class CauseCategory(Labelled):
 
 
 # ---------------------------------------------------------------- monitoring (docs/domain.md §6, §7)
+
 
 class Status(Labelled):
     """Where an indicator (or, rolled up, a project) stands at an as-of date."""
@@ -215,6 +240,7 @@ class Channel(Labelled):
 
 # ---------------------------------------------------------------- self-evaluation (docs/domain.md §8)
 
+
 class Band(Labelled):
     """A reviewer's grade band for a qualitative or late indicator (stored as the Chinese word)."""
 
@@ -234,6 +260,21 @@ class RunState(Labelled):
 
 
 VOCABULARY: tuple[type[Labelled], ...] = (
-    TargetKind, Direction, Comparator, Per, Severity, FindingState, Role, ReportState, ReportAction, Measure,
-    Likelihood, CauseCategory, Status, AlertKind, Channel, Band, RunState,
+    TargetKind,
+    Direction,
+    Comparator,
+    Per,
+    Severity,
+    FindingState,
+    Role,
+    ReportState,
+    ReportAction,
+    Measure,
+    Likelihood,
+    CauseCategory,
+    Status,
+    AlertKind,
+    Channel,
+    Band,
+    RunState,
 )

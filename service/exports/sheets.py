@@ -15,6 +15,7 @@ narrower columns and the page-width budget with LibreOffice's wider ones: text f
 A CJK character is one em wide, about twice a Latin one; CJK lines are 1.45 em apart (Noto Sans
 CJK and the Windows CJK fonts are within that).
 """
+
 from __future__ import annotations
 
 import io
@@ -56,7 +57,7 @@ def clean_text(text: str) -> str:
     """Text as a cell can hold it: soft breaks as line breaks, unwritable characters dropped."""
     text = _UNWRITABLE.sub("", text.translate(_LINE_BREAKS))
     if len(text) > MAX_CELL_TEXT:
-        text = text[:MAX_CELL_TEXT - 1] + "…"
+        text = text[: MAX_CELL_TEXT - 1] + "…"
     return text
 
 
@@ -79,11 +80,102 @@ def display_text(value) -> str:
 
 # Advance widths of Calibri / Carlito Regular for " " .. "~", in thousandths of an em.
 _ASCII_EM = (
-    226, 326, 401, 498, 507, 715, 682, 221, 303, 303, 498, 498, 250, 306, 252, 386, 507, 507, 507, 507, 507, 507,
-    507, 507, 507, 507, 268, 268, 498, 498, 498, 463, 894, 579, 544, 533, 615, 488, 459, 631, 623, 252, 319, 520,
-    420, 855, 646, 662, 517, 673, 543, 459, 487, 642, 567, 890, 519, 487, 468, 307, 386, 307, 498, 498, 291, 479,
-    525, 423, 525, 498, 305, 471, 525, 229, 239, 455, 229, 799, 525, 527, 525, 525, 349, 391, 335, 525, 452, 715,
-    433, 453, 395, 314, 460, 314, 498)
+    226,
+    326,
+    401,
+    498,
+    507,
+    715,
+    682,
+    221,
+    303,
+    303,
+    498,
+    498,
+    250,
+    306,
+    252,
+    386,
+    507,
+    507,
+    507,
+    507,
+    507,
+    507,
+    507,
+    507,
+    507,
+    507,
+    268,
+    268,
+    498,
+    498,
+    498,
+    463,
+    894,
+    579,
+    544,
+    533,
+    615,
+    488,
+    459,
+    631,
+    623,
+    252,
+    319,
+    520,
+    420,
+    855,
+    646,
+    662,
+    517,
+    673,
+    543,
+    459,
+    487,
+    642,
+    567,
+    890,
+    519,
+    487,
+    468,
+    307,
+    386,
+    307,
+    498,
+    498,
+    291,
+    479,
+    525,
+    423,
+    525,
+    498,
+    305,
+    471,
+    525,
+    229,
+    239,
+    455,
+    229,
+    799,
+    525,
+    527,
+    525,
+    525,
+    349,
+    391,
+    335,
+    525,
+    452,
+    715,
+    433,
+    453,
+    395,
+    314,
+    460,
+    314,
+    498,
+)
 NARROW_SLACK = 1.04  # Excel rounds each glyph to whole pixels, and bold is a little wider
 # Symbols of targets that Calibri / Carlito draw themselves (so narrow), though East Asian "ambiguous".
 _SYMBOL_EM = {"≥": 0.498, "≤": 0.498, "×": 0.498, "±": 0.498, "°": 0.339, "·": 0.252}
@@ -119,8 +211,7 @@ def _tokens(paragraph: str) -> list[str]:
     """Units a line breaks between: each CJK character (with the marks kept with it), each Latin word."""
     tokens: list[str] = []
     for char in paragraph:
-        if tokens and (char in _NO_START or tokens[-1][-1] in _NO_END
-                       or (_in_word(char) and _in_word(tokens[-1][-1]))):
+        if tokens and (char in _NO_START or tokens[-1][-1] in _NO_END or (_in_word(char) and _in_word(tokens[-1][-1]))):
             tokens[-1] += char
         else:
             tokens.append(char)
@@ -166,6 +257,7 @@ def width_for(text: str, size: float = BODY_SIZE) -> float:
 
 # ------------------------------------------------------------------ the page
 
+
 @dataclass(frozen=True)
 class Page:
     """A sheet's print setup.  NOTE goes in the footer (as-of date, trial or final mark)."""
@@ -185,8 +277,10 @@ class Page:
     @property
     def printable_pt(self) -> tuple[float, float]:
         width, height = self.size_pt
-        return (width - (MARGINS_IN["left"] + MARGINS_IN["right"]) * 72,
-                height - (MARGINS_IN["top"] + MARGINS_IN["bottom"]) * 72)
+        return (
+            width - (MARGINS_IN["left"] + MARGINS_IN["right"]) * 72,
+            height - (MARGINS_IN["top"] + MARGINS_IN["bottom"]) * 72,
+        )
 
     def width_budget(self, columns: int) -> float:
         """Sum of column widths (units) that prints at 100 % in Excel and LibreOffice alike."""
@@ -198,6 +292,7 @@ def _footer_text(text: str) -> str:
 
 
 # ------------------------------------------------------------------ styles
+
 
 @dataclass(frozen=True)
 class Style:
@@ -227,17 +322,26 @@ class Book:
 
     def __init__(self) -> None:
         self._buffer = io.BytesIO()
-        self.workbook = xlsxwriter.Workbook(self._buffer, {
-            "in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False})
+        self.workbook = xlsxwriter.Workbook(
+            self._buffer,
+            {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
+        )
         self._formats: dict[Style, object] = {}
         self.sheets: list[Sheet] = []
 
     def format(self, style: Style):
         found = self._formats.get(style)
         if found is None:
-            properties = {"font_name": "Calibri", "font_size": style.size, "bold": style.bold,
-                          "italic": style.italic, "align": style.align, "valign": style.valign,
-                          "text_wrap": style.wrap, "locked": style.locked}
+            properties = {
+                "font_name": "Calibri",
+                "font_size": style.size,
+                "bold": style.bold,
+                "italic": style.italic,
+                "align": style.align,
+                "valign": style.valign,
+                "text_wrap": style.wrap,
+                "locked": style.locked,
+            }
             if style.color:
                 properties["font_color"] = style.color
             if style.fill:
@@ -305,7 +409,7 @@ class Sheet:
         self.next_row = max(self.next_row, row + down)
         if not text:
             return
-        width = sum(self.widths[col:col + across])
+        width = sum(self.widths[col : col + across])
         lines = line_count(text, width, style.size) if style.wrap else text.count("\n") + 1
         needed = row_height(lines, style.size)
         if down == 1:
@@ -419,6 +523,7 @@ class Sheet:
 
 # ------------------------------------------------------------------ widths for content
 
+
 @dataclass(frozen=True)
 class Column:
     """A column of a data sheet: its title and the range its width may take (units)."""
@@ -428,23 +533,27 @@ class Column:
     maximum: float
 
 
-def widths_for_content(columns: Sequence[Column], rows: Sequence[Sequence], page: Page,
-                       size: float = BODY_SIZE) -> list[float]:
+def widths_for_content(
+    columns: Sequence[Column], rows: Sequence[Sequence], page: Page, size: float = BODY_SIZE
+) -> list[float]:
     """Each column as wide as its longest value (within the column's range); when that is wider than
     the page, the text columns are narrowed so that they wrap to about the same number of lines
     (a long cause gets more width than a short name) and the sheet still prints at 100 %."""
     natural, typical = [], []
     for index, column in enumerate(columns):
         title = width_for(column.title, size) / 2 + 1  # a title may wrap onto two lines
-        lengths = sorted(width_for(display_text(row[index]), size) for row in rows
-                         if index < len(row) and row[index] is not None and row[index] != "")
+        lengths = sorted(
+            width_for(display_text(row[index]), size)
+            for row in rows
+            if index < len(row) and row[index] is not None and row[index] != ""
+        )
         longest = lengths[-1] if lengths else 0.0
         natural.append(min(column.maximum, max(column.minimum, title, longest)))
         typical.append(lengths[int(len(lengths) * 0.8)] if lengths else 0.0)
     budget = page.width_budget(len(columns))
 
     def widths(lines: float) -> list[float]:
-        return [min(n, max(c.minimum, t / lines)) for n, t, c in zip(natural, typical, columns)]
+        return [min(n, max(c.minimum, t / lines)) for n, t, c in zip(natural, typical, columns, strict=False)]
 
     if sum(natural) > budget:
         low, high = 1.0, 64.0  # lines the typical long value wraps to: the fewest whose widths fit

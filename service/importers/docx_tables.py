@@ -1,4 +1,5 @@
 """Target tables in a Word document: a title paragraph, then the table (python-docx)."""
+
 from __future__ import annotations
 
 import io
@@ -41,7 +42,9 @@ def read_docx(data: bytes) -> SourceFile:
         if isinstance(block, Table):
             table_count += 1
             if title is None:
-                source.problems.append(ImportProblem(f"第 {table_count} 个表格", "标题", "表格前没有「序号.项目名称 绩效目标表」标题"))
+                source.problems.append(
+                    ImportProblem(f"第 {table_count} 个表格", "标题", "表格前没有「序号.项目名称 绩效目标表」标题")
+                )
                 continue
             rows = [_unique_cells(row) for row in block.rows]
             # The title block's unit cells may sit in the table's first rows; they are read like the text export.

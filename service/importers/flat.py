@@ -4,6 +4,7 @@ Header: 项目编号,项目名称,处室,资金来源,预算数,一级指标,二
 (资金来源 and 分值 optional).  Project fields may be left empty after a project's first
 row.  Rows whose 项目编号 starts with 示例 (the template's example) are skipped.
 """
+
 from __future__ import annotations
 
 import csv
@@ -17,8 +18,19 @@ from .source import ImportProblem, ProjectFinding, SourceFile, SourceIndicator, 
 from .target_tables import EXPECTED_LEVEL2
 from .text_export import decode_text
 
-FLAT_HEADER = ["项目编号", "项目名称", "处室", "资金来源", "预算数", "一级指标", "二级指标", "三级指标",
-               "绩效指标描述", "指标值", "分值"]
+FLAT_HEADER = [
+    "项目编号",
+    "项目名称",
+    "处室",
+    "资金来源",
+    "预算数",
+    "一级指标",
+    "二级指标",
+    "三级指标",
+    "绩效指标描述",
+    "指标值",
+    "分值",
+]
 OPTIONAL = {"资金来源", "分值"}
 PROJECT_COLUMNS = ("项目名称", "处室", "资金来源", "预算数")
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
@@ -46,10 +58,15 @@ def read_rows(rows: list[tuple[str, list[str]]], fmt: str) -> SourceFile:
     missing = [h for h in FLAT_HEADER if h not in header and h not in OPTIONAL]
     unknown = [h for h in header if h not in FLAT_HEADER]
     if missing or unknown:
-        detail = "；".join(filter(None, [
-            f"缺少列：{'、'.join(missing)}" if missing else "",
-            f"无法识别的列：{'、'.join(unknown)}" if unknown else "",
-        ]))
+        detail = "；".join(
+            filter(
+                None,
+                [
+                    f"缺少列：{'、'.join(missing)}" if missing else "",
+                    f"无法识别的列：{'、'.join(unknown)}" if unknown else "",
+                ],
+            )
+        )
         source.problems.append(ImportProblem(header_location, "表头", f"{detail}。表头应为：{','.join(FLAT_HEADER)}"))
         return source
     column = {name: header.index(name) for name in header}
@@ -69,7 +86,9 @@ def read_rows(rows: list[tuple[str, list[str]]], fmt: str) -> SourceFile:
             continue
         if current is None or current.code != code:
             if code in finished:
-                source.problems.append(ImportProblem(location, "项目编号", f"项目编号 {code} 重复：同一项目的行必须连续"))
+                source.problems.append(
+                    ImportProblem(location, "项目编号", f"项目编号 {code} 重复：同一项目的行必须连续")
+                )
                 continue
             if current is not None:
                 finished.add(current.code)
@@ -103,26 +122,45 @@ def _start_project(code, record, location, source) -> SourceProject | None:
     budget = _amount(record["预算数"], location, "预算数", source)
     level = record.get("资金来源", "")
     if level not in ("", "市级", "中央"):
-        source.problems.append(ImportProblem(location, "资金来源", f"资金来源应为「市级」或「中央」，而不是「{level}」"))
+        source.problems.append(
+            ImportProblem(location, "资金来源", f"资金来源应为「市级」或「中央」，而不是「{level}」")
+        )
     if budget is None:
         return None
     return SourceProject(
-        code=code, table_no=None, title=record["项目名称"], prefix=None, funding_level=level or None,
-        name=record["项目名称"], budget=budget.quantize(Decimal("0.01")), fiscal_funds=None, division=record["处室"],
+        code=code,
+        table_no=None,
+        title=record["项目名称"],
+        prefix=None,
+        funding_level=level or None,
+        name=record["项目名称"],
+        budget=budget.quantize(Decimal("0.01")),
+        fiscal_funds=None,
+        division=record["处室"],
         location=location,
     )
 
 
 def _check_repeated_project_fields(project, record, location, source) -> None:
-    given = {"项目名称": project.name, "处室": project.division, "资金来源": project.funding_level or "",
-             "预算数": project.budget}
+    given = {
+        "项目名称": project.name,
+        "处室": project.division,
+        "资金来源": project.funding_level or "",
+        "预算数": project.budget,
+    }
     for name in PROJECT_COLUMNS:
         value = record.get(name, "")
         if not value:
             continue
-        same = (Decimal(value.replace(",", "")) == given[name]) if name == "预算数" and _is_number(value) else value == given[name]
+        same = (
+            (Decimal(value.replace(",", "")) == given[name])
+            if name == "预算数" and _is_number(value)
+            else value == given[name]
+        )
         if not same:
-            source.problems.append(ImportProblem(location, name, f"与项目 {project.code} 第一行的「{given[name]}」不一致"))
+            source.problems.append(
+                ImportProblem(location, name, f"与项目 {project.code} 第一行的「{given[name]}」不一致")
+            )
 
 
 def _is_number(text: str) -> bool:
@@ -148,15 +186,27 @@ def _add_indicator(project, record, location, source) -> None:
         if weight is not None and weight > 100:
             source.problems.append(ImportProblem(location, "分值", f"分值不能超过 100（{record['分值']}）"))
     level2 = re.sub(r"\s+", "", record["二级指标"])
-    project.indicators.append(SourceIndicator(
-        row_no=row_no, level1=re.sub(r"\s+", "", level1), level2=level2, name=record["三级指标"],
-        description=record["绩效指标描述"], raw_value=record["指标值"], weight=weight, location=location,
-    ))
+    project.indicators.append(
+        SourceIndicator(
+            row_no=row_no,
+            level1=re.sub(r"\s+", "", level1),
+            level2=level2,
+            name=record["三级指标"],
+            description=record["绩效指标描述"],
+            raw_value=record["指标值"],
+            weight=weight,
+            location=location,
+        )
+    )
     expected = EXPECTED_LEVEL2.get(level1)
     if expected is not None and level2 not in expected:
-        project.findings.append(ProjectFinding(
-            "unexpected_level2", Severity.WARNING, f"{location}：二级指标「{level2}」不属于一级指标「{level1}」",
-        ))
+        project.findings.append(
+            ProjectFinding(
+                "unexpected_level2",
+                Severity.WARNING,
+                f"{location}：二级指标「{level2}」不属于一级指标「{level1}」",
+            )
+        )
 
 
 def read_csv(data: bytes) -> SourceFile:
@@ -193,7 +243,6 @@ def read_xlsx(data: bytes) -> SourceFile:
         return source
     sheet = workbook.worksheets[0]
     rows = [
-        (f"工作表「{sheet.title}」第 {row[0].row} 行", [xlsx_cell_text(c) for c in row])
-        for row in sheet.iter_rows()
+        (f"工作表「{sheet.title}」第 {row[0].row} 行", [xlsx_cell_text(c) for c in row]) for row in sheet.iter_rows()
     ]
     return read_rows(rows, "xlsx")

@@ -4,6 +4,7 @@ Readers (text export, .docx, flat .xlsx/.csv) turn their format into these plain
 records and collect `ImportProblem`s; `service.importing` decides what they mean for
 the database.  Nothing here touches the database.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -6,6 +6,7 @@ the known quirks of real exports (a row split by a stray blank line, an empty fi
 cell continuing the 一级指标 above, a missing description) and reporting anything it
 cannot read as an `ImportProblem`.
 """
+
 from __future__ import annotations
 
 import re
@@ -22,8 +23,12 @@ TITLE = re.compile(
 BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
 NAME_PREFIX = re.compile(r"^[A-Z]{2,4}\s*(?:[（(](?:市级|中央)[）)])?\s*")
 HEADER_FIELDS = {
-    "一级指标": "level1", "二级指标": "level2", "三级指标": "name",
-    "绩效指标描述": "description", "指标值": "raw_value", "分值": "weight",
+    "一级指标": "level1",
+    "二级指标": "level2",
+    "三级指标": "name",
+    "绩效指标描述": "description",
+    "指标值": "raw_value",
+    "分值": "weight",
 }
 EXPECTED_LEVEL2 = {
     "产出指标": ("数量指标", "质量指标", "时效指标", "成本指标"),
@@ -67,9 +72,14 @@ def read_target_table(table: RawTable, problems: list[ImportProblem]) -> SourceP
     table_no = int(title_match.group("no"))
     where = f"第 {table_no} 号表（{table.location}）"
     project = SourceProject(
-        code=None, table_no=table_no, title=BOOKMARK.sub("", table.title).strip(),
-        prefix=title_match.group("prefix"), funding_level=title_match.group("level"),
-        name=title_match.group("name").strip(), budget=None, location=where,
+        code=None,
+        table_no=table_no,
+        title=BOOKMARK.sub("", table.title).strip(),
+        prefix=title_match.group("prefix"),
+        funding_level=title_match.group("level"),
+        name=title_match.group("name").strip(),
+        budget=None,
+        location=where,
     )
     money_scale = Decimal(1)
     header: list[str] | None = None
@@ -98,7 +108,7 @@ def read_target_table(table: RawTable, problems: list[ImportProblem]) -> SourceP
             project.goals = split_goals("\n".join(cells[1:]))
         elif first == "一级指标":
             header = [HEADER_FIELDS.get(_norm(c), "") for c in cells]
-            unknown = [c for c, f in zip(cells, header) if not f]
+            unknown = [c for c, f in zip(cells, header, strict=False) if not f]
             if unknown or "raw_value" not in header or "name" not in header:
                 problems.append(ImportProblem(where, "表头", f"指标表头无法识别：{' | '.join(cells)}"))
                 return None
@@ -113,8 +123,13 @@ def read_target_table(table: RawTable, problems: list[ImportProblem]) -> SourceP
 
 
 def _read_budget(cells, project, scale, where, problems) -> None:
-    labels = {"预算数": "budget", "其中：财政资金": "fiscal_funds", "财政资金": "fiscal_funds", "其他资金": "other_funds"}
-    for label_cell, value_cell in zip(cells[1::2], cells[2::2]):
+    labels = {
+        "预算数": "budget",
+        "其中：财政资金": "fiscal_funds",
+        "财政资金": "fiscal_funds",
+        "其他资金": "other_funds",
+    }
+    for label_cell, value_cell in zip(cells[1::2], cells[2::2], strict=False):
         attr = labels.get(_norm(label_cell))
         if not attr:
             continue
@@ -131,10 +146,13 @@ def _read_budget(cells, project, scale, where, problems) -> None:
     if project.budget is not None and project.fiscal_funds is not None:
         total = project.fiscal_funds + (project.other_funds or 0)
         if total != project.budget:
-            project.findings.append(ProjectFinding(
-                "funds_mismatch", Severity.WARNING,
-                f"财政资金 {project.fiscal_funds} + 其他资金 {project.other_funds or 0} ≠ 预算数 {project.budget}",
-            ))
+            project.findings.append(
+                ProjectFinding(
+                    "funds_mismatch",
+                    Severity.WARNING,
+                    f"财政资金 {project.fiscal_funds} + 其他资金 {project.other_funds or 0} ≠ 预算数 {project.budget}",
+                )
+            )
 
 
 def split_goals(text: str) -> list[str]:
@@ -180,11 +198,15 @@ def _read_indicators(rows, header, project, table, where, problems) -> None:
     for row_no, (_index, cells) in enumerate(merged, start=1):
         row_where = f"{where} 指标第 {row_no} 行"
         if len(cells) != width:
-            problems.append(ImportProblem(
-                row_where, "指标行", f"应有 {width} 列，实际 {len(cells)} 列：{' | '.join(cells)}",
-            ))
+            problems.append(
+                ImportProblem(
+                    row_where,
+                    "指标行",
+                    f"应有 {width} 列，实际 {len(cells)} 列：{' | '.join(cells)}",
+                )
+            )
             continue
-        record = {f: c.strip() for f, c in zip(header, cells)}
+        record = {f: c.strip() for f, c in zip(header, cells, strict=False)}
         if record.get("level1"):
             level1 = record["level1"]
         if not level1:
@@ -200,18 +222,30 @@ def _read_indicators(rows, header, project, table, where, problems) -> None:
             problems.append(ImportProblem(row_where, "三级指标", "三级指标和指标描述都为空"))
             continue
         indicator = SourceIndicator(
-            row_no=row_no, level1=_norm(level1), level2=_norm(record.get("level2", "")),
-            name=record.get("name", ""), description=record.get("description", ""),
-            raw_value=record.get("raw_value", ""), weight=weight, location=row_where,
+            row_no=row_no,
+            level1=_norm(level1),
+            level2=_norm(record.get("level2", "")),
+            name=record.get("name", ""),
+            description=record.get("description", ""),
+            raw_value=record.get("raw_value", ""),
+            weight=weight,
+            location=row_where,
         )
         project.indicators.append(indicator)
         expected = EXPECTED_LEVEL2.get(indicator.level1)
         if expected is None:
-            project.findings.append(ProjectFinding(
-                "unknown_level1", Severity.WARNING, f"指标第 {row_no} 行：一级指标「{indicator.level1}」不在常用框架内",
-            ))
+            project.findings.append(
+                ProjectFinding(
+                    "unknown_level1",
+                    Severity.WARNING,
+                    f"指标第 {row_no} 行：一级指标「{indicator.level1}」不在常用框架内",
+                )
+            )
         elif indicator.level2 not in expected:
-            project.findings.append(ProjectFinding(
-                "unexpected_level2", Severity.WARNING,
-                f"指标第 {row_no} 行：二级指标「{indicator.level2}」不属于一级指标「{indicator.level1}」",
-            ))
+            project.findings.append(
+                ProjectFinding(
+                    "unexpected_level2",
+                    Severity.WARNING,
+                    f"指标第 {row_no} 行：二级指标「{indicator.level2}」不属于一级指标「{indicator.level1}」",
+                )
+            )

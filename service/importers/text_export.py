@@ -4,6 +4,7 @@ Layout: a title line per table; rows separated by blank lines; each cell starts 
 a tab (a lone tab is an empty cell) and may continue on following lines that do not
 start with a tab; `[bookmark: …]` markers are ignored.
 """
+
 from __future__ import annotations
 
 from .source import ImportProblem, SourceFile

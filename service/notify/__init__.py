@@ -4,6 +4,7 @@
 outcome; a failing channel only fails its own notification (the job retries it with
 backoff), never the others.  The `delivery_attempt` table is the proof of notification.
 """
+
 from __future__ import annotations
 
 from datetime import date, timedelta
@@ -33,8 +34,9 @@ def deliver(session: Session, notification_id: int, settings) -> str:
         ok = True
     except Exception as exc:  # noqa: BLE001 - every failure is logged and retried, never raised to other channels
         detail, ok = f"{type(exc).__name__}: {exc}", False
-    session.add(DeliveryAttempt(notification_id=notification.id, channel=notification.channel, ok=ok,
-                                detail=str(detail)[:2000]))
+    session.add(
+        DeliveryAttempt(notification_id=notification.id, channel=notification.channel, ok=ok, detail=str(detail)[:2000])
+    )
     if ok:
         notification.state, notification.sent_at = "sent", clock.now()
     else:
@@ -46,10 +48,13 @@ def deliver(session: Session, notification_id: int, settings) -> str:
 
 def send_digests(session: Session, day: date, settings) -> int:
     """One mail per user who chose a daily digest, with every notice waiting for it."""
-    waiting = session.execute(select(Notification, Alert, User).join(Alert, Alert.id == Notification.alert_id)
-                              .join(User, User.id == Notification.user_id)
-                              .where(Notification.state == "digest", Notification.channel == Channel.EMAIL)
-                              .order_by(Notification.user_id, Alert.id)).all()
+    waiting = session.execute(
+        select(Notification, Alert, User)
+        .join(Alert, Alert.id == Notification.alert_id)
+        .join(User, User.id == Notification.user_id)
+        .where(Notification.state == "digest", Notification.channel == Channel.EMAIL)
+        .order_by(Notification.user_id, Alert.id)
+    ).all()
     by_user: dict[int, list] = {}
     for notification, alert, user in waiting:
         by_user.setdefault(user.id, []).append((notification, alert, user))
@@ -63,8 +68,14 @@ def send_digests(session: Session, day: date, settings) -> int:
             detail, ok = f"{type(exc).__name__}: {exc}", False
         for notification, _alert, _user in items:
             notification.attempts += 1
-            session.add(DeliveryAttempt(notification_id=notification.id, channel=Channel.EMAIL, ok=ok,
-                                        detail=f"digest {day.isoformat()}: {detail}"[:2000]))
+            session.add(
+                DeliveryAttempt(
+                    notification_id=notification.id,
+                    channel=Channel.EMAIL,
+                    ok=ok,
+                    detail=f"digest {day.isoformat()}: {detail}"[:2000],
+                )
+            )
             if ok:
                 notification.state, notification.sent_at = "sent", clock.now()
             session.add(notification)
@@ -75,6 +86,10 @@ def send_digests(session: Session, day: date, settings) -> int:
 
 def retry_due(session: Session) -> list[int]:
     """Failed notifications whose backoff has passed (picked up if their job was lost)."""
-    return list(session.execute(select(Notification.id).where(
-        Notification.state == "pending", Notification.attempts > 0,
-        Notification.next_attempt_at <= clock.now())).scalars())
+    return list(
+        session.execute(
+            select(Notification.id).where(
+                Notification.state == "pending", Notification.attempts > 0, Notification.next_attempt_at <= clock.now()
+            )
+        ).scalars()
+    )

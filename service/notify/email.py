@@ -1,4 +1,5 @@
 """Email over SMTP: Chinese subject and body, plain text and HTML."""
+
 from __future__ import annotations
 
 import smtplib
@@ -19,10 +20,14 @@ def compose(user, alerts, settings, digest_of: date | None = None) -> EmailMessa
     message["To"] = user.email
     lines = [f"{user.display_name}，您好："] + [f"- {a.message}\n  {settings.base_url}{a.link}" for a in alerts]
     message.set_content("\n\n".join(lines + ["（本邮件由 perftrack 绩效目标跟踪系统自动发送）"]))
-    items = "".join(f'<li>{escape(a.message)} <a href="{escape(settings.base_url + a.link)}">去处理</a></li>'
-                    for a in alerts)
-    message.add_alternative(f"<p>{escape(user.display_name)}，您好：</p><ul>{items}</ul>"
-                            "<p style='color:#666'>本邮件由 perftrack 绩效目标跟踪系统自动发送</p>", subtype="html")
+    items = "".join(
+        f'<li>{escape(a.message)} <a href="{escape(settings.base_url + a.link)}">去处理</a></li>' for a in alerts
+    )
+    message.add_alternative(
+        f"<p>{escape(user.display_name)}，您好：</p><ul>{items}</ul>"
+        "<p style='color:#666'>本邮件由 perftrack 绩效目标跟踪系统自动发送</p>",
+        subtype="html",
+    )
     return message
 
 

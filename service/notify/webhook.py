@@ -8,6 +8,7 @@ checked when the address is saved and again at each delivery, which then connect
 the address it checked (a name that re-resolves to 127.0.0.1 in between gets nowhere) and
 follows no redirect.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -31,9 +32,21 @@ class WebhookRefused(ValueError):
 
 def body(alerts, settings) -> bytes:
     text = "\n".join(f"{a.message} {settings.base_url}{a.link}" for a in alerts)
-    payload = {"msgtype": "text", "text": {"content": f"【perftrack】{text}"},
-               "alerts": [{"kind": a.kind, "subject": a.subject_code, "due": a.due.isoformat() if a.due else None,
-                           "step": a.step, "message": a.message, "link": settings.base_url + a.link} for a in alerts]}
+    payload = {
+        "msgtype": "text",
+        "text": {"content": f"【perftrack】{text}"},
+        "alerts": [
+            {
+                "kind": a.kind,
+                "subject": a.subject_code,
+                "due": a.due.isoformat() if a.due else None,
+                "step": a.step,
+                "message": a.message,
+                "link": settings.base_url + a.link,
+            }
+            for a in alerts
+        ],
+    }
     return json.dumps(payload, ensure_ascii=False).encode("utf-8")
 
 
@@ -77,8 +90,10 @@ def check_destination(url: str, allowed_networks=()) -> list[IPAddress]:
             addresses.append(address)
     for address in addresses:
         if not _permitted(address, allowed_networks):
-            raise WebhookRefused(f"Webhook 地址「{host}」指向本机、内网或保留地址（{address}），不允许使用；"
-                                 "如确需发往内网，请系统管理员在 PERFTRACK_WEBHOOK_ALLOWED_NETWORKS 中放行该网段")
+            raise WebhookRefused(
+                f"Webhook 地址「{host}」指向本机、内网或保留地址（{address}），不允许使用；"
+                "如确需发往内网，请系统管理员在 PERFTRACK_WEBHOOK_ALLOWED_NETWORKS 中放行该网段"
+            )
     if not addresses:
         raise WebhookRefused(f"无法解析 Webhook 主机名「{host}」")
     return addresses
@@ -128,9 +143,15 @@ def send(user, alerts, settings) -> str:
     connection_type = _PinnedHTTPSConnection if parts.scheme == "https" else _PinnedHTTPConnection
     connection = connection_type(parts.hostname, parts.port or DEFAULT_PORTS[parts.scheme], address)
     try:
-        connection.request("POST", (parts.path or "/") + (f"?{parts.query}" if parts.query else ""), body=data,
-                           headers={"Content-Type": "application/json; charset=utf-8",
-                                    "X-Perftrack-Signature": signature(data, user.webhook_secret)})
+        connection.request(
+            "POST",
+            (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+            body=data,
+            headers={
+                "Content-Type": "application/json; charset=utf-8",
+                "X-Perftrack-Signature": signature(data, user.webhook_secret),
+            },
+        )
         status = connection.getresponse().status
     finally:
         connection.close()

@@ -5,6 +5,7 @@ The web form uses it to keep what was typed and show it beside the current value
 writer did not touch take the current value, so saving again never reverts someone else's
 change unseen); a stale workbook upload is refused with the same comparison.
 """
+
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -16,14 +17,27 @@ from ..clock import clock
 from ..domain.actuals import Actual, Spend, read_actual, read_spend, value_text
 from ..domain.targets import Target, format_decimal
 from ..models import ActualEntry, SpendEntry
-from .reports import (
-    ActualRow, Scope, SpendRow, actual_of, budgets_in_force, current_actuals, current_spend, previous_report,
-)
 from ..stored_targets import target_of
+from .reports import (
+    ActualRow,
+    Scope,
+    SpendRow,
+    actual_of,
+    budgets_in_force,
+    current_actuals,
+    current_spend,
+    previous_report,
+)
 
-ACTUAL_FIELDS = (("value", "实际完成值"), ("expected_on", "预计完成日期"), ("likelihood", "完成可能性"),
-                 ("cause_category", "偏差原因类别"), ("cause_text", "偏差原因分析"), ("measure_text", "改进措施"),
-                 ("decrease_reason", "确认减少原因"))
+ACTUAL_FIELDS = (
+    ("value", "实际完成值"),
+    ("expected_on", "预计完成日期"),
+    ("likelihood", "完成可能性"),
+    ("cause_category", "偏差原因类别"),
+    ("cause_text", "偏差原因分析"),
+    ("measure_text", "改进措施"),
+    ("decrease_reason", "确认减少原因"),
+)
 SPEND_FIELDS = (("spent", "执行数（万元）"), ("budget", "全年预算数（万元）"))
 
 
@@ -48,27 +62,44 @@ class Cell:
 
 
 def _actual_cells(target: Target, actual: Actual) -> dict[str, str]:
-    return {"value": value_text(target, actual), "expected_on": actual.expected_on.isoformat() if actual.expected_on else "",
-            "likelihood": actual.likelihood, "cause_category": actual.cause_category, "cause_text": actual.cause_text,
-            "measure_text": actual.measure_text, "decrease_reason": actual.decrease_reason}
+    return {
+        "value": value_text(target, actual),
+        "expected_on": actual.expected_on.isoformat() if actual.expected_on else "",
+        "likelihood": actual.likelihood,
+        "cause_category": actual.cause_category,
+        "cause_text": actual.cause_text,
+        "measure_text": actual.measure_text,
+        "decrease_reason": actual.decrease_reason,
+    }
 
 
 def _spend_cells(spend: Spend) -> dict[str, str]:
-    return {name: "" if getattr(spend, name) is None else format_decimal(getattr(spend, name))
-            for name, _label in SPEND_FIELDS}
+    return {
+        name: "" if getattr(spend, name) is None else format_decimal(getattr(spend, name))
+        for name, _label in SPEND_FIELDS
+    }
 
 
 def _as_of(session: Session, model, key: str, report_id: int | None, version: int) -> dict:
     """Each subject's entry as it stood at VERSION of the report (entries are never overwritten)."""
     if report_id is None:
         return {}
-    entries = session.exec(select(model).where(model.report_id == report_id, model.report_version <= version)
-                           .order_by(model.report_version, model.id)).all()
+    entries = session.exec(
+        select(model)
+        .where(model.report_id == report_id, model.report_version <= version)
+        .order_by(model.report_version, model.id)
+    ).all()
     return {getattr(e, key): e for e in entries}  # the latest wins
 
 
-def compare(session: Session, scope: Scope, actual_rows: list[ActualRow], spend_rows: list[SpendRow],
-            based_on: int, skip_blank: bool = False) -> list[Cell]:
+def compare(
+    session: Session,
+    scope: Scope,
+    actual_rows: list[ActualRow],
+    spend_rows: list[SpendRow],
+    based_on: int,
+    skip_blank: bool = False,
+) -> list[Cell]:
     """Every cell where what the writer sent differs from what is stored now.  Rows that do not
     read cleanly are left out: saving them again reports their problems."""
     report_id = scope.report.id
@@ -84,15 +115,19 @@ def compare(session: Session, scope: Scope, actual_rows: list[ActualRow], spend_
             continue
         indicator = found[0]
         target, before = target_of(indicator), previous.get(indicator.id)
-        reading = read_actual(target, row.raw, scope.period, previous=before.number if before else None,
-                              today=clock.today())
+        reading = read_actual(
+            target, row.raw, scope.period, previous=before.number if before else None, today=clock.today()
+        )
         if reading.errors:
             continue
         yours = _actual_cells(target, reading.actual)
         current = _actual_cells(target, actual_of(now_actuals.get(indicator.id)))
         base = _actual_cells(target, actual_of(base_actuals.get(indicator.id)))
-        cells += [Cell(row.location, indicator.code, indicator.name, name, label, yours[name], current[name], base[name])
-                  for name, label in ACTUAL_FIELDS if yours[name] != current[name]]
+        cells += [
+            Cell(row.location, indicator.code, indicator.name, name, label, yours[name], current[name], base[name])
+            for name, label in ACTUAL_FIELDS
+            if yours[name] != current[name]
+        ]
     budgets = budgets_in_force(session, scope) if spend_rows else {}
     for row in spend_rows:
         project = scope.projects.get((row.project_code or "").strip())
@@ -101,10 +136,25 @@ def compare(session: Session, scope: Scope, actual_rows: list[ActualRow], spend_
         spend, errors = read_spend(row.spent, row.budget, project.budget, budgets.get(project.id))
         if errors:
             continue
-        yours, current, base = (_spend_cells(spend), _spend_cells(_spend_of(now_spend.get(project.id))),
-                                _spend_cells(_spend_of(base_spend.get(project.id))))
-        cells += [Cell(row.location, project.code, f"{project.name}（资金）", name, label, yours[name], current[name],
-                       base[name]) for name, label in SPEND_FIELDS if yours[name] != current[name]]
+        yours, current, base = (
+            _spend_cells(spend),
+            _spend_cells(_spend_of(now_spend.get(project.id))),
+            _spend_cells(_spend_of(base_spend.get(project.id))),
+        )
+        cells += [
+            Cell(
+                row.location,
+                project.code,
+                f"{project.name}（资金）",
+                name,
+                label,
+                yours[name],
+                current[name],
+                base[name],
+            )
+            for name, label in SPEND_FIELDS
+            if yours[name] != current[name]
+        ]
     return cells
 
 
@@ -113,8 +163,16 @@ def _spend_of(entry: SpendEntry | None) -> Spend:
 
 
 # The report form's input names, per cell (see report.html).
-_FORM_NAMES = {"expected_on": "e", "likelihood": "l", "cause_category": "cc", "cause_text": "ct", "measure_text": "m",
-               "decrease_reason": "dr", "spent": "sp", "budget": "bd"}
+_FORM_NAMES = {
+    "expected_on": "e",
+    "likelihood": "l",
+    "cause_category": "cc",
+    "cause_text": "ct",
+    "measure_text": "m",
+    "decrease_reason": "dr",
+    "spent": "sp",
+    "budget": "bd",
+}
 
 
 def merged_form(form: Mapping[str, str], scope: Scope, cells: list[Cell]) -> dict[str, str]:

@@ -1,4 +1,5 @@
 """Evidence attachments: size-limited, content-type checked by their bytes, stored with their hash."""
+
 from __future__ import annotations
 
 import hashlib
@@ -34,9 +35,12 @@ def check_file(file_name: str, data: bytes, max_bytes: int = DEFAULT_MAX_BYTES) 
     """The content type of an acceptable evidence file, or ReportError naming the reason."""
     hidden = sorted({f"U+{ord(c):04X}" for c in file_name or "" if c in BIDI_CONTROLS})
     if hidden:
-        raise ReportError(422, f"附件文件名「{(file_name or '').translate({ord(c): None for c in BIDI_CONTROLS})}」"
-                               f"含有改变文字方向的不可见字符（{'、'.join(hidden)}），可能掩盖真实的文件类型，"
-                               "请重命名后再上传")
+        raise ReportError(
+            422,
+            f"附件文件名「{(file_name or '').translate({ord(c): None for c in BIDI_CONTROLS})}」"
+            f"含有改变文字方向的不可见字符（{'、'.join(hidden)}），可能掩盖真实的文件类型，"
+            "请重命名后再上传",
+        )
     suffix = PurePath(file_name or "").suffix.lower()
     if suffix not in ALLOWED:
         raise ReportError(415, f"附件「{file_name}」的类型不支持：只接受 PDF、图片（PNG/JPG）和 Office 文件")
@@ -58,14 +62,28 @@ def _is_office_zip(data: bytes) -> bool:
         return False
 
 
-def add_attachment(session: Session, scope: Scope, user: User, indicator: Indicator, file_name: str, data: bytes,
-                   max_bytes: int = DEFAULT_MAX_BYTES) -> Attachment:
+def add_attachment(
+    session: Session,
+    scope: Scope,
+    user: User,
+    indicator: Indicator,
+    file_name: str,
+    data: bytes,
+    max_bytes: int = DEFAULT_MAX_BYTES,
+) -> Attachment:
     _check_editable(session, scope)
     content_type = check_file(file_name, data, max_bytes)
     version = bump_version(session, scope)
-    item = Attachment(report_id=scope.report.id, indicator_id=indicator.id, file_name=PurePath(file_name).name[:255],
-                      content_type=content_type, size=len(data), sha256=hashlib.sha256(data).hexdigest(), data=data,
-                      actor=user.username)
+    item = Attachment(
+        report_id=scope.report.id,
+        indicator_id=indicator.id,
+        file_name=PurePath(file_name).name[:255],
+        content_type=content_type,
+        size=len(data),
+        sha256=hashlib.sha256(data).hexdigest(),
+        data=data,
+        actor=user.username,
+    )
     session.add(item)
     _record(session, scope, user, version, ReportAction.ATTACH, f"上传附件 {item.file_name}（{indicator.code}）")
     return item
@@ -84,9 +102,13 @@ def remove_attachment(session: Session, scope: Scope, user: User, item: Attachme
 def attachments_of(session: Session, scope: Scope, indicator: Indicator) -> list[Attachment]:
     if scope.report.id is None:
         return []
-    return list(session.exec(select(Attachment).where(Attachment.report_id == scope.report.id,
-                                                      Attachment.indicator_id == indicator.id)
-                             .order_by(Attachment.id)).all())
+    return list(
+        session.exec(
+            select(Attachment)
+            .where(Attachment.report_id == scope.report.id, Attachment.indicator_id == indicator.id)
+            .order_by(Attachment.id)
+        ).all()
+    )
 
 
 def _check_editable(session: Session, scope: Scope) -> None:
@@ -96,8 +118,7 @@ def _check_editable(session: Session, scope: Scope) -> None:
 
 
 def _record(session, scope, user, version, action, comment) -> None:
-    session.add(ReportEvent(report_id=scope.report.id, version=version, action=action, actor=user.username,
-                            comment=comment))
+    session.add(
+        ReportEvent(report_id=scope.report.id, version=version, action=action, actor=user.username, comment=comment)
+    )
     session.flush()
-
-

@@ -6,6 +6,7 @@ spend:   项目编号,期间,全年预算数,执行数
 One file may touch several divisions' reports; it is applied all or nothing, with the
 same rules as the form.  The division's period workbook (.xlsx) is accepted too.
 """
+
 from __future__ import annotations
 
 import csv
@@ -22,7 +23,15 @@ from ..importers.text_export import decode_text
 from ..models import Division, Indicator, Project, User
 from ..stored_targets import target_of
 from .reports import (
-    ActualRow, ReportError, SaveResult, SpendRow, actual_of, current_actuals, load_scope, operator, save,
+    ActualRow,
+    ReportError,
+    SaveResult,
+    SpendRow,
+    actual_of,
+    current_actuals,
+    load_scope,
+    operator,
+    save,
 )
 
 ACTUALS_HEADER = ["指标编号", "期间", "实际完成值", "偏差原因分析及改进措施"]
@@ -41,7 +50,9 @@ def read_csv(data: bytes) -> FlatFile:
     try:
         text = decode_text(data)
     except UnicodeDecodeError as exc:
-        raise ReportError(422, "文件编码无法识别", [ImportProblem("文件", "编码", "应为 UTF-8 或 GB18030 编码的 CSV")]) from exc
+        raise ReportError(
+            422, "文件编码无法识别", [ImportProblem("文件", "编码", "应为 UTF-8 或 GB18030 编码的 CSV")]
+        ) from exc
     lines = list(csv.reader(io.StringIO(text)))
     if not lines:
         raise ReportError(422, "文件是空的", [ImportProblem("文件", "表头", "文件是空的")])
@@ -51,20 +62,40 @@ def read_csv(data: bytes) -> FlatFile:
     elif header[:4] == SPEND_HEADER:
         kind, known = "spend", SPEND_HEADER
     else:
-        raise ReportError(422, "表头不符", [ImportProblem("第 1 行", "表头", f"应为「{','.join(ACTUALS_HEADER)}」或"
-                                                                      f"「{','.join(SPEND_HEADER)}」，实为「{','.join(header)}」")])
+        raise ReportError(
+            422,
+            "表头不符",
+            [
+                ImportProblem(
+                    "第 1 行",
+                    "表头",
+                    f"应为「{','.join(ACTUALS_HEADER)}」或「{','.join(SPEND_HEADER)}」，实为「{','.join(header)}」",
+                )
+            ],
+        )
     unknown = [h for h in header if h not in known]
     if unknown:
         raise ReportError(422, "表头不符", [ImportProblem("第 1 行", "表头", f"不认识的列：{'、'.join(unknown)}")])
     if len(lines) > MAX_ROWS:
-        raise ReportError(413, f"超过 {MAX_ROWS} 行", [ImportProblem("文件", "行数", f"超过 {MAX_ROWS} 行，请分批导入")])
+        raise ReportError(
+            413, f"超过 {MAX_ROWS} 行", [ImportProblem("文件", "行数", f"超过 {MAX_ROWS} 行，请分批导入")]
+        )
     flat = FlatFile(kind)
     for number, cells in enumerate(lines[1:], start=2):
         if not any(c.strip() for c in cells):
             continue
         if len(cells) > len(header):
-            raise ReportError(422, "列数不符", [ImportProblem(f"第 {number} 行", "列数",
-                                                            f"有 {len(cells)} 列，表头只有 {len(header)} 列（含逗号的内容请加引号）")])
+            raise ReportError(
+                422,
+                "列数不符",
+                [
+                    ImportProblem(
+                        f"第 {number} 行",
+                        "列数",
+                        f"有 {len(cells)} 列，表头只有 {len(header)} 列（含逗号的内容请加引号）",
+                    )
+                ],
+            )
         values = {h: (cells[i].strip() if i < len(cells) else "") for i, h in enumerate(header)}
         flat.rows.append((f"第 {number} 行", values["期间"], values))
     return flat
@@ -85,12 +116,18 @@ def apply_flat(session: Session, flat: FlatFile, user: User | None, actor_name: 
         code = cells["指标编号" if flat.kind == "actuals" else "项目编号"]
         division = owners.get(code)
         if division is None:
-            problems.append(ImportProblem(location, "指标编号" if flat.kind == "actuals" else "项目编号",
-                                          f"编号「{code}」不存在"))
+            problems.append(
+                ImportProblem(location, "指标编号" if flat.kind == "actuals" else "项目编号", f"编号「{code}」不存在")
+            )
             continue
         if user is not None and not can(user, "edit_report", division.id):
-            problems.append(ImportProblem(location, "指标编号" if flat.kind == "actuals" else "项目编号",
-                                          f"{code} 属于{division.name}，{user.username} 无权填报"))
+            problems.append(
+                ImportProblem(
+                    location,
+                    "指标编号" if flat.kind == "actuals" else "项目编号",
+                    f"{code} 属于{division.name}，{user.username} 无权填报",
+                )
+            )
             continue
         actual_rows, spend_rows = groups.setdefault((division.code, period), ([], []))
         if flat.kind == "actuals":
@@ -99,11 +136,14 @@ def apply_flat(session: Session, flat: FlatFile, user: User | None, actor_name: 
             spend_rows.append(SpendRow(code, cells["执行数"], cells["全年预算数"], location))
     results: dict[str, SaveResult] = {}
     actor = user or operator(actor_name)
-    for (division_code, period), (actual_rows, spend_rows) in sorted(groups.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+    for (division_code, period), (actual_rows, spend_rows) in sorted(
+        groups.items(), key=lambda kv: (kv[0][0], kv[0][1])
+    ):
         try:
             scope = load_scope(session, period.year, division_code, period.quarter)
-            results[f"{division_code} {period.code}"] = save(session, scope, actor, actual_rows, spend_rows, source,
-                                                             skip_blank=True)
+            results[f"{division_code} {period.code}"] = save(
+                session, scope, actor, actual_rows, spend_rows, source, skip_blank=True
+            )
         except ReportError as exc:
             problems += exc.problems or [ImportProblem(f"{division_code} {period.code}", "报告", exc.message)]
     if problems:
@@ -114,20 +154,34 @@ def apply_flat(session: Session, flat: FlatFile, user: User | None, actor_name: 
 def _owners(session: Session, flat: FlatFile) -> dict[str, Division]:
     codes = {cells["指标编号" if flat.kind == "actuals" else "项目编号"] for _, _, cells in flat.rows}
     if flat.kind == "actuals":
-        query = (select(Indicator.code, Division).join(Project, Project.id == Indicator.project_id)
-                 .join(Division, Division.id == Project.division_id).where(Indicator.code.in_(codes)))
+        query = (
+            select(Indicator.code, Division)
+            .join(Project, Project.id == Indicator.project_id)
+            .join(Division, Division.id == Project.division_id)
+            .where(Indicator.code.in_(codes))
+        )
     else:
-        query = select(Project.code, Division).join(Division, Division.id == Project.division_id).where(
-            Project.code.in_(codes))
+        query = (
+            select(Project.code, Division)
+            .join(Division, Division.id == Project.division_id)
+            .where(Project.code.in_(codes))
+        )
     return dict(session.exec(query).all())
 
 
 def _raw(cells: dict[str, str]) -> RawActual:
     cause, measure = split_explanation(cells.get("偏差原因分析及改进措施", ""))
     reason = cells.get("确认减少原因", "")
-    return RawActual(value=cells.get("实际完成值", ""), expected_on=cells.get("预计完成日期", ""),
-                     likelihood=cells.get("完成可能性", ""), cause_category=cells.get("偏差原因类别", ""),
-                     cause_text=cause, measure_text=measure, confirm_decrease=bool(reason), decrease_reason=reason)
+    return RawActual(
+        value=cells.get("实际完成值", ""),
+        expected_on=cells.get("预计完成日期", ""),
+        likelihood=cells.get("完成可能性", ""),
+        cause_category=cells.get("偏差原因类别", ""),
+        cause_text=cause,
+        measure_text=measure,
+        confirm_decrease=bool(reason),
+        decrease_reason=reason,
+    )
 
 
 def export_actuals_csv(session: Session, scope) -> str:
@@ -138,8 +192,16 @@ def export_actuals_csv(session: Session, scope) -> str:
     current = current_actuals(session, scope.report.id)
     for code, (indicator, _project) in scope.indicators.items():
         actual = actual_of(current.get(indicator.id))
-        writer.writerow([code, scope.period.code, value_text(target_of(indicator), actual),
-                         join_explanation(actual.cause_text, actual.measure_text), actual.likelihood,
-                         actual.cause_category, actual.expected_on.isoformat() if actual.expected_on else "",
-                         actual.decrease_reason])
+        writer.writerow(
+            [
+                code,
+                scope.period.code,
+                value_text(target_of(indicator), actual),
+                join_explanation(actual.cause_text, actual.measure_text),
+                actual.likelihood,
+                actual.cause_category,
+                actual.expected_on.isoformat() if actual.expected_on else "",
+                actual.decrease_reason,
+            ]
+        )
     return buffer.getvalue()

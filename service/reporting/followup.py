@@ -1,5 +1,6 @@
 """What follows a report's transition: recompute its projects' statuses (in the background) and,
 when finance returns it, tell the division at once."""
+
 from __future__ import annotations
 
 from sqlmodel import Session
@@ -25,17 +26,35 @@ def follow_up(session: Session, scope: Scope, action: str, redis_url: str | None
         recompute_later(session, redis_url, [p.id for p in scope.projects.values()])
     if action == ReportAction.RETURN:
         report = scope.report
-        spec = AlertSpec(AlertKind.RETURNED, f"{scope.division.code}-{scope.period.code}", scope.division.id,
-                         scope.period.due(scope.year.report_due_days), f"v{report.version}", "division",
-                         f"{scope.period.label}绩效监控报告被财务处退回：{comment or '见各指标的退回原因'}",
-                         f"/reports/{scope.division.code}/{scope.period.code}")
+        spec = AlertSpec(
+            AlertKind.RETURNED,
+            f"{scope.division.code}-{scope.period.code}",
+            scope.division.id,
+            scope.period.due(scope.year.report_due_days),
+            f"v{report.version}",
+            "division",
+            f"{scope.period.label}绩效监控报告被财务处退回：{comment or '见各指标的退回原因'}",
+            f"/reports/{scope.division.code}/{scope.period.code}",
+        )
         _alerts, to_deliver = create_alerts(session, [spec], clock.today())
         for notification_id in to_deliver:
-            enqueue(redis_url, session, "workers.jobs.deliver", notification_id,
-                    job_id=safe_id("deliver", notification_id), queue_name="notify")
+            enqueue(
+                redis_url,
+                session,
+                "workers.jobs.deliver",
+                notification_id,
+                job_id=safe_id("deliver", notification_id),
+                queue_name="notify",
+            )
 
 
 def sweep_after_import(session: Session, redis_url: str | None, batch_id: int) -> None:
     """New or changed targets: recompute today's statuses of every project (set-based, one job)."""
-    enqueue(redis_url, session, "workers.jobs.daily_sweep", clock.today().isoformat(),
-            job_id=safe_id("sweep-after-import", batch_id), queue_name="high")
+    enqueue(
+        redis_url,
+        session,
+        "workers.jobs.daily_sweep",
+        clock.today().isoformat(),
+        job_id=safe_id("sweep-after-import", batch_id),
+        queue_name="high",
+    )

@@ -1,5 +1,6 @@
 """Read models of reports (what pages, the API and workbooks show): the form's rows, what changed
 since a return, value histories and the overview of every division's reports."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -15,7 +16,15 @@ from ..domain.progress import expected_by
 from ..domain.targets import Target, format_decimal
 from ..domain.vocabulary import ReportAction, ReportState, TargetKind
 from ..models import (
-    ActualEntry, Attachment, Division, FiscalYear, Indicator, Project, Report, ReportEvent, SpendEntry,
+    ActualEntry,
+    Attachment,
+    Division,
+    FiscalYear,
+    Indicator,
+    Project,
+    Report,
+    ReportEvent,
+    SpendEntry,
 )
 from ..stored_targets import target_of
 from .reports import Scope, actual_of, budgets_in_force, current_actuals, current_spend, previous_report
@@ -63,16 +72,22 @@ class ProjectGroup:
 def latest_event(session: Session, report: Report, action: str) -> ReportEvent | None:
     if report.id is None:
         return None
-    return session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id, ReportEvent.action == action)
-                        .order_by(ReportEvent.id.desc())).first()
+    return session.exec(
+        select(ReportEvent)
+        .where(ReportEvent.report_id == report.id, ReportEvent.action == action)
+        .order_by(ReportEvent.id.desc())
+    ).first()
 
 
 def report_events(session: Session, report: Report) -> list[ReportEvent]:
     """Everything that happened to the report, newest first."""
     if report.id is None:
         return []
-    return list(session.exec(select(ReportEvent).where(ReportEvent.report_id == report.id)
-                             .order_by(ReportEvent.id.desc())).all())
+    return list(
+        session.exec(
+            select(ReportEvent).where(ReportEvent.report_id == report.id).order_by(ReportEvent.id.desc())
+        ).all()
+    )
 
 
 def expected_text(target: Target, period: Period) -> str:
@@ -95,9 +110,11 @@ def form_groups(session: Session, scope: Scope) -> list[ProjectGroup]:
     reasons = (returned.detail or {}).get("reasons", {}) if returned else {}
     attachments: dict[int, list[Attachment]] = {}
     if report.id is not None:
-        for item in session.exec(select(Attachment).where(Attachment.report_id == report.id,
-                                                          Attachment.removed_at.is_(None))
-                                 .order_by(Attachment.id)).all():
+        for item in session.exec(
+            select(Attachment)
+            .where(Attachment.report_id == report.id, Attachment.removed_at.is_(None))
+            .order_by(Attachment.id)
+        ).all():
             attachments.setdefault(item.indicator_id, []).append(item)
     groups: dict[int, ProjectGroup] = {}
     for code, (indicator, project) in scope.indicators.items():
@@ -105,21 +122,37 @@ def form_groups(session: Session, scope: Scope) -> list[ProjectGroup]:
         if group is None:
             entry, before = spend.get(project.id), previous_spend.get(project.id)
             group = groups[project.id] = ProjectGroup(
-                project, [], entry.spent if entry else None, budgets.get(project.id, project.budget),
-                entry.budget if entry else None, before.spent if before else None)
+                project,
+                [],
+                entry.spent if entry else None,
+                budgets.get(project.id, project.budget),
+                entry.budget if entry else None,
+                before.spent if before else None,
+            )
         target = target_of(indicator)
         before_entry = previous.get(indicator.id)
-        group.rows.append(Row(
-            indicator, target, assess(target, scope.period, actual_of(current.get(indicator.id))),
-            expected_text(target, scope.period),
-            describe_actual(target, actual_of(before_entry)) if before_entry else "",
-            reasons.get(code, ""), attachments.get(indicator.id, [])))
+        group.rows.append(
+            Row(
+                indicator,
+                target,
+                assess(target, scope.period, actual_of(current.get(indicator.id))),
+                expected_text(target, scope.period),
+                describe_actual(target, actual_of(before_entry)) if before_entry else "",
+                reasons.get(code, ""),
+                attachments.get(indicator.id, []),
+            )
+        )
     for project in scope.projects.values():  # projects without indicators still report spend
         if project.id not in groups:
             entry = spend.get(project.id)
-            groups[project.id] = ProjectGroup(project, [], entry.spent if entry else None,
-                                              budgets.get(project.id, project.budget),
-                                              entry.budget if entry else None, None)
+            groups[project.id] = ProjectGroup(
+                project,
+                [],
+                entry.spent if entry else None,
+                budgets.get(project.id, project.budget),
+                entry.budget if entry else None,
+                None,
+            )
     return sorted(groups.values(), key=lambda g: g.project.code)
 
 
@@ -161,12 +194,28 @@ def changes_since_return(session: Session, scope: Scope) -> list[Change]:
             if model is ActualEntry:
                 indicator = by_id.get(entry.indicator_id) or session.get(Indicator, entry.indicator_id)
                 target = target_of(indicator)
-                changes.append(Change(indicator.code, indicator.name, _entry_text(target, actual_of(before)),
-                                      _entry_text(target, actual_of(entry)), entry.actor, entry.created_at))
+                changes.append(
+                    Change(
+                        indicator.code,
+                        indicator.name,
+                        _entry_text(target, actual_of(before)),
+                        _entry_text(target, actual_of(entry)),
+                        entry.actor,
+                        entry.created_at,
+                    )
+                )
             else:
                 project = projects[entry.project_id]
-                changes.append(Change(project.code, f"{project.name}（资金）", _spend_text(before), _spend_text(entry),
-                                      entry.actor, entry.created_at))
+                changes.append(
+                    Change(
+                        project.code,
+                        f"{project.name}（资金）",
+                        _spend_text(before),
+                        _spend_text(entry),
+                        entry.actor,
+                        entry.created_at,
+                    )
+                )
     return sorted(changes, key=lambda c: c.code)
 
 
@@ -194,16 +243,29 @@ def _history(rows, describe) -> list[HistoryRow]:
     history = []
     for entry, report, year in rows:
         after = describe(entry)
-        history.append(HistoryRow(entry.created_at, entry.actor, Period(year, report.quarter).code,
-                                  entry.report_version, entry.source, last_by_report.get(report.id, "（空）"), after))
+        history.append(
+            HistoryRow(
+                entry.created_at,
+                entry.actor,
+                Period(year, report.quarter).code,
+                entry.report_version,
+                entry.source,
+                last_by_report.get(report.id, "（空）"),
+                after,
+            )
+        )
         last_by_report[report.id] = after
     return history
 
 
 def _entries_with_reports(session: Session, model, column, value):
-    return session.exec(select(model, Report, FiscalYear.year).join(Report, Report.id == model.report_id)
-                        .join(FiscalYear, FiscalYear.id == Report.fiscal_year_id)
-                        .where(column == value).order_by(model.id)).all()
+    return session.exec(
+        select(model, Report, FiscalYear.year)
+        .join(Report, Report.id == model.report_id)
+        .join(FiscalYear, FiscalYear.id == Report.fiscal_year_id)
+        .where(column == value)
+        .order_by(model.id)
+    ).all()
 
 
 def indicator_history(session: Session, indicator: Indicator) -> list[HistoryRow]:
@@ -229,21 +291,36 @@ class ReportSummary:
 
 def report_overview(session: Session, year: FiscalYear, divisions: list[Division]) -> list[ReportSummary]:
     """Each division × quarter: state, how many indicators are filled in."""
-    reports = {(r.division_id, r.quarter): r for r in session.exec(
-        select(Report).where(Report.fiscal_year_id == year.id)).all()}
-    totals = dict(session.exec(select(Project.division_id, func.count(Indicator.id))
-                               .join(Indicator, Indicator.project_id == Project.id)
-                               .where(Project.fiscal_year_id == year.id).group_by(Project.division_id)).all())
-    filled = dict(session.exec(select(ActualEntry.report_id, func.count())
-                               .where(ActualEntry.is_current.is_(True),
-                                      ActualEntry.report_id.in_([r.id for r in reports.values()]))
-                               .group_by(ActualEntry.report_id)).all()) if reports else {}
+    reports = {
+        (r.division_id, r.quarter): r
+        for r in session.exec(select(Report).where(Report.fiscal_year_id == year.id)).all()
+    }
+    totals = dict(
+        session.exec(
+            select(Project.division_id, func.count(Indicator.id))
+            .join(Indicator, Indicator.project_id == Project.id)
+            .where(Project.fiscal_year_id == year.id)
+            .group_by(Project.division_id)
+        ).all()
+    )
+    filled = (
+        dict(
+            session.exec(
+                select(ActualEntry.report_id, func.count())
+                .where(ActualEntry.is_current.is_(True), ActualEntry.report_id.in_([r.id for r in reports.values()]))
+                .group_by(ActualEntry.report_id)
+            ).all()
+        )
+        if reports
+        else {}
+    )
     result = []
     for division in divisions:
         if not totals.get(division.id):
             continue
         for quarter in range(1, 5):
             report = reports.get((division.id, quarter))
-            result.append(ReportSummary(division, quarter, report, filled.get(report.id, 0) if report else 0,
-                                        totals[division.id]))
+            result.append(
+                ReportSummary(division, quarter, report, filled.get(report.id, 0) if report else 0, totals[division.id])
+            )
     return result

@@ -6,6 +6,7 @@ report's version; nothing is overwritten.  A save is all or nothing: any problem
 the whole request and writes nothing.  Who may call what is checked by the caller
 through `service.access`; the state rules live here.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -25,14 +26,27 @@ from ..domain.permissions import can
 from ..domain.vocabulary import ReportAction, ReportState, Role
 from ..importers.source import ImportProblem
 from ..models import (
-    ActualEntry, Division, FiscalYear, Indicator, PeriodLockEvent, Project, Report, ReportEvent, SpendEntry, User,
+    ActualEntry,
+    Division,
+    FiscalYear,
+    Indicator,
+    PeriodLockEvent,
+    Project,
+    Report,
+    ReportEvent,
+    SpendEntry,
+    User,
 )
 from ..stored_targets import target_of
 
 EDITABLE_STATES = (ReportState.DRAFT, ReportState.SIGNED, ReportState.RETURNED)
 # The workflow: each transition and the state it leads to.
-TRANSITIONS = {ReportAction.SIGN: ReportState.SIGNED, ReportAction.SUBMIT: ReportState.SUBMITTED,
-               ReportAction.RETURN: ReportState.RETURNED, ReportAction.ACCEPT: ReportState.ACCEPTED}
+TRANSITIONS = {
+    ReportAction.SIGN: ReportState.SIGNED,
+    ReportAction.SUBMIT: ReportState.SUBMITTED,
+    ReportAction.RETURN: ReportState.RETURNED,
+    ReportAction.ACCEPT: ReportState.ACCEPTED,
+}
 
 
 class ReportError(Exception):
@@ -92,9 +106,18 @@ def operator(name: str) -> User:
 def actual_of(entry: ActualEntry | None) -> Actual:
     if entry is None:
         return Actual()
-    return Actual(number=entry.number, done=entry.done, done_on=entry.done_on, expected_on=entry.expected_on,
-                  progress=entry.progress, likelihood=entry.likelihood, cause_category=entry.cause_category,
-                  cause_text=entry.cause_text, measure_text=entry.measure_text, decrease_reason=entry.decrease_reason)
+    return Actual(
+        number=entry.number,
+        done=entry.done,
+        done_on=entry.done_on,
+        expected_on=entry.expected_on,
+        progress=entry.progress,
+        likelihood=entry.likelihood,
+        cause_category=entry.cause_category,
+        cause_text=entry.cause_text,
+        measure_text=entry.measure_text,
+        decrease_reason=entry.decrease_reason,
+    )
 
 
 def load_scope(session: Session, year: int, division_code: str, quarter: int) -> Scope:
@@ -103,24 +126,40 @@ def load_scope(session: Session, year: int, division_code: str, quarter: int) ->
     division = session.exec(select(Division).where(Division.code == division_code)).first()
     if fiscal_year is None or division is None or quarter not in (1, 2, 3, 4):
         raise ReportError(404, f"没有 {division_code} 处室 {year}Q{quarter} 的报告")
-    report = session.exec(select(Report).where(Report.fiscal_year_id == fiscal_year.id,
-                                               Report.division_id == division.id,
-                                               Report.quarter == quarter)).first()
+    report = session.exec(
+        select(Report).where(
+            Report.fiscal_year_id == fiscal_year.id, Report.division_id == division.id, Report.quarter == quarter
+        )
+    ).first()
     if report is None:
         report = Report(fiscal_year_id=fiscal_year.id, division_id=division.id, quarter=quarter)
-    rows = session.exec(select(Indicator, Project).join(Project, Project.id == Indicator.project_id)
-                        .where(Project.fiscal_year_id == fiscal_year.id, Project.division_id == division.id)
-                        .order_by(Project.code, Indicator.row_order)).all()
-    projects = session.exec(select(Project).where(Project.fiscal_year_id == fiscal_year.id,
-                                                  Project.division_id == division.id).order_by(Project.code)).all()
-    return Scope(report, fiscal_year, division, Period(year, quarter), {i.code: (i, p) for i, p in rows},
-                 {p.code: p for p in projects})
+    rows = session.exec(
+        select(Indicator, Project)
+        .join(Project, Project.id == Indicator.project_id)
+        .where(Project.fiscal_year_id == fiscal_year.id, Project.division_id == division.id)
+        .order_by(Project.code, Indicator.row_order)
+    ).all()
+    projects = session.exec(
+        select(Project)
+        .where(Project.fiscal_year_id == fiscal_year.id, Project.division_id == division.id)
+        .order_by(Project.code)
+    ).all()
+    return Scope(
+        report,
+        fiscal_year,
+        division,
+        Period(year, quarter),
+        {i.code: (i, p) for i, p in rows},
+        {p.code: p for p in projects},
+    )
 
 
 def is_locked(session: Session, fiscal_year_id: int, quarter: int) -> bool:
-    last = session.exec(select(PeriodLockEvent.action).where(
-        PeriodLockEvent.fiscal_year_id == fiscal_year_id, PeriodLockEvent.quarter == quarter)
-        .order_by(PeriodLockEvent.id.desc())).first()
+    last = session.exec(
+        select(PeriodLockEvent.action)
+        .where(PeriodLockEvent.fiscal_year_id == fiscal_year_id, PeriodLockEvent.quarter == quarter)
+        .order_by(PeriodLockEvent.id.desc())
+    ).first()
     return last == ReportAction.LOCK
 
 
@@ -143,22 +182,36 @@ def previous_report(session: Session, scope: Scope) -> Report | None:
     previous = scope.period.previous
     if previous is None:
         return None
-    return session.exec(select(Report).where(Report.fiscal_year_id == scope.year.id,
-                                             Report.division_id == scope.division.id,
-                                             Report.quarter == previous.quarter)).first()
+    return session.exec(
+        select(Report).where(
+            Report.fiscal_year_id == scope.year.id,
+            Report.division_id == scope.division.id,
+            Report.quarter == previous.quarter,
+        )
+    ).first()
 
 
 def budgets_in_force(session: Session, scope: Scope) -> dict[int, Decimal]:
     """The full-year budget each project has as of this period: the latest adjustment reported
     in this or an earlier quarter, else the table's 年初预算数."""
     budgets = {p.id: p.budget for p in scope.projects.values()}
-    reports = session.exec(select(Report.id, Report.quarter).where(
-        Report.fiscal_year_id == scope.year.id, Report.division_id == scope.division.id,
-        Report.quarter <= scope.period.quarter)).all()
+    reports = session.exec(
+        select(Report.id, Report.quarter).where(
+            Report.fiscal_year_id == scope.year.id,
+            Report.division_id == scope.division.id,
+            Report.quarter <= scope.period.quarter,
+        )
+    ).all()
     order = {rid: quarter for rid, quarter in reports}
-    entries = session.exec(select(SpendEntry).where(SpendEntry.report_id.in_(list(order)),
-                                                    SpendEntry.is_current.is_(True),
-                                                    SpendEntry.budget.is_not(None))).all() if order else []
+    entries = (
+        session.exec(
+            select(SpendEntry).where(
+                SpendEntry.report_id.in_(list(order)), SpendEntry.is_current.is_(True), SpendEntry.budget.is_not(None)
+            )
+        ).all()
+        if order
+        else []
+    )
     for entry in sorted(entries, key=lambda e: order[e.report_id]):
         budgets[entry.project_id] = entry.budget
     return budgets
@@ -180,13 +233,22 @@ class VersionConflict(ReportError):
     """The report moved on since the writer read it (HTTP 412); `current` is its version now."""
 
     def __init__(self, current: int, based_on: int):
-        super().__init__(412, f"报告已被他人修改（当前版本 {current}，您提交时基于版本 {based_on}），"
-                              "本次未保存，请刷新后重新填写")
+        super().__init__(
+            412, f"报告已被他人修改（当前版本 {current}，您提交时基于版本 {based_on}），本次未保存，请刷新后重新填写"
+        )
         self.current, self.based_on = current, based_on
 
 
-def save(session: Session, scope: Scope, user: User, actual_rows: list[ActualRow], spend_rows: list[SpendRow],
-         source: str, expected_version: int | None = None, skip_blank: bool = False) -> SaveResult:
+def save(
+    session: Session,
+    scope: Scope,
+    user: User,
+    actual_rows: list[ActualRow],
+    spend_rows: list[SpendRow],
+    source: str,
+    expected_version: int | None = None,
+    skip_blank: bool = False,
+) -> SaveResult:
     """Validate every row, then write every change in one go (or nothing).  Idempotent."""
     report = scope.report
     check_writable(session, scope)
@@ -211,8 +273,9 @@ def save(session: Session, scope: Scope, user: User, actual_rows: list[ActualRow
         seen.add(code)
         indicator = found[0]
         before = previous.get(indicator.id)
-        reading = read_actual(target_of(indicator), row.raw, scope.period,
-                              previous=before.number if before else None, today=today)
+        reading = read_actual(
+            target_of(indicator), row.raw, scope.period, previous=before.number if before else None, today=today
+        )
         problems += [ImportProblem(row.location, e.label, e.message) for e in reading.errors]
         if actual_of(current.get(indicator.id)).key() != reading.actual.key():
             new_actuals.append((indicator, reading.actual))
@@ -228,16 +291,29 @@ def save(session: Session, scope: Scope, user: User, actual_rows: list[ActualRow
     version = bump_version(session, scope)
     report = scope.report
     stamp = {"report_id": report.id, "report_version": version, "source": source, "actor": user.username}
-    _supersede(session, ActualEntry, ActualEntry.indicator_id, report.id, [i.id for i, _ in new_actuals],
-               [ActualEntry(indicator_id=i.id, **stamp, **vars(actual)) for i, actual in new_actuals])
-    _supersede(session, SpendEntry, SpendEntry.project_id, report.id, [p.id for p, _ in new_spend],
-               [SpendEntry(project_id=p.id, spent=spend.spent, budget=spend.budget, **stamp) for p, spend in new_spend])
+    _supersede(
+        session,
+        ActualEntry,
+        ActualEntry.indicator_id,
+        report.id,
+        [i.id for i, _ in new_actuals],
+        [ActualEntry(indicator_id=i.id, **stamp, **vars(actual)) for i, actual in new_actuals],
+    )
+    _supersede(
+        session,
+        SpendEntry,
+        SpendEntry.project_id,
+        report.id,
+        [p.id for p, _ in new_spend],
+        [SpendEntry(project_id=p.id, spent=spend.spent, budget=spend.budget, **stamp) for p, spend in new_spend],
+    )
     detail = {"source": source, "actuals": result.changed_actuals, "spend": result.changed_spend}
     if report.state == ReportState.SIGNED:  # a change after sign-off needs a new sign-off
         report.state = ReportState.DRAFT
         detail["signoff_voided"] = True
-    session.add(ReportEvent(report_id=report.id, version=version, action=ReportAction.SAVE, actor=user.username,
-                            detail=detail))
+    session.add(
+        ReportEvent(report_id=report.id, version=version, action=ReportAction.SAVE, actor=user.username, detail=detail)
+    )
     session.flush()
     result.version = version
     return result
@@ -247,13 +323,17 @@ def _supersede(session: Session, model, subject, report_id: int, subject_ids: li
     """The new versions become current; the old ones stay, no longer current (nothing is overwritten)."""
     if not entries:
         return
-    session.exec(update(model).where(model.report_id == report_id, subject.in_(subject_ids),
-                                     model.is_current.is_(True)).values(is_current=False))
+    session.exec(
+        update(model)
+        .where(model.report_id == report_id, subject.in_(subject_ids), model.is_current.is_(True))
+        .values(is_current=False)
+    )
     session.add_all(entries)
 
 
-def _read_spend_rows(session, scope: Scope, rows: list[SpendRow], skip_blank: bool,
-                     problems: list[ImportProblem]) -> list[tuple[Project, Spend]]:
+def _read_spend_rows(
+    session, scope: Scope, rows: list[SpendRow], skip_blank: bool, problems: list[ImportProblem]
+) -> list[tuple[Project, Spend]]:
     if not rows:
         return []
     current = current_spend(session, scope.report.id)
@@ -265,7 +345,9 @@ def _read_spend_rows(session, scope: Scope, rows: list[SpendRow], skip_blank: bo
             continue
         project = scope.projects.get(code)
         if project is None:
-            problems.append(ImportProblem(row.location, "项目编号", f"项目「{code}」不存在或不属于{scope.division.name}"))
+            problems.append(
+                ImportProblem(row.location, "项目编号", f"项目「{code}」不存在或不属于{scope.division.name}")
+            )
             continue
         if code in seen:
             problems.append(ImportProblem(row.location, "项目编号", f"项目 {code} 重复出现"))
@@ -281,8 +363,12 @@ def _read_spend_rows(session, scope: Scope, rows: list[SpendRow], skip_blank: bo
 
 
 def _unknown_indicator(session: Session, code: str, scope: Scope) -> str:
-    other = session.exec(select(Division.name).join(Project, Project.division_id == Division.id)
-                         .join(Indicator, Indicator.project_id == Project.id).where(Indicator.code == code)).first()
+    other = session.exec(
+        select(Division.name)
+        .join(Project, Project.division_id == Division.id)
+        .join(Indicator, Indicator.project_id == Project.id)
+        .where(Indicator.code == code)
+    ).first()
     if other is not None:
         return f"指标 {code} 属于{other}，不能在{scope.division.name}的报告中填报"
     return f"指标编号「{code}」不存在"
@@ -298,9 +384,12 @@ def bump_version(session: Session, scope: Scope) -> int:
     if scope.report.id is None:
         scope.report = _create_report(session, scope.report)
     report, now = scope.report, clock.now()
-    moved = session.exec(update(Report).where(Report.id == report.id, Report.version == read)
-                         .values(version=Report.version + 1, updated_at=now)
-                         .execution_options(synchronize_session=False)).rowcount
+    moved = session.exec(
+        update(Report)
+        .where(Report.id == report.id, Report.version == read)
+        .values(version=Report.version + 1, updated_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
     if moved != 1:
         raise VersionConflict(session.exec(select(Report.version).where(Report.id == report.id)).one(), read)
     set_committed_value(report, "version", read + 1)
@@ -313,22 +402,38 @@ def _create_report(session: Session, blank: Report) -> Report:
     table = Report.__table__
     insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     values = {column.name: getattr(blank, column.name) for column in table.columns if column.name != "id"}
-    session.exec(insert(table).values(**values).on_conflict_do_nothing(
-        index_elements=["fiscal_year_id", "division_id", "quarter"]))
-    return session.exec(select(Report).where(Report.fiscal_year_id == blank.fiscal_year_id,
-                                             Report.division_id == blank.division_id,
-                                             Report.quarter == blank.quarter)).one()
+    session.exec(
+        insert(table)
+        .values(**values)
+        .on_conflict_do_nothing(index_elements=["fiscal_year_id", "division_id", "quarter"])
+    )
+    return session.exec(
+        select(Report).where(
+            Report.fiscal_year_id == blank.fiscal_year_id,
+            Report.division_id == blank.division_id,
+            Report.quarter == blank.quarter,
+        )
+    ).one()
 
 
 def _state_words(state: str) -> str:
     return {ReportState.SUBMITTED: "已提交，等待财务处审核", ReportState.ACCEPTED: "已审核通过"}.get(
-        state, f"处于「{ReportState.label_of(state)}」状态")
+        state, f"处于「{ReportState.label_of(state)}」状态"
+    )
 
 
 # ---------------------------------------------------------------- workflow
 
-def transition(session: Session, scope: Scope, user: User, action: str, comment: str = "",
-               reasons: dict[str, str] | None = None, expected_version: int | None = None) -> bool:
+
+def transition(
+    session: Session,
+    scope: Scope,
+    user: User,
+    action: str,
+    comment: str = "",
+    reasons: dict[str, str] | None = None,
+    expected_version: int | None = None,
+) -> bool:
     """Move the report; False when it is already where the request would put it (idempotent)."""
     report = scope.report
     if action not in TRANSITIONS:
@@ -343,7 +448,9 @@ def transition(session: Session, scope: Scope, user: User, action: str, comment:
     comment = _clean(comment, "总体意见")
     if action == ReportAction.SIGN:
         _require(scope.division.requires_head_signoff, f"{scope.division.name}未启用负责人签认")
-        _require(report.state in (ReportState.DRAFT, ReportState.RETURNED), f"报告{_state_words(report.state)}，不能签认")
+        _require(
+            report.state in (ReportState.DRAFT, ReportState.RETURNED), f"报告{_state_words(report.state)}，不能签认"
+        )
         _require_complete(session, scope)
     elif action == ReportAction.SUBMIT:
         _require(report.state in EDITABLE_STATES, f"报告{_state_words(report.state)}，不能提交")
@@ -355,9 +462,14 @@ def transition(session: Session, scope: Scope, user: User, action: str, comment:
             detail["late"] = scope.period.is_late(now.astimezone(clock.zone).date(), scope.year.report_due_days)
             changes |= {"first_submitted_at": now, "late": detail["late"]}
     elif action == ReportAction.RETURN:
-        _require(report.state in (ReportState.SUBMITTED, ReportState.ACCEPTED), f"报告{_state_words(report.state)}，不能退回")
-        reasons = {code.strip(): _clean(text, f"指标 {code.strip()} 的退回原因")
-                   for code, text in (reasons or {}).items() if text and str(text).strip()}
+        _require(
+            report.state in (ReportState.SUBMITTED, ReportState.ACCEPTED), f"报告{_state_words(report.state)}，不能退回"
+        )
+        reasons = {
+            code.strip(): _clean(text, f"指标 {code.strip()} 的退回原因")
+            for code, text in (reasons or {}).items()
+            if text and str(text).strip()
+        }
         unknown = [code for code in reasons if code not in scope.indicators]
         _require(not unknown, f"退回原因中的指标不属于本报告：{', '.join(unknown)}")
         _require(bool(reasons or comment), "退回时请至少写明一条原因（针对指标或总体意见）")
@@ -370,8 +482,11 @@ def transition(session: Session, scope: Scope, user: User, action: str, comment:
     for name, value in changes.items():
         setattr(report, name, value)
     session.add(report)
-    session.add(ReportEvent(report_id=report.id, version=version, action=action, actor=user.username,
-                            comment=comment, detail=detail))
+    session.add(
+        ReportEvent(
+            report_id=report.id, version=version, action=action, actor=user.username, comment=comment, detail=detail
+        )
+    )
     session.flush()
     return True
 
@@ -409,16 +524,25 @@ def _require_complete(session: Session, scope: Scope) -> None:
 
 # ---------------------------------------------------------------- period locks
 
-def set_period_lock(session: Session, fiscal_year: FiscalYear, quarter: int, user: User, lock: bool,
-                    reason: str = "") -> bool:
+
+def set_period_lock(
+    session: Session, fiscal_year: FiscalYear, quarter: int, user: User, lock: bool, reason: str = ""
+) -> bool:
     """Lock or reopen a period; False if it already is so.  Reopening needs a reason (recorded)."""
     if is_locked(session, fiscal_year.id, quarter) == lock:
         return False
     reason = _clean(reason, "原因")
     if not lock and not reason:
         raise ReportError(422, "重新开放期间时请说明原因")
-    session.add(PeriodLockEvent(fiscal_year_id=fiscal_year.id, quarter=quarter, action=ReportAction.LOCK if lock else ReportAction.REOPEN,
-                                actor=user.username, reason=reason))
+    session.add(
+        PeriodLockEvent(
+            fiscal_year_id=fiscal_year.id,
+            quarter=quarter,
+            action=ReportAction.LOCK if lock else ReportAction.REOPEN,
+            actor=user.username,
+            reason=reason,
+        )
+    )
     session.flush()
     return True
 

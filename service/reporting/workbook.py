@@ -4,6 +4,7 @@ Targets and codes are locked (sheet protection) and checked again on upload, bec
 protection without a password is a courtesy, not a guarantee: a workbook whose locked
 cells were edited is rejected with the sheet, row and column of each edit.
 """
+
 from __future__ import annotations
 
 import io
@@ -28,7 +29,15 @@ from ..models import User
 from .conflicts import compare
 from .read import form_groups
 from .reports import (
-    ActualRow, ReportError, SaveResult, Scope, SpendRow, VersionConflict, load_scope, operator, save,
+    ActualRow,
+    ReportError,
+    SaveResult,
+    Scope,
+    SpendRow,
+    VersionConflict,
+    load_scope,
+    operator,
+    save,
 )
 
 WORKBOOK_MIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -43,15 +52,29 @@ class Column:
 
 
 ACTUAL_COLUMNS = [
-    Column("指标编号", 10), Column("项目名称", 24), Column("二级指标", 12), Column("三级指标", 24),
-    Column("年度指标值", 14), Column("填报口径", 12), Column("上期值", 12), Column("序时进度目标", 12),
-    Column("实际完成值", 14, True), Column("预计完成日期", 13, True), Column("完成可能性", 10, True),
-    Column("偏差原因类别", 12, True), Column("偏差原因分析", 28, True), Column("改进措施", 28, True),
+    Column("指标编号", 10),
+    Column("项目名称", 24),
+    Column("二级指标", 12),
+    Column("三级指标", 24),
+    Column("年度指标值", 14),
+    Column("填报口径", 12),
+    Column("上期值", 12),
+    Column("序时进度目标", 12),
+    Column("实际完成值", 14, True),
+    Column("预计完成日期", 13, True),
+    Column("完成可能性", 10, True),
+    Column("偏差原因类别", 12, True),
+    Column("偏差原因分析", 28, True),
+    Column("改进措施", 28, True),
     Column("确认减少原因", 20, True),
 ]
 SPEND_COLUMNS = [
-    Column("项目编号", 8), Column("项目名称", 30), Column("年初预算数（万元）", 16), Column("上期执行数（万元）", 16),
-    Column("全年预算数（万元）", 16, True), Column("执行数（万元）", 16, True),
+    Column("项目编号", 8),
+    Column("项目名称", 30),
+    Column("年初预算数（万元）", 16),
+    Column("上期执行数（万元）", 16),
+    Column("全年预算数（万元）", 16, True),
+    Column("执行数（万元）", 16, True),
 ]
 # Locked columns whose content must come back unchanged (others are informational).
 CHECKED = {ACTUALS_SHEET: ("指标编号", "三级指标", "年度指标值"), SPEND_SHEET: ("项目编号", "年初预算数（万元）")}
@@ -70,12 +93,20 @@ def build_workbook(session: Session, scope: Scope) -> io.BytesIO:
     note = f"{scope.division.name} {scope.period.code} 报告版本 {scope.report.version}"
     book = Book()
     meta = book.sheet(META_SHEET, [12, 74], Page(note=note))
-    for row in (("处室代码", scope.division.code), ("处室", scope.division.name), ("期间", scope.period.code),
-                ("报告版本", scope.report.version), ("生成时间", clock.local_now().strftime("%Y-%m-%d %H:%M")),
-                ("填写说明", "只填写黄色单元格。数值按年度指标值的单位填写；计数、金额填截至期末累计值，比率、满意度、"
-                            "时长填最新实测值。截止日期类指标：已完成填完成日期（如 2025-06-30），未完成填「未完成」并填写"
-                            "预计完成日期。进度滞后或完成可能性不是「确定能」时，须填写偏差原因类别、原因分析和改进措施。"
-                            "累计值低于上期时，须在「确认减少原因」中说明。整行留空表示不修改。")):
+    for row in (
+        ("处室代码", scope.division.code),
+        ("处室", scope.division.name),
+        ("期间", scope.period.code),
+        ("报告版本", scope.report.version),
+        ("生成时间", clock.local_now().strftime("%Y-%m-%d %H:%M")),
+        (
+            "填写说明",
+            "只填写黄色单元格。数值按年度指标值的单位填写；计数、金额填截至期末累计值，比率、满意度、"
+            "时长填最新实测值。截止日期类指标：已完成填完成日期（如 2025-06-30），未完成填「未完成」并填写"
+            "预计完成日期。进度滞后或完成可能性不是「确定能」时，须填写偏差原因类别、原因分析和改进措施。"
+            "累计值低于上期时，须在「确认减少原因」中说明。整行留空表示不修改。",
+        ),
+    ):
         meta.append(row)
     meta.worksheet.protect()
 
@@ -83,24 +114,50 @@ def build_workbook(session: Session, scope: Scope) -> io.BytesIO:
     for group in groups:
         for row in group.rows:
             actual, target = row.reading.actual, row.target
-            actual_rows.append([
-                row.indicator.code, group.project.name, row.indicator.level2, row.indicator.name,
-                row.indicator.raw_value, target.measure.label, row.previous, row.expected,
-                value_text(target, actual), actual.expected_on.isoformat() if actual.expected_on else "",
-                actual.likelihood, actual.cause_category, actual.cause_text, actual.measure_text,
-                actual.decrease_reason,
-            ])
+            actual_rows.append(
+                [
+                    row.indicator.code,
+                    group.project.name,
+                    row.indicator.level2,
+                    row.indicator.name,
+                    row.indicator.raw_value,
+                    target.measure.label,
+                    row.previous,
+                    row.expected,
+                    value_text(target, actual),
+                    actual.expected_on.isoformat() if actual.expected_on else "",
+                    actual.likelihood,
+                    actual.cause_category,
+                    actual.cause_text,
+                    actual.measure_text,
+                    actual.decrease_reason,
+                ]
+            )
     sheet = _table(book, ACTUALS_SHEET, ACTUAL_COLUMNS, actual_rows, note)
     letters = {c.title: get_column_letter(i) for i, c in enumerate(ACTUAL_COLUMNS, start=1)}
     for title, options in (("完成可能性", Likelihood.values()), ("偏差原因类别", CauseCategory.values())):
         column = letters[title]
-        sheet.worksheet.data_validation(f"{column}2:{column}{MAX_ROWS}", {
-            "validate": "list", "source": list(options), "ignore_blank": True,
-            "error_message": f"{title}只能从下拉列表中选择"})
+        sheet.worksheet.data_validation(
+            f"{column}2:{column}{MAX_ROWS}",
+            {
+                "validate": "list",
+                "source": list(options),
+                "ignore_blank": True,
+                "error_message": f"{title}只能从下拉列表中选择",
+            },
+        )
 
-    spend_rows = [[group.project.code, group.project.name, _money(group.project.budget),
-                   _money(group.previous_spent), _money(group.adjusted_budget), _money(group.spent)]
-                  for group in groups]
+    spend_rows = [
+        [
+            group.project.code,
+            group.project.name,
+            _money(group.project.budget),
+            _money(group.previous_spent),
+            _money(group.adjusted_budget),
+            _money(group.spent),
+        ]
+        for group in groups
+    ]
     _table(book, SPEND_SHEET, SPEND_COLUMNS, spend_rows, note)
     sheet.worksheet.activate()
     return book.save()
@@ -117,7 +174,9 @@ def _table(book: Book, name: str, columns: list[Column], rows: list[list], note:
     for row in rows:
         sheet.append(row, styles)
     sheet.worksheet.freeze_panes(1, 1)
-    sheet.worksheet.protect("", {"format_columns": True, "format_rows": True})  # people may widen columns, heighten rows
+    sheet.worksheet.protect(
+        "", {"format_columns": True, "format_rows": True}
+    )  # people may widen columns, heighten rows
     return sheet
 
 
@@ -145,8 +204,11 @@ def read_workbook(data: bytes, scope: Scope) -> FilledWorkbook:
     try:
         workbook = load_workbook(io.BytesIO(data), data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        raise ReportError(422, "无法作为 Excel 工作簿 (.xlsx) 打开，请上传从本系统下载的填报工作簿",
-                          [ImportProblem("文件", "格式", f"不是有效的 .xlsx 文件（{type(exc).__name__}）")]) from exc
+        raise ReportError(
+            422,
+            "无法作为 Excel 工作簿 (.xlsx) 打开，请上传从本系统下载的填报工作簿",
+            [ImportProblem("文件", "格式", f"不是有效的 .xlsx 文件（{type(exc).__name__}）")],
+        ) from exc
     problems: list[ImportProblem] = []
     for name in (META_SHEET, ACTUALS_SHEET, SPEND_SHEET):
         if name not in workbook.sheetnames:
@@ -155,16 +217,30 @@ def read_workbook(data: bytes, scope: Scope) -> FilledWorkbook:
         raise ReportError(422, "工作簿结构不符", problems)
     meta = {(_cell_text(r[0].value)): _cell_text(r[1].value) for r in workbook[META_SHEET].iter_rows(max_col=2)}
     if (meta.get("处室代码"), meta.get("期间")) != (scope.division.code, scope.period.code):
-        raise ReportError(422, "工作簿与当前报告不符", [ImportProblem(
-            f"工作表「{META_SHEET}」", "处室代码/期间",
-            f"工作簿属于 {meta.get('处室代码') or '?'} {meta.get('期间') or '?'}，当前报告是 "
-            f"{scope.division.code} {scope.period.code}")])
+        raise ReportError(
+            422,
+            "工作簿与当前报告不符",
+            [
+                ImportProblem(
+                    f"工作表「{META_SHEET}」",
+                    "处室代码/期间",
+                    f"工作簿属于 {meta.get('处室代码') or '?'} {meta.get('期间') or '?'}，当前报告是 "
+                    f"{scope.division.code} {scope.period.code}",
+                )
+            ],
+        )
     version = meta.get("报告版本", "")
     if not version.isdigit():
-        raise ReportError(422, "工作簿缺少报告版本", [ImportProblem(
-            f"工作表「{META_SHEET}」", "报告版本", f"「{version}」不是报告版本号：请重新下载填报工作簿后填写")])
-    actual_rows = _read_sheet(workbook[ACTUALS_SHEET], ACTUAL_COLUMNS, problems, _expected_actuals(scope),
-                              _actual_row)
+        raise ReportError(
+            422,
+            "工作簿缺少报告版本",
+            [
+                ImportProblem(
+                    f"工作表「{META_SHEET}」", "报告版本", f"「{version}」不是报告版本号：请重新下载填报工作簿后填写"
+                )
+            ],
+        )
+    actual_rows = _read_sheet(workbook[ACTUALS_SHEET], ACTUAL_COLUMNS, problems, _expected_actuals(scope), _actual_row)
     spend_rows = _read_sheet(workbook[SPEND_SHEET], SPEND_COLUMNS, problems, _expected_spend(scope), _spend_row)
     if problems:
         raise ReportError(422, "工作簿未导入：请按下列问题修改后重新上传", problems)
@@ -185,8 +261,16 @@ def save_workbook(session: Session, scope: Scope, user: User, data: bytes) -> Sa
     only if the report has not changed since the workbook was downloaded (else `StaleWorkbook`)."""
     filled = read_workbook(data, scope)
     try:
-        return save(session, scope, user, filled.actual_rows, filled.spend_rows, "excel",
-                    expected_version=filled.version, skip_blank=True)
+        return save(
+            session,
+            scope,
+            user,
+            filled.actual_rows,
+            filled.spend_rows,
+            "excel",
+            expected_version=filled.version,
+            skip_blank=True,
+        )
     except VersionConflict as exc:
         raise StaleWorkbook(exc, filled) from exc
 
@@ -212,17 +296,25 @@ def import_workbook(session: Session, data: bytes, user: User | None, actor_name
     except StaleWorkbook as exc:  # the file would undo newer changes: say which cells
         session.rollback()
         fresh = scope_of_workbook(session, data)
-        cells = compare(session, fresh, exc.filled.actual_rows, exc.filled.spend_rows, exc.filled.version,
-                        skip_blank=True)
-        raise ReportError(exc.status, f"工作簿下载于版本 {exc.based_on}，报告现为版本 {exc.current}，未导入；请重新下载后填写",
-                          [ImportProblem(c.location, c.label, f"文件：{c.yours or '（空）'}；当前：{c.current or '（空）'}")
-                           for c in cells]) from exc
+        cells = compare(
+            session, fresh, exc.filled.actual_rows, exc.filled.spend_rows, exc.filled.version, skip_blank=True
+        )
+        raise ReportError(
+            exc.status,
+            f"工作簿下载于版本 {exc.based_on}，报告现为版本 {exc.current}，未导入；请重新下载后填写",
+            [
+                ImportProblem(c.location, c.label, f"文件：{c.yours or '（空）'}；当前：{c.current or '（空）'}")
+                for c in cells
+            ],
+        ) from exc
     return {f"{scope.division.code} {scope.period.code}": result.summary()}
 
 
 def _expected_actuals(scope: Scope) -> dict[str, dict[str, str]]:
-    return {code: {"指标编号": code, "三级指标": indicator.name, "年度指标值": indicator.raw_value}
-            for code, (indicator, _p) in scope.indicators.items()}
+    return {
+        code: {"指标编号": code, "三级指标": indicator.name, "年度指标值": indicator.raw_value}
+        for code, (indicator, _p) in scope.indicators.items()
+    }
 
 
 def _expected_spend(scope: Scope) -> dict[str, dict[str, str]]:
@@ -232,10 +324,11 @@ def _expected_spend(scope: Scope) -> dict[str, dict[str, str]]:
 def _read_sheet(sheet, columns, problems, expected, make_row):
     rows = list(sheet.iter_rows(values_only=True))
     titles = [c.title for c in columns]
-    header = [_cell_text(v) for v in (rows[0] if rows else ())][:len(titles)]
+    header = [_cell_text(v) for v in (rows[0] if rows else ())][: len(titles)]
     if header != titles:
-        problems.append(ImportProblem(f"工作表「{sheet.title}」第 1 行", "表头",
-                                      f"表头被修改，应为：{'、'.join(titles)}"))
+        problems.append(
+            ImportProblem(f"工作表「{sheet.title}」第 1 行", "表头", f"表头被修改，应为：{'、'.join(titles)}")
+        )
         return []
     if len(rows) > MAX_ROWS:
         problems.append(ImportProblem(f"工作表「{sheet.title}」", "行数", f"超过 {MAX_ROWS} 行"))
@@ -250,26 +343,44 @@ def _read_sheet(sheet, columns, problems, expected, make_row):
         location = f"工作表「{sheet.title}」第 {number} 行"
         original = expected.get(cells[key_title])
         if original is None:
-            problems.append(ImportProblem(f"{location} {get_column_letter(1)} 列", key_title,
-                                          f"编号「{cells[key_title]}」不属于本报告（锁定单元格被修改或行被复制）"))
+            problems.append(
+                ImportProblem(
+                    f"{location} {get_column_letter(1)} 列",
+                    key_title,
+                    f"编号「{cells[key_title]}」不属于本报告（锁定单元格被修改或行被复制）",
+                )
+            )
             continue
         edited = [t for t in checked if cells[t] != original[t]]
         for title in edited:
-            problems.append(ImportProblem(f"{location} {get_column_letter(titles.index(title) + 1)} 列", title,
-                                          f"锁定单元格被修改：应为「{original[title]}」，现为「{cells[title]}」"))
+            problems.append(
+                ImportProblem(
+                    f"{location} {get_column_letter(titles.index(title) + 1)} 列",
+                    title,
+                    f"锁定单元格被修改：应为「{original[title]}」，现为「{cells[title]}」",
+                )
+            )
         if not edited:
             result.append(make_row(cells, location))
     return result
 
 
 def _actual_row(cells: dict[str, str], location: str) -> ActualRow:
-    return ActualRow(cells["指标编号"], RawActual(
-        value=cells["实际完成值"], expected_on=cells["预计完成日期"], likelihood=cells["完成可能性"],
-        cause_category=cells["偏差原因类别"], cause_text=cells["偏差原因分析"], measure_text=cells["改进措施"],
-        confirm_decrease=bool(cells["确认减少原因"]), decrease_reason=cells["确认减少原因"]), location)
+    return ActualRow(
+        cells["指标编号"],
+        RawActual(
+            value=cells["实际完成值"],
+            expected_on=cells["预计完成日期"],
+            likelihood=cells["完成可能性"],
+            cause_category=cells["偏差原因类别"],
+            cause_text=cells["偏差原因分析"],
+            measure_text=cells["改进措施"],
+            confirm_decrease=bool(cells["确认减少原因"]),
+            decrease_reason=cells["确认减少原因"],
+        ),
+        location,
+    )
 
 
 def _spend_row(cells: dict[str, str], location: str) -> SpendRow:
     return SpendRow(cells["项目编号"], cells["执行数（万元）"], cells["全年预算数（万元）"], location)
-
-

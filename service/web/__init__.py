@@ -1,6 +1,7 @@
 """Server-rendered pages (Chinese).  Every view asks `service.access.authorize` first;
 actions are recorded under the logged-in user's name.  Report pages: `reports.py`,
 `indicators.py`; login and accounts: `auth.py`."""
+
 from __future__ import annotations
 
 import hashlib
@@ -10,7 +11,14 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from flask import (
-    Blueprint, current_app, flash, redirect, render_template, request, send_file, url_for,
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
 )
 from sqlmodel import select
 from werkzeug.exceptions import NotFound
@@ -25,18 +33,26 @@ from ..exports.template import build_flat_template
 from ..importing import READERS, ImportRejected, apply_plan, plan_import, read_source
 from ..models import Division, DivisionPrefix, FindingRow, FiscalYear, ImportBatch, Indicator, ProjectStatusRow
 from ..queries import (
-    ProjectFilter, deadlines, divisions, finding_codes, findings_by_indicator, indicators_of, list_findings, list_projects,
-    project_by_code, revisions_of, years,
+    ProjectFilter,
+    deadlines,
+    divisions,
+    finding_codes,
+    findings_by_indicator,
+    indicators_of,
+    list_findings,
+    list_projects,
+    project_by_code,
+    revisions_of,
+    years,
 )
 from ..reporting.followup import recompute_later, sweep_after_import
-from ..reporting.reports import ReportError
 from ..reporting.read import spend_history
+from ..reporting.reports import ReportError
 from ..request_db import get_session
 from ..stored_targets import target_of
 from ..target_decisions import accept_finding, correct_target
 
-web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static",
-                   static_url_path="/assets")
+web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
 UPLOAD_NAME = re.compile(r"^[0-9a-f]{64}\.(txt|docx|xlsx|csv)$")
 
 
@@ -54,8 +70,11 @@ def localtime(value) -> str:
 @web_bp.app_context_processor
 def _vocabulary():
     """Every labelled state and kind by its class name (`{{ ReportState.label_of(report.state) }}`)."""
-    return {**{words.__name__: words for words in VOCABULARY}, "TARGET_FIELD_LABELS": TARGET_FIELD_LABELS,
-            "today": clock.today()}
+    return {
+        **{words.__name__: words for words in VOCABULARY},
+        "TARGET_FIELD_LABELS": TARGET_FIELD_LABELS,
+        "today": clock.today(),
+    }
 
 
 def safe_next(target: str | None, default: str) -> str:
@@ -63,8 +82,12 @@ def safe_next(target: str | None, default: str) -> str:
 
     Browsers read `/\\host` and `/<tab>/host` as `//host`, so backslashes, whitespace and control
     characters are refused along with anything naming a scheme or a host."""
-    if (not target or not target.startswith("/") or target.startswith("//")
-            or any(c == "\\" or c.isspace() or not c.isprintable() for c in target)):
+    if (
+        not target
+        or not target.startswith("/")
+        or target.startswith("//")
+        or any(c == "\\" or c.isspace() or not c.isprintable() for c in target)
+    ):
         return default
     parts = urlsplit(target)
     return target if not parts.scheme and not parts.netloc else default
@@ -103,16 +126,21 @@ def index():
 def projects():
     authorize("read_targets")
     session = get_session()
-    flt = ProjectFilter(year=request.args.get("year", type=int) or _default_year(session),
-                        division=request.args.get("division") or None,
-                        funding_level=request.args.get("funding_level") or None,
-                        has_findings=_bool_arg("has_findings"))
+    flt = ProjectFilter(
+        year=request.args.get("year", type=int) or _default_year(session),
+        division=request.args.get("division") or None,
+        funding_level=request.args.get("funding_level") or None,
+        has_findings=_bool_arg("has_findings"),
+    )
     rows = list_projects(session, flt)
-    totals = {"budget": sum((r["project"].budget for r in rows), Decimal(0)),
-              "indicators": sum(r["indicator_count"] for r in rows),
-              "flagged": sum(1 for r in rows if r["findings"].get(Severity.ERROR) or r["findings"].get(Severity.WARNING))}
-    return render_template("projects.html", rows=rows, flt=flt, totals=totals, years=years(session),
-                           divisions=divisions(session))
+    totals = {
+        "budget": sum((r["project"].budget for r in rows), Decimal(0)),
+        "indicators": sum(r["indicator_count"] for r in rows),
+        "flagged": sum(1 for r in rows if r["findings"].get(Severity.ERROR) or r["findings"].get(Severity.WARNING)),
+    }
+    return render_template(
+        "projects.html", rows=rows, flt=flt, totals=totals, years=years(session), divisions=divisions(session)
+    )
 
 
 @web_bp.get("/projects/<code>")
@@ -124,15 +152,23 @@ def project(code: str):
         raise NotFound(f"项目 {code} 不存在")
     indicators = indicators_of(session, item.id)
     return render_template(
-        "project.html", project=item, division=session.get(Division, item.division_id),
-        year=session.get(FiscalYear, item.fiscal_year_id).year, indicators=indicators,
+        "project.html",
+        project=item,
+        division=session.get(Division, item.division_id),
+        year=session.get(FiscalYear, item.fiscal_year_id).year,
+        indicators=indicators,
         readings={i.id: target_of(i).reading() for i in indicators},
         findings=findings_by_indicator(session, item.id),
         revisions=revisions_of(session, [i.id for i in indicators]),
         spend_history=spend_history(session, item) if can(user, "view_report", item.division_id) else None,
-        trend=session.exec(select(ProjectStatusRow).where(ProjectStatusRow.project_id == item.id)
-                           .order_by(ProjectStatusRow.as_of.desc()).limit(60)).all()
-        if can(user, "view_report", item.division_id) else [],
+        trend=session.exec(
+            select(ProjectStatusRow)
+            .where(ProjectStatusRow.project_id == item.id)
+            .order_by(ProjectStatusRow.as_of.desc())
+            .limit(60)
+        ).all()
+        if can(user, "view_report", item.division_id)
+        else [],
     )
 
 
@@ -141,13 +177,25 @@ def findings():
     authorize("manage_targets")
     session = get_session()
     state = request.args.get("state", FindingState.OPEN)
-    rows = list_findings(session, state=state or None, severity=request.args.get("severity") or None,
-                         code=request.args.get("code") or None, division=request.args.get("division") or None,
-                         year=request.args.get("year", type=int))
+    rows = list_findings(
+        session,
+        state=state or None,
+        severity=request.args.get("severity") or None,
+        code=request.args.get("code") or None,
+        division=request.args.get("division") or None,
+        year=request.args.get("year", type=int),
+    )
     readings = {i.id: target_of(i).reading() for _, _, i, _ in rows if i is not None}
     codes = finding_codes(session)
-    return render_template("findings.html", rows=rows, readings=readings, state=state, codes=codes,
-                           divisions=divisions(session), args=request.args)
+    return render_template(
+        "findings.html",
+        rows=rows,
+        readings=readings,
+        state=state,
+        codes=codes,
+        divisions=divisions(session),
+        args=request.args,
+    )
 
 
 def _finding_or_404(session, finding_id: int) -> FindingRow:
@@ -161,8 +209,9 @@ def _finding_or_404(session, finding_id: int) -> FindingRow:
 def finding_accept(finding_id: int):
     user = authorize("manage_targets")
     finding = _finding_or_404(get_session(), finding_id)
-    decide(lambda session: accept_finding(session, finding, user.username, request.form.get("note", "")),
-           "已确认机器解读")
+    decide(
+        lambda session: accept_finding(session, finding, user.username, request.form.get("note", "")), "已确认机器解读"
+    )
     return redirect(safe_next(request.form.get("next"), url_for("web.findings")))
 
 
@@ -176,8 +225,14 @@ def finding_correct(finding_id: int):
         flash("该问题属于项目而非指标，无法修改指标值", "error")
         return redirect(url_for("web.findings"))
     try:
-        correct_target(session, indicator, request.form.get("new_value", ""), user.username,
-                       request.form.get("reason", ""), finding)
+        correct_target(
+            session,
+            indicator,
+            request.form.get("new_value", ""),
+            user.username,
+            request.form.get("reason", ""),
+            finding,
+        )
         recompute_later(session, current_app.config["PERFTRACK_SETTINGS"].redis_url, [indicator.project_id])
         session.commit()
         flash(f"指标 {indicator.code} 的指标值已更正为「{indicator.raw_value}」", "ok")
@@ -194,11 +249,13 @@ def deadline_list():
     year = request.args.get("year", type=int) or _default_year(session)
     division = request.args.get("division") or None
     rows = [r for r in deadlines(session, year) if division is None or r[2].code == division]
-    return render_template("deadlines.html", rows=rows, year=year, years=years(session), division=division,
-                           divisions=divisions(session))
+    return render_template(
+        "deadlines.html", rows=rows, year=year, years=years(session), division=division, divisions=divisions(session)
+    )
 
 
 # ---------------------------------------------------------------- imports
+
 
 def _upload_dir() -> Path:
     path = Path(current_app.instance_path) / "uploads"
@@ -233,14 +290,22 @@ def import_preview():
         plan = plan_import(session, source, year, upload.filename, data)
     except ImportRejected as rejected:
         session.rollback()
-        return render_template("import_preview.html", problems=rejected.problems, file_name=upload.filename,
-                               year=year), 422
+        return render_template(
+            "import_preview.html", problems=rejected.problems, file_name=upload.filename, year=year
+        ), 422
     session.rollback()  # a preview writes nothing
     token = f"{hashlib.sha256(data).hexdigest()}{suffix}"
     if suffix in READERS:
         (_upload_dir() / token).write_bytes(data)
-    return render_template("import_preview.html", plan=plan, summary=plan.summary(), token=token,
-                           file_name=upload.filename, year=year, problems=None)
+    return render_template(
+        "import_preview.html",
+        plan=plan,
+        summary=plan.summary(),
+        token=token,
+        file_name=upload.filename,
+        year=year,
+        problems=None,
+    )
 
 
 @web_bp.post("/imports/apply")
@@ -262,26 +327,33 @@ def import_apply():
         session.commit()
     except ImportRejected as rejected:
         session.rollback()
-        return render_template("import_preview.html", problems=rejected.problems, file_name=file_name,
-                               year=year), 422
+        return render_template("import_preview.html", problems=rejected.problems, file_name=file_name, year=year), 422
     path.unlink(missing_ok=True)
     summary = plan.summary()
     if batch is None:
         flash("文件与已导入的内容完全相同，未做任何更改", "ok")
     else:
-        flash(f"已导入「{file_name}」：新增 {summary['created']}，更新 {summary['updated']}，"
-              f"未变 {summary['unchanged']} 个指标", "ok")
+        flash(
+            f"已导入「{file_name}」：新增 {summary['created']}，更新 {summary['updated']}，"
+            f"未变 {summary['unchanged']} 个指标",
+            "ok",
+        )
     return redirect(url_for("web.projects", year=year))
 
 
 @web_bp.get("/imports/template.xlsx")
 def import_template():
     authorize("manage_targets")
-    return send_file(build_flat_template(), as_attachment=True, download_name="绩效目标导入模板.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(
+        build_flat_template(),
+        as_attachment=True,
+        download_name="绩效目标导入模板.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 # ---------------------------------------------------------------- divisions
+
 
 @web_bp.get("/divisions")
 def division_list():
@@ -294,24 +366,30 @@ def division_list():
 @web_bp.post("/divisions/prefix")
 def division_prefix():
     authorize("manage_targets")
-    decide(lambda session: set_prefix(session, request.form.get("prefix", ""), request.form.get("division", "")),
-           "前缀归属已保存，下次导入时生效")
+    decide(
+        lambda session: set_prefix(session, request.form.get("prefix", ""), request.form.get("division", "")),
+        "前缀归属已保存，下次导入时生效",
+    )
     return redirect(url_for("web.division_list"))
 
 
 @web_bp.post("/divisions/<code>/signoff")
 def division_signoff(code: str):
     authorize("manage_targets")
-    decide(lambda session: set_head_signoff(session, code, request.form.get("required") == "1"),
-           lambda d: f"{d.name}：报告{'须经处室负责人签认后提交' if d.requires_head_signoff else '由填报人直接提交'}")
+    decide(
+        lambda session: set_head_signoff(session, code, request.form.get("required") == "1"),
+        lambda d: f"{d.name}：报告{'须经处室负责人签认后提交' if d.requires_head_signoff else '由填报人直接提交'}",
+    )
     return redirect(url_for("web.division_list"))
 
 
 @web_bp.post("/years/<int:year>/due-days")
 def year_due_days(year: int):
     authorize("lock_period")
-    decide(lambda session: set_report_due_days(session, year, request.form.get("days", type=int, default=-1)),
-           lambda y: f"{year} 年度季度报告的填报期限已改为季度结束后 {y.report_due_days} 天")
+    decide(
+        lambda session: set_report_due_days(session, year, request.form.get("days", type=int, default=-1)),
+        lambda y: f"{year} 年度季度报告的填报期限已改为季度结束后 {y.report_due_days} 天",
+    )
     return redirect(url_for("web.reports", year=year))
 
 

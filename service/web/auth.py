@@ -1,4 +1,5 @@
 """Login, logout, the user's own account (password, API tokens) and user administration."""
+
 from __future__ import annotations
 
 from flask import current_app, flash, redirect, render_template, request, url_for
@@ -8,7 +9,14 @@ from werkzeug.security import check_password_hash
 
 from ..access import LoginUser, authorize
 from ..accounts import (
-    AccountError, TooManyAttempts, authenticate, create_user, end_sessions, issue_token, revoke_token, set_password,
+    AccountError,
+    TooManyAttempts,
+    authenticate,
+    create_user,
+    end_sessions,
+    issue_token,
+    revoke_token,
+    set_password,
     tokens_of,
 )
 from ..clock import clock
@@ -28,15 +36,20 @@ def login():
         return render_template("login.html", next=request.args.get("next", ""))
     session = get_session()
     try:
-        user = authenticate(session, request.form.get("username", ""), request.form.get("password", ""),
-                            request.remote_addr or "unknown")
+        user = authenticate(
+            session,
+            request.form.get("username", ""),
+            request.form.get("password", ""),
+            request.remote_addr or "unknown",
+        )
     except TooManyAttempts as exc:
         session.commit()
         return render_template("login.html", error=str(exc), next=request.form.get("next", "")), 429
     except AccountError as exc:
         session.commit()  # keep the failure: it counts towards the limit
-        return render_template("login.html", error=str(exc), next=request.form.get("next", ""),
-                               username=request.form.get("username", "")), 401
+        return render_template(
+            "login.html", error=str(exc), next=request.form.get("next", ""), username=request.form.get("username", "")
+        ), 401
     session.commit()
     login_user(LoginUser(user))
     return redirect(safe_next(request.form.get("next"), url_for("web.index")))
@@ -60,8 +73,13 @@ def account():
 
 
 def _account_page(user: User, new_token: str | None) -> str:
-    return render_template("account.html", tokens=tokens_of(get_session(), user), new_token=new_token,
-                           settings=_settings(), wall_now=clock.wall_now())
+    return render_template(
+        "account.html",
+        tokens=tokens_of(get_session(), user),
+        new_token=new_token,
+        settings=_settings(),
+        wall_now=clock.wall_now(),
+    )
 
 
 @web_bp.post("/account/password")
@@ -108,20 +126,30 @@ def token_revoke(token_id: int):
 def users():
     authorize("manage_users")
     session = get_session()
-    rows = session.exec(select(User, Division).join(Division, Division.id == User.division_id, isouter=True)
-                        .order_by(User.username)).all()
-    return render_template("users.html", rows=rows,
-                           divisions=session.exec(select(Division).order_by(Division.code)).all())
+    rows = session.exec(
+        select(User, Division).join(Division, Division.id == User.division_id, isouter=True).order_by(User.username)
+    ).all()
+    return render_template(
+        "users.html", rows=rows, divisions=session.exec(select(Division).order_by(Division.code)).all()
+    )
 
 
 @web_bp.post("/admin/users")
 def user_create():
     authorize("manage_users")
     form = request.form
-    decide(lambda session: create_user(session, form.get("username", ""), form.get("display_name", ""),
-                                       form.get("role", ""), form.get("division") or None, form.get("password", ""),
-                                       _settings().password_min_length),
-           lambda user: f"已创建用户 {user.username}（{Role(user.role).label}）")
+    decide(
+        lambda session: create_user(
+            session,
+            form.get("username", ""),
+            form.get("display_name", ""),
+            form.get("role", ""),
+            form.get("division") or None,
+            form.get("password", ""),
+            _settings().password_min_length,
+        ),
+        lambda user: f"已创建用户 {user.username}（{Role(user.role).label}）",
+    )
     return redirect(url_for("web.users"))
 
 

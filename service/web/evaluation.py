@@ -1,5 +1,6 @@
 """Self-evaluation pages: runs (started as a background job, with progress), each project's 自评表
 (print-ready), finance's grades and overrides with reasons, divisions' explanations, the year lock."""
+
 from __future__ import annotations
 
 from flask import current_app, redirect, render_template, request, send_file, url_for
@@ -31,8 +32,14 @@ def evaluations():
     session = get_session()
     year = fiscal_year(session, request.args.get("year", type=int))
     overview = year_evaluation(session, year, [d.id for d in visible_divisions(session, user)])
-    return render_template("evaluations.html", year=year, runs=overview.runs, latest=overview.latest,
-                           rows=overview.rows, running=overview.running)
+    return render_template(
+        "evaluations.html",
+        year=year,
+        runs=overview.runs,
+        latest=overview.latest,
+        rows=overview.rows,
+        running=overview.running,
+    )
 
 
 @web_bp.post("/self-evaluation/runs")
@@ -45,8 +52,14 @@ def evaluation_start():
 
     def change(session):
         run = start_run(session, year.year, user.username, configured_policy(settings.scoring_policy))
-        enqueue(settings.redis_url, session, "workers.jobs.evaluation_run", run.id,
-                job_id=safe_id("evaluation-run", run.id), queue_name="high")
+        enqueue(
+            settings.redis_url,
+            session,
+            "workers.jobs.evaluation_run",
+            run.id,
+            job_id=safe_id("evaluation-run", run.id),
+            queue_name="high",
+        )
         return run
 
     decide(change, lambda run: f"已开始第 {run.id} 次自评计算（后台进行，页面显示进度）")
@@ -72,11 +85,20 @@ def evaluation_project(run_id: int, code: str):
         raise NotFound("这次计算还没有该项目的结果")
     locked = year_locked(get_session(), run.fiscal_year_id)  # a filed year: no run of it takes reviews
     return render_template(
-        "evaluation_project.html", run=run, project=project, result=sheet.result, division=sheet.division,
-        year=sheet.year, rows=sheet.rows, stored=sheet.stored, grades=sheet.grades,
-        policy=ScoringPolicy.from_dict(run.policy), project_result=sheet.project_result,
+        "evaluation_project.html",
+        run=run,
+        project=project,
+        result=sheet.result,
+        division=sheet.division,
+        year=sheet.year,
+        rows=sheet.rows,
+        stored=sheet.stored,
+        grades=sheet.grades,
+        policy=ScoringPolicy.from_dict(run.policy),
+        project_result=sheet.project_result,
         may_review=can(user, "run_evaluation") and not locked,
-        may_explain=can(user, "edit_report", project.division_id) and not locked)
+        may_explain=can(user, "edit_report", project.division_id) and not locked,
+    )
 
 
 def _indicator_result(run: EvaluationRun, code: str, indicator_code: str) -> IndicatorResult:
@@ -95,9 +117,12 @@ def evaluation_override(run_id: int, code: str, indicator_code: str):
     user = authorize("run_evaluation")
     run = _run(run_id)
     row = _indicator_result(run, code, indicator_code)
-    decide(lambda session: override_score(session, run, row, request.form.get("score", ""),
-                                          request.form.get("reason", ""), user.username),
-           f"指标 {indicator_code} 的得分已调整（计算值保留）")
+    decide(
+        lambda session: override_score(
+            session, run, row, request.form.get("score", ""), request.form.get("reason", ""), user.username
+        ),
+        f"指标 {indicator_code} 的得分已调整（计算值保留）",
+    )
     return _back(run_id, code)
 
 
@@ -106,10 +131,18 @@ def evaluation_grade(run_id: int, code: str, indicator_code: str):
     user = authorize("run_evaluation")
     run = _run(run_id)
     row = _indicator_result(run, code, indicator_code)
-    decide(lambda session: grade_indicator(session, row.indicator_id, request.form.get("band", ""),
-                                           request.form.get("percent", ""), request.form.get("note", ""),
-                                           user.username, ScoringPolicy.from_dict(run.policy)),
-           f"指标 {indicator_code} 已评定，下次计算生效")
+    decide(
+        lambda session: grade_indicator(
+            session,
+            row.indicator_id,
+            request.form.get("band", ""),
+            request.form.get("percent", ""),
+            request.form.get("note", ""),
+            user.username,
+            ScoringPolicy.from_dict(run.policy),
+        ),
+        f"指标 {indicator_code} 已评定，下次计算生效",
+    )
     return _back(run_id, code)
 
 
@@ -119,8 +152,10 @@ def evaluation_note(run_id: int, code: str, indicator_code: str):
     project = _project_of_run(run, code)
     authorize("edit_report", project.division_id)
     row = _indicator_result(run, code, indicator_code)
-    decide(lambda session: set_division_note(session, run, row, request.form.get("note", "")),
-           f"已保存指标 {indicator_code} 的偏差原因分析及改进措施")
+    decide(
+        lambda session: set_division_note(session, run, row, request.form.get("note", "")),
+        f"已保存指标 {indicator_code} 的偏差原因分析及改进措施",
+    )
     return _back(run_id, code)
 
 
@@ -142,5 +177,9 @@ def evaluation_workbook(run_id: int):
     if not can(user, "view_report"):  # a division exports its own projects
         division = session.get(Division, user.division_id).code
     data = build_self_evaluation(session, year, division, None, run=run)
-    return send_file(data, as_attachment=True, download_name=f"{year}年度项目支出绩效自评表.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(
+        data,
+        as_attachment=True,
+        download_name=f"{year}年度项目支出绩效自评表.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )

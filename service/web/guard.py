@@ -5,6 +5,7 @@ request carrying either in its path, query, form or JSON is answered 400 with th
 any view runs (and before the database is asked).  JSON nested deeper than the parser can
 follow is refused the same way.  Fields are then normalised by `domain.inputs.clean_text`.
 """
+
 from __future__ import annotations
 
 from flask import request

@@ -1,4 +1,5 @@
 """An indicator's page (target, revisions, value history) and evidence attachments."""
+
 from __future__ import annotations
 
 import io
@@ -12,8 +13,8 @@ from ..exports.history import build_history_workbook
 from ..models import Attachment, Division, FiscalYear, Report
 from ..queries import list_indicators, revisions_of
 from ..reporting.evidence import add_attachment, attachments_of, remove_attachment
-from ..reporting.reports import ReportError, load_scope
 from ..reporting.read import indicator_history
+from ..reporting.reports import ReportError, load_scope
 from ..request_db import get_session
 from ..stored_targets import target_of
 from . import web_bp
@@ -33,10 +34,15 @@ def indicator(code: str):
     item, project, division = _indicator_or_404(code)
     session = get_session()
     may_see_values = can(user, "view_report", division.id)
-    return render_template("indicator.html", indicator=item, project=project, division=division,
-                           reading=target_of(item).reading(),
-                           revisions=revisions_of(session, [item.id]).get(item.id, []),
-                           history=indicator_history(session, item) if may_see_values else None)
+    return render_template(
+        "indicator.html",
+        indicator=item,
+        project=project,
+        division=division,
+        reading=target_of(item).reading(),
+        revisions=revisions_of(session, [item.id]).get(item.id, []),
+        history=indicator_history(session, item) if may_see_values else None,
+    )
 
 
 @web_bp.get("/indicators/<code>/history.xlsx")
@@ -44,8 +50,12 @@ def indicator_history_export(code: str):
     item, _project, division = _indicator_or_404(code)
     authorize("view_report", division.id)
     rows = indicator_history(get_session(), item)
-    return send_file(build_history_workbook(item, rows), as_attachment=True, download_name=f"{code}_填报历史.xlsx",
-                     mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(
+        build_history_workbook(item, rows),
+        as_attachment=True,
+        download_name=f"{code}_填报历史.xlsx",
+        mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    )
 
 
 def _evidence_scope(division: str, period: str, code: str, action: str):
@@ -59,9 +69,13 @@ def _evidence_scope(division: str, period: str, code: str, action: str):
 @web_bp.get("/reports/<division>/<period>/indicators/<code>/evidence")
 def report_evidence(division: str, period: str, code: str):
     scope, indicator = _evidence_scope(division, period, code, "view_report")
-    return render_template("evidence.html", scope=scope, indicator=indicator,
-                           attachments=attachments_of(get_session(), scope, indicator),
-                           editable=can(current(), "edit_report", scope.division.id))
+    return render_template(
+        "evidence.html",
+        scope=scope,
+        indicator=indicator,
+        attachments=attachments_of(get_session(), scope, indicator),
+        editable=can(current(), "edit_report", scope.division.id),
+    )
 
 
 @web_bp.post("/reports/<division>/<period>/indicators/<code>/evidence")
@@ -96,8 +110,9 @@ def _attachment(attachment_id: int, action: str):
 @web_bp.get("/attachments/<int:attachment_id>")
 def attachment_download(attachment_id: int):
     item, _report = _attachment(attachment_id, "view_report")
-    return send_file(io.BytesIO(item.data), as_attachment=True, download_name=item.file_name,
-                     mimetype=item.content_type)
+    return send_file(
+        io.BytesIO(item.data), as_attachment=True, download_name=item.file_name, mimetype=item.content_type
+    )
 
 
 @web_bp.post("/attachments/<int:attachment_id>/remove")
@@ -115,6 +130,8 @@ def attachment_remove(attachment_id: int):
         session.rollback()
         flash(exc.message, "error")
     indicator_code = next(c for c, (i, _p) in scope.indicators.items() if i.id == item.indicator_id)
-    return redirect(url_for("web.report_evidence", division=division.code, period=Period(year, report.quarter).code,
-                            code=indicator_code))
-
+    return redirect(
+        url_for(
+            "web.report_evidence", division=division.code, period=Period(year, report.quarter).code, code=indicator_code
+        )
+    )

@@ -1,5 +1,6 @@
 """Monitoring pages: the overview (status by division, deadlines list and calendar, budget execution),
 the inbox, notification settings and the delivery log."""
+
 from __future__ import annotations
 
 import calendar
@@ -41,12 +42,20 @@ def overview():
     ids = [d.id for d in visible_divisions(session, user)]
     statuses = status_overview(session, year, ids, today)
     month = _month(request.args.get("month"), today)
-    return render_template("overview.html", year=year, years=years(session), as_of=statuses.as_of, rows=statuses.rows,
-                           matrix=statuses.matrix, shown=statuses.shown,
-                           deadlines=dated_targets(session, year.id, ids, today, today + DEADLINES_AHEAD),
-                           calendar=_calendar(session, year, month, ids),
-                           month=month, prev_month=(month - timedelta(days=1)).replace(day=1),
-                           next_month=(month + timedelta(days=32)).replace(day=1))
+    return render_template(
+        "overview.html",
+        year=year,
+        years=years(session),
+        as_of=statuses.as_of,
+        rows=statuses.rows,
+        matrix=statuses.matrix,
+        shown=statuses.shown,
+        deadlines=dated_targets(session, year.id, ids, today, today + DEADLINES_AHEAD),
+        calendar=_calendar(session, year, month, ids),
+        month=month,
+        prev_month=(month - timedelta(days=1)).replace(day=1),
+        next_month=(month + timedelta(days=32)).replace(day=1),
+    )
 
 
 def _month(text: str | None, today: date) -> date:
@@ -61,8 +70,9 @@ def _calendar(session, year: FiscalYear, month: date, division_ids: list[int]) -
     end = month.replace(day=calendar.monthrange(month.year, month.month)[1])
     events: dict[date, list[tuple[str, str]]] = {}
     for indicator, _project, _division in dated_targets(session, year.id, division_ids, month, end):
-        events.setdefault(indicator.due, []).append((f"{indicator.code} {indicator.name}",
-                                                     url_for("web.indicator", code=indicator.code)))
+        events.setdefault(indicator.due, []).append(
+            (f"{indicator.code} {indicator.name}", url_for("web.indicator", code=indicator.code))
+        )
     for period in periods_of(year.year):
         due = period.due(year.report_due_days)
         if month <= due <= end:
@@ -98,13 +108,24 @@ def notification_settings():
     if request.method == "POST":
         form = request.form
         if form.get("rotate_secret") == "1":
-            decide(lambda session: rotate_webhook_secret(session, user),
-                   "已生成新的 Webhook 签名密钥，请同步更新接收方的校验配置")
+            decide(
+                lambda session: rotate_webhook_secret(session, user),
+                "已生成新的 Webhook 签名密钥，请同步更新接收方的校验配置",
+            )
         else:
             networks = current_app.config["PERFTRACK_SETTINGS"].webhook_allowed_networks
-            decide(lambda session: set_notification_settings(
-                session, user, form.get("email"), form.get("webhook_url"), form.get("notify_email") == "1",
-                form.get("email_digest") == "1", networks), "通知设置已保存")
+            decide(
+                lambda session: set_notification_settings(
+                    session,
+                    user,
+                    form.get("email"),
+                    form.get("webhook_url"),
+                    form.get("notify_email") == "1",
+                    form.get("email_digest") == "1",
+                    networks,
+                ),
+                "通知设置已保存",
+            )
         return redirect(url_for("web.notification_settings"))
     return render_template("notification_settings.html")
 

@@ -1,4 +1,5 @@
 """Quarterly report pages: overview, the division's form, review, workbook round-trip, history."""
+
 from __future__ import annotations
 
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
@@ -16,8 +17,18 @@ from ..reporting.conflicts import compare, merged_form
 from ..reporting.followup import follow_up
 from ..reporting.read import changes_since_return, form_groups, latest_event, report_events, report_overview
 from ..reporting.reports import (
-    ActualRow, ReportError, SpendRow, VersionConflict, current_actuals, is_locked, load_scope, may_edit,
-    previous_report, save, set_period_lock, transition,
+    ActualRow,
+    ReportError,
+    SpendRow,
+    VersionConflict,
+    current_actuals,
+    is_locked,
+    load_scope,
+    may_edit,
+    previous_report,
+    save,
+    set_period_lock,
+    transition,
 )
 from ..reporting.workbook import WORKBOOK_MIME, StaleWorkbook, build_workbook, save_workbook
 from ..request_db import get_session
@@ -58,15 +69,22 @@ def reports():
     rows = report_overview(session, year, visible_divisions(session, user))
     periods = {q: Period(year.year, q) for q in range(1, 5)}
     locks = {q: is_locked(session, year.id, q) for q in periods}
-    return render_template("reports.html", rows=rows, year=year, years=known, periods=periods, locks=locks,
-                           due_days=year.report_due_days)
+    return render_template(
+        "reports.html", rows=rows, year=year, years=known, periods=periods, locks=locks, due_days=year.report_due_days
+    )
 
 
 def _raw_from_form(form, code: str, target) -> RawActual:
-    raw = RawActual(value=form.get(f"v-{code}", ""), expected_on=form.get(f"e-{code}", ""),
-                    likelihood=form.get(f"l-{code}", ""), cause_category=form.get(f"cc-{code}", ""),
-                    cause_text=form.get(f"ct-{code}", ""), measure_text=form.get(f"m-{code}", ""),
-                    confirm_decrease=form.get(f"cd-{code}") == "1", decrease_reason=form.get(f"dr-{code}", ""))
+    raw = RawActual(
+        value=form.get(f"v-{code}", ""),
+        expected_on=form.get(f"e-{code}", ""),
+        likelihood=form.get(f"l-{code}", ""),
+        cause_category=form.get(f"cc-{code}", ""),
+        cause_text=form.get(f"ct-{code}", ""),
+        measure_text=form.get(f"m-{code}", ""),
+        confirm_decrease=form.get(f"cd-{code}") == "1",
+        decrease_reason=form.get(f"dr-{code}", ""),
+    )
     if target.kind == TargetKind.DEADLINE:
         state = form.get(f"ds-{code}", "")
         raw.value = {"done": raw.value, "not_done": "未完成"}.get(state, "")
@@ -91,12 +109,23 @@ def _render_report(scope, errors=None, posted=None, status=200, conflict=None, b
     reviewing = can(user, "review_report") and report.state in (ReportState.SUBMITTED, ReportState.ACCEPTED)
     locked = is_locked(session, scope.year.id, scope.period.quarter)
     return render_template(
-        "report.html", scope=scope, report=report, groups=groups, errors=errors or {}, posted=posted,
-        editable=may_edit(user, scope) and not locked, locked=locked, reviewing=reviewing,
+        "report.html",
+        scope=scope,
+        report=report,
+        groups=groups,
+        errors=errors or {},
+        posted=posted,
+        editable=may_edit(user, scope) and not locked,
+        locked=locked,
+        reviewing=reviewing,
         returned=returned if report.state == ReportState.RETURNED or reviewing else None,
         changes=changes_since_return(session, scope) if reviewing else [],
-        events=events, due=scope.period.due(scope.year.report_due_days), needs_explanation=needs_explanation,
-        has_previous=previous_report(session, scope) is not None, conflict=conflict, based_on=based_on,
+        events=events,
+        due=scope.period.due(scope.year.report_due_days),
+        needs_explanation=needs_explanation,
+        has_previous=previous_report(session, scope) is not None,
+        conflict=conflict,
+        based_on=based_on,
     ), status
 
 
@@ -119,35 +148,49 @@ def report_save(division: str, period: str):
     scope = open_scope(division, period, "edit_report")
     session = get_session()
     form = request.form
-    actual_rows = [ActualRow(code, _raw_from_form(form, code, target_of(indicator)), f"指标 {code}")
-                   for code, (indicator, _p) in scope.indicators.items() if f"l-{code}" in form]
-    spend_rows = [SpendRow(code, form.get(f"sp-{code}", ""), form.get(f"bd-{code}", ""), f"项目 {code}")
-                  for code in scope.projects if f"sp-{code}" in form]
+    actual_rows = [
+        ActualRow(code, _raw_from_form(form, code, target_of(indicator)), f"指标 {code}")
+        for code, (indicator, _p) in scope.indicators.items()
+        if f"l-{code}" in form
+    ]
+    spend_rows = [
+        SpendRow(code, form.get(f"sp-{code}", ""), form.get(f"bd-{code}", ""), f"项目 {code}")
+        for code in scope.projects
+        if f"sp-{code}" in form
+    ]
     try:
-        result = save(session, scope, current(), actual_rows, spend_rows, "web",
-                      expected_version=form.get("version", type=int))
+        result = save(
+            session, scope, current(), actual_rows, spend_rows, "web", expected_version=form.get("version", type=int)
+        )
         session.commit()
     except VersionConflict as exc:  # keep what was typed, beside what is stored now
         session.rollback()
         fresh = open_scope(division, period, "edit_report")
         cells = compare(session, fresh, actual_rows, spend_rows, exc.based_on)
-        flash(f"报告已被他人修改（您打开时为版本 {exc.based_on}，现为版本 {exc.current}）：您填写的内容尚未保存，"
-              "已保留在表单中，请核对下表后再次保存", "error")
+        flash(
+            f"报告已被他人修改（您打开时为版本 {exc.based_on}，现为版本 {exc.current}）：您填写的内容尚未保存，"
+            "已保留在表单中，请核对下表后再次保存",
+            "error",
+        )
         return _render_report(fresh, {}, merged_form(form, fresh, cells), 409, cells, exc.based_on)
     except ReportError as exc:
         session.rollback()
         if exc.status == 422:
             locations = {f"指标 {c}": c for c in scope.indicators} | {f"项目 {c}": c for c in scope.projects}
             flash(f"{exc.message}（{len(exc.problems)} 处错误，已在下方标出）", "error")
-            return _render_report(open_scope(division, period, "edit_report"),
-                                  _errors_by_row(exc.problems, locations), form, 422)
+            return _render_report(
+                open_scope(division, period, "edit_report"), _errors_by_row(exc.problems, locations), form, 422
+            )
         flash(exc.message, "error")
         return redirect(_report_url(scope))
     if form.get("then") == ReportAction.SUBMIT:
         return _act(scope, ReportAction.SUBMIT, expected_version=result.version)
     if result.changed:
-        flash(f"已保存：{len(result.changed_actuals)} 个指标、{len(result.changed_spend)} 个项目资金有更新"
-              f"（版本 {result.version}）", "ok")
+        flash(
+            f"已保存：{len(result.changed_actuals)} 个指标、{len(result.changed_spend)} 个项目资金有更新"
+            f"（版本 {result.version}）",
+            "ok",
+        )
     else:
         flash("没有需要保存的修改", "ok")
     return redirect(_report_url(scope))
@@ -159,12 +202,25 @@ def _act(scope, action: str, expected_version: int | None = None):
     authorize(TRANSITION_NEEDS[action], scope.division.id)
     reasons = {code: request.form.get(f"rr-{code}", "") for code in scope.indicators}
     try:
-        changed = transition(session, scope, user, action, request.form.get("comment", ""), reasons,
-                             expected_version=expected_version if expected_version is not None
-                             else request.form.get("version", type=int))
+        changed = transition(
+            session,
+            scope,
+            user,
+            action,
+            request.form.get("comment", ""),
+            reasons,
+            expected_version=expected_version
+            if expected_version is not None
+            else request.form.get("version", type=int),
+        )
         if changed:
-            follow_up(session, scope, action, current_app.config["PERFTRACK_SETTINGS"].redis_url,
-                      request.form.get("comment", ""))
+            follow_up(
+                session,
+                scope,
+                action,
+                current_app.config["PERFTRACK_SETTINGS"].redis_url,
+                request.form.get("comment", ""),
+            )
         session.commit()
     except ReportError as exc:
         session.rollback()
@@ -172,15 +228,22 @@ def _act(scope, action: str, expected_version: int | None = None):
             locations = {f"指标 {c}（{i.name}）": c for c, (i, _p) in scope.indicators.items()}
             locations |= {f"项目 {c}（{p.name}）": c for c, p in scope.projects.items()}
             flash(f"{exc.message}，请补充下方标出的内容", "error")
-            return _render_report(open_scope(scope.division.code, scope.period.code),
-                                  _errors_by_row(exc.problems, locations), None, exc.status)
+            return _render_report(
+                open_scope(scope.division.code, scope.period.code),
+                _errors_by_row(exc.problems, locations),
+                None,
+                exc.status,
+            )
         flash(exc.message, "error")
         return redirect(_report_url(scope))
     report = scope.report
     if changed:
-        message = {ReportAction.SIGN: "已签认",
-                   ReportAction.SUBMIT: "已提交财务处审核" + ("（逾期提交）" if report.late else ""),
-                   ReportAction.RETURN: "已退回处室修改", ReportAction.ACCEPT: "已审核通过"}[action]
+        message = {
+            ReportAction.SIGN: "已签认",
+            ReportAction.SUBMIT: "已提交财务处审核" + ("（逾期提交）" if report.late else ""),
+            ReportAction.RETURN: "已退回处室修改",
+            ReportAction.ACCEPT: "已审核通过",
+        }[action]
         flash(message, "ok")
     return redirect(_report_url(scope))
 
@@ -205,22 +268,31 @@ def report_preview(division: str, period: str):
     target = target_of(found[0])
     previous_row = previous_report(get_session(), scope)
     before = current_actuals(get_session(), previous_row.id if previous_row else None).get(found[0].id)
-    reading = read_actual(target, _raw_from_form(request.form, code, target), scope.period,
-                          previous=before.number if before else None, today=clock.today())
+    reading = read_actual(
+        target,
+        _raw_from_form(request.form, code, target),
+        scope.period,
+        previous=before.number if before else None,
+        today=clock.today(),
+    )
     needs = needs_explanation(reading.light, reading.actual.likelihood)
-    return jsonify({"light": {"code": reading.light.code, "label": reading.light.label,
-                              "detail": reading.light.detail},
-                    "needs_explanation": needs,
-                    "errors": [{"field": e.field, "message": str(e)} for e in reading.errors],
-                    "missing": [str(m) for m in missing_for_submit(target, reading)] if not reading.errors else []})
+    return jsonify(
+        {
+            "light": {"code": reading.light.code, "label": reading.light.label, "detail": reading.light.detail},
+            "needs_explanation": needs,
+            "errors": [{"field": e.field, "message": str(e)} for e in reading.errors],
+            "missing": [str(m) for m in missing_for_submit(target, reading)] if not reading.errors else [],
+        }
+    )
 
 
 @web_bp.get("/reports/<division>/<period>/workbook.xlsx")
 def report_workbook(division: str, period: str):
     scope = open_scope(division, period)
     name = f"{scope.division.name}_{scope.period.code}_绩效监控填报.xlsx"
-    return send_file(build_workbook(get_session(), scope), as_attachment=True, download_name=name,
-                     mimetype=WORKBOOK_MIME)
+    return send_file(
+        build_workbook(get_session(), scope), as_attachment=True, download_name=name, mimetype=WORKBOOK_MIME
+    )
 
 
 @web_bp.post("/reports/<division>/<period>/workbook")
@@ -237,15 +309,21 @@ def report_workbook_upload(division: str, period: str):
     except StaleWorkbook as exc:  # a file downloaded before the latest change: show what it would undo
         session.rollback()
         fresh = open_scope(division, period, "edit_report")
-        cells = compare(session, fresh, exc.filled.actual_rows, exc.filled.spend_rows, exc.filled.version,
-                        skip_blank=True)
-        return render_template("workbook_conflict.html", scope=fresh, file_name=upload.filename, conflict=exc,
-                               cells=cells), 409
+        cells = compare(
+            session, fresh, exc.filled.actual_rows, exc.filled.spend_rows, exc.filled.version, skip_blank=True
+        )
+        return render_template(
+            "workbook_conflict.html", scope=fresh, file_name=upload.filename, conflict=exc, cells=cells
+        ), 409
     except ReportError as exc:
         session.rollback()
         return render_template("upload_problems.html", scope=scope, file_name=upload.filename, error=exc), exc.status
-    flash(f"工作簿已导入：{len(result.changed_actuals)} 个指标、{len(result.changed_spend)} 个项目资金有更新"
-          if result.changed else "工作簿与已保存的内容相同，没有修改", "ok")
+    flash(
+        f"工作簿已导入：{len(result.changed_actuals)} 个指标、{len(result.changed_spend)} 个项目资金有更新"
+        if result.changed
+        else "工作簿与已保存的内容相同，没有修改",
+        "ok",
+    )
     return redirect(_report_url(scope))
 
 
@@ -267,6 +345,7 @@ def _set_lock(code: str, lock: bool) -> None:
     year = fiscal_year(get_session(), parsed.year)
     if year is None:
         raise NotFound(f"没有 {parsed.year} 年度")
-    decide(lambda session: set_period_lock(session, year, parsed.quarter, user, lock,
-                                           request.form.get("reason", "")),
-           lambda changed: f"{parsed.label}已{'锁定' if lock else '重新开放'}" if changed else f"{parsed.label}状态未变")
+    decide(
+        lambda session: set_period_lock(session, year, parsed.quarter, user, lock, request.form.get("reason", "")),
+        lambda changed: f"{parsed.label}已{'锁定' if lock else '重新开放'}" if changed else f"{parsed.label}状态未变",
+    )
