@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import tempfile
@@ -392,9 +393,12 @@ def worker_env(monkeypatch, seeded_url, redis_url, tmp_path):
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGINT, signal.SIGTERM)}
     jobs.reset()
     yield env
     jobs.reset()
+    for number, handler in handlers.items():  # an in-process RQ worker leaves its stop handlers installed
+        signal.signal(number, handler)
 
 
 # ---------------------------------------------------------------- browser (Debian chromium via Playwright)
