@@ -185,8 +185,8 @@ def test_a_grade_is_checked_like_a_file_row_and_replaces_the_previous_one(app):
     for band, percent, message in (
         ("", "", "评价档次：未填写，应为 达成 / 部分达成 / 未达成"),
         ("很好", "", "评价档次：「很好」应为 达成 / 部分达成 / 未达成"),
-        ("达成", "abc", "得分比例：「abc」不是百分比"),
-        ("达成", "NaN", "得分比例：「NaN」不是百分比"),
+        ("达成", "abc", "得分比例：「abc」不是数字"),
+        ("达成", "NaN", "得分比例：「NaN」不是数字"),
         ("部分达成", "85%", "得分比例：85% 不在「部分达成」档 60–80% 内"),
     ):
         with pytest.raises(DecisionError) as refused:
@@ -211,8 +211,8 @@ def test_overrides_and_notes_are_checked_and_refused_once_the_year_is_locked(dem
         ).one()
         for score, reason, message in (
             ("12", " ", "调整得分必须说明原因"),
-            ("十二", "补报", "得分应为数字"),
-            ("Infinity", "补报", "得分应为数字"),
+            ("十二", "补报", "得分：「十二」不是数字"),
+            ("Infinity", "补报", "得分：「Infinity」不是数字"),
             ("12.51", "补报", "应在 0 到分值 12.50 之间"),
             ("-1", "补报", "应在 0 到分值 12.50 之间"),
         ):
@@ -226,8 +226,10 @@ def test_overrides_and_notes_are_checked_and_refused_once_the_year_is_locked(dem
             "第四季度补报",
             "caiwu",
         )
-        set_division_note(session, run, row, "  原因：招标延期" + "。" * 3000)
-        assert len(row.division_note) == 2000 and row.division_note.startswith("原因：招标延期")
+        with pytest.raises(DecisionError, match="不能超过 2000 个字"):  # refused, not cut short unseen
+            set_division_note(session, run, row, "  原因：招标延期" + "。" * 3000)
+        set_division_note(session, run, row, "  原因：招标延期 ")
+        assert row.division_note == "原因：招标延期"
         lock_year(session, run)
         with pytest.raises(DecisionError, match="只能查看"):
             override_score(session, run, row, "11", "再调", "caiwu")

@@ -82,7 +82,7 @@ def test_notification_settings_are_validated_and_saved(client_as, app):
     assert "邮箱地址格式不正确" in bad.get_data(as_text=True)
     for webhook, message in (
         ("ftp://robot.example", "应以 http:// 或 https:// 开头"),
-        ("https://robot.example/" + "x" * 500, "Webhook 地址过长（最多 500 个字符）"),
+        ("https://robot.example/" + "x" * 500, "Webhook 地址：不能超过 500 个字"),
     ):
         refused = client.post("/notifications/settings", data={"webhook_url": webhook}, follow_redirects=True)
         assert message in refused.get_data(as_text=True)
