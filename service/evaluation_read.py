@@ -112,9 +112,12 @@ def project_sheet(session: Session, run: EvaluationRun, project: Project) -> Pro
     project_result = session.exec(
         select(ProjectResult).where(ProjectResult.run_id == run.id, ProjectResult.project_id == project.id)
     ).first()
+    by_code = {i.code: i for i in indicators}
+    lines = indicator_block(result, indicators, explanations)  # one line per score, in the same order
+    rows = [(score, line, by_code[score.code]) for score, line in zip(result.indicators, lines, strict=True)]
     return ProjectSheet(
         result,
-        list(zip(result.indicators, indicator_block(result, indicators, explanations), indicators, strict=False)),
+        rows,
         stored,
         grades,
         project_result,

@@ -226,12 +226,38 @@ def test_overrides_and_notes_are_checked_and_refused_once_the_year_is_locked(dem
             "第四季度补报",
             "caiwu",
         )
-        with pytest.raises(DecisionError, match="不能超过 2000 个字"):  # refused, not cut short unseen
-            set_division_note(session, run, row, "  原因：招标延期" + "。" * 3000)
-        set_division_note(session, run, row, "  原因：招标延期 ")
-        assert row.division_note == "原因：招标延期"
+        with pytest.raises(DecisionError, match="偏差原因分析及改进措施：不能超过 2000 个字"):
+            set_division_note(session, run, row, "原因：招标延期" + "。" * 3000)
+        set_division_note(session, run, row, "  原因：招标延期；改进措施：四季度集中实施 ")
+        assert row.division_note == "原因：招标延期；改进措施：四季度集中实施"
         lock_year(session, run)
         with pytest.raises(DecisionError, match="只能查看"):
             override_score(session, run, row, "11", "再调", "caiwu")
         with pytest.raises(DecisionError, match="只能查看"):
             set_division_note(session, run, row, "再写")
+
+
+def test_the_project_sheet_pairs_each_score_with_its_own_indicator(demo_year):
+    """An indicator added after a run (a later import) is not in the run; the others keep their rows."""
+    from service.evaluation_read import project_sheet
+
+    with session_scope(demo_year) as session:
+        run = execute_run(session, start_run(session, 2025, "caiwu"))
+        project = session.exec(select(Project).where(Project.code == "2025-001")).one()
+        session.add(
+            Indicator(
+                project_id=project.id,
+                code="2025-001.99",
+                row_order=0,
+                level1="产出指标",
+                level2="数量指标",
+                name="新增指标",
+                kind="numeric",
+                direction="higher_better",
+            )
+        )
+        session.flush()
+        sheet = project_sheet(session, run, project)
+        assert len(sheet.rows) == len(sheet.result.indicators) >= 2
+        assert all(score.code == indicator.code for score, _line, indicator in sheet.rows)
+        assert "2025-001.99" not in {indicator.code for _score, _line, indicator in sheet.rows}
