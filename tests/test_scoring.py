@@ -88,7 +88,15 @@ def test_the_basis_reads_like_the_issue():
 def test_adjusted_budget_is_used_and_execution_is_capped_at_full():
     result = score_project(project(ind(actual="50"), budget="100", adjusted="80", spent="90"))
     assert result.budget.score == D("10.00") and result.budget.rate == D("112.50")
-    assert "全年预算数 80.00" in result.budget.basis and "（执行率按 100% 计）" in result.budget.basis
+    assert (
+        "全年预算数 80.00" in result.budget.basis
+        and "（执行率按 100% 计；超预算执行，须说明原因）" in result.budget.basis
+    )
+    [over] = [f for f in result.findings if f.code == "over_budget"]
+    assert (
+        over.message == "执行数 90.00 万元超过全年预算数 80.00 万元（执行率 112.50%），请说明超预算支出的原因及资金来源"
+    )
+    assert not any(f.code == "over_budget" for f in score_project(project(ind(actual="50"), spent="100")).findings)
 
 
 def test_weights_split_equally_add_up_exactly_and_given_weights_are_checked():

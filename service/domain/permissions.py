@@ -21,7 +21,8 @@ class Action(Labelled):
     SIGN_REPORT = "sign_report", "签认该处室的报告"
     REVIEW_REPORT = "review_report", "审核报告"
     LOCK_PERIOD = "lock_period", "锁定或重新开放期间"
-    RUN_EVALUATION = "run_evaluation", "进行绩效自评计算、评定和调整"  # start runs, grade, override, lock the year
+    RUN_EVALUATION = "run_evaluation", "进行绩效自评计算、评定和调整"  # start runs, grade, override, exclude, lock
+    UNLOCK_EVALUATION = "unlock_evaluation", "解锁已归档的绩效自评"  # reopen a locked year, with a reason
     MANAGE_USERS = "manage_users", "管理用户"
 
 
@@ -37,6 +38,7 @@ RULES: dict[Action, tuple[frozenset[Role], frozenset[Role]]] = {
     Action.REVIEW_REPORT: (frozenset({Role.FINANCE}), NOBODY),
     Action.LOCK_PERIOD: (frozenset({Role.FINANCE}), NOBODY),
     Action.RUN_EVALUATION: (frozenset({Role.FINANCE}), NOBODY),
+    Action.UNLOCK_EVALUATION: (frozenset({Role.ADMIN, Role.FINANCE}), NOBODY),
     Action.MANAGE_USERS: (frozenset({Role.ADMIN}), NOBODY),
 }
 # What each step of a report's workflow asks of the user (on the report's division).

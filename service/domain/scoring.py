@@ -11,9 +11,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
+from typing import Any
 
 from .targets import Target, format_decimal
-from .vocabulary import CEILINGS, Band, Comparator, TargetKind
+from .vocabulary import CEILINGS, Band, Comparator, Likelihood, Measure, ScoreFindingKind, TargetKind
 
 HUNDRED = Decimal(100)
 
@@ -44,6 +45,7 @@ class ScoringPolicy:
     cap_by_execution: bool = False
     execution_caps: list = field(default_factory=lambda: [[50, 59], [60, 69], [70, 79], [80, 89]])
     weight_mismatch: str = "keep"  # given 分值 not adding up to the level's weight: keep | rescale
+    missing_level: str = "keep"  # a first level the project lacks: keep its points unearned | redistribute them
     grades: list = field(default_factory=lambda: [[90, "优"], [80, "良"], [60, "中"], [0, "差"]])
 
     @classmethod
@@ -55,6 +57,8 @@ class ScoringPolicy:
         policy = cls(**{k: (Decimal(str(v)) if k in ("far_above", "deduction_points") else v) for k, v in data.items()})
         if policy.lower_better not in ("ratio", "linear"):
             raise ValueError("lower_better 应为 ratio 或 linear")
+        if policy.missing_level not in ("keep", "redistribute"):
+            raise ValueError("missing_level 应为 keep 或 redistribute")
         if policy.budget_weight == 20 and sum(policy.level_weights.values()) == 90:
             policy = policy.with_budget_weight(20)
         return policy
@@ -99,7 +103,7 @@ class Review:
 
 @dataclass
 class IndicatorInput:
-    """An indicator as scored: its target, its 分值 and what was reported for the year."""
+    """An indicator as scored: its target, its 分值, what was reported for the year and what a person said."""
 
     code: str
     level1: str
@@ -111,6 +115,13 @@ class IndicatorInput:
     done_on: date | None = None
     progress: str = ""
     review: Review | None = None
+    flags: tuple[str, ...] = ()  # codes of the target's open findings (warnings and errors)
+    likelihood: str = ""  # 确定能 | 有可能 | 不可能, as the division reported it
+
+    @property
+    def cumulative(self) -> bool:
+        """A year-to-date count or amount (labelled 截至 Qn before the year's report)."""
+        return self.target.measure == Measure.CUMULATIVE
 
 
 @dataclass
@@ -120,6 +131,8 @@ class ProjectInput:
     budget: Decimal  # 年初预算数
     adjusted_budget: Decimal | None = None  # 全年预算数 reported
     spent: Decimal | None = None
+    as_of: date | None = None  # a trial's as-of date: deadlines after it are not yet due; None at year end
+    through: str = ""  # the quarter the values run to when it is not the year's last, e.g. "Q3"
 
 
 @dataclass
@@ -129,6 +142,16 @@ class ScoreFinding:
     code: str
     subject: str
     message: str
+
+
+# Target findings whose usual meaning the machine knows: the comparator was written the wrong way round.
+CORRECTED_COMPARATORS = {"inverted_comparator": "满意度指标写成了上限", "vacuous_bound": "比率上限恒成立"}
+FLIPPED = {Comparator.AT_MOST: Comparator.AT_LEAST, Comparator.LESS_THAN: Comparator.MORE_THAN}
+LIKELIHOOD_BANDS = {
+    Likelihood.CERTAIN: Band.ACHIEVED,
+    Likelihood.POSSIBLE: Band.PARTLY,
+    Likelihood.IMPOSSIBLE: Band.NOT_ACHIEVED,
+}
 
 
 @dataclass
@@ -158,29 +181,36 @@ class ProjectScore:
     budget: BudgetScore
     indicators: list[IndicatorScore]
     findings: list[ScoreFinding]
+    level_weights: dict[str, Decimal] = field(default_factory=dict)  # each first level's points in this project
+
+    def budget_dict(self) -> dict[str, Any]:
+        b = self.budget
+        return {
+            "budget": _num(b.budget),
+            "spent": _num(b.spent),
+            "rate": _num(b.rate),
+            "weight": _num(b.weight),
+            "score": _num(b.score),
+            "basis": b.basis,
+        }
 
     def to_dict(self) -> dict:
-        def num(value):
-            return None if value is None else float(value)
-
+        num = _num
         return {
             "project": self.project,
             "total": num(self.total),
             "grade": self.grade,
-            "budget": {
-                "budget": num(self.budget.budget),
-                "spent": num(self.budget.spent),
-                "rate": num(self.budget.rate),
-                "weight": num(self.budget.weight),
-                "score": num(self.budget.score),
-                "basis": self.budget.basis,
-            },
+            "budget": self.budget_dict(),
             "indicators": [
                 {"code": i.code, "weight": num(i.weight), "actual": i.actual, "score": num(i.score), "basis": i.basis}
                 for i in self.indicators
             ],
-            "findings": [asdict(f) for f in self.findings],
+            "findings": [asdict(f) | {"label": ScoreFindingKind.label_of(f.code)} for f in self.findings],
         }
+
+
+def _num(value: Decimal | None) -> float | None:
+    return None if value is None else float(value)
 
 
 def allocate(total: Decimal, shares: list[Decimal], quantum: Decimal) -> list[Decimal]:
@@ -197,7 +227,48 @@ def _fmt(value: Decimal, places: int = 2) -> str:
     return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):.{places}f}"
 
 
-def _weights(project: ProjectInput, policy: ScoringPolicy, findings: list[ScoreFinding]) -> dict[str, Decimal]:
+def needs_review(indicator: IndicatorInput) -> bool:
+    """Only a person can score it: a qualitative indicator, or a deadline missed or met late."""
+    target = indicator.target
+    if target.kind == TargetKind.QUALITATIVE:
+        return True
+    if target.kind != TargetKind.DEADLINE:
+        return False
+    on_time = indicator.done and (target.due is None or indicator.done_on is None or indicator.done_on <= target.due)
+    return not on_time
+
+
+def _level_weights(
+    project: ProjectInput, policy: ScoringPolicy, present: set[str], findings: list[ScoreFinding]
+) -> dict[str, Decimal]:
+    """Each first level's points; a level the project lacks keeps its points unearned (flagged) or, by policy,
+    hands them to the others in proportion."""
+    weights = {level: _d(w) for level, w in policy.level_weights.items()}
+    missing = [level for level in weights if level not in present]
+    if not missing:
+        return weights
+    redistribute = policy.missing_level == "redistribute" and len(missing) < len(weights)
+    for level in missing:
+        findings.append(
+            ScoreFinding(
+                "missing_level",
+                project.code,
+                f"项目没有{level}，该级 {format_decimal(weights[level])} 分"
+                + ("已按比例分配给其他一级指标" if redistribute else "无从得分（请核实指标表是否缺项）"),
+            )
+        )
+    if not redistribute:
+        return weights
+    total = sum(weights.values(), Decimal(0))
+    kept = [level for level in weights if level in present]
+    base = sum(weights[level] for level in kept)
+    shares = allocate(total, [weights[level] * total / base for level in kept], policy.quantum)
+    return dict(zip(kept, shares, strict=True))
+
+
+def _weights(
+    project: ProjectInput, policy: ScoringPolicy, findings: list[ScoreFinding]
+) -> tuple[dict[str, Decimal], dict[str, Decimal]]:
     by_level: dict[str, list[IndicatorInput]] = {}
     for indicator in project.indicators:
         level = policy.level_aliases.get(indicator.level1, indicator.level1)
@@ -209,16 +280,11 @@ def _weights(project: ProjectInput, policy: ScoringPolicy, findings: list[ScoreF
             )
             continue
         by_level.setdefault(level, []).append(indicator)
+    levels = _level_weights(project, policy, set(by_level), findings)
     weights: dict[str, Decimal] = {}
-    for level, level_weight in policy.level_weights.items():
-        level_weight = _d(level_weight)
+    for level, level_weight in levels.items():
         items = by_level.get(level, [])
         if not items:
-            findings.append(
-                ScoreFinding(
-                    "missing_level", project.code, f"项目没有{level}，该级 {format_decimal(level_weight)} 分无从得分"
-                )
-            )
             continue
         given = [i.weight for i in items]
         if all(w is not None for w in given):
@@ -244,32 +310,40 @@ def _weights(project: ProjectInput, policy: ScoringPolicy, findings: list[ScoreF
             weights.update(
                 {i.code: w for i, w in zip(items, allocate(level_weight, shares, policy.quantum), strict=False)}
             )
-    return weights
+    return weights, levels
 
 
 def score_project(project: ProjectInput, policy: ScoringPolicy = ScoringPolicy()) -> ProjectScore:
     findings: list[ScoreFinding] = []
-    weights = _weights(project, policy, findings)
-    scores = [_score_indicator(i, weights.get(i.code, Decimal(0)), policy, findings) for i in project.indicators]
-    budget = _score_budget(project, policy)
+    weights, levels = _weights(project, policy, findings)
+    scores = [
+        _score_indicator(i, weights.get(i.code, Decimal(0)), policy, findings, project) for i in project.indicators
+    ]
+    budget = _score_budget(project, policy, findings)
+    total, grade = project_total(project.code, scores, budget, policy, findings)
+    return ProjectScore(project.code, total, grade, budget, scores, findings, levels)
+
+
+def project_total(
+    code: str, scores: list[IndicatorScore], budget: BudgetScore, policy: ScoringPolicy, findings: list[ScoreFinding]
+) -> tuple[Decimal, str]:
+    """The total of the indicator and budget scores (the execution cap when the policy has it) and its grade."""
     total = sum((s.score for s in scores), Decimal(0)) + budget.score
     if policy.cap_by_execution and budget.rate is not None:
         for below, cap in policy.execution_caps:
             if budget.rate < below and total > cap:
                 findings.append(
                     ScoreFinding(
-                        "capped_by_execution",
-                        project.code,
-                        f"预算执行率 {_fmt(budget.rate)}% 低于 {below}%，总分上限 {cap}",
+                        "capped_by_execution", code, f"预算执行率 {_fmt(budget.rate)}% 低于 {below}%，总分上限 {cap}"
                     )
                 )
                 total = Decimal(cap)
                 break
     total = min(max(total, Decimal(0)), HUNDRED).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
-    return ProjectScore(project.code, total, policy.grade(total), budget, scores, findings)
+    return total, policy.grade(total)
 
 
-def _score_budget(project: ProjectInput, policy: ScoringPolicy) -> BudgetScore:
+def _score_budget(project: ProjectInput, policy: ScoringPolicy, findings: list[ScoreFinding]) -> BudgetScore:
     weight = Decimal(policy.budget_weight)
     budget = project.adjusted_budget if project.adjusted_budget is not None else project.budget
     label = "全年预算数" if project.adjusted_budget is not None else "预算数"
@@ -285,6 +359,17 @@ def _score_budget(project: ProjectInput, policy: ScoringPolicy) -> BudgetScore:
     rate = project.spent / budget
     score = (weight * min(rate, Decimal(1))).quantize(policy.quantum, rounding=ROUND_HALF_UP)
     percent = (rate * 100).quantize(Decimal("0.01"), rounding=ROUND_HALF_UP)
+    over = ""
+    if rate > 1:
+        over = "（执行率按 100% 计；超预算执行，须说明原因）"
+        findings.append(
+            ScoreFinding(
+                "over_budget",
+                project.code,
+                f"执行数 {_fmt(project.spent)} 万元超过{label} {_fmt(budget)} 万元（执行率 {_fmt(percent)}%），"
+                "请说明超预算支出的原因及资金来源",
+            )
+        )
     return BudgetScore(
         budget,
         project.spent,
@@ -292,123 +377,179 @@ def _score_budget(project: ProjectInput, policy: ScoringPolicy) -> BudgetScore:
         weight,
         score,
         f"执行数 {_fmt(project.spent)} ÷ {label} {_fmt(budget)} = {_fmt(percent)}%，"
-        f"× 分值 {format_decimal(weight)}{'（执行率按 100% 计）' if rate > 1 else ''} = {_fmt(score, policy.decimals)}",
+        f"× 分值 {format_decimal(weight)}{over} = {_fmt(score, policy.decimals)}",
     )
 
 
+def _clip(score: Decimal, weight: Decimal, policy: ScoringPolicy) -> Decimal:
+    score = min(max(score, Decimal(0)), weight).quantize(policy.quantum, rounding=ROUND_HALF_UP)
+    if score > weight:  # whole-number rounding of a fractional 分值 never gives more than the 分值
+        score = weight.quantize(policy.quantum, rounding=ROUND_FLOOR)
+    return score
+
+
+def _weight_text(weight: Decimal, policy: ScoringPolicy) -> str:
+    return format_decimal(weight) if policy.decimals == 0 else _fmt(weight)
+
+
 def _score_indicator(
-    i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, findings: list[ScoreFinding]
+    i: IndicatorInput, weight: Decimal, policy: ScoringPolicy, findings: list[ScoreFinding], project: ProjectInput
 ) -> IndicatorScore:
     q = policy.quantum
 
     def done(score: Decimal, basis: str, actual: str) -> IndicatorScore:
-        score = min(max(score, Decimal(0)), weight).quantize(q, rounding=ROUND_HALF_UP)
-        if score > weight:  # whole-number rounding of a fractional 分值 never gives more than the 分值
-            score = weight.quantize(q, rounding=ROUND_FLOOR)
-        return IndicatorScore(i.code, weight, actual, score, basis)
+        return IndicatorScore(i.code, weight, actual, _clip(score, weight, policy), basis)
 
-    w = format_decimal(weight) if policy.decimals == 0 else _fmt(weight)
+    w = _weight_text(weight, policy)
     if i.target.kind in (TargetKind.DEADLINE, TargetKind.QUALITATIVE):
-        return _judged(i, weight, w, policy, findings, done)
+        return _judged(i, weight, w, policy, findings, done, project.as_of)
     if i.actual is None:
         findings.append(ScoreFinding("missing_actual", i.code, f"「{i.target.name}」没有实际完成值，得分 0"))
         return done(Decimal(0), f"未填报实际完成值，得分 0（分值 {w}）", "")
     actual, target, unit = i.actual, i.target.value, i.target.unit
     shown = f"{format_decimal(actual)}{unit}"
+    cell = f"{shown}（截至 {project.through}）" if i.cumulative and project.through else shown
     if target is None:
         findings.append(
             ScoreFinding(
                 "no_target_number", i.code, f"「{i.target.name}」的指标值「{i.raw_value}」没有数值，需人工评分"
             )
         )
-        return done(Decimal(0), f"指标值「{i.raw_value}」无数值，得分 0，待人工评分", shown)
-    lower = i.target.comparator in CEILINGS
+        return done(Decimal(0), f"指标值「{i.raw_value}」无数值，得分 0，待人工评分", cell)
+    comparator, raw, prefix = i.target.comparator, i.raw_value, ""
+    doubt = next((code for code in CORRECTED_COMPARATORS if code in i.flags), None)
+    if doubt and comparator in FLIPPED:
+        comparator = FLIPPED[comparator]
+        raw = f"{Comparator.label_of(comparator)}{format_decimal(target)}{unit}"
+        prefix = f"指标值「{i.raw_value}」按「{raw}」理解："
+        findings.append(
+            ScoreFinding(
+                "scored_corrected",
+                i.code,
+                f"「{i.target.name}」的指标值「{i.raw_value}」已标记待核查（{CORRECTED_COMPARATORS[doubt]}），"
+                f"按「{raw}」计分；请在待核查中确认原值或更正指标值",
+            )
+        )
+    lower = comparator in CEILINGS
     if not lower and target and actual >= target * (1 + policy.far_above):
         findings.append(
             ScoreFinding(
                 "far_above_target",
                 i.code,
-                f"「{i.target.name}」实际 {shown} 超过指标 {i.raw_value} "
+                f"「{i.target.name}」实际 {shown} 超过指标 {raw} "
                 f"{int(policy.far_above * 100)}% 以上，请说明原因（指标是否设定过低）",
             )
         )
     if lower:
-        reached = actual < target or (actual == target and i.target.comparator == Comparator.AT_MOST)
+        reached = actual < target or (actual == target and comparator == Comparator.AT_MOST)
         if reached:
-            return done(weight, f"实际 {shown} 未超过指标 {i.raw_value}，得满分 {w}", shown)
+            return done(weight, f"{prefix}实际 {shown} 未超过指标 {raw}，得满分 {w}", cell)
         if policy.lower_better == "linear":
             factor = max(Decimal(0), (2 * target - actual) / target) if target else Decimal(0)
             score = weight * factor
             rounded = _fmt(score.quantize(q, rounding=ROUND_HALF_UP), policy.decimals)
             return done(
                 score,
-                f"实际 {shown} 超过指标 {i.raw_value}：(2 × {format_decimal(target)} − {format_decimal(actual)}) "
+                f"{prefix}实际 {shown} 超过指标 {raw}：(2 × {format_decimal(target)} − {format_decimal(actual)}) "
                 f"÷ {format_decimal(target)} × 分值 {w} = {rounded}",
-                shown,
+                cell,
             )
         score = weight * target / actual
         return done(
             score,
-            f"指标 {i.raw_value} ÷ 实际 {shown} × 分值 {w} = "
+            f"{prefix}指标 {raw} ÷ 实际 {shown} × 分值 {w} = "
             f"{_fmt(score.quantize(q, rounding=ROUND_HALF_UP), policy.decimals)}",
-            shown,
+            cell,
         )
-    reached = actual > target if i.target.comparator == Comparator.MORE_THAN else actual >= target
+    reached = actual > target if comparator == Comparator.MORE_THAN else actual >= target
     if reached or not target:
-        score, basis = weight, f"实际 {shown} 达到指标 {i.raw_value}，得满分 {w}"
+        score, basis = weight, f"{prefix}实际 {shown} 达到指标 {raw}，得满分 {w}"
     else:
         score = weight * actual / target
         basis = (
-            f"实际 {shown} ÷ 指标 {i.raw_value} × 分值 {w} = "
+            f"{prefix}实际 {shown} ÷ 指标 {raw} × 分值 {w} = "
             f"{_fmt(score.quantize(q, rounding=ROUND_HALF_UP), policy.decimals)}"
         )
     if policy.deduct_far_above and target and actual >= target * (1 + policy.far_above):
         score -= policy.deduction_points
         basis += f"；超出指标 {int(policy.far_above * 100)}% 以上，扣 {format_decimal(policy.deduction_points)} 分"
-    return done(score, basis, shown)
+    return done(score, basis, cell)
 
 
-def _judged(i, weight, w, policy, findings, done) -> IndicatorScore:
-    review = i.review
-    if i.target.kind == TargetKind.DEADLINE:
-        actual = f"{i.done_on.isoformat()} 完成" if i.done and i.done_on else ("已完成" if i.done else "年末未完成")
-        if review is None:
-            if i.done and (i.target.due is None or i.done_on is None or i.done_on <= i.target.due):
-                return done(
-                    weight, f"按期完成（截止 {i.target.due.isoformat() if i.target.due else '—'}），得满分 {w}", actual
-                )
-            if i.done is None:
-                findings.append(ScoreFinding("missing_actual", i.code, f"「{i.target.name}」没有填报完成情况，得分 0"))
-                return done(Decimal(0), f"未填报完成情况，得分 0（分值 {w}）", "")
-            review = Review(Band.PARTLY if i.done else Band.NOT_ACHIEVED)
-    else:
-        actual = i.progress
-        if review is None:
-            if not i.progress:
-                findings.append(ScoreFinding("missing_actual", i.code, f"「{i.target.name}」没有填报进展情况，得分 0"))
-                return done(Decimal(0), f"未填报进展情况，得分 0（分值 {w}）", "")
-            findings.append(
-                ScoreFinding(
-                    "awaiting_review", i.code, f"定性指标「{i.target.name}」尚待财务处评定档次，暂按「达成」计"
-                )
-            )
-            review = Review(Band.ACHIEVED)
+def judged_actual(i: IndicatorInput, as_of: date | None = None) -> str:
+    """What the 实际完成值 cell says for a deadline or qualitative indicator."""
+    if i.target.kind != TargetKind.DEADLINE:
+        return i.progress
+    due = i.target.due
+    if not i.done and as_of is not None and due is not None and due > as_of:
+        return f"未到期（截止 {due.isoformat()}）"
+    return f"{i.done_on.isoformat()} 完成" if i.done and i.done_on else ("已完成" if i.done else "年末未完成")
+
+
+def graded_score(
+    code: str, weight: Decimal, review: Review, policy: ScoringPolicy, findings: list[ScoreFinding]
+) -> tuple[Decimal, str]:
+    """A reviewer's band and percentage as a score and its basis (also used when a grade is given on a run)."""
     low, high = policy.bands[review.band]
     percent = _d(review.percent) if review.percent is not None else _d(policy.band_default_percent[review.band])
     if not low <= percent <= high:
         findings.append(
             ScoreFinding(
                 "percent_outside_band",
-                i.code,
+                code,
                 f"得分比例 {format_decimal(percent)}% 不在「{review.band}」档 {low}–{high}% 内，按档内边界计",
             )
         )
         percent = min(max(percent, _d(low)), _d(high))
-    score = weight * percent / HUNDRED
+    score = _clip(weight * percent / HUNDRED, weight, policy)
     note = f"（{review.note}）" if review.note else ""
-    return done(
-        score,
-        f"评定「{review.band}」{format_decimal(percent)}% × 分值 {w} = "
-        f"{_fmt(score.quantize(policy.quantum, rounding=ROUND_HALF_UP), policy.decimals)}{note}",
-        actual,
+    return score, (
+        f"评定「{review.band}」{format_decimal(percent)}% × 分值 {_weight_text(weight, policy)} = "
+        f"{_fmt(score, policy.decimals)}{note}"
     )
+
+
+def _judged(i, weight, w, policy, findings, done, as_of) -> IndicatorScore:
+    review = i.review
+    actual = judged_actual(i, as_of)
+    prefix = ""
+    due = i.target.due
+    if i.target.kind == TargetKind.DEADLINE:
+        if review is None:
+            if i.done and (due is None or i.done_on is None or i.done_on <= due):
+                return done(weight, f"按期完成（截止 {due.isoformat() if due else '—'}），得满分 {w}", actual)
+            if not i.done and as_of is not None and due is not None and due > as_of:
+                band = LIKELIHOOD_BANDS.get(i.likelihood, Band.ACHIEVED)
+                findings.append(
+                    ScoreFinding(
+                        "not_due",
+                        i.code,
+                        f"「{i.target.name}」截止 {due.isoformat()}，截至 {as_of.isoformat()} "
+                        f"尚未到期，暂按完成可能性「{i.likelihood or '未报'}」计",
+                    )
+                )
+                review, prefix = Review(band), f"未到期，按完成可能性「{i.likelihood or '未报'}」暂计："
+            elif i.done is None:
+                findings.append(ScoreFinding("missing_actual", i.code, f"「{i.target.name}」没有填报完成情况，得分 0"))
+                return done(Decimal(0), f"未填报完成情况，得分 0（分值 {w}）", "")
+            else:
+                band = Band.PARTLY if i.done else Band.NOT_ACHIEVED
+                findings.append(
+                    ScoreFinding(
+                        "awaiting_review",
+                        i.code,
+                        f"时效指标「{i.target.name}」{'逾期完成' if i.done else '未按期完成'}，"
+                        f"尚待财务处评定档次，暂按「{band}」计",
+                    )
+                )
+                review = Review(band)
+    elif review is None:
+        if not i.progress:
+            findings.append(ScoreFinding("missing_actual", i.code, f"「{i.target.name}」没有填报进展情况，得分 0"))
+            return done(Decimal(0), f"未填报进展情况，得分 0（分值 {w}）", "")
+        findings.append(
+            ScoreFinding("awaiting_review", i.code, f"定性指标「{i.target.name}」尚待财务处评定档次，暂按「达成」计")
+        )
+        review = Review(Band.ACHIEVED)
+    score, basis = graded_score(i.code, weight, review, policy, findings)
+    return IndicatorScore(i.code, weight, actual, score, prefix + basis)

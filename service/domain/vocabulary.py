@@ -104,6 +104,7 @@ TARGET_FIELD_LABELS = {
     "other_funds": "其他资金",
     "use_of_funds": "资金用途",
     "goals": "绩效目标",
+    "budget_unit": "预算单位",
     "row_order": "行号",
     "level1": "一级指标",
     "level2": "二级指标",
@@ -251,12 +252,57 @@ class Band(Labelled):
 
 class RunState(Labelled):
     """An evaluation run's progress.  A run whose job dies is marked failed with the reason; a retry
-    reruns it from nothing."""
+    reruns it from nothing; a final run whose preconditions no longer hold when its job starts fails with
+    what is missing."""
 
     QUEUED = "queued", "排队中"
     RUNNING = "running", "计算中"
     DONE = "done", "已完成"
     FAILED = "failed", "失败"
+
+
+class RunKind(Labelled):
+    """A trial any time, or the final run after the year (docs/domain.md §9.1)."""
+
+    TRIAL = "trial", "试算"
+    FINAL = "final", "正式计算"
+
+
+class ScoreFindingKind(Labelled):
+    """What a score asks finance to look at (the 待核查 of a run)."""
+
+    MISSING_ACTUAL = "missing_actual", "未填报"
+    NO_TARGET_NUMBER = "no_target_number", "指标值无数值"
+    FAR_ABOVE_TARGET = "far_above_target", "远超指标值"
+    UNKNOWN_LEVEL = "unknown_level", "一级指标不在评分规则中"
+    MISSING_LEVEL = "missing_level", "缺少一级指标"
+    WEIGHTS_MISMATCH = "weights_mismatch", "分值合计不符"
+    CAPPED_BY_EXECUTION = "capped_by_execution", "按执行率封顶"
+    AWAITING_REVIEW = "awaiting_review", "待评定"
+    PERCENT_OUTSIDE_BAND = "percent_outside_band", "得分比例超出档次"
+    OVER_BUDGET = "over_budget", "超预算执行"
+    SCORED_CORRECTED = "scored_corrected", "按更正理解计分"
+    NOT_DUE = "not_due", "未到期"
+    REPORT_NOT_COUNTED = "report_not_counted", "报告未计入"
+    NO_REPORT = "no_report", "无可计入的报告"
+    OVERRIDE_RECONFIRM = "override_reconfirm", "调整待重新确认"
+
+
+class ArchiveAction(Labelled):
+    """What happened to a year's self-evaluation archive."""
+
+    LOCK = "lock", "锁定归档"
+    UNLOCK = "unlock", "解锁"
+
+
+class BlockerKind(Labelled):
+    """What still stops a final run."""
+
+    YEAR_OPEN = "year_open", "年度未结束"
+    REPORT = "report", "第四季度报告未审核通过"
+    TARGET_FINDING = "target_finding", "指标值待核查"
+    GRADE = "grade", "待评定档次"
+    OUTCOME = "outcome", "未填写实际完成情况"
 
 
 VOCABULARY: tuple[type[Labelled], ...] = (
@@ -277,4 +323,8 @@ VOCABULARY: tuple[type[Labelled], ...] = (
     Channel,
     Band,
     RunState,
+    RunKind,
+    ScoreFindingKind,
+    ArchiveAction,
+    BlockerKind,
 )
