@@ -14,7 +14,7 @@ from sqlmodel import Field, SQLModel
 
 from .clock import clock
 from .db import NAMING_CONVENTION, UTCDateTime
-from .domain.vocabulary import FindingState, ReportState, RunState
+from .domain.vocabulary import FindingState, ReportState, RunKind, RunState
 
 SQLModel.metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
@@ -75,6 +75,8 @@ class Project(SQLModel, table=True):
     other_funds: Decimal | None = Field(default=None, sa_column=Column(MONEY))
     use_of_funds: str = Field(default="", sa_column=Column(Text, nullable=False))
     goals: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # the table's header line naming the budget unit, e.g. 「323101天津市商务局财务处」 (主管部门 / 实施单位)
+    budget_unit: str = Field(default="", sa_column=Column(Text, nullable=False))
     updated_at: datetime = Field(default_factory=_now, sa_column=_created())
 
 
@@ -426,21 +428,94 @@ class ReviewerGrade(SQLModel, table=True):
 
 
 class EvaluationRun(SQLModel, table=True):
-    """An immutable snapshot: the policy used, the version of every report read, who, when, results."""
+    """An immutable snapshot: the kind (试算 or 正式计算), the policy used, which report and target revision fed
+    each project, who, when, and every result.  A locked final run is the year's archived version."""
 
     __tablename__ = "evaluation_run"
     id: int | None = Field(default=None, primary_key=True)
     fiscal_year_id: int = Field(foreign_key="fiscal_year.id", index=True)
+    kind: str = Field(default=RunKind.TRIAL, max_length=8)  # RunKind
+    as_of: date | None = Field(default=None, sa_column=Column(Date))  # the data's date (a trial's 截至)
     policy: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     inputs: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
     actor: str = Field(max_length=64)
     state: str = Field(default=RunState.QUEUED, max_length=10)  # RunState
     progress: int = 0  # projects scored so far
     total: int = 0
-    final: bool = False  # the year was locked on this run
+    locked: bool = False  # the year is locked on this run now (unlocking clears it; the archive stays)
+    archive_version: int | None = None  # 1, 2, … once locked: the archived version it became
     error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))  # why it failed
     created_at: datetime = Field(default_factory=_now, sa_column=_created())
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class EvaluationLockEvent(SQLModel, table=True):
+    """Finance locks a final run as the year's archived version, or unlocks the year (with a reason)."""
+
+    __tablename__ = "evaluation_lock_event"
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year_id: int = Field(foreign_key="fiscal_year.id", index=True)
+    run_id: int = Field(foreign_key="evaluation_run.id")
+    action: str = Field(max_length=8)  # ArchiveAction
+    version: int  # the archived version locked or unlocked
+    actor: str = Field(max_length=64)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class EvaluationArchive(SQLModel, table=True):
+    """The 自评表 workbook of a locked run as it was filed: downloadable whatever changes later."""
+
+    __tablename__ = "evaluation_archive"
+    id: int | None = Field(default=None, primary_key=True)
+    run_id: int = Field(foreign_key="evaluation_run.id", unique=True)
+    fiscal_year_id: int = Field(foreign_key="fiscal_year.id", index=True)
+    version: int
+    workbook: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    sha256: str = Field(max_length=64)
+    actor: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class ScoreOverride(SQLModel, table=True):
+    """Finance's score for an indicator, kept across runs; `computed_score` is the computed score it replaced,
+    so a later run whose computed score differs asks finance to confirm it again."""
+
+    __tablename__ = "score_override"
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", unique=True)
+    score: Decimal = Field(sa_column=Column(Numeric(8, 2), nullable=False))
+    computed_score: Decimal = Field(sa_column=Column(Numeric(8, 2), nullable=False))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class DivisionExplanation(SQLModel, table=True):
+    """偏差原因分析及改进措施 a division wrote for an indicator at the self-evaluation, kept across runs."""
+
+    __tablename__ = "division_explanation"
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", unique=True)
+    text: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(max_length=64)
+    updated_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class ProjectReview(SQLModel, table=True):
+    """A project's closing, kept across runs: the division's 年度总体目标实际完成情况, and finance's
+    exclusion from the final run (with its reason)."""
+
+    __tablename__ = "project_review"
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", unique=True)
+    outcome: str = Field(default="", sa_column=Column(Text, nullable=False))
+    outcome_by: str | None = Field(default=None, max_length=64)
+    outcome_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    excluded: bool = False
+    exclusion_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    excluded_by: str | None = Field(default=None, max_length=64)
+    excluded_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
 
 
 class ProjectResult(SQLModel, table=True):
@@ -452,7 +527,12 @@ class ProjectResult(SQLModel, table=True):
     total: Decimal = Field(sa_column=Column(Numeric(6, 2), nullable=False))
     grade: str = Field(max_length=4)
     budget: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    levels: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))  # first level -> points
     findings: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    # which report the values came from (division, period, version, state) and the latest target revision read
+    source: dict = Field(default_factory=dict, sa_column=Column(JSON, nullable=False))
+    outcome: str = Field(default="", sa_column=Column(Text, nullable=False))  # 实际完成情况 at the run
+    excluded_reason: str = Field(default="", sa_column=Column(Text, nullable=False))  # not part of the final run
     override_total: Decimal | None = Field(default=None, sa_column=Column(Numeric(6, 2)))
     override_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
     override_by: str | None = Field(default=None, max_length=64)
@@ -465,6 +545,7 @@ class IndicatorResult(SQLModel, table=True):
     run_id: int = Field(foreign_key="evaluation_run.id", index=True)
     indicator_id: int = Field(foreign_key="indicator.id")
     project_id: int = Field(foreign_key="project.id", index=True)
+    target: str = Field(default="", sa_column=Column(Text, nullable=False))  # the 指标值 in force at the run
     weight: Decimal = Field(sa_column=Column(Numeric(8, 2), nullable=False))
     actual: str = Field(default="", sa_column=Column(Text, nullable=False))
     score: Decimal = Field(sa_column=Column(Numeric(8, 2), nullable=False))
@@ -472,4 +553,5 @@ class IndicatorResult(SQLModel, table=True):
     override_score: Decimal | None = Field(default=None, sa_column=Column(Numeric(8, 2)))
     override_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
     override_by: str | None = Field(default=None, max_length=64)
+    override_stale: bool = False  # carried override whose computed score changed since: finance re-confirms
     division_note: str = Field(default="", sa_column=Column(Text, nullable=False))  # 偏差原因分析及改进措施

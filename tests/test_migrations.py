@@ -52,3 +52,51 @@ def test_reports_migration_keeps_an_existing_registry(database_url):
         assert session.exec(select(FiscalYear.report_due_days).where(FiscalYear.year == 2024)).one() == 10
         assert session.exec(select(Division.requires_head_signoff).where(Division.code == "OLD")).one() is False
     engine.dispose()
+
+
+def test_closing_migration_keeps_the_reviews_and_the_lock_made_on_runs(database_url):
+    """Runs stored before the closing: the locked one becomes archived version 1 of a final run, and the
+    overrides and division notes made on runs become the reviews kept per indicator."""
+    from sqlmodel import select
+
+    from service.db import session_scope
+    from service.models import DivisionExplanation, EvaluationLockEvent, EvaluationRun, ScoreOverride
+
+    downgrade(database_url, "0004")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:  # what 0004 knew: write through plain SQL
+        run = connection.exec_driver_sql
+        run("INSERT INTO fiscal_year (year, report_due_days, created_at) VALUES (2024, 10, CURRENT_TIMESTAMP)")
+        run(
+            "INSERT INTO division (code, name, active, is_finance, requires_head_signoff) "
+            "VALUES ('OLD', '旧处室', true, true, false)"
+        )
+        run(
+            "INSERT INTO project (fiscal_year_id, code, title, name, division_id, budget, use_of_funds, goals, "
+            "updated_at) VALUES (1, '2024-001', 't', 'n', 1, 10, '', '[]', CURRENT_TIMESTAMP)"
+        )
+        run(
+            "INSERT INTO indicator (project_id, code, row_order, level1, level2, name, description, raw_value, "
+            "source_value, kind, unit, direction, in_source, updated_at) VALUES (1, '2024-001.01', 1, '产出指标', "
+            "'数量指标', 'x', '', '≥5项', '≥5项', 'numeric', '项', 'higher_better', true, CURRENT_TIMESTAMP)"
+        )
+        for final in ("false", "true"):
+            run(
+                "INSERT INTO evaluation_run (fiscal_year_id, policy, inputs, actor, state, progress, total, final, "
+                f"created_at) VALUES (1, '{{}}', '{{}}', 'caiwu', 'done', 1, 1, {final}, CURRENT_TIMESTAMP)"
+            )
+        run(
+            "INSERT INTO indicator_result (run_id, indicator_id, project_id, weight, actual, score, basis, "
+            "override_score, override_reason, override_by, division_note) VALUES "
+            "(1, 1, 1, 50, '4项', 40, 'b', 45, '旧的调整', 'caiwu', '旧的说明'), "
+            "(2, 1, 1, 50, '4项', 40, 'b', 30, '新的调整', 'caiwu', '')"
+        )
+    upgrade(database_url)
+    with session_scope(engine) as session:
+        runs = session.exec(select(EvaluationRun).order_by(EvaluationRun.id)).all()
+        assert [(r.kind, r.locked, r.archive_version) for r in runs] == [("trial", False, None), ("final", True, 1)]
+        assert session.exec(select(EvaluationLockEvent.action, EvaluationLockEvent.version)).all() == [("lock", 1)]
+        kept = session.exec(select(ScoreOverride)).one()
+        assert (kept.score, kept.computed_score, kept.reason) == (30, 40, "新的调整")  # the latest run's
+        assert session.exec(select(DivisionExplanation.text)).one() == "旧的说明"
+    engine.dispose()
