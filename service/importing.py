@@ -50,6 +50,7 @@ PROJECT_FIELDS = (
     "other_funds",
     "use_of_funds",
     "goals",
+    "budget_unit",
 )
 INDICATOR_FIELDS = ("row_order", "level1", "level2", "name", "description", "weight")
 # Text read from a table: (attribute, label, longest allowed, may hold line breaks); the limits are
@@ -370,6 +371,7 @@ def _project_values(sp: SourceProject, division_id: int) -> dict:
         "other_funds": sp.other_funds,
         "use_of_funds": sp.use_of_funds,
         "goals": sp.goals,
+        "budget_unit": sp.budget_unit,
     }
 
 

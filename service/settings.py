@@ -55,6 +55,8 @@ class Settings:
     token_days: int = DEFAULT_TOKEN_DAYS  # an API token expires this many days after it is issued
     password_min_length: int = DEFAULT_PASSWORD_MIN_LENGTH
     scoring_policy: dict | None = None  # PERFTRACK_SCORING_POLICY: the region's self-evaluation rules (JSON file)
+    department: str = ""  # PERFTRACK_DEPARTMENT: 主管部门 on the 自评表 (else read from the tables' header line)
+    budget_unit: str = ""  # PERFTRACK_BUDGET_UNIT: 实施单位 on the 自评表 (else read from the tables' header line)
 
     @property
     def zone(self) -> ZoneInfo:
@@ -204,6 +206,8 @@ def load_settings(env: dict | None = None) -> Settings:
     return Settings(
         status=_status_settings(env),
         scoring_policy=_scoring_policy(env),
+        department=env.get("PERFTRACK_DEPARTMENT", "").strip(),
+        budget_unit=env.get("PERFTRACK_BUDGET_UNIT", "").strip(),
         base_url=env.get("PERFTRACK_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         smtp_host=env.get("SMTP_HOST") or None,
         smtp_port=smtp_port,

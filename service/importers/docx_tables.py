@@ -10,7 +10,7 @@ from docx.table import Table
 from docx.text.paragraph import Paragraph
 
 from .source import ImportProblem, SourceFile
-from .target_tables import YEAR_IN_TEXT, RawTable, parse_title, read_target_table
+from .target_tables import UNIT_LINE, YEAR_IN_TEXT, RawTable, parse_title, read_target_table
 
 
 def _unique_cells(row) -> list[str]:
@@ -32,12 +32,15 @@ def read_docx(data: bytes) -> SourceFile:
         source.problems.append(ImportProblem("文件", "格式", f"无法作为 Word (.docx) 文件打开：{exc}"))
         return source
     title: str | None = None
+    unit_line: list[str] = []  # a 「323101单位名称」 paragraph between the title and its table
     table_count = 0
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):
             text = block.text.strip()
             if text.endswith("绩效目标表") and parse_title(text):
-                title = text
+                title, unit_line = text, []
+            elif title is not None and UNIT_LINE.match(text):
+                unit_line = [text]
             continue
         if isinstance(block, Table):
             table_count += 1
@@ -46,7 +49,7 @@ def read_docx(data: bytes) -> SourceFile:
                     ImportProblem(f"第 {table_count} 个表格", "标题", "表格前没有「序号.项目名称 绩效目标表」标题")
                 )
                 continue
-            rows = [_unique_cells(row) for row in block.rows]
+            rows = ([unit_line] if unit_line else []) + [_unique_cells(row) for row in block.rows]
             # The title block's unit cells may sit in the table's first rows; they are read like the text export.
             project = read_target_table(RawTable(title, rows, f"第 {table_count} 个表格"), source.problems)
             if project is not None:

@@ -63,6 +63,7 @@ class SourceProject:
     use_of_funds: str = ""
     goals: list[str] = field(default_factory=list)
     division: str | None = None  # explicit 处室 (flat files)
+    budget_unit: str = ""  # the header line naming the budget unit (主管部门 / 实施单位 of the 自评表)
     indicators: list[SourceIndicator] = field(default_factory=list)
     findings: list[ProjectFinding] = field(default_factory=list)
     location: str = ""

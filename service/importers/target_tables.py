@@ -37,6 +37,7 @@ EXPECTED_LEVEL2 = {
     "成本指标": ("经济成本指标", "社会成本指标", "生态环境成本指标"),
 }
 YEAR_IN_TEXT = re.compile(r"(20\d{2})")
+UNIT_LINE = re.compile(r"^\d{6,}\s*\S")  # 「323101天津市商务局财务处」: the budget unit's code and name
 
 
 @dataclass
@@ -91,6 +92,8 @@ def read_target_table(table: RawTable, problems: list[ImportProblem]) -> SourceP
         if header is not None:
             indicator_rows.append((index, cells))
             continue
+        if UNIT_LINE.match(first):  # the header line; the 单位 cell may share its row
+            project.budget_unit = cells[0].strip()
         if first.startswith("单位") or any(_norm(c).startswith("单位：") for c in cells):
             unit_cell = next(_norm(c) for c in cells if _norm(c).startswith("单位"))
             if unit_cell.endswith("元") and not unit_cell.endswith("万元"):
