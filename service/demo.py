@@ -21,7 +21,7 @@ from .domain.periods import Period
 from .domain.vocabulary import CauseCategory, Direction, Likelihood, Measure, ReportAction, Role, TargetKind
 from .models import Division, Indicator, Project, User
 from .reporting.followup import follow_up
-from .reporting.reports import ActualRow, SpendRow, load_scope, save, transition
+from .reporting.reports import ActualRow, SpendRow, current_actuals, load_scope, previous_report, save, transition
 from .stored_targets import target_of
 
 DEMO_TODAY = date(2025, 10, 20)
@@ -79,8 +79,9 @@ def _at(day: date, hour: int = 10) -> None:
     clock.set_today(day, time(hour, 0))
 
 
-def load_demo_reports(session: Session, year: int = DEMO_YEAR) -> int:
-    """Write Q1–Q3 for every division that has projects; returns how many reports were written."""
+def load_demo_reports(session: Session, year: int = DEMO_YEAR, quarters: tuple[int, ...] = (1, 2, 3)) -> int:
+    """Write QUARTERS (Q1–Q3 for the demo day; Q4 after the year, to close it) for every division that has
+    projects; returns how many reports were written."""
     rng = random.Random(2025)
     users = {u.username: u for u in session.exec(select(User)).all()}
     finance = users["caiwu"]
@@ -88,7 +89,7 @@ def load_demo_reports(session: Session, year: int = DEMO_YEAR) -> int:
     pace = {}  # indicator id -> its own pace against 序时进度, stable across quarters
     written = 0
     with clock.restored():
-        for quarter in (1, 2, 3):
+        for quarter in quarters:
             for division in divisions:
                 scope = load_scope(session, year, division.code, quarter)
                 if not scope.indicators or scope.report.id is not None:
@@ -98,8 +99,11 @@ def load_demo_reports(session: Session, year: int = DEMO_YEAR) -> int:
                 head = users.get(f"{division.code.lower()}-head")
                 due = scope.period.due(scope.year.report_due_days)
                 _at(due - timedelta(days=6) if "late" not in story else due + timedelta(days=5), 9)
+                earlier = previous_report(session, scope)  # a year-to-date value never falls below the last quarter's
+                floors = {i: e.number for i, e in current_actuals(session, earlier.id).items()} if earlier else {}
                 rows = [
-                    _demo_row(code, indicator, quarter, pace, rng) for code, (indicator, _p) in scope.indicators.items()
+                    _demo_row(code, indicator, quarter, pace, rng, floor=floors.get(indicator.id))
+                    for code, (indicator, _p) in scope.indicators.items()
                 ]
                 spend = [_demo_spend(project, quarter, rng) for project in scope.projects.values()]
                 save(session, scope, reporter, rows, spend, "web")
@@ -137,22 +141,31 @@ def load_demo_reports(session: Session, year: int = DEMO_YEAR) -> int:
 
 
 def _demo_row(
-    code: str, indicator: Indicator, quarter: int, pace: dict, rng: random.Random, nudge: Decimal = Decimal(1)
+    code: str,
+    indicator: Indicator,
+    quarter: int,
+    pace: dict,
+    rng: random.Random,
+    nudge: Decimal = Decimal(1),
+    floor: Decimal | None = None,
 ) -> ActualRow:
     target = target_of(indicator)
     share = pace.setdefault(indicator.id, Decimal(str(rng.choice([0.55, 0.7, 0.95, 1.0, 1.05, 1.1, 1.2, 1.0, 1.0]))))
     share *= nudge
     raw = RawActual()
-    end = date(DEMO_YEAR, quarter * 3, 28)
+    end = date(DEMO_YEAR, 12, 31) if quarter == 4 else date(DEMO_YEAR, quarter * 3, 28)
     if target.kind == TargetKind.DEADLINE:
         if target.due and target.due <= end:
             raw.value = (target.due - timedelta(days=rng.randint(1, 20))).isoformat()
         else:
             raw.value, raw.expected_on = "未完成", (target.due or date(DEMO_YEAR, 12, 31)).isoformat()
     elif target.kind == TargetKind.QUALITATIVE:
-        raw.value = ["按计划推进，阶段性工作已完成", "已完成年度工作的大部分内容", "正在组织实施，进展顺利"][
-            quarter - 1
-        ]
+        raw.value = [
+            "按计划推进，阶段性工作已完成",
+            "已完成年度工作的大部分内容",
+            "正在组织实施，进展顺利",
+            "年度工作已全部完成，达到预期效果",
+        ][quarter - 1]
     elif target.value is not None:
         goal = target.value
         if target.measure == Measure.CUMULATIVE:
@@ -163,6 +176,8 @@ def _demo_row(
             value = goal * (min(share, Decimal(1)) if target.direction == Direction.HIGHER_BETTER else Decimal("0.9"))
         if target.is_rate:
             value = min(value, Decimal(100))
+        if target.measure == Measure.CUMULATIVE and floor is not None:
+            value = max(value, floor)
         places = Decimal(1) if goal == goal.to_integral_value() and target.unit != "万元" else Decimal("0.01")
         raw.value = str(value.quantize(places, rounding=ROUND_HALF_UP))
     else:  # the target has no number (a finding for finance); report something plausible

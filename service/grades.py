@@ -3,6 +3,7 @@ in bulk (`perftrack grades import`, CSV or xlsx `指标编号,评价档次,得�
 
 评价档次 is 达成 / 部分达成 / 未达成 and 得分比例 a percentage inside that band (the policy's
 band edges).  A file is taken all or nothing; every problem names the row, the column and the reason.
+A grade takes effect at once in the year's current run; a locked year takes none.
 """
 
 from __future__ import annotations
@@ -17,15 +18,17 @@ from sqlmodel import Session
 from .clock import clock
 from .decision_error import DecisionError
 from .domain.inputs import InputError, clean_text, read_decimal
-from .domain.scoring import ScoringPolicy
-from .domain.vocabulary import Band
-from .evaluation import LOCKED_MESSAGE, MAX_NOTE, ensure_year_open
+from .domain.scoring import Review, ScoringPolicy
+from .domain.vocabulary import Band, TargetKind
+from .evaluation import LOCKED_MESSAGE, MAX_NOTE, current_run
 from .importers.source import ImportProblem
 from .importers.text_export import decode_text
 from .importing import ImportRejected
 from .models import EvaluationRun, FiscalYear, Indicator, Project, ReviewerGrade
+from .reviews import apply_grade, open_year_run
 
 HEADER = ["指标编号", "评价档次", "得分比例", "说明"]
+JUDGED = (TargetKind.QUALITATIVE, TargetKind.DEADLINE)  # scored by a reviewer's grade, not by a number
 
 
 def read_rows(file_name: str, data: bytes) -> list[tuple[str, list[str]]]:
@@ -77,27 +80,30 @@ def read_grade(band: str, percent_text: str, policy: ScoringPolicy) -> tuple[str
 
 def grade_indicator(
     session: Session,
-    indicator_id: int,
+    indicator: Indicator,
     band: str,
     percent_text: str,
     note: str,
     actor: str,
     policy: ScoringPolicy = ScoringPolicy(),
 ) -> ReviewerGrade:
-    """Finance grades one qualitative or late indicator; the next evaluation run scores by it."""
-    year_id = session.execute(
-        select(Project.fiscal_year_id)
-        .join(Indicator, Indicator.project_id == Project.id)
-        .where(Indicator.id == indicator_id)
-    ).scalar_one()
-    ensure_year_open(session, year_id)
+    """Finance grades one qualitative or late indicator; it takes effect in the year's current run at once
+    (docs/domain.md §9.4), and in every later run."""
+    year_id = session.execute(select(Project.fiscal_year_id).where(Project.id == indicator.project_id)).scalar_one()
+    run = open_year_run(session, year_id)  # refuses a locked year
+    if indicator.kind not in JUDGED:
+        raise DecisionError(f"指标 {indicator.code} 是定量指标，按实际值计分，不需评定档次")
+    if run is not None:
+        policy = ScoringPolicy.from_dict(run.policy)
     band, percent = read_grade(band, percent_text, policy)
     try:
         note = clean_text(note, MAX_NOTE)
     except InputError as exc:
         raise GradeRefused("说明", exc.message) from exc
-    existing = session.execute(select(ReviewerGrade).where(ReviewerGrade.indicator_id == indicator_id)).scalar()
-    grade = _store(session, existing, indicator_id, band, percent, note, actor)
+    existing = session.execute(select(ReviewerGrade).where(ReviewerGrade.indicator_id == indicator.id)).scalar()
+    grade = _store(session, existing, indicator.id, band, percent, note, actor)
+    if run is not None:
+        apply_grade(session, run, indicator, Review(band, percent, note))
     session.flush()
     return grade
 
@@ -111,12 +117,13 @@ def import_grades(
     problems, parsed = [], []
     codes = {r[1][0] for r in rows[1:] if r[1]}
     known = dict(session.execute(select(Indicator.code, Indicator.id).where(Indicator.code.in_(codes))).all())
+    kinds = dict(session.execute(select(Indicator.code, Indicator.kind).where(Indicator.code.in_(codes))).all())
     locked = dict(
         session.execute(  # indicator code -> year, for years whose self-evaluation is filed
             select(Indicator.code, FiscalYear.year)
             .join(Project, Project.id == Indicator.project_id)
             .join(FiscalYear, FiscalYear.id == Project.fiscal_year_id)
-            .join(EvaluationRun, (EvaluationRun.fiscal_year_id == FiscalYear.id) & EvaluationRun.final.is_(True))
+            .join(EvaluationRun, (EvaluationRun.fiscal_year_id == FiscalYear.id) & EvaluationRun.locked.is_(True))
             .where(Indicator.code.in_(codes))
         ).all()
     )
@@ -131,6 +138,9 @@ def import_grades(
         if code in locked:
             problems.append(ImportProblem(location, "指标编号", LOCKED_MESSAGE.format(year=locked[code])))
             continue
+        if kinds[code] not in JUDGED:
+            problems.append(ImportProblem(location, "指标编号", f"指标 {code} 是定量指标，按实际值计分，不需评定档次"))
+            continue
         try:
             band, percent = read_grade(band, percent_text, policy)
             note = clean_text(note, MAX_NOTE)
@@ -143,6 +153,17 @@ def import_grades(
         parsed.append((known[code], band, percent, note))
     if problems:
         raise ImportRejected(problems)
+    indicators = {
+        i.id: i for i in session.execute(select(Indicator).where(Indicator.id.in_([p[0] for p in parsed]))).scalars()
+    }
+    years = dict(
+        session.execute(
+            select(Project.id, Project.fiscal_year_id).where(
+                Project.id.in_({i.project_id for i in indicators.values()})
+            )
+        ).all()
+    )
+    runs = {year_id: current_run(session, year_id) for year_id in set(years.values())}
     existing = {
         g.indicator_id: g
         for g in session.execute(
@@ -151,6 +172,10 @@ def import_grades(
     }
     for indicator_id, band, percent, note in parsed:
         _store(session, existing.get(indicator_id), indicator_id, band, percent, note, actor)
+        indicator = indicators[indicator_id]
+        run = runs.get(years[indicator.project_id])
+        if run is not None:  # grades take effect in the current run
+            apply_grade(session, run, indicator, Review(band, percent, note))
     session.flush()
     return len(parsed)
 

@@ -15,13 +15,27 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from .clock import clock
-from .domain.vocabulary import Likelihood, ReportState, TargetKind
-from .models import ActualEntry, Division, FiscalYear, Indicator, Project, Report, SpendEntry
+from .domain.vocabulary import Band, Likelihood, ReportState, TargetKind
+from .models import (
+    ActualEntry,
+    Division,
+    FiscalYear,
+    Indicator,
+    Project,
+    ProjectReview,
+    Report,
+    ReviewerGrade,
+    SpendEntry,
+)
 
 CHUNK = 5000
 
 
-def synthesize(session: Session, year: int, indicators: int, divisions: int = 20, seed: int = 7) -> dict:
+def synthesize(
+    session: Session, year: int, indicators: int, divisions: int = 20, seed: int = 7, closed: bool = False
+) -> dict:
+    """CLOSED: a year ready for its final run instead: every division's Q1–Q4 accepted, every judgement
+    graded and every project's 实际完成情况 written."""
     rng = random.Random(seed)
     patterns = session.execute(
         select(
@@ -104,7 +118,9 @@ def synthesize(session: Session, year: int, indicators: int, divisions: int = 20
             }
         )
     _bulk(session, Indicator, indicator_rows)
-    reports = _submit_reports(session, fiscal_year, division_ids, projects, rng, now)
+    reports = _submit_reports(session, fiscal_year, division_ids, projects, rng, now, closed)
+    if closed:
+        _close(session, fiscal_year, projects, now)
     return {
         "year": year,
         "divisions": divisions,
@@ -114,11 +130,13 @@ def synthesize(session: Session, year: int, indicators: int, divisions: int = 20
     }
 
 
-def _submit_reports(session, fiscal_year, division_ids, projects, rng, now) -> int:
+def _submit_reports(session, fiscal_year, division_ids, projects, rng, now, closed: bool = False) -> int:
     submitted_at = datetime(fiscal_year.year, 7, 8, 2, 0, tzinfo=UTC)
     report_ids = {}
-    for quarter in (1, 2):
-        for division_id in division_ids[: max(1, len(division_ids) * 9 // 10)]:  # a tenth never report
+    quarters = (1, 2, 3, 4) if closed else (1, 2)
+    reporting = division_ids if closed else division_ids[: max(1, len(division_ids) * 9 // 10)]  # a tenth never report
+    for quarter in quarters:
+        for division_id in reporting:
             report = Report(
                 fiscal_year_id=fiscal_year.id,
                 division_id=division_id,
@@ -136,7 +154,7 @@ def _submit_reports(session, fiscal_year, division_ids, projects, rng, now) -> i
         .where(Project.fiscal_year_id == fiscal_year.id)
     ).all()
     entries, spend = [], []
-    for quarter in (1, 2):
+    for quarter in quarters:
         for indicator_id, _project_id, kind, target, division_id in targets:
             report_id = report_ids.get((division_id, quarter))
             if report_id is None:
@@ -163,7 +181,7 @@ def _submit_reports(session, fiscal_year, division_ids, projects, rng, now) -> i
             if kind == TargetKind.QUALITATIVE:
                 entry["progress"] = "按计划推进"
             elif kind == TargetKind.DEADLINE:
-                entry["done"] = rng.random() < 0.5
+                entry["done"] = rng.random() < (0.8 if quarter == 4 else 0.5)
             elif target is not None:
                 entry["number"] = (target * Decimal(quarter) / 4 * Decimal(str(rng.uniform(0.6, 1.3)))).quantize(
                     Decimal("0.01")
@@ -190,6 +208,52 @@ def _submit_reports(session, fiscal_year, division_ids, projects, rng, now) -> i
     _bulk(session, ActualEntry, entries)
     _bulk(session, SpendEntry, spend)
     return len(report_ids)
+
+
+def _close(session, fiscal_year, projects, now) -> None:
+    """Grades for every qualitative indicator and every deadline not met, and each project's outcome."""
+    annual = select(Report.id).where(Report.fiscal_year_id == fiscal_year.id, Report.quarter == 4)
+    judged = session.execute(
+        select(Indicator.id, Indicator.kind, ActualEntry.done)
+        .join(Project, Project.id == Indicator.project_id)
+        .join(ActualEntry, ActualEntry.indicator_id == Indicator.id)
+        .where(
+            Project.fiscal_year_id == fiscal_year.id,
+            ActualEntry.report_id.in_(annual),
+            Indicator.kind.in_((TargetKind.QUALITATIVE, TargetKind.DEADLINE)),
+        )
+    ).all()
+    _bulk(
+        session,
+        ReviewerGrade,
+        [
+            {
+                "indicator_id": indicator_id,
+                "band": Band.ACHIEVED,
+                "percent": Decimal(90),
+                "note": "",
+                "actor": "synth",
+                "updated_at": now,
+            }
+            for indicator_id, kind, done in judged
+            if kind == TargetKind.QUALITATIVE or not done
+        ],
+    )
+    _bulk(
+        session,
+        ProjectReview,
+        [
+            {
+                "project_id": p.id,
+                "outcome": "年度目标已按计划完成",
+                "outcome_by": "synth",
+                "outcome_at": now,
+                "excluded": False,
+                "exclusion_reason": "",
+            }
+            for p in projects
+        ],
+    )
 
 
 def _bulk(session, model, rows: list[dict]) -> None:

@@ -6,7 +6,7 @@ Shared by the web pages, the API and the CLI so each rule is enforced in one pla
 
 from __future__ import annotations
 
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from .clock import clock
 from .decision_error import DecisionError
@@ -32,9 +32,16 @@ def accept_finding(session: Session, finding: FindingRow, actor: str, note: str 
 
 
 def correct_target(
-    session: Session, indicator: Indicator, new_value: str, actor: str, reason: str, finding: FindingRow | None = None
+    session: Session,
+    indicator: Indicator,
+    new_value: str,
+    actor: str,
+    reason: str,
+    finding: FindingRow | None = None,
+    resolve_open: bool = False,
 ) -> None:
-    """Replace the target in force with `new_value`; a revision keeps old, new, who, when, why."""
+    """Replace the target in force with `new_value`; a revision keeps old, new, who, when, why.  FINDING (or,
+    with RESOLVE_OPEN, every open finding of the indicator) is closed as corrected by it."""
     new_value, reason = _clean(new_value, "新的指标值", 500, multiline=False), _clean(reason, "原因", 2000)
     if not reason:
         raise DecisionError("修改指标值必须填写原因")
@@ -57,13 +64,18 @@ def correct_target(
     for name, value in target_columns(target).items():
         setattr(indicator, name, value)
     indicator.updated_at = clock.now()
-    if finding is not None:
-        finding.state, finding.resolved_by, finding.resolved_at, finding.note = (
-            FindingState.CORRECTED,
-            actor,
-            clock.now(),
-            reason,
-        )
+    settled = [finding] if finding is not None else []
+    if resolve_open:
+        settled += [
+            f
+            for f in session.exec(
+                select(FindingRow).where(FindingRow.indicator_id == indicator.id, FindingRow.state == FindingState.OPEN)
+            ).all()
+            if f is not finding
+        ]
+    for item in settled:
+        item.state, item.resolved_by, item.resolved_at, item.note = FindingState.CORRECTED, actor, clock.now(), reason
+    if settled:
         session.flush()
     sync_findings(session, project.id, indicator.id, [(f.code, f.severity, f.message) for f in target.findings])
 

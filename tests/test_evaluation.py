@@ -9,16 +9,27 @@ import pytest
 from openpyxl import Workbook, load_workbook
 from sqlmodel import func, select
 
+from service import reviews
 from service.cli import main
 from service.clock import clock
+from service.closing import ClosingError, lock_run
 from service.db import session_scope
 from service.decision_error import DecisionError
 from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
 from service.domain.scoring import ScoringPolicy
-from service.evaluation import evaluate, execute_run, lock_year, override_score, set_division_note, start_run
-from service.exports.self_evaluation import COLUMNS
+from service.evaluation import evaluate, execute_run, start_run
+from service.exports.self_evaluation import form_texts_of_sheet
 from service.grades import grade_indicator, read_grade
-from service.models import ActualEntry, Indicator, IndicatorResult, Project, ProjectResult, Report, ReviewerGrade
+from service.models import (
+    Division,
+    DivisionExplanation,
+    Indicator,
+    IndicatorResult,
+    Project,
+    ProjectResult,
+    ReviewerGrade,
+    ScoreOverride,
+)
 
 
 @pytest.fixture
@@ -34,15 +45,42 @@ def test_evaluate_json_per_project(runner, demo_year):
     result = runner.invoke(main, ["evaluate", "--year", "2025", "--project", "2025-001", "--json"])
     assert result.exit_code == 0, result.output
     [project] = json.loads(result.output)
-    assert set(project) == {"project", "total", "grade", "budget", "indicators", "findings"}
+    assert set(project) == {
+        "project",
+        "total",
+        "grade",
+        "budget",
+        "indicators",
+        "findings",
+        "source",
+        "outcome",
+        "excluded",
+        "kind",
+        "as_of",
+    }
+    assert (project["kind"], project["as_of"]) == ("试算", "2025-10-20")  # read-only, and a trial mid-year
+    assert project["source"]["report"] == {
+        "division": "电子商务和信息化处",
+        "period": "2025Q3",
+        "version": 2,
+        "state": "submitted",
+        "state_label": "已提交待审核",
+        "report_id": project["source"]["report"]["report_id"],
+    }
     assert project["project"] == "2025-001" and set(project["budget"]) >= {"budget", "spent", "rate", "weight", "score"}
     first = project["indicators"][0]
     assert set(first) == {"code", "weight", "actual", "score", "basis"}
-    assert first["basis"] == "实际 4项 ÷ 指标 ≥5项 × 分值 12.50 = 10.00"
+    assert first["basis"] == "实际 4项 ÷ 指标 ≥5项 × 分值 12.50 = 10.00" and first["actual"] == "4项（截至 Q3）"
     total = sum(Decimal(str(i["score"])) for i in project["indicators"]) + Decimal(str(project["budget"]["score"]))
     assert Decimal(str(project["total"])) == total
+    assert {f["label"] for f in project["findings"]} == {
+        "待评定",
+        "按更正理解计分",
+    }  # every finding has its Chinese name
     whole = runner.invoke(main, ["evaluate", "--year", "2025"])
-    assert len(whole.output.strip().splitlines()) == 62
+    assert len(whole.output.strip().splitlines()) == 1 + 62 and whole.output.startswith(
+        "试算（截至 2025-10-20，不保存）"
+    )
     assert runner.invoke(main, ["evaluate", "--year", "2025", "--project", "nope"]).exit_code != 0
 
 
@@ -64,7 +102,8 @@ def test_grades_import_all_or_nothing_then_scores_follow(runner, demo_year, tmp_
     good.write_text("指标编号,评价档次,得分比例,说明\n2025-001.05,部分达成,70%,成效一般\n", encoding="gb18030")
     bad = tmp_path / "bad.csv"
     bad.write_text(
-        "指标编号,评价档次,得分比例,说明\n2025-001.05,部分达成,85,\n2025-999.01,达成,,\n2025-001.06,很好,,\n",
+        "指标编号,评价档次,得分比例,说明\n2025-001.05,部分达成,85,\n2025-999.01,达成,,\n"
+        "2025-003.06,很好,,\n2025-001.01,达成,,\n",
         encoding="utf-8",
     )
     before = runner.invoke(main, ["evaluate", "--year", "2025", "--project", "2025-001", "--json"]).output
@@ -75,6 +114,7 @@ def test_grades_import_all_or_nothing_then_scores_follow(runner, demo_year, tmp_
         "第 3 行 · 指标编号：指标编号「2025-999.01」不存在" in rejected.output
         and "第 4 行 · 评价档次" in rejected.output
     )
+    assert "第 5 行 · 指标编号：指标 2025-001.01 是定量指标，按实际值计分，不需评定档次" in rejected.output
     with session_scope(demo_year) as session:
         assert session.exec(select(func.count()).select_from(ReviewerGrade)).one() == 0
     assert runner.invoke(main, ["grades", "import", str(good)]).output.strip() == "已导入评定 1 条"
@@ -90,23 +130,43 @@ def test_grades_import_all_or_nothing_then_scores_follow(runner, demo_year, tmp_
     assert runner.invoke(main, ["grades", "import", str(path)]).exit_code == 0
 
 
-def test_a_run_is_a_stored_snapshot_and_a_locked_year_takes_no_new_run(demo_year):
+def test_a_trial_run_is_a_stored_snapshot_and_only_a_final_run_can_be_locked(demo_year):
     with session_scope(demo_year) as session:
         run = execute_run(session, start_run(session, 2025, "caiwu"))
-        assert (run.state, run.progress, run.total) == ("done", 62, 62)
+        assert (run.kind, run.as_of.isoformat(), run.state, run.progress, run.total) == (
+            "trial",
+            "2025-10-20",
+            "done",
+            62,
+            62,
+        )
         assert run.policy["level_weights"] == {"产出指标": 50, "效益指标": 30, "满意度指标": 10}
-        assert len(run.inputs["reports"]) == 20  # every submitted report, with its version
+        # the report each division's projects read, with its version and state; and those left out
+        assert {(r["division"], r["period"], r["state"]) for r in run.inputs["reports"].values()} >= {
+            ("电子商务和信息化处", "2025Q3", "submitted"),
+            ("对外贸易处", "2025Q2", "accepted"),
+            ("市场运行和消费促进处", "2025Q2", "accepted"),
+        }
+        assert {(r["division"], r["period"], r["state"]) for r in run.inputs["not_counted"]} == {
+            ("对外贸易处", "2025Q3", "draft"),
+            ("市场运行和消费促进处", "2025Q3", "returned"),
+        }
         assert run.inputs["grades"] == {} and "last_target_revision" in run.inputs
         stored = session.exec(select(ProjectResult).where(ProjectResult.run_id == run.id)).all()
         assert len(stored) == 62
         assert session.exec(select(func.count()).select_from(IndicatorResult)).one() == 482
-        computed = {r.project: r.total for r in evaluate(session, 2025)}
+        computed = {s.result.project: s.result.total for s in evaluate(session, 2025)}
         codes = dict(session.exec(select(Project.id, Project.code)).all())
         assert all(computed[codes[r.project_id]] == r.total for r in stored)
-        lock_year(session, run)
-    with session_scope(demo_year) as session:
-        with pytest.raises(ValueError, match="自评已锁定"):
-            start_run(session, 2025, "caiwu")
+        wmc = next(r for r in stored if codes[r.project_id] == "2025-028")
+        assert wmc.source["report"]["period"] == "2025Q2"
+        assert {
+            "code": "report_not_counted",
+            "subject": "2025-028",
+            "message": "对外贸易处 2025Q3 报告尚为草稿，未计入",
+        } in wmc.findings
+        with pytest.raises(ClosingError, match="试算结果不能锁定归档"):
+            lock_run(session, run, "caiwu")
 
 
 def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_year, tmp_path):
@@ -115,45 +175,105 @@ def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_y
     assert result.exit_code == 0, result.output
     workbook = load_workbook(out)
     assert workbook.sheetnames[:2] == ["汇总", "待核查"] and len(workbook.sheetnames) == 64
+    assert workbook["汇总"]["A1"].value == "2025 年度项目支出绩效自评汇总（试算：截至 2025-10-20，不是正式自评结果）"
     with session_scope(demo_year) as session:
-        results = {r.project: r for r in evaluate(session, 2025)}
+        sheets = {s.result.project: s for s in evaluate(session, 2025)}
         targets = {i.code: i for i in session.exec(select(Indicator)).all()}
-        explanations = {}  # the latest submitted cause and measure of each indicator, as the division wrote them
-        for code, cause, measure in session.exec(
-            select(Indicator.code, ActualEntry.cause_text, ActualEntry.measure_text)
-            .join(ActualEntry, ActualEntry.indicator_id == Indicator.id)
-            .join(Report, Report.id == ActualEntry.report_id)
-            .where(ActualEntry.is_current.is_(True), Report.first_submitted_at.is_not(None))
-            .order_by(Report.quarter)
-        ).all():
-            explanations[code] = f"原因：{cause}；改进措施：{measure}" if cause or measure else None
+        projects = {p.code: p for p in session.exec(select(Project)).all()}
+        divisions = dict(session.exec(select(Division.id, Division.name)).all())
     for code in ("2025-001", "2025-010", "2025-047", "2025-066"):
-        sheet, expected = workbook[code], results[code]
-        assert sheet["A1"].value == "项目支出绩效自评表"
-        assert [c.value for c in sheet[9]] == COLUMNS
-        assert sheet["C6"].value == float(expected.budget.budget) and sheet["H6"].value == float(expected.budget.score)
-        merged = {(r.min_row, r.min_col): r for r in sheet.merged_cells.ranges}
-        for offset, score in enumerate(expected.indicators):
-            row = [c.value for c in sheet[10 + offset]]
-            indicator = targets[score.code]
-            for col, level in ((1, indicator.level1), (2, indicator.level2)):  # merged down its run of indicators
-                top = (
-                    next(r for (first, c), r in merged.items() if c == col and first <= 10 + offset <= r.max_row)
-                    if row[col - 1] is None
-                    else None
-                )
-                assert (sheet.cell(top.min_row, col).value if top else row[col - 1]) == level
-            assert row[2:4] == [indicator.name, indicator.raw_value]
-            assert row[4] == (score.actual or None) and row[5] == float(score.weight) and row[6] == float(score.score)
-            assert row[7] == (explanations.get(score.code) if score.score < score.weight else None)
-        total_row = [c.value for c in sheet[10 + len(expected.indicators)]]
-        assert (
-            total_row[0] == "总分"
-            and total_row[6] == float(expected.total)
-            and total_row[7] == f"等级：{expected.grade}"
+        sheet, expected, project = workbook[code], sheets[code].result, projects[code]
+        cells = {c.coordinate: c.value for row in sheet.iter_rows() for c in row if c.value is not None}
+        assert (cells["A1"], cells["A2"]) == ("项目支出绩效自评表（试算）", "（2025 年度）")
+        assert cells["A3"] == "试算：按截至 2025-10-20 的数据计算，不是正式自评结果"
+        # header block
+        assert [cells["A4"], cells["C4"]] == ["项目名称", project.name]
+        assert [cells["A5"], cells["C5"], cells["E5"], cells["F5"]] == [
+            "主管部门",
+            "天津市商务局",
+            "实施单位",
+            "天津市商务局",
+        ]
+        assert [cells["A6"], cells["C6"], cells["E6"], cells["F6"]] == [
+            "项目负责处室",
+            divisions[project.division_id],
+            "项目编号",
+            code,
+        ]
+        # funds block: the engine's budget score, rows 年度资金总额 / 其中：当年财政拨款 / 上年结转资金 / 其他资金
+        assert [cells[f"{c}7"] for c in "ADEFGHI"] == [
+            "项目资金（万元）",
+            "年初预算数",
+            "全年预算数",
+            "全年执行数",
+            "分值",
+            "执行率",
+            "得分",
+        ]
+        budget = expected.budget
+        assert [cells.get(f"{c}8") for c in "BDEFGHI"] == [
+            "年度资金总额",
+            float(project.budget),
+            float(budget.budget),
+            float(budget.spent),
+            float(budget.weight),
+            f"{budget.rate:.2f}%",
+            float(budget.score),
+        ]
+        assert [cells[f"B{r}"] for r in (9, 10, 11)] == ["其中：当年财政拨款", "上年结转资金", "其他资金"]
+        assert sheet.merged_cells.ranges and "A7:A11" in {str(r) for r in sheet.merged_cells.ranges}
+        # indicator block: merged 一级 cells with the level's points, then every line as the engine scored it
+        assert [cells[f"{c}14"] for c in "ABCDEFGHI"] == [
+            "绩效指标",
+            "一级指标",
+            "二级指标",
+            "三级指标",
+            "年度指标值",
+            "实际完成值",
+            "分值",
+            "得分",
+            "偏差原因分析及改进措施",
+        ]
+        level = None
+        first = {}  # rows are grouped under their 一级 and 二级 (first appearance first), so each merges once
+        for score in expected.indicators:
+            first.setdefault(targets[score.code].level1, len(first))
+            first.setdefault((targets[score.code].level1, targets[score.code].level2), len(first))
+        ordered = sorted(
+            expected.indicators,
+            key=lambda s: (first[targets[s.code].level1], first[(targets[s.code].level1, targets[s.code].level2)]),
         )
+        for offset, score in enumerate(ordered):
+            row, indicator = 15 + offset, targets[score.code]
+            if indicator.level1 != level:
+                level = indicator.level1
+                points = sum(s.weight for s in expected.indicators if targets[s.code].level1 == level)
+                assert cells[f"B{row}"] == f"{level}（{points.normalize():f}分）"
+            assert [cells.get(f"{c}{row}") for c in "DEFGH"] == [
+                indicator.name,
+                indicator.raw_value,
+                score.actual or None,
+                float(score.weight),
+                float(score.score),
+            ]
+            assert cells.get(f"I{row}") == (sheets[code].notes.get(score.code) or None)
+        total_row = 15 + len(expected.indicators)
+        assert [cells[f"A{total_row}"], cells[f"H{total_row}"]] == ["总分", float(expected.total)]
+        assert [cells[f"A{total_row + 1}"], cells[f"G{total_row + 1}"]] == ["评价等级", expected.grade]
+        texts = form_texts_of_sheet(sheet)
+        assert "说明：" in texts and "填表人：" in texts and "财务负责人：" in texts
+        assert texts[-1] == sheets[code].source["text"]
     summary = list(workbook["汇总"].iter_rows(min_row=3, values_only=True))
     assert len(summary) == 62 and {r[7] for r in summary} <= {"优", "良", "中", "差"}
+    checks = [[c for c in row] for row in workbook["待核查"].iter_rows(min_row=2, values_only=True)]
+    labels = {row[2] for row in checks}
+    assert not any(label.isascii() for label in labels)  # never an internal code such as awaiting_review
+    assert [
+        "2025-001",
+        "2025-001.06",
+        "指标值待核查（警告）",
+        "满意度指标使用了上限「≤」，通常应为「≥」，请确认是否写反",
+    ] in checks  # the open target findings too
     one = tmp_path / "kac.xlsx"
     assert (
         runner.invoke(
@@ -194,21 +314,21 @@ def test_a_grade_is_checked_like_a_file_row_and_replaces_the_previous_one(app):
         assert str(refused.value) == message
     with session_scope(app.extensions["perftrack.engine"]) as session:
         indicator = session.exec(select(Indicator).where(Indicator.code == "2025-001.05")).one()
-        grade_indicator(session, indicator.id, "达成", "95", " 成效显著 ", "caiwu")
+        grade_indicator(session, indicator, "达成", "95", " 成效显著 ", "caiwu")
         assert session.exec(select(ReviewerGrade.note)).one() == "成效显著"
-        grade_indicator(session, indicator.id, "部分达成", "", "", "admin")
+        grade_indicator(session, indicator, "部分达成", "", "", "admin")
         grades = session.exec(select(ReviewerGrade)).all()
         assert [(g.band, g.percent, g.note, g.actor) for g in grades] == [("部分达成", None, "", "admin")]
+        numeric = session.exec(select(Indicator).where(Indicator.code == "2025-001.01")).one()
+        with pytest.raises(DecisionError, match="是定量指标，按实际值计分，不需评定档次"):
+            grade_indicator(session, numeric, "达成", "", "", "caiwu")
 
 
-def test_overrides_and_notes_are_checked_and_refused_once_the_year_is_locked(demo_year):
+def test_overrides_and_notes_are_checked_and_kept_per_indicator(demo_year):
     with session_scope(demo_year) as session:
-        run = execute_run(session, start_run(session, 2025, "caiwu"))
-        row = session.exec(
-            select(IndicatorResult)
-            .join(Indicator, Indicator.id == IndicatorResult.indicator_id)
-            .where(Indicator.code == "2025-001.01")
-        ).one()
+        execute_run(session, start_run(session, 2025, "caiwu"))
+        indicator = session.exec(select(Indicator).where(Indicator.code == "2025-001.01")).one()
+        row = session.exec(select(IndicatorResult).where(IndicatorResult.indicator_id == indicator.id)).one()
         for score, reason, message in (
             ("12", " ", "调整得分必须说明原因"),
             ("十二", "补报", "得分：「十二」不是数字"),
@@ -217,9 +337,9 @@ def test_overrides_and_notes_are_checked_and_refused_once_the_year_is_locked(dem
             ("-1", "补报", "应在 0 到分值 12.50 之间"),
         ):
             with pytest.raises(DecisionError, match=message):
-                override_score(session, run, row, score, reason, "caiwu")
-        assert row.override_score is None
-        override_score(session, run, row, " 12 ", " 第四季度补报 ", "caiwu")
+                reviews.override(session, indicator, score, reason, "caiwu")
+        assert row.override_score is None and session.exec(select(ScoreOverride)).all() == []
+        reviews.override(session, indicator, " 12 ", " 第四季度补报 ", "caiwu")
         assert (row.score, row.override_score, row.override_reason, row.override_by) == (
             10,
             12,
@@ -227,19 +347,17 @@ def test_overrides_and_notes_are_checked_and_refused_once_the_year_is_locked(dem
             "caiwu",
         )
         with pytest.raises(DecisionError, match="偏差原因分析及改进措施：不能超过 2000 个字"):
-            set_division_note(session, run, row, "原因：招标延期" + "。" * 3000)
-        set_division_note(session, run, row, "  原因：招标延期；改进措施：四季度集中实施 ")
-        assert row.division_note == "原因：招标延期；改进措施：四季度集中实施"
-        lock_year(session, run)
-        with pytest.raises(DecisionError, match="只能查看"):
-            override_score(session, run, row, "11", "再调", "caiwu")
-        with pytest.raises(DecisionError, match="只能查看"):
-            set_division_note(session, run, row, "再写")
+            reviews.explain(session, indicator, "原因：招标延期" + "。" * 3000, "xxh")
+        reviews.explain(session, indicator, "  原因：招标延期\x0b改进措施：四季度集中推进  ", "xxh")
+        assert row.division_note == "原因：招标延期\n改进措施：四季度集中推进"
+        assert session.exec(select(DivisionExplanation.text)).one() == row.division_note
+        reviews.withdraw_override(session, indicator, "caiwu")
+        assert row.override_score is None and session.exec(select(ScoreOverride)).all() == []
 
 
-def test_the_project_sheet_pairs_each_score_with_its_own_indicator(demo_year):
-    """An indicator added after a run (a later import) is not in the run; the others keep their rows."""
-    from service.evaluation_read import project_sheet
+def test_the_project_page_pairs_each_score_with_its_own_indicator(demo_year):
+    """An indicator added after a run (a later import) is not in the run; the others keep their lines."""
+    from service.evaluation_read import project_page
 
     with session_scope(demo_year) as session:
         run = execute_run(session, start_run(session, 2025, "caiwu"))
@@ -257,7 +375,7 @@ def test_the_project_sheet_pairs_each_score_with_its_own_indicator(demo_year):
             )
         )
         session.flush()
-        sheet = project_sheet(session, run, project)
-        assert len(sheet.rows) == len(sheet.result.indicators) >= 2
-        assert all(score.code == indicator.code for score, _line, indicator in sheet.rows)
-        assert "2025-001.99" not in {indicator.code for _score, _line, indicator in sheet.rows}
+        page = project_page(session, run, project)
+        names = [cell.text for row in page.form.rows for cell in row]
+        assert "新增指标" not in names and "全年任务量" in names
+        assert [s.code for s in page.sheet.result.indicators] == [f"2025-001.0{n}" for n in range(1, 7)]
