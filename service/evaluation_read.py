@@ -1,5 +1,5 @@
-"""Read models of the self-evaluation pages: a year's runs with the latest scores, and one
-project's 自评表 with what finance and the division have added to it."""
+"""Read models of the self-evaluation pages: a year's runs with the latest scores, what still stops its final
+run, its archived versions; and one project's 自评表 of a run with what finance and the division have added."""
 
 from __future__ import annotations
 
@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 
 from sqlmodel import Session, select
 
-from .domain.scoring import IndicatorScore, ProjectScore
+from .closing import Archive, archives, final_run_blockers_of
+from .domain.closing import Blocker
+from .domain.evaluation_form import EvaluationForm
+from .domain.scoring import ScoringPolicy
 from .domain.vocabulary import RunState
-from .evaluation import division_notes, results_of_run
-from .exports.self_evaluation import SheetRow, explanations_of, indicator_block
+from .evaluation import ProjectSheet, current_run, locked_run, results_of_run
+from .exports.self_evaluation import form_of, run_context, unit_names_of
 from .models import (
     Division,
     EvaluationRun,
@@ -18,7 +21,7 @@ from .models import (
     Indicator,
     IndicatorResult,
     Project,
-    ProjectResult,
+    ProjectReview,
     ReviewerGrade,
 )
 from .queries import indicators_of
@@ -28,15 +31,22 @@ from .queries import indicators_of
 class YearEvaluation:
     runs: list[EvaluationRun]  # newest first
     latest: EvaluationRun | None  # the newest finished run, whose scores are shown
-    rows: list[tuple[Project, Division, ProjectScore | None]] = field(default_factory=list)
+    locked: EvaluationRun | None  # the run the year is locked on
+    current: EvaluationRun | None  # the run reviews apply to
+    rows: list[tuple[Project, Division, ProjectSheet | None]] = field(default_factory=list)
+    blockers: list[Blocker] = field(default_factory=list)  # what stops a final run (asked for by finance)
+    archives: list[Archive] = field(default_factory=list)
 
     @property
     def running(self) -> bool:
         return any(r.state in (RunState.QUEUED, RunState.RUNNING) for r in self.runs)
 
 
-def year_evaluation(session: Session, year: FiscalYear | None, division_ids: list[int]) -> YearEvaluation:
-    """The year's runs, and the latest finished run's scores of the projects of DIVISION_IDS."""
+def year_evaluation(
+    session: Session, year: FiscalYear | None, division_ids: list[int], policy: ScoringPolicy | None = None
+) -> YearEvaluation:
+    """The year's runs and archives, the latest finished run's scores of the projects of DIVISION_IDS, and
+    (with POLICY, for finance) what still stops a final run."""
     runs = list(
         session.exec(
             select(EvaluationRun)
@@ -44,16 +54,22 @@ def year_evaluation(session: Session, year: FiscalYear | None, division_ids: lis
             .order_by(EvaluationRun.id.desc())
         ).all()
     )
-    overview = YearEvaluation(runs, next((r for r in runs if r.state == RunState.DONE), None))
-    if overview.latest is not None:
+    latest = next((r for r in runs if r.state == RunState.DONE), None)
+    if year is None:
+        return YearEvaluation(runs, latest, None, None)
+    locked = locked_run(session, year.id)
+    overview = YearEvaluation(runs, latest, locked, current_run(session, year.id), archives=archives(session, year.id))
+    if locked is None and policy is not None:
+        overview.blockers = final_run_blockers_of(session, year, policy)
+    if latest is not None:
         projects = session.exec(
             select(Project, Division)
             .join(Division, Division.id == Project.division_id)
             .where(Project.fiscal_year_id == year.id, Project.division_id.in_(division_ids))
             .order_by(Project.code)
         ).all()
-        results = results_of_run(session, overview.latest, [p.id for p, _ in projects])
-        overview.rows = [(project, division, results.get(project.code)) for project, division in projects]
+        sheets = results_of_run(session, latest, [p.id for p, _ in projects])
+        overview.rows = [(project, division, sheets.get(project.code)) for project, division in projects]
     return overview
 
 
@@ -63,38 +79,42 @@ def project_of_run(session: Session, run: EvaluationRun, code: str) -> Project |
     ).first()
 
 
-def indicator_result(
-    session: Session, run: EvaluationRun, project: Project, indicator_code: str
-) -> IndicatorResult | None:
-    return session.exec(
-        select(IndicatorResult)
-        .join(Indicator, Indicator.id == IndicatorResult.indicator_id)
-        .where(
-            IndicatorResult.run_id == run.id, IndicatorResult.project_id == project.id, Indicator.code == indicator_code
-        )
-    ).first()
+def indicator_of_project(session: Session, project: Project, code: str) -> Indicator | None:
+    return session.exec(select(Indicator).where(Indicator.project_id == project.id, Indicator.code == code)).first()
 
 
 @dataclass
-class ProjectSheet:
-    """One project's 自评表 of a run, with the stored rows the review controls act on."""
+class ProjectPage:
+    """One project's 自评表 of a run, with the stored rows and reviews the controls below it act on."""
 
-    result: ProjectScore
-    rows: list[tuple[IndicatorScore, SheetRow, Indicator]]
-    stored: dict[str, IndicatorResult]  # by indicator code: overrides and division notes
-    grades: dict[int, ReviewerGrade]  # by indicator id
-    project_result: ProjectResult | None
-    division: Division
+    sheet: ProjectSheet
+    form: EvaluationForm
     year: int
+    indicators: dict[str, Indicator]  # by code
+    stored: dict[str, IndicatorResult]  # by indicator code: overrides, stale flags, notes as the run holds them
+    grades: dict[int, ReviewerGrade]  # by indicator id
+    review: ProjectReview | None  # the division's 实际完成情况, finance's exclusion
+    editable: bool  # the year's current run, and the year not locked: reviews may be made on it
+    current: EvaluationRun | None
 
 
-def project_sheet(session: Session, run: EvaluationRun, project: Project) -> ProjectSheet | None:
+def project_page(session: Session, run: EvaluationRun, project: Project, settings=None) -> ProjectPage | None:
     """None when the run has no result for PROJECT (yet)."""
-    result = results_of_run(session, run, [project.id]).get(project.code)
-    if result is None:
+    sheet = results_of_run(session, run, [project.id]).get(project.code)
+    if sheet is None:
         return None
+    year = session.get(FiscalYear, run.fiscal_year_id).year
     indicators = indicators_of(session, project.id)
-    explanations = explanations_of(session, run.fiscal_year_id, [project.id]) | division_notes(session, run)
+    form = form_of(
+        year,
+        project,
+        session.get(Division, project.division_id),
+        sheet,
+        list(indicators),
+        ScoringPolicy.from_dict(run.policy),
+        unit_names_of(session, project, settings),
+        **run_context(run, year),
+    )
     stored = {
         i.code: r
         for r, i in session.exec(
@@ -109,18 +129,7 @@ def project_sheet(session: Session, run: EvaluationRun, project: Project) -> Pro
             select(ReviewerGrade).where(ReviewerGrade.indicator_id.in_([i.id for i in indicators]))
         ).all()
     }
-    project_result = session.exec(
-        select(ProjectResult).where(ProjectResult.run_id == run.id, ProjectResult.project_id == project.id)
-    ).first()
-    by_code = {i.code: i for i in indicators}
-    lines = indicator_block(result, indicators, explanations)  # one line per score, in the same order
-    rows = [(score, line, by_code[score.code]) for score, line in zip(result.indicators, lines, strict=True)]
-    return ProjectSheet(
-        result,
-        rows,
-        stored,
-        grades,
-        project_result,
-        session.get(Division, project.division_id),
-        session.get(FiscalYear, run.fiscal_year_id).year,
-    )
+    current = current_run(session, run.fiscal_year_id)
+    editable = locked_run(session, run.fiscal_year_id) is None and current is not None and current.id == run.id
+    review = session.exec(select(ProjectReview).where(ProjectReview.project_id == project.id)).first()
+    return ProjectPage(sheet, form, year, {i.code: i for i in indicators}, stored, grades, review, editable, current)

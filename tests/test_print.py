@@ -20,10 +20,12 @@ from sqlmodel import select
 from service.clock import clock
 from service.db import make_engine, session_scope
 from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
-from service.domain.scoring import BudgetScore, ProjectScore
+from service.domain.closing import TRIAL
+from service.domain.evaluation_form import FormIndicator, FormProject, build_form
+from service.domain.scoring import BudgetScore, ProjectScore, ScoringPolicy
 from service.exports.history import build_history_workbook
 from service.exports.monitoring import build_monitoring_workbook
-from service.exports.self_evaluation import SheetRow, build_self_evaluation, write_form
+from service.exports.self_evaluation import build_self_evaluation, write_form
 from service.exports.sheets import Book
 from service.exports.template import build_flat_template
 from service.models import Division, Indicator, Project
@@ -95,12 +97,13 @@ def _pages(pdf: Path) -> list[Printed]:
     return pages
 
 
-def _form_rows(indicators: list[Indicator], explained: int) -> list[SheetRow]:
-    """The form's lines for real indicators of the sample year, in the engine's level order; the first
+def _form(project: Project, division: Division, indicators: list[Indicator], explained: int):
+    """A trial form over real indicators of the sample year, in the engine's level order; the first
     EXPLAINED lost points and carry the division's explanation."""
     ordered = sorted(indicators, key=lambda i: (LEVELS.index(i.level1), i.level2))
-    return [
-        SheetRow(
+    lines = [
+        FormIndicator(
+            i.code,
             i.level1,
             i.level2,
             i.name,
@@ -112,6 +115,35 @@ def _form_rows(indicators: list[Indicator], explained: int) -> list[SheetRow]:
         )
         for n, i in enumerate(ordered)
     ]
+    result = ProjectScore(
+        project.code,
+        Decimal("88.5"),
+        "良",
+        BudgetScore(Decimal(14330), Decimal(10747.5), Decimal(75), Decimal(10), Decimal("7.5"), ""),
+        [],
+        [],
+    )
+    return build_form(
+        2025,
+        FormProject(
+            project.code,
+            project.name,
+            "天津市商务局",
+            "天津市商务局",
+            division.name,
+            project.budget,
+            project.fiscal_funds,
+            project.other_funds,
+            list(project.goals),
+            "年度目标已按计划完成",
+        ),
+        result,
+        lines,
+        ScoringPolicy(),
+        kind=TRIAL,
+        as_of=DEMO_TODAY,
+        sources=["数据来源：市场运行和消费促进处 2025Q3 报告第 3 版（已提交待审核）；指标值：导入原值（未修订）"],
+    )
 
 
 @pytest.fixture(scope="session")
@@ -148,17 +180,9 @@ def printed(seeded_template, tmp_path_factory) -> dict[str, list[Printed]]:
             ).all()
             project = session.exec(select(Project).where(Project.code == "2025-022")).one()
             division = session.get(Division, project.division_id)
-            for count, explained in ((20, 4), (30, 8)):
-                result = ProjectScore(
-                    project.code,
-                    Decimal("88.5"),
-                    "良",
-                    BudgetScore(Decimal(14330), Decimal(10747.5), Decimal(75), Decimal(10), Decimal("7.5"), ""),
-                    [],
-                    [],
-                )
+            for count, explained in ((8, 2), (30, 8)):
                 book = Book()
-                write_form(book, 2025, project, division, result, _form_rows(long_names[:count], explained), "试算")
+                write_form(book, _form(project, division, long_names[:count], explained), "试算", project.code)
                 workbooks[f"form-{count}-indicators"] = book.save()
     finally:
         clock.set_today(None)
@@ -207,18 +231,24 @@ def test_the_self_evaluation_of_2025_001_is_summary_findings_and_one_form_page(p
     assert all(title in summary for title in ("项目编号", "项目名称", "执行率", "得分", "等级"))
 
 
-def test_a_form_of_20_indicators_fits_one_portrait_page_and_a_longer_one_continues_cleanly(printed):
-    twenty = printed["form-20-indicators"]
-    assert len(twenty) == 1 and not twenty[0].landscape and twenty[0].smallest_body_pt() >= NINE_PT
-    assert "总分" in twenty[0].text()
+def test_a_short_form_fits_one_portrait_page_and_a_longer_one_continues_cleanly(printed):
+    """The official layout (funds rows, goals, 说明, signatures) leaves room for about eight long-named indicators on
+    one page at 9 pt; a longer form continues with the indicator header repeated and the levels written again,
+    and keeps 说明 with the signature lines on its last page."""
+    short = printed["form-8-indicators"]
+    assert len(short) == 1 and not short[0].landscape and short[0].smallest_body_pt() >= NINE_PT
+    assert "总分" in short[0].text() and "财务负责人：" in short[0].text()
     thirty = printed["form-30-indicators"]
-    assert len(thirty) == 2 and all(page.smallest_body_pt() >= NINE_PT for page in thirty)
-    for page in thirty:  # the indicator header on both pages, the levels written again where a page begins
+    assert len(thirty) >= 2 and all(page.smallest_body_pt() >= NINE_PT for page in thirty)
+    for page in thirty:  # the indicator header on every page, the levels written again where a page begins
         assert "三级指标" in page.text() and "偏差原因分析及改进措施" in page.text()
-    first_line = min((w for w in thirty[1].words if w.text in LEVELS), key=lambda w: w.y0)
-    header = next(w for w in thirty[1].words if w.text == "三级指标")
-    assert first_line.y0 - header.y1 < 40  # right under the repeated header, not cut off above it
-    assert "总分" in thirty[1].text() and "总分" not in thirty[0].text()
+    for page in thirty[1:]:  # the page's rows start under the repeated header with their 一级指标 written again
+        header = next(w for w in page.words if w.text == "一级指标")
+        levels = [w for w in page.words if w.text.split("（")[0] in LEVELS and header.x0 - 5 <= w.x0 <= header.x1]
+        assert levels and all(w.y0 > header.y1 for w in levels)
+    last = thirty[-1].text()
+    assert "总分" in last and "说明：" in last and "财务负责人：" in last
+    assert not any("总分" in page.text() or "说明：" in page.text() for page in thirty[:-1])
 
 
 def test_the_monitoring_table_prints_landscape_with_headers_on_every_page(printed):

@@ -1,36 +1,40 @@
-"""The 项目支出绩效自评表 workbook: one A4 sheet per project in the standard layout (docs/domain.md §8.6),
-a summary sheet and a sheet of findings; for one project, a division or the whole bureau."""
+"""The 项目支出绩效自评表 workbook: one A4 sheet per project in the central layout (`domain.evaluation_form`,
+the same model the web page prints), a summary sheet and a sheet of everything still to check (待核查); for
+one project, a division or the whole bureau, from a stored run or computed in-process as a trial."""
 
 from __future__ import annotations
 
 import io
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import select
 from sqlmodel import Session
 
 from ..clock import clock
-from ..domain.actuals import join_explanation
-from ..domain.scoring import ProjectScore, ScoringPolicy
-from ..evaluation import division_notes, evaluate, results_of_run
-from ..models import ActualEntry, Division, EvaluationRun, FiscalYear, Indicator, Project, Report
+from ..domain.closing import TRIAL
+from ..domain.evaluation_form import EvaluationForm, FormIndicator, FormProject, build_form, place, unit_names
+from ..domain.scoring import ScoringPolicy
+from ..domain.vocabulary import FindingState, RunKind, ScoreFindingKind, Severity
+from ..evaluation import ProjectSheet, evaluate, results_of_run, trial_as_of
+from ..models import Division, EvaluationRun, FindingRow, FiscalYear, Indicator, Project
 from .sheets import HEADER_FILL, TITLE, Book, Column, Page, Style, widths_for_content
 
-COLUMNS = ["一级指标", "二级指标", "三级指标", "年度指标值", "实际完成值", "分值", "得分", "偏差原因分析及改进措施"]
-# The form's layouts, tried in turn: body size (pt) and the units of its 8 columns, one portrait A4 page
-# wide at 100 %.  一级/二级指标 are merged down their indicators, as on the printed standard form, so they
-# can be narrow.  At 10 pt a form may be shrunk to fit one page down to MIN_PRINTED_SIZE on paper; at
-# 9 pt (the smallest size people sign off) it is not shrunk, and the columns are shared between the
-# indicator names and the explanations in the way that makes the form shortest.
+# The form's layouts, tried in turn: body size (pt) and the units of its 9 columns (栏目, 一级, 二级, 三级指标,
+# 年度指标值, 实际完成值, 分值, 得分, 偏差原因分析及改进措施), one portrait A4 page wide at 100 % (a unit short of
+# the page's width budget: LibreOffice rounds nine columns up).  一级/二级指标
+# are merged down their indicators, as on the printed standard form, so they can be narrow.  At 10 pt a form may
+# be shrunk to fit one page down to MIN_PRINTED_SIZE on paper; at 9 pt (the smallest size people sign off) it is
+# not shrunk, and the columns are shared between the indicator names and the explanations in the way that makes
+# the form shortest.
 MIN_PRINTED_SIZE = 9.2
 FORM_LAYOUTS = [
-    (10, [7.6, 7.6, 16, 10, 10, 5, 5, 26.3]),
-    (9, [6.8, 6.8, 23.5, 9, 9, 5, 5, 22.9]),
-    (9, [6.8, 6.8, 19.5, 9, 9, 5, 5, 26.9]),
-    (9, [6.8, 6.8, 16, 9, 9, 5, 5, 30.4]),
+    (10, [4.4, 6.8, 6.8, 16.5, 9.6, 9.6, 5.2, 5.6, 21.5]),
+    (9, [4.0, 6.2, 6.2, 22, 8.8, 8.8, 4.8, 5.2, 20]),
+    (9, [4.0, 6.2, 6.2, 19, 8.8, 8.8, 4.8, 5.2, 23]),
+    (9, [4.0, 6.2, 6.2, 16, 8.8, 8.8, 4.8, 5.2, 26]),
 ]
-DEPARTMENT = "天津市商务局"
 SUMMARY_COLUMNS = [
     Column("项目编号", 8, 8),
     Column("项目名称", 16, 40),
@@ -39,66 +43,99 @@ SUMMARY_COLUMNS = [
     Column("全年执行数（万元）", 8, 10),
     Column("执行率", 6, 7),
     Column("得分", 5, 6),
-    Column("等级", 4, 4),
+    Column("等级", 4, 5),
+    Column("数据来源", 16, 40),
 ]
 FINDING_COLUMNS = [Column("项目编号", 8, 8), Column("对象", 10, 16), Column("类型", 10, 22), Column("说明", 30, 80)]
-
 CELL = Style(border=True, valign="vcenter")
 LABEL = Style(border=True, valign="vcenter", bold=True, fill=HEADER_FILL)
-NUMBER = Style(border=True, valign="vcenter", align="right")
 CENTER_LABEL = Style(border=True, valign="vcenter", bold=True, fill=HEADER_FILL, align="center")
-TOTAL = Style(border=True, valign="vcenter", bold=True, align="right")
+NUMBER = Style(border=True, valign="vcenter", align="right")
 
 
-@dataclass
-class SheetRow:
-    """One line of the indicator block, as written (tests compare it with the engine)."""
-
-    level1: str
-    level2: str
-    name: str
-    target: str
-    actual: str
-    weight: Decimal
-    score: Decimal
-    explanation: str
+def finding_label(code: str) -> str:
+    return ScoreFindingKind.label_of(code, "待核查")
 
 
-def explanations_of(session: Session, year_id: int, project_ids: list[int]) -> dict[str, str]:
-    rows = session.execute(
-        select(Indicator.code, ActualEntry.cause_text, ActualEntry.measure_text, Report.quarter)
-        .join(ActualEntry, ActualEntry.indicator_id == Indicator.id)
-        .join(Report, Report.id == ActualEntry.report_id)
-        .where(
-            Report.fiscal_year_id == year_id,
-            Report.first_submitted_at.is_not(None),
-            ActualEntry.is_current.is_(True),
-            Indicator.project_id.in_(project_ids),
-        )
-        .order_by(Report.quarter)
-    ).all()
-    return {code: join_explanation(cause, measure) for code, cause, measure, _q in rows}
-
-
-def indicator_block(result: ProjectScore, indicators: list[Indicator], explanations: dict[str, str]) -> list[SheetRow]:
+def form_of(
+    year: int,
+    project: Project,
+    division: Division,
+    sheet: ProjectSheet,
+    indicators: list[Indicator],
+    policy: ScoringPolicy,
+    names: tuple[str, str],
+    *,
+    kind: str,
+    as_of: date | None,
+    archive_version: int | None = None,
+    computed_on: date | None = None,
+) -> EvaluationForm:
+    """The project's 自评表 for a run (or an in-process trial), ready for the page, the print and the workbook."""
     by_code = {i.code: i for i in indicators}
-    rows = []
-    for score in result.indicators:
+    lines = []
+    for score in sheet.result.indicators:
         indicator = by_code[score.code]
-        lost = score.score < score.weight
-        rows.append(
-            SheetRow(
+        lines.append(
+            FormIndicator(
+                score.code,
                 indicator.level1,
                 indicator.level2,
                 indicator.name,
-                indicator.raw_value,
+                sheet.targets.get(score.code, indicator.raw_value),
                 score.actual,
                 score.weight,
                 score.score,
-                explanations.get(score.code, "") if lost else "",
+                sheet.notes.get(score.code, ""),
             )
         )
-    return rows
+    department, unit = names
+    form_project = FormProject(
+        project.code,
+        project.name,
+        department,
+        unit,
+        division.name,
+        project.budget,
+        project.fiscal_funds,
+        project.other_funds,
+        list(project.goals or []),
+        sheet.outcome,
+    )
+    sources = [sheet.source["text"]] if sheet.source.get("text") else []
+    return build_form(
+        year,
+        form_project,
+        sheet.result,
+        lines,
+        policy,
+        kind=kind,
+        as_of=as_of,
+        archive_version=archive_version,
+        exclusion=sheet.excluded,
+        sources=sources,
+        computed_on=computed_on,
+    )
+
+
+def unit_names_of(session: Session, project: Project, settings=None) -> tuple[str, str]:
+    divisions = list(session.execute(select(Division.name)).scalars())
+    return unit_names(
+        project.budget_unit, divisions, getattr(settings, "department", ""), getattr(settings, "budget_unit", "")
+    )
+
+
+def run_context(run: EvaluationRun | None, year: int) -> dict:
+    """How a run's forms are marked: 试算 with its as-of date, or 正式计算 (and its archived version)."""
+    if run is None:
+        return {"kind": TRIAL, "as_of": trial_as_of(year), "archive_version": None, "computed_on": clock.today()}
+    computed = (run.finished_at or run.created_at).astimezone(clock.zone).date()
+    return {
+        "kind": run.kind,
+        "as_of": run.as_of or computed,
+        "archive_version": run.archive_version,
+        "computed_on": computed,
+    }
 
 
 def build_self_evaluation(
@@ -108,8 +145,9 @@ def build_self_evaluation(
     project: str | None = None,
     policy: ScoringPolicy = ScoringPolicy(),
     run: EvaluationRun | None = None,
+    settings=None,
 ) -> io.BytesIO:
-    """Computed in-process from the current data, or (RUN) from a stored run with its overrides and notes."""
+    """From a stored RUN (its overrides, notes and sources), or computed in-process now as a trial."""
     fiscal_year = session.execute(select(FiscalYear).where(FiscalYear.year == year)).scalar_one()
     query = (
         select(Project, Division)
@@ -125,25 +163,37 @@ def build_self_evaluation(
         raise ValueError("没有符合条件的项目")
     ids = [p.id for p, _ in projects]
     if run is not None:
-        results = results_of_run(session, run, ids)
+        sheets = results_of_run(session, run, ids)
+        policy = ScoringPolicy.from_dict(run.policy)
     else:
         wanted = {p.code for p, _ in projects}
-        results = {r.project: r for r in evaluate(session, year, project, policy) if r.project in wanted}
+        sheets = {s.result.project: s for s in evaluate(session, year, project, policy) if s.result.project in wanted}
+    context = run_context(run, year)
     indicators: dict[int, list[Indicator]] = {}
     for indicator in session.execute(
         select(Indicator).where(Indicator.project_id.in_(ids)).order_by(Indicator.row_order)
     ).scalars():
         indicators.setdefault(indicator.project_id, []).append(indicator)
-    explanations = explanations_of(session, fiscal_year.id, ids)
-    if run is not None:
-        explanations.update(division_notes(session, run))
-    note = _mark(run)
-    summary_rows, finding_rows, forms = [], [], []
+    division_names = list(session.execute(select(Division.name)).scalars())
+    note = footer_mark(run, context)
+    open_targets: dict[int, list] = {}
+    for finding, indicator_code in session.execute(
+        select(FindingRow, Indicator.code)
+        .join(Indicator, Indicator.id == FindingRow.indicator_id, isouter=True)
+        .where(
+            FindingRow.project_id.in_(ids),
+            FindingRow.state == FindingState.OPEN,
+            FindingRow.severity.in_((Severity.WARNING, Severity.ERROR)),
+        )
+        .order_by(FindingRow.id)
+    ).all():
+        open_targets.setdefault(finding.project_id, []).append((finding, indicator_code))
+    summary_rows, check_rows, forms = [], [], []
     for project_row, division_row in projects:
-        result = results.get(project_row.code)
-        if result is None:  # not in the run (added to the year after it)
+        sheet = sheets.get(project_row.code)
+        if sheet is None:  # not in the run (added to the year after it)
             continue
-        budget = result.budget
+        result, budget = sheet.result, sheet.result.budget
         summary_rows.append(
             [
                 project_row.code,
@@ -153,33 +203,49 @@ def build_self_evaluation(
                 budget.spent,
                 "" if budget.rate is None else f"{budget.rate}%",
                 result.total,
-                result.grade,
+                "不纳入" if sheet.excluded else result.grade,
+                sheet.source.get("text", ""),
             ]
         )
-        finding_rows.extend([project_row.code, f.subject, f.code, f.message] for f in result.findings)
-        forms.append((project_row, division_row, result))
-    book = Book()
-    _list_sheet(book, "汇总", f"{year} 年度项目支出绩效自评汇总", SUMMARY_COLUMNS, summary_rows, note)
-    _list_sheet(book, "待核查", f"{year} 年度项目支出绩效自评待核查事项", FINDING_COLUMNS, finding_rows, note)
-    for project_row, division_row, result in forms:
-        write_form(
-            book,
-            year,
-            project_row,
-            division_row,
-            result,
-            indicator_block(result, indicators.get(project_row.id, []), explanations),
-            note,
+        check_rows += [
+            [
+                project_row.code,
+                indicator_code or project_row.code,
+                f"指标值待核查（{Severity.label_of(finding.severity)}）",
+                finding.message,
+            ]
+            for finding, indicator_code in open_targets.get(project_row.id, [])
+        ]
+        check_rows += [[project_row.code, f.subject, finding_label(f.code), f.message] for f in result.findings]
+        names = unit_names(
+            project_row.budget_unit,
+            division_names,
+            getattr(settings, "department", ""),
+            getattr(settings, "budget_unit", ""),
         )
+        forms.append(
+            (
+                project_row.code,
+                form_of(
+                    year, project_row, division_row, sheet, indicators.get(project_row.id, []), policy, names, **context
+                ),
+            )
+        )
+    book = Book()
+    _list_sheet(book, "汇总", f"{year} 年度项目支出绩效自评汇总（{note}）", SUMMARY_COLUMNS, summary_rows, note)
+    _list_sheet(book, "待核查", f"{year} 年度项目支出绩效自评待核查事项", FINDING_COLUMNS, check_rows, note)
+    for code, form in forms:
+        write_form(book, form, note, code[:31])
     return book.save()
 
 
-def _mark(run: EvaluationRun | None) -> str:
-    """The footer's trial or final mark: a locked run is the final 自评表, anything else a trial."""
-    if run is None:
-        return f"试算（按 {clock.today().isoformat()} 的数据）"
-    made = run.created_at.astimezone(clock.zone).date().isoformat() if run.created_at else ""
-    return f"{'定稿' if run.final else '试算'}（第 {run.id} 次计算，{made}）"
+def footer_mark(run: EvaluationRun | None, context: dict) -> str:
+    """The mark every sheet of the workbook carries (title of the summary, footer): 试算 with its date, or
+    正式计算 with its archived version."""
+    if context["kind"] == TRIAL:
+        return f"{RunKind.TRIAL.label}：截至 {context['as_of'].isoformat()}，不是正式自评结果"
+    version = f"归档版本 {context['archive_version']}" if context["archive_version"] else "尚未锁定归档"
+    return f"{RunKind.FINAL.label}（第 {run.id} 次计算，{version}）" if run is not None else RunKind.FINAL.label
 
 
 def _list_sheet(book: Book, name: str, title: str, columns: list[Column], rows: list[list], note: str) -> None:
@@ -191,16 +257,15 @@ def _list_sheet(book: Book, name: str, title: str, columns: list[Column], rows: 
         sheet.append(row, [NUMBER if isinstance(v, (int, float, Decimal)) else CELL for v in row])
 
 
-def write_form(
-    book: Book, year: int, project: Project, division: Division, result: ProjectScore, rows: list[SheetRow], note: str
-) -> None:
-    """The standard 项目支出绩效自评表 (docs/domain.md §8.6) on one portrait A4 page; a long one continues on the
-    next page with the indicator header repeated and the levels written again."""
+def write_form(book: Book, form: EvaluationForm, note: str, name: str) -> None:
+    """The 项目支出绩效自评表 (docs/domain.md §8.6) on one portrait A4 page; a long one continues on the next page
+    with the indicator header repeated and the levels written again."""
+    header = _header_row(form)
     choice = None
     for size, widths in FORM_LAYOUTS:  # the first layout that fits one page, else the shortest
-        page = _form_page(size, note)
+        page = _form_page(size, note, header)
         draft = book.draft(widths, page)
-        _fill_form(draft, size, year, project, division, result, rows)
+        _fill_form(draft, size, form)
         if draft.fits_one_page():
             choice = (size, widths, page, draft)
             break
@@ -214,92 +279,92 @@ def write_form(
             break
         starts = found
         draft = book.draft(widths, page)
-        _fill_form(draft, size, year, project, division, result, rows, starts)
-    sheet = book.sheet(project.code[:31], widths, page)
-    _fill_form(sheet, size, year, project, division, result, rows, starts)
+        _fill_form(draft, size, form, starts)
+    sheet = book.sheet(name, widths, page)
+    _fill_form(sheet, size, form, starts)
     for row in starts:
         sheet.break_before(row)
 
 
-def _form_page(size: float, note: str) -> Page:
-    return Page(title_rows=(8, 8), note=note, center=True, one_page_scale=min(1.0, MIN_PRINTED_SIZE / size))
+def _top(form: EvaluationForm) -> int:
+    """The sheet row (0-based) of the form's first table row: after the title, the year and the marks."""
+    return 2 + len(form.marks)
 
 
-def _runs(values: list, cuts: set[int] = frozenset()) -> list[tuple[int, int]]:
-    """(first, count) of each run of equal consecutive VALUES, cut before the indexes in CUTS."""
-    runs: list[tuple[int, int]] = []
-    for index, value in enumerate(values):
-        if runs and values[index - 1] == value and index not in cuts:
-            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
-        else:
-            runs.append((index, 1))
-    return runs
+def _header_row(form: EvaluationForm) -> int:
+    """The indicator block's header (一级指标 … 偏差原因分析及改进措施), repeated on every printed page."""
+    index = next(i for i, row in enumerate(form.rows) if any(c.text == "一级指标" for c in row))
+    return _top(form) + index
 
 
-def _fill_form(
-    sheet,
-    size: float,
-    year: int,
-    project: Project,
-    division: Division,
-    result: ProjectScore,
-    rows: list[SheetRow],
-    page_starts: list[int] = (),
-) -> None:
-    """The form on SHEET at SIZE pt; 一级/二级指标 merged down their indicators, but not across PAGE_STARTS."""
-    cell, label, number = replace(CELL, size=size), replace(LABEL, size=size), replace(NUMBER, size=size)
-    center, total = replace(CENTER_LABEL, size=size), replace(TOTAL, size=size)
-    sheet.write(
-        0,
-        0,
-        "项目支出绩效自评表",
-        Style(size=size + 5, bold=True, align="center", valign="vcenter", wrap=False),
-        across=8,
+def _form_page(size: float, note: str, header: int) -> Page:
+    return Page(title_rows=(header, header), note=note, center=True, one_page_scale=min(1.0, MIN_PRINTED_SIZE / size))
+
+
+def _style(cell, size: float) -> Style:
+    base = (
+        (CENTER_LABEL if cell.align == "center" else LABEL)
+        if cell.head
+        else (NUMBER if cell.number is not None else CELL)
     )
-    sheet.write(1, 0, f"（{year} 年度）", Style(size=size, align="center", valign="vcenter", wrap=False), across=8)
-    sheet.write(2, 0, "项目名称", label)
-    sheet.write(2, 1, project.name, cell, across=7)
-    sheet.write(3, 0, "主管部门", label)
-    sheet.write(3, 1, DEPARTMENT, cell, across=3)
-    sheet.write(3, 4, "实施单位", label)
-    sheet.write(3, 5, division.name, cell, across=3)
-    budget = result.budget
-    funds = [
-        ("项目资金（万元）", "年度资金总额", cell),
-        ("年初预算数", project.budget, number),
-        ("全年预算数（A）", budget.budget, number),
-        ("全年执行数（B）", budget.spent, number),
-        ("分值", budget.weight, number),
-        ("执行率（B/A）", "" if budget.rate is None else f"{budget.rate}%", number),
-        ("得分", budget.score, number),
-    ]
-    columns = [0, 1, 2, 3, 4, 5, 7]  # 执行率 spans F:G
-    for (head, value, style), col in zip(funds, columns, strict=False):
-        sheet.write(4, col, head, center, across=2 if col == 5 else 1)
-        sheet.write(5, col, value, style, across=2 if col == 5 else 1)
-    sheet.write(6, 0, "年度总体目标", label, down=2)
-    sheet.write(6, 1, "预期目标", center, across=5)
-    sheet.write(6, 6, "实际完成情况", center, across=2)
-    sheet.write(7, 1, "\n".join(project.goals or []) or project.name, cell, across=5)
-    done = sum(1 for r in rows if r.score >= r.weight)
-    sheet.write(
-        7, 6, f"{len(rows)} 项指标中 {done} 项全部达成；得分 {result.total}，等级「{result.grade}」", cell, across=2
+    number_format = (
+        ("#,##0.00" if cell.money else "0" if cell.places == 0 else "0.00") if cell.number is not None else None
     )
-    for col, text in enumerate(COLUMNS):
-        sheet.write(8, col, text, center)
-    first = 9
-    for offset, row in enumerate(rows):
-        for col, value in enumerate(
-            [row.name, row.target, row.actual, row.weight, row.score, row.explanation], start=2
-        ):
-            sheet.write(first + offset, col, value, number if col in (5, 6) else cell)
-    cuts = {row - first for row in page_starts}
-    for start, count in _runs([r.level1 for r in rows], cuts):
-        sheet.write(first + start, 0, rows[start].level1, cell, down=count)
-    for start, count in _runs([(r.level1, r.level2) for r in rows], cuts):
-        sheet.write(first + start, 1, rows[start].level2, cell, down=count)
-    line = first + len(rows)
-    sheet.write(line, 0, "总分", center, across=5)
-    sheet.write(line, 5, 100, total)
-    sheet.write(line, 6, result.total, total)
-    sheet.write(line, 7, f"等级：{result.grade}", replace(total, align="left"))
+    return replace(base, size=size, align=cell.align, number_format=number_format)
+
+
+def _fill_form(sheet, size: float, form: EvaluationForm, page_starts: list[int] = ()) -> None:
+    """The form on SHEET at SIZE pt; a cell merged down (一级/二级指标, 绩效指标) is not merged across PAGE_STARTS
+    but written again where the page begins."""
+    width = form.width
+    sheet.write(
+        0, 0, form.title, Style(size=size + 5, bold=True, align="center", valign="vcenter", wrap=False), across=width
+    )
+    sheet.write(1, 0, form.subtitle, Style(size=size, align="center", valign="vcenter", wrap=False), across=width)
+    for index, mark in enumerate(form.marks):
+        sheet.write(2 + index, 0, mark, Style(size=size, bold=True, align="center", valign="vcenter"), across=width)
+    top = _top(form)
+    for r, c, cell in place(form.rows):
+        first, last = top + r - 1, top + r - 1 + cell.rows - 1
+        value = cell.number if cell.number is not None else cell.text
+        cuts = [row for row in page_starts if first < row <= last]
+        for start, end in zip([first, *cuts], [*(row - 1 for row in cuts), last], strict=True):
+            sheet.write(start, c - 1, value, _style(cell, size), across=cell.span, down=end - start + 1)
+    line = top + len(form.rows)
+    closing = line  # 说明, signatures and sources stay on one page
+    text = Style(size=size, valign="top")
+    sheet.write(line, 0, "说明：", replace(text, bold=True), across=width)
+    for note in form.notes:
+        line += 1
+        sheet.write(line, 0, note, text, across=width)
+    line += 1
+    for column, span, signature in zip((0, 3, 5, 7), (3, 2, 2, 2), form.signatures, strict=True):
+        sheet.write(line, column, signature, replace(text, valign="bottom"), across=span)
+    sheet.set_height(line, row_height_for_signatures(size))
+    for source in form.sources:
+        line += 1
+        sheet.write(line, 0, source, text, across=width)
+    sheet.keep_together(closing, line)
+
+
+def row_height_for_signatures(size: float) -> float:
+    """A signature line leaves room to sign above it."""
+    return round(size * 2.0 / 0.75) * 0.75
+
+
+def form_texts_of_sheet(sheet) -> list[str]:
+    """Every non-empty text of a written 自评表 sheet in reading order, numbers as the form shows them
+    (what a test compares with the page and the engine)."""
+    texts = []
+    for row in sheet.iter_rows():
+        for cell in row:
+            if cell.value is None or cell.value == "":
+                continue
+            if isinstance(cell.value, (int, float)):
+                places = 0 if cell.number_format == "0" else 2
+                texts.append(
+                    f"{cell.value:,.{places}f}" if cell.number_format == "#,##0.00" else f"{cell.value:.{places}f}"
+                )
+            else:
+                texts.append(str(cell.value))
+    return texts

@@ -307,6 +307,7 @@ class Style:
     wrap: bool = True
     locked: bool = True
     as_text: bool = False  # number format "@": what people type stays text (2025-06-30, 1,234)
+    number_format: str | None = None  # how a number shows ("0.00", "#,##0.00"): the same text as the page
     quote: bool = False  # Excel's quote prefix: text that looks like a formula stays text when edited
 
 
@@ -350,6 +351,8 @@ class Book:
                 properties.update(border=1, border_color="#808080")
             if style.as_text:
                 properties["num_format"] = "@"
+            elif style.number_format:
+                properties["num_format"] = style.number_format
             if style.quote:
                 properties["quote_prefix"] = True
             found = self._formats[style] = self.workbook.add_format(properties)
