@@ -91,12 +91,19 @@ POLICY = {
     "web.evaluation_override": "review",
     "web.evaluation_grade": "review",
     "web.evaluation_lock": "review",
+    "web.evaluation_reconfirm": "review",
+    "web.evaluation_withdraw": "review",
+    "web.evaluation_exclusion": "review",
+    "web.evaluation_outcome": "edit",
+    "web.evaluation_unlock": "unlock",
+    "web.evaluation_archive": "audit",
 }
-# which needs each user is denied when the URL names division KAC
+# which needs each user is denied when the URL names division KAC (audit: every division's data at once;
+# unlock: reopen a locked self-evaluation)
 DENIED = {
-    "xxh": {"view", "edit", "sign", "review", "targets", "lock", "users"},  # reporter of another division
-    "kac": {"sign", "review", "targets", "lock", "users"},  # reporter of KAC itself
-    "shenji": {"edit", "sign", "review", "targets", "lock", "users"},  # auditor: read-only
+    "xxh": {"view", "edit", "sign", "review", "targets", "lock", "users", "unlock", "audit"},  # another division
+    "kac": {"sign", "review", "targets", "lock", "users", "unlock", "audit"},  # reporter of KAC itself
+    "shenji": {"edit", "sign", "review", "targets", "lock", "users", "unlock"},  # auditor: read-only
     "caiwu": {"edit", "sign", "users"},  # finance reviews, never fills in a division's report
     "admin": {"edit", "sign", "review", "lock"},
 }
@@ -143,6 +150,7 @@ def urls(app):
             "attachment_id": attachment.id,
             "user_id": 1,
             "filename": "app.css",
+            "version": 1,
         }
         project_code = project.code
     found = []
