@@ -22,6 +22,7 @@ from .accounts import AccountError, create_user, issue_token
 from .app import create_app
 from .clock import clock
 from .db import session_scope
+from .domain.periods import Period
 from .domain.targets import parse_target
 from .domain.vocabulary import Role
 from .importing import ImportRejected, ensure_default_divisions, import_bytes
@@ -103,6 +104,33 @@ def import_command(path: Path, year: int, as_json: bool, dry_run: bool, actor: s
 @main.group()
 def targets() -> None:
     """The target-value grammar (how a "指标值" is read)."""
+
+
+@targets.command("correct")
+@click.argument("code")
+@click.argument("value")
+@click.option("--as", "username", required=True, help="who corrects it (finance or admin)")
+@click.option("--reason", required=True, help="why the target changes (recorded with the revision)")
+def targets_correct(code: str, value: str, username: str, reason: str) -> None:
+    """Correct indicator CODE's target to VALUE: a revision keeps old, new, who, when and why; the open
+    findings about the old value are closed as corrected."""
+    from .decision_error import DecisionError
+    from .models import Indicator
+    from .reporting.followup import recompute_later
+    from .target_decisions import correct_target
+
+    with session_scope(_engine()) as session:
+        actor = _actor(session, username, "manage_targets")
+        indicator = session.exec(select(Indicator).where(Indicator.code == code)).first()
+        if indicator is None:
+            raise click.ClickException(f"指标 {code} 不存在")
+        old = indicator.raw_value
+        try:
+            correct_target(session, indicator, value, actor.username, reason, resolve_open=True)
+        except DecisionError as exc:
+            raise click.ClickException(f"指标 {code}：{exc}") from exc
+        recompute_later(session, current_app.config["PERFTRACK_SETTINGS"].redis_url, [indicator.project_id])
+    click.echo(f"指标 {code} 的指标值已由「{old}」更正为「{indicator.raw_value}」")
 
 
 @targets.command("parse", with_appcontext=False)
@@ -201,19 +229,344 @@ def _policy(path: Path | None):
 )
 @click.option("--json", "as_json", is_flag=True, help="print every score with its basis as JSON")
 def evaluate_command(year: int, project_code, policy_path, as_json: bool) -> None:
-    """Self-evaluation scores, computed in-process exactly as the worker job does."""
-    from .evaluation import evaluate
+    """Self-evaluation scores as a trial, computed in-process and stored nowhere (read-only)."""
+    from .evaluation import evaluate, trial_as_of
 
     with session_scope(_engine()) as session:
         try:
-            results = evaluate(session, year, project_code, _policy(policy_path))
+            sheets = evaluate(session, year, project_code, _policy(policy_path))
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
+    as_of = trial_as_of(year).isoformat()
     if as_json:
-        click.echo(json.dumps([r.to_dict() for r in results], ensure_ascii=False, indent=2))
+        click.echo(
+            json.dumps([s.to_dict() | {"kind": "试算", "as_of": as_of} for s in sheets], ensure_ascii=False, indent=2)
+        )
         return
-    for result in results:
-        click.echo(f"{result.project}\t{result.total}\t{result.grade}\t{len(result.findings)} 条待核查")
+    click.echo(f"试算（截至 {as_of}，不保存）")
+    for sheet in sheets:
+        result = sheet.result
+        click.echo(
+            f"{result.project}\t{result.total}\t{result.grade}\t{len(result.findings)} 条待核查\t{sheet.source['text']}"
+        )
+
+
+def _actor(session, username: str, action: str) -> User:
+    """The active user named USERNAME, if allowed to do ACTION (their permissions apply on the CLI too)."""
+    from .domain.permissions import Action, can
+
+    user = session.exec(select(User).where(User.username == username, User.active.is_(True))).first()
+    if user is None:
+        raise click.ClickException(f"用户 {username} 不存在或已停用")
+    if not can(user, action):
+        raise click.ClickException(f"{username} 没有权限{Action(action).label}")
+    return user
+
+
+@main.group()
+def evaluation() -> None:
+    """Self-evaluation runs: trial ("试算") and final ("正式计算"), lock and unlock."""
+
+
+@evaluation.command("run")
+@click.option("--year", type=int, required=True, help="budget year")
+@click.option("--trial", is_flag=True, help='a trial ("试算"); without it, a final run ("正式计算")')
+@click.option("--as", "username", required=True, help="who runs it (finance)")
+@click.option("--json", "as_json", is_flag=True, help="print the run, or what is missing, as JSON")
+def evaluation_run(year: int, trial: bool, username: str, as_json: bool) -> None:
+    """Compute and store a run in-process (no Redis), exactly as the page's background job does.
+    A final run that is refused exits with status 3 and lists what is missing."""
+    from .closing import blocker_path
+    from .domain.closing import FINAL, TRIAL, refusal_text
+    from .domain.vocabulary import RunKind, RunState
+    from .evaluation import RunRefused, current_run, execute_run, results_of_run, start_run, year_of
+
+    kind = TRIAL if trial else FINAL
+    base = current_app.config["PERFTRACK_SETTINGS"].base_url
+    with session_scope(_engine()) as session:
+        actor = _actor(session, username, "run_evaluation")
+        try:
+            run = start_run(session, year, actor.username, _policy(None), kind)
+        except RunRefused as refused:
+            fiscal_year = year_of(session, year)
+            latest = current_run(session, fiscal_year.id)
+
+            def link(blocker):
+                return base + blocker_path(blocker, year, latest.id if latest else None)
+
+            if as_json:
+                click.echo(
+                    json.dumps(
+                        {
+                            "error": "refused",
+                            "message": str(refused),
+                            "missing": [b.to_dict() | {"link": link(b)} for b in refused.blockers],
+                        },
+                        ensure_ascii=False,
+                        indent=2,
+                    )
+                )
+            else:
+                click.echo(refusal_text(year, refused.blockers, link) if refused.blockers else str(refused), err=True)
+            sys.exit(3)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+        execute_run(session, run, recheck=False)  # checked by start_run in this same transaction
+        if run.state != RunState.DONE:
+            click.echo(run.error, err=True)
+            sys.exit(3)
+        sheets = results_of_run(session, run)
+    as_of = run.as_of.isoformat() if run.as_of else None
+    results = [
+        {
+            "project": code,
+            "total": float(s.result.total),
+            "grade": s.result.grade,
+            "excluded": s.excluded,
+            "source": s.source,
+        }
+        for code, s in sorted(sheets.items())
+    ]
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "run": run.id,
+                    "year": year,
+                    "kind": run.kind,
+                    "kind_label": RunKind.label_of(run.kind),
+                    "as_of": as_of,
+                    "projects": run.total,
+                    "results": results,
+                },
+                ensure_ascii=False,
+                indent=2,
+            )
+        )
+        return
+    click.echo(
+        f"第 {run.id} 次计算（{RunKind.label_of(run.kind)}"
+        + (f"，截至 {as_of}" if run.kind == TRIAL else "")
+        + f"）完成：{run.total} 个项目"
+    )
+    for sheet in (s for _code, s in sorted(sheets.items())):
+        click.echo(
+            f"{sheet.result.project}\t{sheet.result.total:.2f}\t{'不纳入' if sheet.excluded else sheet.result.grade}"
+            f"\t{sheet.source['text']}"
+        )
+
+
+@evaluation.command("lock")
+@click.option("--year", type=int, required=True, help="budget year")
+@click.option("--as", "username", required=True, help="who locks it (finance)")
+def evaluation_lock(year: int, username: str) -> None:
+    """Lock the year on its latest final run: it becomes the next archived version."""
+    from .closing import ClosingError, lock_run
+    from .evaluation import current_run, year_of
+
+    with session_scope(_engine()) as session:
+        actor = _actor(session, username, "run_evaluation")
+        try:
+            fiscal_year = year_of(session, year)
+            run = current_run(session, fiscal_year.id)
+            if run is None:
+                raise ClosingError(f"{year} 年度没有可锁定的计算（最新一次计算已归档，或还没有计算）")
+            lock_run(session, run, actor.username, current_app.config["PERFTRACK_SETTINGS"])
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"{year} 年度自评已锁定归档：第 {run.id} 次计算为归档版本 {run.archive_version}")
+
+
+@evaluation.command("unlock")
+@click.option("--year", type=int, required=True, help="budget year")
+@click.option("--as", "username", required=True, help="who unlocks it (finance or admin)")
+@click.option("--reason", required=True, help="why the archived version is reopened (recorded)")
+def evaluation_unlock(year: int, username: str, reason: str) -> None:
+    """Unlock a locked year (finance or admin, with a reason); the archived version stays downloadable."""
+    from .closing import unlock_year
+
+    with session_scope(_engine()) as session:
+        actor = _actor(session, username, "unlock_evaluation")
+        try:
+            run = unlock_year(session, year, actor.username, reason)
+        except ValueError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(
+        f"{year} 年度自评已解锁（归档版本 {run.archive_version} 仍可下载）；"
+        f"下次锁定的正式计算将成为版本 {run.archive_version + 1}"
+    )
+
+
+@evaluation.command("outcomes")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "username", required=True, help="the division's reporter or head")
+def evaluation_outcomes(path: Path, username: str) -> None:
+    """Load each project's outcome against its annual goals ("年度总体目标实际完成情况") from a CSV or xlsx
+    with the columns "项目编号,实际完成情况": all or nothing, each project by its own division."""
+    from .reviews import import_outcomes
+
+    try:
+        with session_scope(_engine()) as session:
+            user = session.exec(select(User).where(User.username == username, User.active.is_(True))).first()
+            if user is None:
+                raise click.ClickException(f"用户 {username} 不存在或已停用")
+            count = import_outcomes(session, path.name, path.read_bytes(), user)
+    except ImportRejected as rejected:
+        _refuse(False, "rejected", "实际完成情况未导入，没有写入任何数据：", rejected.problems)
+    click.echo(f"已填写 {count} 个项目的实际完成情况")
+
+
+@main.group()
+def reports() -> None:
+    """Quarterly reports: list them, accept or return them (finance)."""
+
+
+@reports.command("list")
+@click.option("--year", type=int, required=True, help="budget year")
+@click.option("--period", default=None, help="e.g. 2025Q4")
+@click.option("--division", default=None, help="division code")
+@click.option("--json", "as_json", is_flag=True, help="print the list as JSON")
+def reports_list(year: int, period: str | None, division: str | None, as_json: bool) -> None:
+    """Every report of the year (or one period, one division) with its state and version."""
+    from .reporting.reports import ReportError, list_reports
+
+    quarter = _quarter(year, period)
+    with session_scope(_engine()) as session:
+        try:
+            rows = list_reports(session, year, quarter, division)
+        except ReportError as exc:
+            raise click.ClickException(exc.message) from exc
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        click.echo(
+            f"{row['division']}\t{row['division_name']}\t{row['period']}\t{row['state_label']}\t第 {row['version']} 版"
+            + ("\t逾期" if row["late"] else "")
+        )
+
+
+def _quarter(year: int, period: str | None) -> int | None:
+    if not period:
+        return None
+    try:
+        parsed = Period.parse(period)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    if parsed.year != year:
+        raise click.ClickException(f"期间 {period} 不属于 {year} 年度")
+    return parsed.quarter
+
+
+def _review_report(action: str, year: int, period: str, division: str, username: str, comment: str) -> None:
+    from .reporting.followup import follow_up
+    from .reporting.reports import ReportError, load_scope, transition
+
+    quarter = _quarter(year, period)
+    with session_scope(_engine()) as session:
+        actor = _actor(session, username, "review_report")
+        try:
+            scope = load_scope(session, year, division, quarter)
+            if scope.report.id is None:
+                raise ReportError(404, f"{scope.division.name} {period} 还没有报告")
+            changed = transition(session, scope, actor, action, comment)
+            if changed:
+                follow_up(session, scope, action, current_app.config["PERFTRACK_SETTINGS"].redis_url, comment)
+        except ReportError as exc:
+            raise click.ClickException(exc.message) from exc
+    verb = {"accept": "审核通过", "return": "退回"}[action]
+    click.echo(
+        f"{scope.division.name} {period} 报告已{verb}（第 {scope.report.version} 版）"
+        if changed
+        else f"{scope.division.name} {period} 报告本已{verb}，未做更改"
+    )
+
+
+@reports.command("accept")
+@click.option("--year", type=int, required=True, help="budget year")
+@click.option("--period", required=True, help="e.g. 2025Q4")
+@click.option("--division", required=True, help="division code")
+@click.option("--as", "username", required=True, help="who reviews it (finance)")
+@click.option("--comment", default="", help="a remark recorded with the acceptance")
+def reports_accept(year, period, division, username, comment) -> None:
+    """Finance accepts a submitted report."""
+    _review_report("accept", year, period, division, username, comment)
+
+
+@reports.command("return")
+@click.option("--year", type=int, required=True, help="budget year")
+@click.option("--period", required=True, help="e.g. 2025Q4")
+@click.option("--division", required=True, help="division code")
+@click.option("--as", "username", required=True, help="who reviews it (finance)")
+@click.option("--comment", default="", help="the reason (required to return)")
+def reports_return(year, period, division, username, comment) -> None:
+    """Finance returns a report to its division, with the reason."""
+    _review_report("return", year, period, division, username, comment)
+
+
+@main.group()
+def findings() -> None:
+    """Doubts about targets ("待核查"): list and accept them."""
+
+
+@findings.command("list")
+@click.option("--year", type=int, required=True, help="budget year")
+@click.option("--open", "only_open", is_flag=True, help="only the open ones")
+@click.option(
+    "--json", "as_json", is_flag=True, help="print a JSON list (id, indicator, project, severity, kind, message)"
+)
+def findings_list(year: int, only_open: bool, as_json: bool) -> None:
+    """The findings of the year's targets, the most serious first."""
+    from .queries import list_findings
+
+    with session_scope(_engine()) as session:
+        rows = list_findings(session, state="open" if only_open else None, year=year)
+        items = [
+            {
+                "id": f.id,
+                "project": p.code,
+                "indicator": i.code if i else None,
+                "severity": f.severity,
+                "kind": f.code,
+                "message": f.message,
+                "state": f.state,
+            }
+            for f, p, i, _d in rows
+        ]
+    if as_json:
+        click.echo(json.dumps(items, ensure_ascii=False, indent=2))
+        return
+    from .domain.vocabulary import FindingState, Severity
+
+    for item in items:
+        click.echo(
+            f"{item['id']}\t{item['indicator'] or item['project']}\t{Severity.label_of(item['severity'])}\t"
+            f"{FindingState.label_of(item['state'])}\t{item['message']}"
+        )
+
+
+@findings.command("accept")
+@click.argument("finding_id", type=int)
+@click.option("--as", "username", required=True, help="who accepts it (finance or admin)")
+@click.option("--reason", required=True, help="why the reading as written is right (recorded)")
+def findings_accept(finding_id: int, username: str, reason: str) -> None:
+    """Keep the target as written: the finding is closed as accepted, with the reason."""
+    from .decision_error import DecisionError
+    from .models import FindingRow
+    from .target_decisions import accept_finding
+
+    with session_scope(_engine()) as session:
+        actor = _actor(session, username, "manage_targets")
+        finding = session.get(FindingRow, finding_id)
+        if finding is None:
+            raise click.ClickException(f"待核查问题 {finding_id} 不存在")
+        if not reason.strip():
+            raise click.ClickException("确认时必须说明理由")
+        try:
+            accept_finding(session, finding, actor.username, reason)
+        except DecisionError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"待核查问题 {finding_id} 已确认（{reason.strip()}）")
 
 
 @main.group()
@@ -243,13 +596,16 @@ def grades_import(path: Path, actor: str) -> None:
 @click.option("--year", type=int, default=2030, show_default=True, help="a budget year not yet in the database")
 @click.option("--indicators", type=int, default=100_000, show_default=True, help="how many indicators")
 @click.option("--divisions", type=int, default=20, show_default=True, help="how many divisions")
-def synth(year: int, indicators: int, divisions: int) -> None:
+@click.option(
+    "--closed", is_flag=True, help="a year ready for its final run: Q1–Q4 accepted, judgements graded, outcomes written"
+)
+def synth(year: int, indicators: int, divisions: int, closed: bool) -> None:
     """Generate a synthetic bureau (benchmarks): projects, indicators and submitted Q1–Q2 reports."""
     from .synth import synthesize
 
     with session_scope(_engine()) as session:
         try:
-            summary = synthesize(session, year, indicators, divisions)
+            summary = synthesize(session, year, indicators, divisions, closed=closed)
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
     click.echo(json.dumps(summary, ensure_ascii=False))
@@ -287,17 +643,30 @@ def export_monitoring(year: int, as_of, out: Path) -> None:
     default=None,
     help="JSON scoring policy (regional variants); central defaults otherwise",
 )
+@click.option("--version", "version", type=int, default=None, help="an archived version, exactly as it was filed")
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="the .xlsx to write")
-def export_self_evaluation(year: int, division, project, policy_path, out: Path) -> None:
-    """The project self-evaluation workbook ("项目支出绩效自评表"): a sheet per project, a summary, the findings."""
+def export_self_evaluation(year: int, division, project, policy_path, version, out: Path) -> None:
+    """The project self-evaluation workbook ("项目支出绩效自评表"): a sheet per project, a summary, the findings;
+    an archived version as it was filed, or computed now as a trial ("试算")."""
+    from .closing import archived_workbook
     from .exports.self_evaluation import build_self_evaluation
 
     with session_scope(_engine()) as session:
         try:
-            data = build_self_evaluation(session, year, division, project, _policy(policy_path))
+            if version is not None:
+                data = archived_workbook(session, year, version)
+            else:
+                data = build_self_evaluation(
+                    session,
+                    year,
+                    division,
+                    project,
+                    _policy(policy_path),
+                    settings=current_app.config["PERFTRACK_SETTINGS"],
+                ).getvalue()
         except ValueError as exc:
             raise click.ClickException(str(exc)) from exc
-    out.write_bytes(data.getvalue())
+    out.write_bytes(data)
     click.echo(f"已导出 {out}")
 
 
@@ -365,13 +734,17 @@ def actuals() -> None:
 @actuals.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as", "username", default=None, help="act as this user (their permissions apply)")
+@click.option("--submit", is_flag=True, help="submit every report the file touched (all or nothing; needs --as)")
 @click.option("--json", "as_json", is_flag=True, help="print what changed as JSON")
-def actuals_import(path: Path, username: str | None, as_json: bool) -> None:
-    """Load actuals or spend from a CSV (or a division's period workbook): all or nothing."""
-    from .reporting.flat import apply_flat, read_csv
+def actuals_import(path: Path, username: str | None, submit: bool, as_json: bool) -> None:
+    """Load actuals or spend from a CSV (or a division's period workbook): all or nothing.  With --submit,
+    each touched report is then submitted; if any is incomplete nothing is written, and what is missing is named."""
+    from .reporting.flat import apply_flat, read_csv, submit_reports
     from .reporting.reports import ReportError
     from .reporting.workbook import import_workbook
 
+    if submit and not username:
+        raise click.ClickException("--submit 需要用 --as 指明提交人（其权限适用）")
     try:
         with session_scope(_engine()) as session:
             user = None
@@ -384,13 +757,18 @@ def actuals_import(path: Path, username: str | None, as_json: bool) -> None:
                 summary = import_workbook(session, data, user)
             else:
                 summary = apply_flat(session, read_csv(data), user, username or "cli")
+            if submit:
+                submit_reports(session, summary, user, current_app.config["PERFTRACK_SETTINGS"].redis_url)
     except ReportError as exc:
         _refuse(as_json, "rejected", exc.message, exc.problems)
     if as_json:
         click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
         return
     for key, item in summary.items():
-        click.echo(f"{key}：{item['actuals']} 个指标、{item['spend']} 个项目资金有更新（版本 {item['version']}）")
+        click.echo(
+            f"{key}：{item['actuals']} 个指标、{item['spend']} 个项目资金有更新（版本 {item['version']}）"
+            + (f"，{item['submitted']}" if item.get("submitted") else "")
+        )
     if not summary:
         click.echo("文件中没有需要填报的行")
 

@@ -205,3 +205,29 @@ def export_actuals_csv(session: Session, scope) -> str:
             ]
         )
     return buffer.getvalue()
+
+
+def submit_reports(session: Session, summary: dict, user: User, redis_url: str | None = None) -> None:
+    """Submit every report a load touched (keys「KAC 2025Q4」), in the same transaction: if any is incomplete,
+    ReportError names what is missing for each, and the caller writes nothing."""
+    from .followup import follow_up
+    from .reports import transition
+
+    problems: list[ImportProblem] = []
+    for key in summary:
+        division_code, period_code = key.split(" ")
+        period = Period.parse(period_code)
+        scope = load_scope(session, period.year, division_code, period.quarter)
+        try:
+            changed = transition(session, scope, user, "submit")
+        except ReportError as exc:
+            problems += [
+                ImportProblem(f"{scope.division.name} {period.code}：{p.location}", p.field, p.message)
+                for p in exc.problems
+            ] or [ImportProblem(f"{scope.division.name} {period.code}", "提交", exc.message)]
+            continue
+        if changed:
+            follow_up(session, scope, "submit", redis_url)
+        summary[key]["submitted"] = "已提交" if changed else "本已提交"
+    if problems:
+        raise ReportError(422, "报告未能提交，没有写入任何数据：", problems)

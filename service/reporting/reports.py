@@ -549,3 +549,52 @@ def set_period_lock(
 
 def may_edit(user: User, scope: Scope) -> bool:
     return can(user, "edit_report", scope.division.id) and scope.report.state in EDITABLE_STATES
+
+
+# ---------------------------------------------------------------- listing
+
+NOT_STARTED_LABEL = "未开始"
+
+
+def list_reports(
+    session: Session, year: int, quarter: int | None = None, division_code: str | None = None
+) -> list[dict]:
+    """Every report of the year (or one period / division), with the divisions that have not started theirs."""
+    fiscal_year = session.exec(select(FiscalYear).where(FiscalYear.year == year)).first()
+    if fiscal_year is None:
+        raise ReportError(404, f"没有 {year} 年度")
+    owners = session.exec(
+        select(Division)
+        .where(Division.id.in_(select(Project.division_id).where(Project.fiscal_year_id == fiscal_year.id)))
+        .order_by(Division.code)
+    ).all()
+    if division_code:
+        owners = [d for d in owners if d.code == division_code]
+        if not owners:
+            raise ReportError(404, f"处室 {division_code} 在 {year} 年度没有项目")
+    reports = {
+        (r.division_id, r.quarter): r
+        for r in session.exec(select(Report).where(Report.fiscal_year_id == fiscal_year.id)).all()
+    }
+    rows = []
+    for division in owners:
+        for q in [quarter] if quarter else [1, 2, 3, 4]:
+            report = reports.get((division.id, q))
+            rows.append(
+                {
+                    "division": division.code,
+                    "division_name": division.name,
+                    "period": Period(year, q).code,
+                    "state": report.state if report else "not_started",
+                    "state_label": ReportState.label_of(report.state) if report else NOT_STARTED_LABEL,
+                    "version": report.version if report else 0,
+                    "late": bool(report and report.late),
+                    "submitted_at": _stamp(report.first_submitted_at) if report else None,
+                    "accepted_at": _stamp(report.accepted_at) if report else None,
+                }
+            )
+    return rows
+
+
+def _stamp(moment) -> str | None:
+    return moment.astimezone(clock.zone).isoformat(timespec="minutes") if moment else None
