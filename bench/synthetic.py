@@ -10,15 +10,19 @@ ROOT = Path(__file__).resolve().parent.parent
 SEED = ROOT / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
 
 
-def synthetic_database(directory: str, years: list[tuple[int, int, int]]) -> str:
-    """Migrate, import the seed, then `perftrack synth` each (year, indicators, divisions); returns the URL."""
+def synthetic_database(directory: str, years: list[tuple]) -> str:
+    """Migrate, import the seed, then `perftrack synth` each (year, indicators, divisions[, extra options such as
+    "--closed"]); returns the URL."""
     url = f"sqlite:///{directory}/bench.db"
     env = {"DATABASE_URL": url, "PERFTRACK_INSTANCE": directory, "SECRET_KEY": "bench", "PATH": "/usr/bin:/bin"}
     cli = [sys.executable, "-m", "service.cli"]
     for args in (
         ["db", "upgrade"],
         ["import", str(SEED)],
-        *(["synth", "--year", str(y), "--indicators", str(n), "--divisions", str(d)] for y, n, d in years),
+        *(
+            ["synth", "--year", str(y), "--indicators", str(n), "--divisions", str(d), *extra]
+            for y, n, d, *extra in years
+        ),
     ):
         subprocess.run(cli + args, env=env, check=True, cwd=ROOT, capture_output=True)
     return url
