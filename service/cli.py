@@ -393,7 +393,7 @@ def evaluation_unlock(year: int, username: str, reason: str) -> None:
             raise click.ClickException(str(exc)) from exc
     click.echo(
         f"{year} 年度自评已解锁（归档版本 {run.archive_version} 仍可下载）；"
-        f"下次锁定的正式计算将成为版本 {run.archive_version + 1}"
+        f"下次锁定的正式计算将成为版本 {(run.archive_version or 0) + 1}"
     )
 
 
@@ -463,6 +463,8 @@ def _review_report(action: str, year: int, period: str, division: str, username:
     from .reporting.reports import ReportError, load_scope, transition
 
     quarter = _quarter(year, period)
+    if quarter is None:
+        raise click.ClickException("请用 --period 指明期间，例如 2025Q4")
     with session_scope(_engine()) as session:
         actor = _actor(session, username, "review_report")
         try:
@@ -538,10 +540,10 @@ def findings_list(year: int, only_open: bool, as_json: bool) -> None:
         return
     from .domain.vocabulary import FindingState, Severity
 
-    for item in items:
+    for finding, project, indicator, _division in rows:
         click.echo(
-            f"{item['id']}\t{item['indicator'] or item['project']}\t{Severity.label_of(item['severity'])}\t"
-            f"{FindingState.label_of(item['state'])}\t{item['message']}"
+            f"{finding.id}\t{indicator.code if indicator else project.code}\t{Severity.label_of(finding.severity)}\t"
+            f"{FindingState.label_of(finding.state)}\t{finding.message}"
         )
 
 
@@ -757,7 +759,7 @@ def actuals_import(path: Path, username: str | None, submit: bool, as_json: bool
                 summary = import_workbook(session, data, user)
             else:
                 summary = apply_flat(session, read_csv(data), user, username or "cli")
-            if submit:
+            if submit and user is not None:  # --submit needs --as (checked above)
                 submit_reports(session, summary, user, current_app.config["PERFTRACK_SETTINGS"].redis_url)
     except ReportError as exc:
         _refuse(as_json, "rejected", exc.message, exc.problems)

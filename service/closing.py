@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from .clock import clock
 from .decision_error import DecisionError
@@ -24,7 +24,7 @@ from .domain.closing import (
 from .domain.scoring import IndicatorInput, ScoringPolicy, needs_review
 from .domain.targets import Target
 from .domain.vocabulary import ArchiveAction, FindingState, RunKind, RunState, TargetKind
-from .evaluation import current_run, locked_run, report_sources, year_of
+from .evaluation import current_run, locked_run, report_sources, saved_id, year_of
 from .models import (
     ActualEntry,
     Division,
@@ -51,15 +51,15 @@ def final_run_blockers_of(
 ) -> list[Blocker]:
     """Everything missing before a final run of the year, by division and project (empty: it may run)."""
     projects = session.execute(
-        select(Project.id, Project.code, Project.name, Project.division_id)
-        .where(Project.fiscal_year_id == fiscal_year.id)
-        .order_by(Project.code)
+        select(col(Project.id), col(Project.code), col(Project.name), col(Project.division_id))
+        .where(col(Project.fiscal_year_id) == fiscal_year.id)
+        .order_by(col(Project.code))
     ).all()
     divisions = (
         {
             d.id: d
             for d in session.execute(
-                select(Division).where(Division.id.in_({p.division_id for p in projects}))
+                select(Division).where(col(Division.id).in_({p.division_id for p in projects}))
             ).scalars()
         }
         if projects
@@ -68,28 +68,28 @@ def final_run_blockers_of(
     annual = {
         r.division_id: r
         for r in session.execute(
-            select(Report).where(Report.fiscal_year_id == fiscal_year.id, Report.quarter == 4)
+            select(Report).where(col(Report.fiscal_year_id) == fiscal_year.id, col(Report.quarter) == 4)
         ).scalars()
     }
     reviews = {
         r.project_id: r
         for r in session.execute(
             select(ProjectReview)
-            .join(Project, Project.id == ProjectReview.project_id)
-            .where(Project.fiscal_year_id == fiscal_year.id)
+            .join(Project, col(Project.id) == col(ProjectReview.project_id))
+            .where(col(Project.fiscal_year_id) == fiscal_year.id)
         ).scalars()
     }
     findings: dict[int, list] = {}
     for finding, indicator_code in session.execute(
-        select(FindingRow, Indicator.code)
-        .join(Project, Project.id == FindingRow.project_id)
-        .join(Indicator, Indicator.id == FindingRow.indicator_id, isouter=True)
+        select(FindingRow, col(Indicator.code))
+        .join(Project, col(Project.id) == col(FindingRow.project_id))
+        .join(Indicator, col(Indicator.id) == col(FindingRow.indicator_id), isouter=True)
         .where(
-            Project.fiscal_year_id == fiscal_year.id,
-            FindingRow.state == FindingState.OPEN,
-            FindingRow.severity.in_(BLOCKING_SEVERITIES),
+            col(Project.fiscal_year_id) == fiscal_year.id,
+            col(FindingRow.state) == FindingState.OPEN,
+            col(FindingRow.severity).in_(BLOCKING_SEVERITIES),
         )
-        .order_by(FindingRow.id)
+        .order_by(col(FindingRow.id))
     ).all():
         findings.setdefault(finding.project_id, []).append(
             (finding.id, indicator_code or "", finding.severity, finding.message)
@@ -126,27 +126,29 @@ def ungraded_indicators(session: Session, fiscal_year: FiscalYear) -> dict[int, 
     the report a final run would read now."""
     rows = session.execute(
         select(
-            Indicator.id,
-            Indicator.project_id,
-            Indicator.code,
-            Indicator.name,
-            Indicator.kind,
-            Indicator.due,
-            Project.division_id,
+            col(Indicator.id),
+            col(Indicator.project_id),
+            col(Indicator.code),
+            col(Indicator.name),
+            col(Indicator.kind),
+            col(Indicator.due),
+            col(Project.division_id),
         )
-        .join(Project, Project.id == Indicator.project_id)
-        .join(ReviewerGrade, ReviewerGrade.indicator_id == Indicator.id, isouter=True)
+        .join(Project, col(Project.id) == col(Indicator.project_id))
+        .join(ReviewerGrade, col(ReviewerGrade.indicator_id) == col(Indicator.id), isouter=True)
         .where(
-            Project.fiscal_year_id == fiscal_year.id,
-            ReviewerGrade.id.is_(None),
-            Indicator.kind.in_((TargetKind.QUALITATIVE, TargetKind.DEADLINE)),
+            col(Project.fiscal_year_id) == fiscal_year.id,
+            col(ReviewerGrade.id).is_(None),
+            col(Indicator.kind).in_((TargetKind.QUALITATIVE, TargetKind.DEADLINE)),
         )
-        .order_by(Indicator.code)
+        .order_by(col(Indicator.code))
     ).all()
     sources = report_sources(session, fiscal_year, FINAL)
     annual = dict(
         session.execute(
-            select(Report.division_id, Report.id).where(Report.fiscal_year_id == fiscal_year.id, Report.quarter == 4)
+            select(col(Report.division_id), col(Report.id)).where(
+                col(Report.fiscal_year_id) == fiscal_year.id, col(Report.quarter) == 4
+            )
         ).all()
     )
     chosen = [annual.get(division_id) or (ref.id if ref else None) for division_id, ref in sources.chosen.items()]
@@ -156,10 +158,10 @@ def ungraded_indicators(session: Session, fiscal_year: FiscalYear) -> dict[int, 
         {
             e.indicator_id: e
             for e in session.execute(
-                select(ActualEntry.indicator_id, ActualEntry.done, ActualEntry.done_on).where(
-                    ActualEntry.indicator_id.in_(deadlines),
-                    ActualEntry.is_current.is_(True),
-                    ActualEntry.report_id.in_(chosen),
+                select(col(ActualEntry.indicator_id), col(ActualEntry.done), col(ActualEntry.done_on)).where(
+                    col(ActualEntry.indicator_id).in_(deadlines),
+                    col(ActualEntry.is_current).is_(True),
+                    col(ActualEntry.report_id).in_(chosen),
                 )
             ).all()
         }
@@ -197,8 +199,8 @@ def archives(session: Session, fiscal_year_id: int) -> list[Archive]:
     events = (
         session.execute(
             select(EvaluationLockEvent)
-            .where(EvaluationLockEvent.fiscal_year_id == fiscal_year_id)
-            .order_by(EvaluationLockEvent.id)
+            .where(col(EvaluationLockEvent.fiscal_year_id) == fiscal_year_id)
+            .order_by(col(EvaluationLockEvent.id))
         )
         .scalars()
         .all()
@@ -207,9 +209,11 @@ def archives(session: Session, fiscal_year_id: int) -> list[Archive]:
     locks = {e.version: e for e in events if e.action == ArchiveAction.LOCK}
     result = []
     for version, run_id, size in session.execute(
-        select(EvaluationArchive.version, EvaluationArchive.run_id, func.length(EvaluationArchive.workbook))
-        .where(EvaluationArchive.fiscal_year_id == fiscal_year_id)
-        .order_by(EvaluationArchive.version.desc())
+        select(
+            col(EvaluationArchive.version), col(EvaluationArchive.run_id), func.length(col(EvaluationArchive.workbook))
+        )
+        .where(col(EvaluationArchive.fiscal_year_id) == fiscal_year_id)
+        .order_by(col(EvaluationArchive.version).desc())
     ).all():
         lock, unlock = locks.get(version), unlocks.get(version)
         result.append(
@@ -232,8 +236,8 @@ def _when(moment) -> str:
 def archived_workbook(session: Session, year: int, version: int) -> bytes:
     fiscal_year = year_of(session, year)
     data = session.execute(
-        select(EvaluationArchive.workbook).where(
-            EvaluationArchive.fiscal_year_id == fiscal_year.id, EvaluationArchive.version == version
+        select(col(EvaluationArchive.workbook)).where(
+            col(EvaluationArchive.fiscal_year_id) == fiscal_year.id, col(EvaluationArchive.version) == version
         )
     ).scalar()
     if data is None:
@@ -244,10 +248,10 @@ def archived_workbook(session: Session, year: int, version: int) -> bytes:
 def stale_overrides(session: Session, run: EvaluationRun) -> list[str]:
     return list(
         session.execute(
-            select(Indicator.code)
-            .join(IndicatorResult, IndicatorResult.indicator_id == Indicator.id)
-            .where(IndicatorResult.run_id == run.id, IndicatorResult.override_stale.is_(True))
-            .order_by(Indicator.code)
+            select(col(Indicator.code))
+            .join(IndicatorResult, col(IndicatorResult.indicator_id) == col(Indicator.id))
+            .where(col(IndicatorResult.run_id) == run.id, col(IndicatorResult.override_stale).is_(True))
+            .order_by(col(Indicator.code))
         ).scalars()
     )
 
@@ -272,7 +276,9 @@ def lock_run(session: Session, run: EvaluationRun, actor: str, settings=None) ->
         raise ClosingError(f"尚有 {len(stale)} 项财务处调整在计算得分变化后待重新确认：{'、'.join(stale[:10])}")
     version = (
         session.execute(
-            select(func.max(EvaluationRun.archive_version)).where(EvaluationRun.fiscal_year_id == run.fiscal_year_id)
+            select(func.max(col(EvaluationRun.archive_version))).where(
+                col(EvaluationRun.fiscal_year_id) == run.fiscal_year_id
+            )
         ).scalar()
         or 0
     ) + 1
@@ -280,15 +286,19 @@ def lock_run(session: Session, run: EvaluationRun, actor: str, settings=None) ->
     session.add(run)
     session.add(
         EvaluationLockEvent(
-            fiscal_year_id=run.fiscal_year_id, run_id=run.id, action=ArchiveAction.LOCK, version=version, actor=actor
+            fiscal_year_id=run.fiscal_year_id,
+            run_id=saved_id(run.id),
+            action=ArchiveAction.LOCK,
+            version=version,
+            actor=actor,
         )
     )
     session.flush()
-    year = session.get(FiscalYear, run.fiscal_year_id).year
+    year = session.execute(select(col(FiscalYear.year)).where(col(FiscalYear.id) == run.fiscal_year_id)).scalar_one()
     data = build_self_evaluation(session, year, run=run, settings=settings).getvalue()
     session.add(
         EvaluationArchive(
-            run_id=run.id,
+            run_id=saved_id(run.id),
             fiscal_year_id=run.fiscal_year_id,
             version=version,
             workbook=data,
@@ -314,10 +324,10 @@ def unlock_year(session: Session, year: int, actor: str, reason: str) -> Evaluat
     session.add(run)
     session.add(
         EvaluationLockEvent(
-            fiscal_year_id=fiscal_year.id,
-            run_id=run.id,
+            fiscal_year_id=saved_id(fiscal_year.id),
+            run_id=saved_id(run.id),
             action=ArchiveAction.UNLOCK,
-            version=run.archive_version,
+            version=saved_id(run.archive_version),
             actor=actor,
             reason=reason,
         )

@@ -15,11 +15,11 @@ the snapshot.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import delete, func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from .clock import clock
 from .decision_error import DecisionError
@@ -68,6 +68,13 @@ class RunRefused(DecisionError):
     def __init__(self, message: str, blockers: list | None = None):
         super().__init__(message)
         self.blockers = blockers or []
+
+
+def saved_id(value: int | None) -> int:
+    """The id of a row read from or flushed to the database (which always has one)."""
+    if value is None:
+        raise ValueError("the row has no id yet: add and flush it first")
+    return value
 
 
 def year_of(session: Session, year: int) -> FiscalYear:
@@ -180,7 +187,7 @@ def kept_reviews(session: Session, fiscal_year: FiscalYear) -> Kept:
             ).where(ScoreOverride.indicator_id.in_(of_year))
         ).all()
     }
-    explanations = dict(
+    explanations: dict[int, str] = dict(
         session.execute(
             select(DivisionExplanation.indicator_id, DivisionExplanation.text).where(
                 DivisionExplanation.indicator_id.in_(of_year)
@@ -210,7 +217,7 @@ def kept_reviews(session: Session, fiscal_year: FiscalYear) -> Kept:
         .group_by(Indicator.project_id)
     ).all()
     if counted:
-        dates = dict(
+        dates: dict[int, datetime] = dict(
             session.execute(
                 select(TargetRevision.id, TargetRevision.created_at).where(
                     TargetRevision.id.in_([r[2] for r in counted])
@@ -288,8 +295,8 @@ def load_sheets(
         else {}
     )
     eligible = {rid for rids in sources.eligible.values() for rid in rids}
-    quarter_of = (
-        dict(session.execute(select(Report.id, Report.quarter).where(Report.id.in_(eligible))).all())
+    quarter_of: dict[int, int] = (
+        dict(session.execute(select(Report.id, Report.quarter).where(col(Report.id).in_(eligible))).all())
         if eligible
         else {}
     )
@@ -471,12 +478,12 @@ LOCKED_MESSAGE = (
 )
 
 
-def year_locked(session: Session, fiscal_year_id: int) -> bool:
+def year_locked(session: Session, fiscal_year_id: int | None) -> bool:
     """Whether the year is filed on one of its runs (then every run of it is read-only)."""
     return locked_run(session, fiscal_year_id) is not None
 
 
-def ensure_year_open(session: Session, fiscal_year_id: int) -> None:
+def ensure_year_open(session: Session, fiscal_year_id: int | None) -> None:
     """Every write of the self-evaluation (a run, a grade, an override, a note, an outcome) asks this first."""
     if year_locked(session, fiscal_year_id):
         raise DecisionError(LOCKED_MESSAGE.format(year=session.get(FiscalYear, fiscal_year_id).year))
@@ -490,7 +497,7 @@ def clean_note(value: str | None, label: str, limit: int = MAX_NOTE) -> str:
         raise DecisionError(f"{label}：{exc.message}") from exc
 
 
-def locked_run(session: Session, fiscal_year_id: int) -> EvaluationRun | None:
+def locked_run(session: Session, fiscal_year_id: int | None) -> EvaluationRun | None:
     return session.execute(
         select(EvaluationRun).where(EvaluationRun.fiscal_year_id == fiscal_year_id, EvaluationRun.locked.is_(True))
     ).scalar_one_or_none()
@@ -624,7 +631,7 @@ def effective_total(result: ProjectResult) -> Decimal:
     return result.override_total if result.override_total is not None else result.total
 
 
-def current_run(session: Session, fiscal_year_id: int) -> EvaluationRun | None:
+def current_run(session: Session, fiscal_year_id: int | None) -> EvaluationRun | None:
     """The run reviews apply to now: the latest finished run of the year, unless it is an archived version."""
     run = session.execute(
         select(EvaluationRun)

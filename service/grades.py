@@ -13,7 +13,7 @@ import io
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from .clock import clock
 from .decision_error import DecisionError
@@ -154,12 +154,13 @@ def import_grades(
     if problems:
         raise ImportRejected(problems)
     indicators = {
-        i.id: i for i in session.execute(select(Indicator).where(Indicator.id.in_([p[0] for p in parsed]))).scalars()
+        i.id: i
+        for i in session.execute(select(Indicator).where(col(Indicator.id).in_([p[0] for p in parsed]))).scalars()
     }
     years = dict(
         session.execute(
             select(Project.id, Project.fiscal_year_id).where(
-                Project.id.in_({i.project_id for i in indicators.values()})
+                col(Project.id).in_({i.project_id for i in indicators.values()})
             )
         ).all()
     )

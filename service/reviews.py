@@ -12,7 +12,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from .clock import clock
 from .decision_error import DecisionError
@@ -27,7 +27,7 @@ from .domain.scoring import (
     project_total,
 )
 from .domain.vocabulary import ScoreFindingKind
-from .evaluation import clean_note, current_run, ensure_year_open, exclusion_text
+from .evaluation import clean_note, current_run, ensure_year_open, exclusion_text, saved_id
 from .models import (
     DivisionExplanation,
     EvaluationRun,
@@ -55,7 +55,9 @@ def open_year_run(session: Session, fiscal_year_id: int) -> EvaluationRun | None
 
 
 def _year_of_indicator(session: Session, indicator: Indicator) -> int:
-    return session.get(Project, indicator.project_id).fiscal_year_id
+    return session.execute(
+        select(col(Project.fiscal_year_id)).where(col(Project.id) == indicator.project_id)
+    ).scalar_one()
 
 
 def apply_grade(session: Session, run: EvaluationRun, indicator: Indicator, review: Review) -> None:
@@ -72,17 +74,21 @@ def apply_grade(session: Session, run: EvaluationRun, indicator: Indicator, revi
 
 def _row(session: Session, run: EvaluationRun, indicator: Indicator) -> IndicatorResult | None:
     return session.execute(
-        select(IndicatorResult).where(IndicatorResult.run_id == run.id, IndicatorResult.indicator_id == indicator.id)
+        select(IndicatorResult).where(
+            col(IndicatorResult.run_id) == run.id, col(IndicatorResult.indicator_id) == indicator.id
+        )
     ).scalar_one_or_none()
 
 
 def _refresh(session: Session, run: EvaluationRun, row: IndicatorResult, code: str, drop=(), add=()) -> None:
     """After a change to ROW: its override's re-confirm flag, the project's findings, total and grade."""
     project = session.execute(
-        select(ProjectResult).where(ProjectResult.run_id == run.id, ProjectResult.project_id == row.project_id)
+        select(ProjectResult).where(
+            col(ProjectResult.run_id) == run.id, col(ProjectResult.project_id) == row.project_id
+        )
     ).scalar_one()
     kept = session.execute(
-        select(ScoreOverride).where(ScoreOverride.indicator_id == row.indicator_id)
+        select(ScoreOverride).where(col(ScoreOverride.indicator_id) == row.indicator_id)
     ).scalar_one_or_none()
     row.override_stale = bool(kept is not None and row.override_score is not None and kept.computed_score != row.score)
     findings = [
@@ -91,7 +97,7 @@ def _refresh(session: Session, run: EvaluationRun, row: IndicatorResult, code: s
         if not (f["subject"] == code and (f["code"] in drop or f["code"] == ScoreFindingKind.OVERRIDE_RECONFIRM))
     ]
     findings += [{"code": f.code, "subject": f.subject, "message": f.message} for f in add]
-    if row.override_stale:
+    if kept is not None and row.override_stale:
         findings.append(
             {
                 "code": ScoreFindingKind.OVERRIDE_RECONFIRM.value,
@@ -107,7 +113,7 @@ def _refresh(session: Session, run: EvaluationRun, row: IndicatorResult, code: s
     rows = (
         session.execute(
             select(IndicatorResult).where(
-                IndicatorResult.run_id == run.id, IndicatorResult.project_id == row.project_id
+                col(IndicatorResult.run_id) == run.id, col(IndicatorResult.project_id) == row.project_id
             )
         )
         .scalars()
@@ -123,22 +129,26 @@ def _refresh(session: Session, run: EvaluationRun, row: IndicatorResult, code: s
         b["basis"],
     )
     project.total, project.grade = project_total(
-        row.project_id, [IndicatorScore("", r.weight, r.actual, r.score, "") for r in rows], budget, policy, []
+        "", [IndicatorScore("", r.weight, r.actual, r.score, "") for r in rows], budget, policy, []
     )
     session.add_all([row, project])
 
 
-def _indicator_row(session: Session, indicator: Indicator) -> tuple[EvaluationRun | None, IndicatorResult | None]:
+def _indicator_row(session: Session, indicator: Indicator) -> tuple[EvaluationRun, IndicatorResult] | None:
+    """The current run and the indicator's row in it (None when the year has no current run or the run has no
+    such row); refuses a locked year."""
     run = open_year_run(session, _year_of_indicator(session, indicator))
-    return run, (_row(session, run, indicator) if run is not None else None)
+    row = _row(session, run, indicator) if run is not None else None
+    return (run, row) if run is not None and row is not None else None
 
 
 def override(session: Session, indicator: Indicator, score_text: str, reason: str, actor: str) -> IndicatorResult:
     """Finance replaces an indicator's score (with a reason); the computed score is kept beside it, and the
     override is carried into later runs, flagged if their computed score differs."""
-    run, row = _indicator_row(session, indicator)
-    if row is None:
+    found = _indicator_row(session, indicator)
+    if found is None:
         raise DecisionError("调整得分需在一次计算的结果上进行：请先开始计算")
+    run, row = found
     reason = clean_note(reason, "调整原因")
     if not reason:
         raise DecisionError("调整得分必须说明原因")
@@ -149,9 +159,9 @@ def override(session: Session, indicator: Indicator, score_text: str, reason: st
     if not 0 <= score <= row.weight:
         raise DecisionError(f"得分应在 0 到分值 {row.weight} 之间")
     kept = session.execute(
-        select(ScoreOverride).where(ScoreOverride.indicator_id == indicator.id)
+        select(ScoreOverride).where(col(ScoreOverride.indicator_id) == indicator.id)
     ).scalar_one_or_none() or ScoreOverride(
-        indicator_id=indicator.id, score=score, computed_score=row.score, reason=reason, actor=actor
+        indicator_id=saved_id(indicator.id), score=score, computed_score=row.score, reason=reason, actor=actor
     )
     kept.score, kept.computed_score, kept.reason, kept.actor, kept.updated_at = (
         score,
@@ -170,10 +180,13 @@ def override(session: Session, indicator: Indicator, score_text: str, reason: st
 
 def reconfirm(session: Session, indicator: Indicator, actor: str) -> IndicatorResult:
     """Finance confirms a carried override still holds against the new computed score."""
-    run, row = _indicator_row(session, indicator)
-    kept = session.execute(select(ScoreOverride).where(ScoreOverride.indicator_id == indicator.id)).scalar_one_or_none()
-    if row is None or kept is None or row.override_score is None:
+    found = _indicator_row(session, indicator)
+    kept = session.execute(
+        select(ScoreOverride).where(col(ScoreOverride.indicator_id) == indicator.id)
+    ).scalar_one_or_none()
+    if found is None or kept is None or found[1].override_score is None:
         raise DecisionError(f"指标 {indicator.code} 没有待确认的调整")
+    run, row = found
     kept.computed_score, kept.actor, kept.updated_at = row.score, actor, clock.now()
     session.add(kept)
     session.flush()
@@ -184,13 +197,16 @@ def reconfirm(session: Session, indicator: Indicator, actor: str) -> IndicatorRe
 
 def withdraw_override(session: Session, indicator: Indicator, actor: str) -> None:
     """Finance withdraws its override: the computed score counts again, in this and later runs."""
-    run, row = _indicator_row(session, indicator)
-    kept = session.execute(select(ScoreOverride).where(ScoreOverride.indicator_id == indicator.id)).scalar_one_or_none()
+    found = _indicator_row(session, indicator)
+    kept = session.execute(
+        select(ScoreOverride).where(col(ScoreOverride.indicator_id) == indicator.id)
+    ).scalar_one_or_none()
     if kept is None:
         raise DecisionError(f"指标 {indicator.code} 没有调整过的得分")
     session.delete(kept)
     session.flush()
-    if row is not None:
+    if found is not None:
+        run, row = found
         row.override_score, row.override_reason, row.override_by = None, "", None
         _refresh(session, run, row, indicator.code)
     session.flush()
@@ -198,35 +214,35 @@ def withdraw_override(session: Session, indicator: Indicator, actor: str) -> Non
 
 def explain(session: Session, indicator: Indicator, text: str, actor: str) -> None:
     """A division's 偏差原因分析及改进措施 for an indicator (empty: withdrawn)."""
-    run, row = _indicator_row(session, indicator)
+    found = _indicator_row(session, indicator)
     text = clean_note(text, "偏差原因分析及改进措施")
     kept = session.execute(
-        select(DivisionExplanation).where(DivisionExplanation.indicator_id == indicator.id)
+        select(DivisionExplanation).where(col(DivisionExplanation.indicator_id) == indicator.id)
     ).scalar_one_or_none()
     if not text:
         if kept is not None:
             session.delete(kept)
     else:
-        kept = kept or DivisionExplanation(indicator_id=indicator.id, text=text, actor=actor)
+        kept = kept or DivisionExplanation(indicator_id=saved_id(indicator.id), text=text, actor=actor)
         kept.text, kept.actor, kept.updated_at = text, actor, clock.now()
         session.add(kept)
-    if row is not None:
-        row.division_note = text
-        session.add(row)
+    if found is not None:
+        found[1].division_note = text
+        session.add(found[1])
     session.flush()
 
 
 def _project_review(session: Session, project: Project) -> ProjectReview:
     return session.execute(
-        select(ProjectReview).where(ProjectReview.project_id == project.id)
-    ).scalar_one_or_none() or ProjectReview(project_id=project.id)
+        select(ProjectReview).where(col(ProjectReview.project_id) == project.id)
+    ).scalar_one_or_none() or ProjectReview(project_id=saved_id(project.id))
 
 
 def _project_row(session: Session, run: EvaluationRun | None, project: Project) -> ProjectResult | None:
     if run is None:
         return None
     return session.execute(
-        select(ProjectResult).where(ProjectResult.run_id == run.id, ProjectResult.project_id == project.id)
+        select(ProjectResult).where(col(ProjectResult.run_id) == run.id, col(ProjectResult.project_id) == project.id)
     ).scalar_one_or_none()
 
 
@@ -278,7 +294,7 @@ def import_outcomes(session: Session, file_name: str, data: bytes, user) -> int:
     if not rows or rows[0][1][:2] != OUTCOME_HEADER:
         raise ImportRejected([ImportProblem("第 1 行", "表头", f"应为「{','.join(OUTCOME_HEADER)}」")])
     codes = {cells[0] for _, cells in rows[1:] if cells}
-    projects = {p.code: p for p in session.execute(select(Project).where(Project.code.in_(codes))).scalars()}
+    projects = {p.code: p for p in session.execute(select(Project).where(col(Project.code).in_(codes))).scalars()}
     problems, parsed = [], []
     for location, cells in rows[1:]:
         code, text = (cells + ["", ""])[:2]

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 
 from sqlalchemy import func, select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from .clock import clock
 from .domain.vocabulary import Band, Likelihood, ReportState, TargetKind
@@ -219,8 +219,8 @@ def _close(session, fiscal_year, projects, now) -> None:
         .join(ActualEntry, ActualEntry.indicator_id == Indicator.id)
         .where(
             Project.fiscal_year_id == fiscal_year.id,
-            ActualEntry.report_id.in_(annual),
-            Indicator.kind.in_((TargetKind.QUALITATIVE, TargetKind.DEADLINE)),
+            col(ActualEntry.report_id).in_(annual),
+            col(Indicator.kind).in_((TargetKind.QUALITATIVE, TargetKind.DEADLINE)),
         )
     ).all()
     _bulk(
