@@ -218,8 +218,10 @@ def _tokens(paragraph: str) -> list[str]:
     return tokens
 
 
+@lru_cache(maxsize=65536)
 def line_count(text: str, width_units: float, size: float) -> int:
-    """Lines TEXT takes wrapped in a column WIDTH_UNITS wide at SIZE pt (a greedy line breaker)."""
+    """Lines TEXT takes wrapped in a column WIDTH_UNITS wide at SIZE pt (a greedy line breaker; cached, since
+    a long workbook measures the same labels on every sheet)."""
     capacity = max(0.5, (width_units * EXCEL_PT_PER_UNIT + EXCEL_PT_PADDING - CELL_INSET_PT) / size)
     lines = 0
     for paragraph in text.split("\n"):
