@@ -63,8 +63,9 @@ def test_self_evaluation_pages_and_print_layout(live_app, live_server, browser):
     finance.goto(f"{live_server}/self-evaluation")
     assert finance.locator("#scores tbody tr").count() == 62
     shot(finance, "evaluation-01-runs")
-    finance.click("a:has-text('2025-001')")
-    assert "实际 4项 ÷ 指标 ≥5项 × 分值 12.50 = 10.00" in finance.locator("#zpb").inner_text()
+    finance.click("#scores a:has-text('2025-001')")
+    assert "评价等级" in finance.locator("#zpb").inner_text()  # the official form; each calculation sits below it
+    assert "实际 4项 ÷ 指标 ≥5项 × 分值 12.50 = 10.00" in finance.locator("#review-table").inner_text()
     shot(finance, "evaluation-02-project")
     finance.emulate_media(media="print")
     assert not finance.locator("header").is_visible() and not finance.locator(".review-tools").first.is_visible()
