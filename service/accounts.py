@@ -22,6 +22,7 @@ from .domain.inputs import InputError, clean_text
 from .domain.passwords import DEFAULT_MIN_LENGTH, password_problems
 from .domain.vocabulary import Role
 from .models import ApiToken, Division, LoginFailure, User
+from .notify.email import InvalidAddress, parse_address
 from .notify.webhook import WebhookRefused
 from .notify.webhook import new_secret as new_webhook_secret
 from .notify.webhook import set_destination as set_webhook
@@ -156,8 +157,11 @@ def set_notification_settings(
     destination must be one a webhook may call (ALLOWED_NETWORKS besides public addresses)."""
     email = _clean(email, "邮箱地址", MAX_EMAIL) or None
     webhook_url = _clean(webhook_url, "Webhook 地址", MAX_WEBHOOK_URL) or None
-    if email and "@" not in email:
-        raise AccountError("邮箱地址格式不正确")
+    if email:
+        try:
+            email = parse_address(email)  # exactly one address: a list would be delivered to each
+        except InvalidAddress as exc:
+            raise AccountError(str(exc)) from exc
     record = session.get(User, user.id)
     try:
         set_webhook(record, webhook_url, allowed_networks)

@@ -31,9 +31,11 @@ from .conftest import _free_port
 class Mailbox:
     def __init__(self):
         self.messages = []
+        self.envelopes = []  # (recipients, raw bytes) as SMTP received them
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 - aiosmtpd's hook name
         self.messages.append(email.message_from_bytes(envelope.content, policy=default_policy))
+        self.envelopes.append((list(envelope.rcpt_tos), envelope.content))
         return "250 OK"
 
 
@@ -74,11 +76,16 @@ def webhook_url(monkeypatch):
     server.shutdown()
 
 
-def _alert_for_xxh(seeded_url, webhook: str | None) -> list[int]:
+def _alert_for_xxh(
+    seeded_url,
+    webhook: str | None,
+    address: str = "xxh@bureau.example",
+    message: str = "2025年第1季度绩效监控报告已逾期 1 天，请尽快提交",
+) -> list[int]:
     engine = make_engine(seeded_url)
     with session_scope(engine) as session:
         user = session.exec(select(User).where(User.username == "xxh")).one()
-        user.email = "xxh@bureau.example"
+        user.email = address
         set_destination(user, webhook, [ip_network("127.0.0.1/32")])
         session.add(user)
         session.flush()
@@ -89,7 +96,7 @@ def _alert_for_xxh(seeded_url, webhook: str | None) -> list[int]:
             date(2025, 4, 10),
             "day1",
             "division",
-            "2025年第1季度绩效监控报告已逾期 1 天，请尽快提交",
+            message,
             "/reports/XXH/2025Q1",
         )
         _alerts, to_deliver = create_alerts(session, [spec], date(2025, 4, 11))
@@ -134,7 +141,7 @@ def test_smtp_down_is_retried_logged_and_delivered_later(seeded_url, worker_env,
     rows, states, _due = _attempts(seeded_url)
     assert rows == [("email", False), ("email", True)] and states["email"] == "sent"
     [message] = mailbox.messages
-    assert message["To"] == "xxh@bureau.example" and "报告逾期" in message["Subject"]
+    assert message["To"].addresses[0].addr_spec == "xxh@bureau.example" and "报告逾期" in message["Subject"]
     assert "http://127.0.0.1:5000/reports/XXH/2025Q1" in message.get_body(("plain",)).get_content()
     assert "去处理" in message.get_body(("html",)).get_content()
 
@@ -253,3 +260,122 @@ def test_a_webhook_redirect_is_not_followed(seeded_url, worker_env, webhook_url)
         jobs.deliver(webhook_id)
     rows, states, _due = _attempts(seeded_url)
     assert rows == [("webhook", False)] and states["webhook"] == "pending" and len(Webhook.received) == 1
+
+
+@pytest.fixture
+def mailbox(smtp_port):
+    box = Mailbox()
+    controller = Controller(box, hostname="127.0.0.1", port=smtp_port)
+    controller.start()
+    yield box
+    controller.stop()
+
+
+def _email_notification(seeded_url) -> Notification:
+    engine = make_engine(seeded_url)
+    with session_scope(engine) as session:
+        found = session.exec(select(Notification).where(Notification.channel == "email")).one()
+    engine.dispose()
+    return found
+
+
+def test_a_line_break_in_an_indicator_name_gives_a_one_line_folded_subject(seeded_url, worker_env, mailbox):
+    # A .docx cell with two paragraphs becomes a name with a line break; the alert message carries it.
+    long_name = "跨境电商公共海外仓\n建设项目（第二段）\u2028" + "完成" * 60
+    [notification_id] = _alert_for_xxh(
+        seeded_url, None, message=f"指标「{long_name}」已逾期\r\nBcc: outsider@evil.example"
+    )
+    assert jobs.deliver(notification_id) == "sent"
+    [(recipients, raw)] = mailbox.envelopes
+    assert recipients == ["xxh@bureau.example"]
+    head = raw.split(b"\r\n\r\n", 1)[0]
+    assert b"\nBcc" not in head and all(len(line) <= 78 for line in head.split(b"\r\n"))  # folded by the policy
+    [message] = mailbox.messages
+    assert "\n" not in message["Subject"] and "建设项目（第二段）" in message["Subject"] and message["Bcc"] is None
+    assert message["Subject"].startswith("[perftrack] 报告逾期：指标「跨境电商公共海外仓 建设项目")
+
+
+def test_an_address_field_holding_two_addresses_is_never_delivered_and_not_retried(seeded_url, worker_env, mailbox):
+    [notification_id] = _alert_for_xxh(seeded_url, None, address="a@example.gov, outsider@evil.example")
+    assert jobs.deliver(notification_id) == "failed"  # no exception: RQ does not retry it
+    assert jobs.deliver(notification_id) == "skipped"
+    assert mailbox.envelopes == []
+    notification = _email_notification(seeded_url)
+    assert (notification.state, notification.attempts) == ("failed", 1)
+    rows, _states, due = _attempts(seeded_url)
+    assert rows == [("email", False)] and due == []
+    engine = make_engine(seeded_url)
+    with session_scope(engine) as session:
+        detail = session.exec(select(DeliveryAttempt.detail)).one()
+    engine.dispose()
+    assert detail.startswith("不再重试：无法投递。") and "只能填写一个地址" in detail
+
+
+def test_temporary_failures_are_retried_a_bounded_number_of_times_then_marked_failed(seeded_url, worker_env):
+    from datetime import timedelta
+
+    from service.clock import clock
+    from service.notify import MAX_ATTEMPTS
+
+    [notification_id] = _alert_for_xxh(seeded_url, None)  # no SMTP_HOST configured: fails every time
+    for attempt in range(1, MAX_ATTEMPTS):
+        with pytest.raises(RuntimeError, match="retrying"):
+            jobs.deliver(notification_id)
+        clock.set_today(clock.today() + timedelta(days=1))
+        assert _attempts(seeded_url)[2] == [notification_id], attempt
+    assert jobs.deliver(notification_id) == "failed"
+    clock.set_today(clock.today() + timedelta(days=30))
+    rows, states, due = _attempts(seeded_url)
+    assert rows == [("email", False)] * MAX_ATTEMPTS and states["email"] == "failed" and due == []
+    assert jobs.drain_outbox() == 0 and jobs.deliver(notification_id) == "skipped"
+
+
+def test_the_delivery_log_shows_a_given_up_notification_and_its_reason(seeded_url, worker_env, mailbox, app, client):
+    [notification_id] = _alert_for_xxh(seeded_url, None, address="not an address")
+    assert jobs.deliver(notification_id) == "failed"
+    page = client.get("/deliveries").get_data(as_text=True)
+    assert "已放弃" in page and "不再重试" in page and "邮箱地址无效" in page
+
+
+def test_a_digest_to_an_invalid_address_is_marked_failed_once(seeded_url, worker_env, mailbox):
+    engine = make_engine(seeded_url)
+    with session_scope(engine) as session:
+        user = session.exec(select(User).where(User.username == "xxh")).one()
+        user.email, user.email_digest = "xxh@bureau.example;boss@bureau.example", True
+        session.add(user)
+        session.flush()
+        spec = AlertSpec(
+            "report_overdue",
+            "XXH-2025Q1",
+            user.division_id,
+            date(2025, 4, 10),
+            "day1",
+            "division",
+            "报告已逾期 1 天",
+            "/reports/XXH/2025Q1",
+        )
+        create_alerts(session, [spec], date(2025, 4, 11))
+    engine.dispose()
+    assert jobs.daily_digest("2025-04-11") == 0
+    assert jobs.daily_digest("2025-04-12") == 0  # nothing waits any more: not tried again
+    assert mailbox.envelopes == []
+    rows, states, _due = _attempts(seeded_url)
+    assert rows == [("email", False)] and states["email"] == "failed"
+
+
+def test_the_settings_page_takes_exactly_one_valid_address(client_as, app):
+    client = client_as("xxh")
+    for typed in (
+        "a@example.gov, outsider@evil.example",
+        "a@example.gov;b@example.gov",
+        "a@example.gov b@x.cn",
+        "a@example.gov\nBcc: b@x.cn",
+        "张三 <a@example.gov>",
+    ):
+        page = client.post("/notifications/settings", data={"email": typed}, follow_redirects=True)
+        text = page.get_data(as_text=True)
+        assert "邮箱" in text and ("只能填写一个地址" in text or "格式不正确" in text), typed
+    client.post("/notifications/settings", data={"email": " Xxh@例子.中国 "})
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        user = session.exec(select(User).where(User.username == "xxh")).one()
+        assert user.email == "Xxh@xn--fsqu00a.xn--fiqs8s"

@@ -129,11 +129,12 @@ def evaluation_run(run_id: int) -> dict:
 
 
 def deliver(notification_id: int) -> str:
-    """Send one notification; raises on failure so RQ retries it with backoff."""
+    """Send one notification; raises on a failure worth retrying so RQ retries it with backoff (a
+    notification given up as failed returns "failed": retrying cannot help)."""
     with session_scope(_engine()) as session:
         outcome = deliver_notification(session, notification_id, _settings())
     log.info("[%s] notification %s: %s", _job_id(), notification_id, outcome)
-    if outcome == "failed":
+    if outcome == "retrying":
         raise RuntimeError(f"notification {notification_id} not delivered yet (logged; retrying)")
     return outcome
 
