@@ -21,6 +21,7 @@ from .domain.inputs import InputError, clean_text, read_decimal
 from .domain.scoring import Review, ScoringPolicy
 from .domain.vocabulary import Band, TargetKind
 from .evaluation import LOCKED_MESSAGE, MAX_NOTE, current_run
+from .importers.office import OfficeFileError, open_xlsx, sheet_rows
 from .importers.source import ImportProblem
 from .importers.text_export import decode_text
 from .importing import ImportRejected
@@ -33,18 +34,17 @@ JUDGED = (TargetKind.QUALITATIVE, TargetKind.DEADLINE)  # scored by a reviewer's
 
 def read_rows(file_name: str, data: bytes) -> list[tuple[str, list[str]]]:
     if file_name.lower().endswith(".xlsx"):
-        from openpyxl import load_workbook
-
         try:
-            sheet = load_workbook(io.BytesIO(data), read_only=True, data_only=True).worksheets[0]
-        except Exception as exc:  # noqa: BLE001 - any unreadable workbook is one clear problem
-            raise ImportRejected(
-                [ImportProblem("文件", "格式", f"无法作为 Excel (.xlsx) 打开：{type(exc).__name__}")]
-            ) from exc
-        return [
-            (f"第 {n} 行", ["" if v is None else str(v).strip() for v in row])
-            for n, row in enumerate(sheet.iter_rows(values_only=True), start=1)
-        ]
+            workbook = open_xlsx(data)
+            try:
+                return [
+                    (f"第 {n} 行", ["" if v is None else str(v).strip() for v in row])
+                    for n, row in enumerate(sheet_rows(workbook.worksheets[0], len(HEADER)), start=1)
+                ]
+            finally:
+                workbook.close()
+        except OfficeFileError as exc:
+            raise ImportRejected([ImportProblem("文件", "格式", exc.message)]) from exc
     try:
         text = decode_text(data)
     except UnicodeDecodeError as exc:

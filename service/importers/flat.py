@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import io
 import re
-import zipfile
 from decimal import Decimal, InvalidOperation
 
 from ..domain.vocabulary import Severity
+from .office import OfficeFileError, open_xlsx, sheet_rows
 from .source import ImportProblem, ProjectFinding, SourceFile, SourceIndicator, SourceProject
 from .target_tables import EXPECTED_LEVEL2
 from .text_export import decode_text
@@ -35,6 +35,7 @@ OPTIONAL = {"资金来源", "分值"}
 PROJECT_COLUMNS = ("项目名称", "处室", "资金来源", "预算数")
 CODE_PATTERN = re.compile(r"^[A-Za-z0-9_-]{1,60}$")
 EXAMPLE_PREFIX = "示例"
+MAX_COLUMNS = len(FLAT_HEADER) + 20  # read this wide: enough to name stray columns in the header
 
 
 def _text(value) -> str:
@@ -233,16 +234,22 @@ def xlsx_cell_text(cell) -> str:
 
 
 def read_xlsx(data: bytes) -> SourceFile:
-    from openpyxl import load_workbook
-
     try:
-        workbook = load_workbook(io.BytesIO(data), data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+        workbook = open_xlsx(data)
+    except OfficeFileError as exc:
         source = SourceFile(format="xlsx")
-        source.problems.append(ImportProblem("文件", "格式", f"无法作为 Excel (.xlsx) 文件打开：{exc}"))
+        source.problems.append(ImportProblem("文件", "格式", exc.message))
         return source
-    sheet = workbook.worksheets[0]
-    rows = [
-        (f"工作表「{sheet.title}」第 {row[0].row} 行", [xlsx_cell_text(c) for c in row]) for row in sheet.iter_rows()
-    ]
+    try:
+        sheet = workbook.worksheets[0]
+        rows = [
+            (f"工作表「{sheet.title}」第 {number} 行", [xlsx_cell_text(c) for c in row])
+            for number, row in enumerate(sheet_rows(sheet, MAX_COLUMNS, values_only=False), start=1)
+        ]
+    except OfficeFileError as exc:
+        source = SourceFile(format="xlsx")
+        source.problems.append(ImportProblem("文件", "格式", exc.message))
+        return source
+    finally:
+        workbook.close()
     return read_rows(rows, "xlsx")

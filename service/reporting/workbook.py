@@ -8,11 +8,9 @@ cells were edited is rejected with the sheet, row and column of each edit.
 from __future__ import annotations
 
 import io
-import zipfile
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 
-from openpyxl import load_workbook
 from openpyxl.utils import get_column_letter
 from sqlmodel import Session
 
@@ -24,6 +22,7 @@ from ..domain.targets import format_decimal
 from ..domain.vocabulary import CauseCategory, Likelihood
 from ..exports import sheets
 from ..exports.sheets import BODY, HEADER, INPUT_FILL, Book, Page, Style
+from ..importers.office import OfficeFileError, open_xlsx, sheet_rows
 from ..importers.source import ImportProblem
 from ..models import User
 from .conflicts import compare
@@ -202,20 +201,33 @@ class FilledWorkbook:
 def read_workbook(data: bytes, scope: Scope) -> FilledWorkbook:
     """Rows to save, or ReportError(422) naming sheet, row, column and reason for every problem."""
     try:
-        workbook = load_workbook(io.BytesIO(data), data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
-        raise ReportError(
-            422,
-            "无法作为 Excel 工作簿 (.xlsx) 打开，请上传从本系统下载的填报工作簿",
-            [ImportProblem("文件", "格式", f"不是有效的 .xlsx 文件（{type(exc).__name__}）")],
-        ) from exc
+        workbook = open_xlsx(data)
+    except OfficeFileError as exc:
+        raise _refused(exc) from exc
+    try:
+        return _read_workbook(workbook, scope)
+    except OfficeFileError as exc:
+        raise _refused(exc) from exc
+    finally:
+        workbook.close()
+
+
+def _refused(exc: OfficeFileError) -> ReportError:
+    return ReportError(
+        exc.status,
+        "无法作为 Excel 工作簿 (.xlsx) 打开，请上传从本系统下载的填报工作簿",
+        [ImportProblem("文件", "格式", exc.message)],
+    )
+
+
+def _read_workbook(workbook, scope: Scope) -> FilledWorkbook:
     problems: list[ImportProblem] = []
     for name in (META_SHEET, ACTUALS_SHEET, SPEND_SHEET):
         if name not in workbook.sheetnames:
             problems.append(ImportProblem(f"工作表「{name}」", "工作表", "缺少该工作表，请使用本系统下载的填报工作簿"))
     if problems:
         raise ReportError(422, "工作簿结构不符", problems)
-    meta = {(_cell_text(r[0].value)): _cell_text(r[1].value) for r in workbook[META_SHEET].iter_rows(max_col=2)}
+    meta = {_cell_text(key): _cell_text(value) for key, value in sheet_rows(workbook[META_SHEET], 2)}
     if (meta.get("处室代码"), meta.get("期间")) != (scope.division.code, scope.period.code):
         raise ReportError(
             422,
@@ -278,9 +290,17 @@ def save_workbook(session: Session, scope: Scope, user: User, data: bytes) -> Sa
 def scope_of_workbook(session: Session, data: bytes) -> Scope:
     """The report a downloaded workbook belongs to: its 说明 sheet names the division and the period."""
     try:
-        meta = dict(load_workbook(io.BytesIO(data), read_only=True)[META_SHEET].iter_rows(max_col=2, values_only=True))
+        workbook = open_xlsx(data)
+        try:
+            meta = dict(sheet_rows(workbook[META_SHEET], 2))
+        finally:
+            workbook.close()
         period = Period.parse(meta.get("期间", ""))
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError) as exc:
+    except OfficeFileError as exc:
+        raise ReportError(
+            exc.status, "不是本系统下载的填报工作簿", [ImportProblem("文件", "格式", exc.message)]
+        ) from exc
+    except (KeyError, ValueError) as exc:
         raise ReportError(422, "不是本系统下载的填报工作簿", []) from exc
     return load_scope(session, period.year, str(meta.get("处室代码", "")), period.quarter)
 
@@ -322,8 +342,8 @@ def _expected_spend(scope: Scope) -> dict[str, dict[str, str]]:
 
 
 def _read_sheet(sheet, columns, problems, expected, make_row):
-    rows = list(sheet.iter_rows(values_only=True))
     titles = [c.title for c in columns]
+    rows = list(sheet_rows(sheet, len(titles)))
     header = [_cell_text(v) for v in (rows[0] if rows else ())][: len(titles)]
     if header != titles:
         problems.append(
