@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from flask import Flask, g, jsonify, redirect, request, url_for
+from flask import Flask, g, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user
-from werkzeug.exceptions import Forbidden
+from werkzeug.datastructures import WWWAuthenticate
+from werkzeug.exceptions import Forbidden, Unauthorized
 
 from .accounts import user_for_token
 from .domain.permissions import Action, can
@@ -104,10 +105,10 @@ def init_app(app: Flask) -> None:
             session = get_session()
             user = user_for_token(session, header[7:].strip()) if header.startswith("Bearer ") else None
             if user is None:
-                response = jsonify(
-                    {"error": "unauthorized", "message": "需要有效的 API 令牌（Authorization: Bearer pt_…）"}
+                raise Unauthorized(
+                    "需要有效的 API 令牌（Authorization: Bearer pt_…）",
+                    www_authenticate=WWWAuthenticate("Bearer", {"realm": "perftrack"}),
                 )
-                return response, 401, {"WWW-Authenticate": 'Bearer realm="perftrack"'}
             if session.dirty:
                 session.commit()  # last_used_at, at most every few minutes
             g.user = user

@@ -36,7 +36,10 @@ def create_app(settings: Settings | None = None, **config) -> APIFlask:
         SESSION_COOKIE_SECURE=settings.production,
         JSON_AS_ASCII=False,
         PERFTRACK_SETTINGS=settings,
-        INFO={"description": "绩效目标登记、查询与导入接口。错误以 JSON 返回：{error, message, problems?}"},
+        INFO={
+            "description": "绩效目标登记、查询、填报与导入接口。认证：Authorization: Bearer <个人 API 令牌>。"
+            "错误一律为 application/problem+json：{type, title, status, detail, error, message, problems?}"
+        },
     )
     app.config.update(config)
     app.json.ensure_ascii = False

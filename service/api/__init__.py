@@ -1,5 +1,5 @@
-"""JSON API `/api/v1` (OpenAPI 3 at `/api/v1/openapi.json`).  Errors are JSON:
-`{"error": code, "message": 中文说明, "problems": [...]}`."""
+"""JSON API `/api/v1` (OpenAPI 3 at `/api/v1/openapi.json`).  Errors are application/problem+json
+(`problems.py`): `{"type", "title", "status", "detail", "error": code, "message": 中文说明, "problems": [...]}`."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ from ..queries import (
 )
 from ..reporting.followup import sweep_after_import
 from ..request_db import get_session
+from .problems import document, read_json_strictly
 from .schemas import (
     FindingList,
     FindingQuery,
@@ -37,6 +38,7 @@ from .schemas import (
 from .serialize import finding_json, indicator_json, project_json
 
 api_bp = APIBlueprint("api", __name__, url_prefix="/api/v1", tag="perftrack")
+api_bp.record_once(lambda state: state.app.spec_processor(document))  # bearer scheme, one error shape
 
 # What an endpoint needs, checked before its input is validated (so a caller without the right
 # learns nothing from validation errors).  Division-scoped endpoints are checked against the
@@ -60,6 +62,9 @@ def _authorize_endpoint():
     if division is None:
         abort(404, message=f"处室 {division_code} 不存在")
     authorize(ENDPOINT_ACTIONS.get(request.endpoint, "view_report"), division.id)
+
+
+api_bp.before_request(read_json_strictly)  # after the access check: a caller without the right learns nothing
 
 
 @api_bp.get("/projects")

@@ -5,9 +5,16 @@ from __future__ import annotations
 from apiflask import Schema
 from apiflask.fields import Boolean, Dict, File, Integer, List, Nested, Raw, String
 from apiflask.validators import Length, OneOf
+from marshmallow import ValidationError
 
 from ..domain.vocabulary import CauseCategory, Likelihood
 from ..reporting.reports import TRANSITIONS
+
+
+def scalar(value) -> None:
+    """A value typed into one cell: text or a number, never a list or an object."""
+    if value is not None and (isinstance(value, bool) or not isinstance(value, (str, int, float))):
+        raise ValidationError("应为文本或数字")
 
 
 class ReportQuery(Schema):
@@ -18,7 +25,11 @@ class ReportQuery(Schema):
 
 class ActualIn(Schema):
     indicator = String(required=True, metadata={"description": "指标编号"})
-    value = Raw(load_default="", metadata={"description": "数值（如 1234、95%）、完成日期或「未完成」、或进展情况"})
+    value = Raw(
+        load_default="",
+        validate=scalar,
+        metadata={"description": "数值（如 1234、95%）、完成日期或「未完成」、或进展情况"},
+    )
     expected_on = String(load_default="", metadata={"description": "未完成事项的预计完成日期 YYYY-MM-DD"})
     likelihood = String(load_default="", validate=OneOf(["", *Likelihood.values()]))
     cause_category = String(load_default="", validate=OneOf(["", *CauseCategory.values()]))
@@ -30,8 +41,8 @@ class ActualIn(Schema):
 
 class SpendIn(Schema):
     project = String(required=True, metadata={"description": "项目编号"})
-    spent = Raw(load_default="", metadata={"description": "截至期末执行数（万元）"})
-    budget = Raw(load_default="", metadata={"description": "调整后全年预算数（万元），未调整留空"})
+    spent = Raw(load_default="", validate=scalar, metadata={"description": "截至期末执行数（万元）"})
+    budget = Raw(load_default="", validate=scalar, metadata={"description": "调整后全年预算数（万元），未调整留空"})
 
 
 class ReportValuesIn(Schema):
