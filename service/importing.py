@@ -22,7 +22,7 @@ from .domain.targets import Target, parse_target
 from .domain.vocabulary import FindingState, Severity
 from .importers.docx_tables import read_docx
 from .importers.flat import read_csv, read_xlsx
-from .importers.source import ImportProblem, ProjectFinding, SourceFile, SourceProject
+from .importers.source import ImportProblem, ProjectFinding, SourceFile, SourceProject, bounded
 from .importers.text_export import read_text_export
 from .models import (
     Division,
@@ -78,8 +78,8 @@ class ImportRejected(Exception):
     """The file was not imported; `problems` name table/row, field and reason."""
 
     def __init__(self, problems: list[ImportProblem]):
-        super().__init__("\n".join(str(p) for p in problems))
-        self.problems = problems
+        self.problems = bounded(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
 
 
 def read_source(file_name: str, data: bytes) -> SourceFile:

@@ -28,6 +28,18 @@ class ImportProblem:
         return f"{self.location} · {self.field}：{self.message}"
 
 
+MAX_LISTED_PROBLEMS = 500  # a refusal of input lists this many, then says how many more there are
+
+
+def bounded(problems: list[ImportProblem], limit: int = MAX_LISTED_PROBLEMS) -> list[ImportProblem]:
+    """PROBLEMS, or the first LIMIT of them and one line counting the rest (a 20,000-row request of
+    mistakes is refused with a readable answer, not 20,000 lines)."""
+    if len(problems) <= limit:
+        return problems
+    rest = len(problems) - limit
+    return problems[:limit] + [ImportProblem("请求", "问题", f"还有 {rest:,} 处问题未列出，请先改正以上问题")]
+
+
 @dataclass(frozen=True)
 class ProjectFinding:
     """A doubt about a project as written (not fatal), for a person to settle; stored as a `FindingRow`."""

@@ -24,7 +24,7 @@ from ..domain.inputs import InputError, clean_text
 from ..domain.periods import Period
 from ..domain.permissions import can
 from ..domain.vocabulary import ReportAction, ReportState, Role
-from ..importers.source import ImportProblem
+from ..importers.source import MAX_LISTED_PROBLEMS, ImportProblem, bounded
 from ..models import (
     ActualEntry,
     Division,
@@ -259,13 +259,15 @@ def save(
     previous = current_actuals(session, previous_report_row.id if previous_report_row else None)
     new_actuals: list[tuple[Indicator, Actual]] = []
     seen: set[str] = set()
+    unknown: list[tuple[int, str, str]] = []  # (position in problems, location, code) of codes not in this report
     for row in actual_rows:
         code = (row.indicator_code or "").strip()
         if skip_blank and row.raw.is_blank():
             continue
         found = scope.indicators.get(code)
         if found is None:
-            problems.append(ImportProblem(row.location, "指标编号", _unknown_indicator(session, code, scope)))
+            unknown.append((len(problems), row.location, code))
+            problems.append(ImportProblem(row.location, "指标编号", ""))  # explained below, all in one query
             continue
         if code in seen:
             problems.append(ImportProblem(row.location, "指标编号", f"指标 {code} 重复出现"))
@@ -280,8 +282,10 @@ def save(
         if actual_of(current.get(indicator.id)).key() != reading.actual.key():
             new_actuals.append((indicator, reading.actual))
     new_spend = _read_spend_rows(session, scope, spend_rows, skip_blank, problems)
+    for position, problem in _unknown_indicators(session, unknown, scope):
+        problems[position] = problem
     if problems:
-        raise ReportError(422, "数据未保存：请按提示修改后重试", problems)
+        raise ReportError(422, "数据未保存：请按提示修改后重试", bounded(problems))
     result = SaveResult(report.version, [i.code for i, _ in new_actuals], [p.code for p, _ in new_spend])
     if not result.changed:
         return result
@@ -362,16 +366,34 @@ def _read_spend_rows(
     return changed
 
 
-def _unknown_indicator(session: Session, code: str, scope: Scope) -> str:
-    other = session.exec(
-        select(Division.name)
-        .join(Project, Project.division_id == Division.id)
-        .join(Indicator, Indicator.project_id == Project.id)
-        .where(Indicator.code == code)
-    ).first()
-    if other is not None:
-        return f"指标 {code} 属于{other}，不能在{scope.division.name}的报告中填报"
-    return f"指标编号「{code}」不存在"
+def _unknown_indicators(
+    session: Session, unknown: list[tuple[int, str, str]], scope: Scope
+) -> list[tuple[int, ImportProblem]]:
+    """Why each code is not in this report (another division's, or none at all), found in one query
+    for the codes that will be listed (a refusal lists at most MAX_LISTED_PROBLEMS)."""
+    listed = {code for _position, _location, code in unknown[:MAX_LISTED_PROBLEMS]}
+    owners = (
+        dict(
+            session.exec(
+                select(Indicator.code, Division.name)
+                .join(Project, Project.id == Indicator.project_id)
+                .join(Division, Division.id == Project.division_id)
+                .where(Indicator.code.in_(listed))
+            ).all()
+        )
+        if listed
+        else {}
+    )
+    result = []
+    for position, location, code in unknown:
+        owner = owners.get(code)
+        message = (
+            f"指标 {code} 属于{owner}，不能在{scope.division.name}的报告中填报"
+            if owner
+            else f"指标编号「{code}」不存在"
+        )
+        result.append((position, ImportProblem(location, "指标编号", message)))
+    return result
 
 
 def bump_version(session: Session, scope: Scope) -> int:

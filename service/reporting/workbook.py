@@ -23,7 +23,7 @@ from ..domain.vocabulary import CauseCategory, Likelihood
 from ..exports import sheets
 from ..exports.sheets import BODY, HEADER, INPUT_FILL, Book, Page, Style
 from ..importers.office import OfficeFileError, open_xlsx, sheet_rows
-from ..importers.source import ImportProblem
+from ..importers.source import ImportProblem, bounded
 from ..models import User
 from .conflicts import compare
 from .read import form_groups
@@ -255,7 +255,7 @@ def _read_workbook(workbook, scope: Scope) -> FilledWorkbook:
     actual_rows = _read_sheet(workbook[ACTUALS_SHEET], ACTUAL_COLUMNS, problems, _expected_actuals(scope), _actual_row)
     spend_rows = _read_sheet(workbook[SPEND_SHEET], SPEND_COLUMNS, problems, _expected_spend(scope), _spend_row)
     if problems:
-        raise ReportError(422, "工作簿未导入：请按下列问题修改后重新上传", problems)
+        raise ReportError(422, "工作簿未导入：请按下列问题修改后重新上传", bounded(problems))
     return FilledWorkbook(actual_rows, spend_rows, int(version))
 
 
