@@ -39,6 +39,8 @@ class Settings:
     fixed_today: date | None  # PERFTRACK_TODAY: simulate a day of the year (demos, tests)
     max_upload_bytes: int
     max_attachment_bytes: int = 10 * 1024 * 1024
+    evidence_quota_bytes: int = 500 * 1024 * 1024  # evidence one division may store per year
+    max_attachments_per_report: int = 200
     status: StatusSettings = StatusSettings()
     base_url: str = "http://127.0.0.1:5000"  # links in notices
     smtp_host: str | None = None
@@ -197,6 +199,8 @@ def load_settings(env: dict | None = None) -> Settings:
         raise SettingsError("PERFTRACK_MAX_ATTACHMENT_MB 应为整数") from exc
     if max_attachment > max_upload:
         raise SettingsError("PERFTRACK_MAX_ATTACHMENT_MB 不能大于 PERFTRACK_MAX_UPLOAD_MB")
+    evidence_quota = _int_setting(env, "PERFTRACK_EVIDENCE_QUOTA_MB", 500, 1) * 1024 * 1024
+    attachments_per_report = _int_setting(env, "PERFTRACK_MAX_ATTACHMENTS_PER_REPORT", 200, 1)
     instance.mkdir(parents=True, exist_ok=True)
     secret_key = _secret_key(instance, production, env)
     try:
@@ -228,4 +232,6 @@ def load_settings(env: dict | None = None) -> Settings:
         fixed_today=fixed_today,
         max_upload_bytes=max_upload,
         max_attachment_bytes=max_attachment,
+        evidence_quota_bytes=evidence_quota,
+        max_attachments_per_report=attachments_per_report,
     )

@@ -49,3 +49,44 @@ def test_a_target_file_full_of_mistakes_is_refused_with_a_bounded_list(client_as
     assert problems[0]["message"] == "不能为负数（-1）" and problems[-1]["message"].startswith(
         "还有 2,500 处问题未列出"
     )
+
+
+def test_evidence_is_refused_beyond_the_division_quota_and_the_files_per_report(seeded_url, tmp_path, tokens):
+    from .conftest import login, make_app
+
+    app = make_app(
+        seeded_url,
+        tmp_path / "instance",
+        env={"PERFTRACK_EVIDENCE_QUOTA_MB": "1", "PERFTRACK_MAX_ATTACHMENTS_PER_REPORT": "3"},
+        WTF_CSRF_ENABLED=False,
+    )
+    xxh = login(app, "xxh", tokens)
+    pdf = b"%PDF-1.4 " + b"0" * (300 * 1024)
+
+    def attach(data: bytes, period: str = "2025Q2"):
+        return xxh.post(
+            f"/api/v1/reports/XXH/{period}/attachments",
+            data={"indicator": "2025-001.01", "file": (io.BytesIO(data), "proof.pdf")},
+        )
+
+    assert [attach(pdf).status_code for _ in range(3)] == [201, 201, 201]
+    full = attach(b"%PDF-1.4 small")
+    assert full.status_code == 409 and "已达上限 3 个" in full.get_json()["detail"]
+    from sqlmodel import select
+
+    from service.db import session_scope
+    from service.models import Attachment
+
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        first = session.exec(select(Attachment).order_by(Attachment.id)).first().id
+    assert xxh.post(f"/attachments/{first}/remove").status_code == 302
+    over = attach(pdf, "2025Q1")  # another report of the same division and year: the same quota
+    body = over.get_json()
+    assert over.status_code == 413, body
+    assert body["detail"].startswith(
+        "电子商务和信息化处2025 年度的证明材料已用 0.9 MB / 限额 1.0 MB（含已移除但仍保存的文件）"
+    )
+    assert attach(b"%PDF-1.4 small").status_code == 201  # room for a small one, and a place in the report again
+    page = xxh.get("/reports/XXH/2025Q2/indicators/2025-001.01/evidence").get_data(as_text=True)
+    assert "年度证明材料已用 0.9 MB / 限额 1 MB；每份报告最多 3 个附件" in page
+    app.extensions["perftrack.engine"].dispose()

@@ -15,6 +15,7 @@ def test_defaults_and_generated_secret(tmp_path):
     assert settings.database_url == f"sqlite:///{tmp_path / 'perftrack.db'}"
     assert settings.timezone == "Asia/Shanghai" and settings.redis_url is None
     assert len(settings.secret_key) == 64
+    assert (settings.evidence_quota_bytes, settings.max_attachments_per_report) == (500 * 1024 * 1024, 200)
     assert load_settings({"PERFTRACK_INSTANCE": str(tmp_path)}).secret_key == settings.secret_key  # kept in instance/
 
 
@@ -30,6 +31,8 @@ def test_postgres_url_uses_psycopg(tmp_path):
         ({"PERFTRACK_TIMEZONE": "Mars/Olympus"}, "PERFTRACK_TIMEZONE"),
         ({"DATABASE_URL": "mysql://x"}, "DATABASE_URL"),
         ({"PERFTRACK_TODAY": "2025-13-01"}, "PERFTRACK_TODAY"),
+        ({"PERFTRACK_EVIDENCE_QUOTA_MB": "lots"}, "PERFTRACK_EVIDENCE_QUOTA_MB"),
+        ({"PERFTRACK_MAX_ATTACHMENTS_PER_REPORT": "0"}, "PERFTRACK_MAX_ATTACHMENTS_PER_REPORT"),
     ],
 )
 def test_bad_settings_name_the_variable(tmp_path, env, name):

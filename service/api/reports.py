@@ -17,7 +17,7 @@ from ..domain.periods import Period, PeriodError
 from ..domain.permissions import TRANSITION_NEEDS
 from ..models import Division, FiscalYear, ReportEvent
 from ..queries import list_indicators, years
-from ..reporting.evidence import add_attachment
+from ..reporting.evidence import EvidenceLimits, add_attachment
 from ..reporting.followup import follow_up
 from ..reporting.read import form_groups, indicator_history, report_overview
 from ..reporting.reports import (
@@ -272,7 +272,8 @@ def report_transition(division: str, period: str, json_data):
 @api_bp.input(AttachmentIn, location="form_and_files")
 @api_bp.output(SaveOut, status_code=201)
 def report_attachment(division: str, period: str, form_and_files_data):
-    """Upload evidence for an indicator (PDF, PNG/JPG, Office; size-limited; type checked by content)."""
+    """Upload evidence for an indicator (PDF, PNG/JPG, Office; size-limited; type checked by content; within the
+    division's yearly quota and the report's file count)."""
     scope = _scope(division, period, "edit_report")
     found = scope.indicators.get(form_and_files_data["indicator"])
     if found is None:
@@ -287,7 +288,7 @@ def report_attachment(division: str, period: str, form_and_files_data):
             found[0],
             upload.filename or "upload",
             upload.read(),
-            current_app.config["PERFTRACK_SETTINGS"].max_attachment_bytes,
+            EvidenceLimits.of(current_app.config["PERFTRACK_SETTINGS"]),
         )
         session.commit()
     except ReportError as exc:

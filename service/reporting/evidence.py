@@ -1,20 +1,73 @@
-"""Evidence attachments: size-limited, content-type checked by their bytes, stored with their hash."""
+"""Evidence attachments: size-limited, content-type checked by their bytes, stored with their hash,
+within a quota per division and year (bytes, removed files included: they stay stored) and a
+number of files per report."""
 
 from __future__ import annotations
 
 import hashlib
 import io
 import zipfile
+from dataclasses import dataclass
 from pathlib import PurePath
 
+from sqlalchemy import func
 from sqlmodel import Session, select
 
 from ..clock import clock
 from ..domain.vocabulary import ReportAction
-from ..models import Attachment, Indicator, ReportEvent, User
+from ..models import Attachment, Indicator, Report, ReportEvent, User
 from .reports import EDITABLE_STATES, ReportError, Scope, bump_version, check_writable
 
-DEFAULT_MAX_BYTES = 10 * 1024 * 1024
+MB = 1024 * 1024
+DEFAULT_MAX_BYTES = 10 * MB
+
+
+@dataclass(frozen=True)
+class EvidenceLimits:
+    max_bytes: int = DEFAULT_MAX_BYTES  # one file
+    division_year_bytes: int = 500 * MB  # everything one division stores for one year
+    files_per_report: int = 200  # files in one report (removed ones not counted)
+
+    @classmethod
+    def of(cls, settings) -> EvidenceLimits:
+        return cls(settings.max_attachment_bytes, settings.evidence_quota_bytes, settings.max_attachments_per_report)
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / MB:,.1f} MB"
+
+
+def evidence_usage(session: Session, scope: Scope) -> int:
+    """Bytes of evidence the division has stored for the year (removed files included)."""
+    return session.exec(
+        select(func.coalesce(func.sum(Attachment.size), 0))
+        .join(Report, Report.id == Attachment.report_id)
+        .where(Report.division_id == scope.division.id, Report.fiscal_year_id == scope.year.id)
+    ).one()
+
+
+def check_quota(session: Session, scope: Scope, size: int, limits: EvidenceLimits) -> None:
+    """ReportError showing used / limit when one more file of SIZE bytes would exceed a quota."""
+    if scope.report.id is not None:
+        files = session.exec(
+            select(func.count())
+            .select_from(Attachment)
+            .where(Attachment.report_id == scope.report.id, Attachment.removed_at.is_(None))
+        ).one()
+        if files >= limits.files_per_report:
+            raise ReportError(
+                409, f"本报告已有 {files} 个附件，已达上限 {limits.files_per_report} 个：请合并文件或移除不再需要的附件"
+            )
+    used = evidence_usage(session, scope)
+    if used + size > limits.division_year_bytes:
+        raise ReportError(
+            413,
+            f"{scope.division.name}{scope.year.year} 年度的证明材料已用 {_megabytes(used)} / "
+            f"限额 {_megabytes(limits.division_year_bytes)}（含已移除但仍保存的文件），"
+            f"本文件 {_megabytes(size)} 超出限额：请压缩文件，或联系财务处",
+        )
+
+
 # extension -> (content type, magic bytes the file must start with)
 ALLOWED = {
     ".pdf": ("application/pdf", b"%PDF-"),
@@ -69,10 +122,11 @@ def add_attachment(
     indicator: Indicator,
     file_name: str,
     data: bytes,
-    max_bytes: int = DEFAULT_MAX_BYTES,
+    limits: EvidenceLimits = EvidenceLimits(),
 ) -> Attachment:
     _check_editable(session, scope)
-    content_type = check_file(file_name, data, max_bytes)
+    content_type = check_file(file_name, data, limits.max_bytes)
+    check_quota(session, scope, len(data), limits)
     version = bump_version(session, scope)
     item = Attachment(
         report_id=scope.report.id,

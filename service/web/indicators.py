@@ -12,7 +12,7 @@ from ..domain.periods import Period
 from ..exports.history import build_history_workbook
 from ..models import Attachment, Division, FiscalYear, Report
 from ..queries import list_indicators, revisions_of
-from ..reporting.evidence import add_attachment, attachments_of, remove_attachment
+from ..reporting.evidence import EvidenceLimits, add_attachment, attachments_of, evidence_usage, remove_attachment
 from ..reporting.read import indicator_history
 from ..reporting.reports import ReportError, load_scope
 from ..request_db import get_session
@@ -75,6 +75,7 @@ def report_evidence(division: str, period: str, code: str):
         indicator=indicator,
         attachments=attachments_of(get_session(), scope, indicator),
         editable=can(current(), "edit_report", scope.division.id),
+        used=evidence_usage(get_session(), scope),
     )
 
 
@@ -86,9 +87,9 @@ def report_evidence_upload(division: str, period: str, code: str):
     if upload is None or not upload.filename:
         flash("请选择要上传的附件", "error")
     else:
-        limit = current_app.config["PERFTRACK_SETTINGS"].max_attachment_bytes
+        limits = EvidenceLimits.of(current_app.config["PERFTRACK_SETTINGS"])
         try:
-            item = add_attachment(session, scope, current(), indicator, upload.filename, upload.read(), limit)
+            item = add_attachment(session, scope, current(), indicator, upload.filename, upload.read(), limits)
             session.commit()
             flash(f"已上传附件「{item.file_name}」", "ok")
         except ReportError as exc:
