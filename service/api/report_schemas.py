@@ -9,6 +9,7 @@ from marshmallow import ValidationError
 
 from ..domain.vocabulary import CauseCategory, Likelihood
 from ..reporting.reports import TRANSITIONS
+from .schemas import BUDGET_YEARS
 
 
 def scalar(value) -> None:
@@ -18,7 +19,7 @@ def scalar(value) -> None:
 
 
 class ReportQuery(Schema):
-    year = Integer(load_default=None, metadata={"description": "预算年度（默认最新）"})
+    year = Integer(load_default=None, validate=BUDGET_YEARS, metadata={"description": "预算年度（默认最新）"})
     quarter = Integer(load_default=None, validate=OneOf([1, 2, 3, 4]))
     division = String(load_default=None, metadata={"description": "处室代码"})
 

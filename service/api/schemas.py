@@ -8,16 +8,18 @@ from apiflask.validators import OneOf, Range
 
 from ..domain.vocabulary import FindingState, Severity, TargetKind
 
+BUDGET_YEARS = Range(2000, 2100)  # the years an import accepts: any other cannot exist
+
 
 class ProjectQuery(Schema):
-    year = Integer(load_default=None, metadata={"description": "预算年度"})
+    year = Integer(load_default=None, validate=BUDGET_YEARS, metadata={"description": "预算年度"})
     division = String(load_default=None, metadata={"description": "处室代码"})
     funding_level = String(load_default=None, validate=OneOf(["市级", "中央", "未注明"]))
     has_findings = Boolean(load_default=None, metadata={"description": "有未处理的警告或错误"})
 
 
 class IndicatorQuery(Schema):
-    year = Integer(load_default=None)
+    year = Integer(load_default=None, validate=BUDGET_YEARS)
     project = String(load_default=None, metadata={"description": "项目编号"})
     division = String(load_default=None)
     kind = String(load_default=None, validate=OneOf(TargetKind.values()))
@@ -27,7 +29,7 @@ class IndicatorQuery(Schema):
 
 
 class FindingQuery(Schema):
-    year = Integer(load_default=None)
+    year = Integer(load_default=None, validate=BUDGET_YEARS)
     state = String(load_default=FindingState.OPEN.value, validate=OneOf(FindingState.values()))
     severity = String(load_default=None, validate=OneOf(Severity.values()))
     code = String(load_default=None)
@@ -124,7 +126,7 @@ class FindingList(Schema):
 
 class ImportIn(Schema):
     file = File(required=True, metadata={"description": ".txt / .docx / .xlsx / .csv"})
-    year = Integer(required=True, validate=Range(2000, 2100))
+    year = Integer(required=True, validate=BUDGET_YEARS)
     dry_run = Boolean(load_default=False, metadata={"description": "只预览，不写入"})
 
 

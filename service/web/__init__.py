@@ -21,7 +21,8 @@ from flask import (
     url_for,
 )
 from sqlmodel import select
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.routing import IntegerConverter
 
 from ..access import authorize, can
 from ..accounts import AccountError
@@ -53,6 +54,42 @@ from ..stored_targets import target_of
 from ..target_decisions import accept_finding, correct_target
 
 web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
+MAX_ID = 2**31 - 1  # PostgreSQL's integer: no row has a larger id, and a larger bound value is a 500 there
+YEARS = range(2000, 2101)  # the budget years an import accepts
+
+
+class DatabaseIdConverter(IntegerConverter):
+    """`<int:…>` in every path: a number the database's integer holds, else the URL does not match (404)."""
+
+    def __init__(self, url_map, *args, **kwargs):
+        kwargs.setdefault("max", MAX_ID)
+        super().__init__(url_map, *args, **kwargs)
+
+
+# Before any route of this blueprint is added, so each `<int:…>` rule is built with it.
+web_bp.record_once(lambda state: state.app.url_map.converters.update(int=DatabaseIdConverter))
+
+
+def year_arg(values=None) -> int | None:
+    """The `year` of the query string (or VALUES), None when absent; 400 when it is not a budget year."""
+    text = (request.args if values is None else values).get("year", "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.lstrip("-").isdigit()) or int(text) not in YEARS:
+        raise BadRequest(f"年度「{text[:20]}」无效：应为 {YEARS.start}–{YEARS.stop - 1} 之间的年份")
+    return int(text)
+
+
+def id_arg(values, name: str) -> int | None:
+    """An id given in a form or query string, None when absent; 400 when no row can have it."""
+    text = values.get(name, "").strip()
+    if not text:
+        return None
+    if not (text.isascii() and text.isdigit()) or not 0 < int(text) <= MAX_ID:
+        raise BadRequest(f"编号「{text[:20]}」无效")
+    return int(text)
+
+
 UPLOAD_NAME = re.compile(r"^[0-9a-f]{64}\.(txt|docx|xlsx|csv)$")
 
 
@@ -127,7 +164,7 @@ def projects():
     authorize("read_targets")
     session = get_session()
     flt = ProjectFilter(
-        year=request.args.get("year", type=int) or _default_year(session),
+        year=year_arg() or _default_year(session),
         division=request.args.get("division") or None,
         funding_level=request.args.get("funding_level") or None,
         has_findings=_bool_arg("has_findings"),
@@ -183,7 +220,7 @@ def findings():
         severity=request.args.get("severity") or None,
         code=request.args.get("code") or None,
         division=request.args.get("division") or None,
-        year=request.args.get("year", type=int),
+        year=year_arg(),
     )
     readings = {i.id: target_of(i).reading() for _, _, i, _ in rows if i is not None}
     codes = finding_codes(session)
@@ -246,7 +283,7 @@ def finding_correct(finding_id: int):
 def deadline_list():
     authorize("read_targets")
     session = get_session()
-    year = request.args.get("year", type=int) or _default_year(session)
+    year = year_arg() or _default_year(session)
     division = request.args.get("division") or None
     rows = [r for r in deadlines(session, year) if division is None or r[2].code == division]
     return render_template(
@@ -313,7 +350,7 @@ def import_apply():
     user = authorize("manage_targets")
     session = get_session()
     token, file_name = request.form.get("token", ""), request.form.get("file_name", "upload")
-    year = request.form.get("year", type=int)
+    year = year_arg(request.form)
     path = _upload_dir() / token
     if not UPLOAD_NAME.match(token) or not path.exists() or year is None:
         flash("预览已失效，请重新上传文件", "error")

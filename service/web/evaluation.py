@@ -23,7 +23,7 @@ from ..models import Division, EvaluationRun, FiscalYear
 from ..queries import fiscal_year, visible_divisions
 from ..queueing import enqueue, safe_id
 from ..request_db import get_session
-from . import decide, web_bp
+from . import decide, web_bp, year_arg
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -52,7 +52,7 @@ def _evaluation_labels():
 def evaluations():
     user = authorize("read_targets")
     session = get_session()
-    year = fiscal_year(session, request.args.get("year", type=int))
+    year = fiscal_year(session, year_arg())
     overview = year_evaluation(
         session,
         year,
@@ -85,7 +85,7 @@ def evaluations():
 @web_bp.post("/self-evaluation/runs")
 def evaluation_start():
     user = authorize("run_evaluation")
-    year = fiscal_year(get_session(), request.form.get("year", type=int))
+    year = fiscal_year(get_session(), year_arg(request.form))
     if year is None:
         raise NotFound("没有该年度")
     kind = FINAL if request.form.get("kind") == FINAL else TRIAL
@@ -298,7 +298,7 @@ def evaluation_lock(run_id: int):
 @web_bp.post("/self-evaluation/unlock")
 def evaluation_unlock():
     user = authorize("unlock_evaluation")
-    year = fiscal_year(get_session(), request.form.get("year", type=int))
+    year = fiscal_year(get_session(), year_arg(request.form))
     if year is None:
         raise NotFound("没有这个年度")
 

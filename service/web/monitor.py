@@ -18,7 +18,7 @@ from ..models import FiscalYear
 from ..monitoring_read import dated_targets, delivery_log, status_overview
 from ..queries import fiscal_year, visible_divisions, years
 from ..request_db import get_session
-from . import decide, safe_next, web_bp
+from . import decide, id_arg, safe_next, web_bp, year_arg
 
 DEADLINES_AHEAD = timedelta(days=60)
 
@@ -35,7 +35,7 @@ def _inbox_count():
 def overview():
     user = authorize("read_targets")
     session = get_session()
-    year = fiscal_year(session, request.args.get("year", type=int))
+    year = fiscal_year(session, year_arg())
     if year is None:
         return render_template("overview.html", year=None)
     today = clock.today()
@@ -93,11 +93,11 @@ def inbox():
 def inbox_read():
     user = authorize("read_targets")
     session = get_session()
-    chosen = request.form.get("id", "")
-    if not chosen:
+    chosen = id_arg(request.form, "id")
+    if chosen is None:
         mark_read(session, user)
-    elif chosen.isdigit():
-        mark_read(session, user, int(chosen))
+    else:
+        mark_read(session, user, chosen)
     session.commit()
     return redirect(safe_next(request.form.get("next"), url_for("web.inbox")))
 

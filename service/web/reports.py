@@ -33,7 +33,7 @@ from ..reporting.reports import (
 from ..reporting.workbook import WORKBOOK_MIME, StaleWorkbook, build_workbook, save_workbook
 from ..request_db import get_session
 from ..stored_targets import target_of
-from . import decide, web_bp
+from . import decide, web_bp, year_arg
 
 
 def _period(code: str) -> Period:
@@ -63,7 +63,7 @@ def reports():
     user = authorize("read_targets")
     session = get_session()
     known = years(session)
-    year = fiscal_year(session, request.args.get("year", type=int))
+    year = fiscal_year(session, year_arg())
     if year is None:
         return render_template("reports.html", rows=[], year=None, years=known, locks={})
     rows = report_overview(session, year, visible_divisions(session, user))
