@@ -7,6 +7,7 @@ from apiflask.fields import Boolean, Date, Decimal, File, Integer, List, Nested,
 from apiflask.validators import OneOf, Range
 
 from ..domain.vocabulary import FindingState, Severity, TargetKind
+AMOUNT = {"type": "string", "format": "decimal", "description": "金额（万元），十进制字符串，如 \"23.38\""}
 
 BUDGET_YEARS = Range(2000, 2100)  # the years an import accepts: any other cannot exist
 
@@ -71,7 +72,7 @@ class IndicatorOut(Schema):
     description = String()
     raw_value = String(metadata={"description": "指标值（现行，原文）"})
     source_value = String(metadata={"description": "最近一次导入文件中的原文"})
-    weight = Decimal(allow_none=True, as_string=True)
+    weight = Decimal(allow_none=True, as_string=True, metadata={"type": "string", "format": "decimal"})
     in_source = Boolean()
     target = Nested(TargetOut)
     findings = List(Nested(FindingOut))
@@ -98,9 +99,9 @@ class ProjectOut(Schema):
     prefix = String(allow_none=True)
     division = Raw(metadata={"description": "{code, name}"})
     funding_level = String(allow_none=True)
-    budget = Decimal(as_string=True)
-    fiscal_funds = Decimal(as_string=True, allow_none=True)
-    other_funds = Decimal(as_string=True, allow_none=True)
+    budget = Decimal(as_string=True, metadata=AMOUNT)
+    fiscal_funds = Decimal(as_string=True, allow_none=True, metadata=AMOUNT)
+    other_funds = Decimal(as_string=True, allow_none=True, metadata=AMOUNT)
     indicator_count = Integer()
     open_findings = Raw(metadata={"description": "按严重程度统计的未处理问题数"})
 
