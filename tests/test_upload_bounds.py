@@ -132,13 +132,16 @@ def test_malformed_workbooks_on_the_division_upload_and_as_evidence(client_as, a
             assert evidence.status_code == 415, name
 
 
-def test_malformed_grade_workbooks_through_the_cli(runner, tmp_path, xlsx_file, docx_file):
+def test_malformed_workbooks_through_the_cli(runner, tmp_path, xlsx_file, docx_file):
     for index, (name, data) in enumerate(malformed_variants(xlsx_file, "xlsx", docx_file).items()):
-        path = tmp_path / f"grades-{index}.xlsx"
+        path = tmp_path / f"upload-{index}.xlsx"
         path.write_bytes(data)
-        result = runner.invoke(main, ["grades", "import", str(path)])
-        assert result.exit_code == 2 and "评定未导入" in result.output, (name, result.output)
-        assert result.exception is None or isinstance(result.exception, SystemExit), (name, result.exception)
+        grades = runner.invoke(main, ["grades", "import", str(path)])
+        assert grades.exit_code == 2 and "评定未导入" in grades.output, (name, grades.output)
+        actuals = runner.invoke(main, ["actuals", "import", str(path), "--json"])
+        assert actuals.exit_code != 0 and CHINESE.search(actuals.output), (name, actuals.output)
+        for result in (grades, actuals, runner.invoke(main, ["import", str(path)])):
+            assert result.exception is None or isinstance(result.exception, SystemExit), (name, result.exception)
 
 
 def test_a_sheet_with_rows_numbered_up_to_a_million_stops_at_the_row_cap(xlsx_file, docx_file):
