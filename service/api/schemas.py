@@ -7,8 +7,8 @@ from apiflask.fields import Boolean, Date, Decimal, File, Integer, List, Nested,
 from apiflask.validators import OneOf, Range
 
 from ..domain.vocabulary import FindingState, Severity, TargetKind
-AMOUNT = {"type": "string", "format": "decimal", "description": "金额（万元），十进制字符串，如 \"23.38\""}
 
+AMOUNT = {"type": "string", "format": "decimal", "description": '金额（万元），十进制字符串，如 "23.38"'}
 BUDGET_YEARS = Range(2000, 2100)  # the years an import accepts: any other cannot exist
 
 
