@@ -185,7 +185,7 @@ def http_problem(error: HTTPException):
     """The problem+json answer to an HTTP error raised under /api/ (werkzeug's, or a view's abort)."""
     status = error.code or 500
     custom = error.description != type(error).description  # a message a view wrote for people
-    detail = error.description if custom else TITLES.get(status, error.description)
+    detail = str(error.description if custom else TITLES.get(status, error.description))
     if isinstance(error, BadRequest) and isinstance(error.__context__, UnsafeJSON):
         detail = str(error.__context__)
     elif status == 413:
@@ -210,10 +210,9 @@ def api_problem(error: HTTPError):
     problems = extra.get("problems")
     if problems is None and isinstance(error.detail, dict) and error.detail:
         problems = validation_problems(error.detail)
-    detail = (
-        error.message if error.message and error.message != "Validation error" else TITLES.get(error.status_code, "")
-    )
-    code = extra.get("error") or ("validation_error" if error.message == "Validation error" else None)
+    validation = error.message == "Validation error"  # apiflask's own words for a refused input
+    detail = TITLES.get(error.status_code, "") if validation or not error.message else str(error.message)
+    code = extra.get("error") or ("validation_error" if validation else None)
     return problem(error.status_code, detail, code, problems, error.headers)
 
 

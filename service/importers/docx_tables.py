@@ -17,7 +17,8 @@ def _table_rows(table: Table) -> list[list[str]]:
     repeated in each row it spans.  Walks the <w:tc> elements itself: python-docx's `row.cells`
     expands a cell's gridSpan into that many items (a span of a billion is a memory bomb) and finds
     the cell above a vertical merge by an XPath per cell."""
-    rows, above = [], {}  # grid column -> text of the cell that starts a vertical merge there
+    rows: list[list[str]] = []
+    above: dict[int, str] = {}  # grid column -> text of the cell that starts a vertical merge there
     for number, tr in enumerate(table._tbl.tr_lst, start=1):
         cells, column = [], tr.grid_before
         for tc in tr.tc_lst:

@@ -46,7 +46,8 @@ def parse_address(text: str) -> str:
             f"「{one_line(text)[:80]}」不是一个邮箱地址：每个邮箱栏只能填写一个地址，不能用逗号、分号或空格分隔多个地址"
         )
     try:
-        return validate_email(text, check_deliverability=False, allow_smtputf8=False).ascii_email
+        valid = validate_email(text, check_deliverability=False, allow_smtputf8=False)
+        return valid.ascii_email or valid.normalized
     except EmailNotValidError as exc:
         raise InvalidAddress(f"邮箱地址「{one_line(text)[:80]}」格式不正确，应如 zhangsan@example.gov.cn") from exc
 

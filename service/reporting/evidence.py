@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import PurePath
 
 from sqlalchemy import func
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..clock import clock
 from ..domain.vocabulary import ReportAction
@@ -52,7 +52,7 @@ def check_quota(session: Session, scope: Scope, size: int, limits: EvidenceLimit
         files = session.exec(
             select(func.count())
             .select_from(Attachment)
-            .where(Attachment.report_id == scope.report.id, Attachment.removed_at.is_(None))
+            .where(Attachment.report_id == scope.report.id, col(Attachment.removed_at).is_(None))
         ).one()
         if files >= limits.files_per_report:
             raise ReportError(
