@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import uuid
 
 import pytest
 from sqlmodel import select
@@ -42,33 +41,28 @@ def _seed(url: str, seed_bytes: bytes) -> dict[str, str]:
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def seeded_database(request, tmp_path_factory, seed_bytes):
-    """(kind, url, tokens) of a database seeded once per module, copied for each test."""
+    """(copy, tokens): a database seeded once per module (with a finished run) and a function making a
+    fresh copy of it for a test."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('bounds') / 'seeded.db'}"
-    else:
-        url = request.getfixturevalue("postgres_server")()
-    return request.param, url, _seed(url, seed_bytes)
+        path = tmp_path_factory.mktemp("bounds") / "seeded.db"
+        tokens = _seed(f"sqlite:///{path}", seed_bytes)
 
+        def copy(tmp_path) -> str:
+            shutil.copyfile(path, tmp_path / "bounds.db")
+            return f"sqlite:///{tmp_path / 'bounds.db'}"
 
-def _copy(kind: str, url: str, tmp_path) -> str:
-    if kind == "sqlite":
-        target = tmp_path / "bounds.db"
-        shutil.copyfile(url.removeprefix("sqlite:///"), target)
-        return f"sqlite:///{target}"
-    import psycopg
-
-    server, template = url.removeprefix("postgresql+psycopg://").rsplit("/", 1)
-    name = f"{template}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(f"postgresql://{server}/postgres", autocommit=True) as connection:
-        connection.execute(f"CREATE DATABASE {name} TEMPLATE {template}")
-    return f"postgresql+psycopg://{server}/{name}"
+        return copy, tokens
+    server = request.getfixturevalue("postgres_server")
+    url = server.create()
+    tokens = _seed(url, seed_bytes)
+    return (lambda _tmp_path: server.create(template=url.rsplit("/", 1)[1])), tokens
 
 
 @pytest.fixture
 def both(seeded_database, tmp_path):
     """(app, clients by username) on a copy of the seeded SQLite file or PostgreSQL database."""
-    kind, url, tokens = seeded_database
-    app = make_app(_copy(kind, url, tmp_path), tmp_path / "instance", WTF_CSRF_ENABLED=False)
+    copy, tokens = seeded_database
+    app = make_app(copy(tmp_path), tmp_path / "instance", WTF_CSRF_ENABLED=False)
     clients = {}
     for username in ("caiwu", "admin", "xxh"):
         client = app.test_client()
