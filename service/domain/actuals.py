@@ -18,7 +18,7 @@ from typing import Any
 from .inputs import MAX_PLACES, InputError, check_decimal, clean_text
 from .periods import Period
 from .progress import Light, needs_explanation, status_light
-from .targets import Target, format_decimal
+from .targets import DISCRETE_UNITS, Target, format_decimal
 from .vocabulary import REPORT_FIELD_LABELS, CauseCategory, Likelihood, Measure, TargetKind
 
 NOT_DONE_WORDS = ("未完成", "尚未完成", "进行中", "否")
@@ -33,43 +33,6 @@ TEXT_LIMITS = {
     "measure_text": MAX_TEXT,
     "decrease_reason": MAX_TEXT,
 }
-# Units of things counted one by one: an actual in them is a whole number (unless the target is not).
-DISCRETE_UNITS = frozenset(
-    {
-        "个",
-        "项",
-        "次",
-        "台",
-        "套",
-        "件",
-        "篇",
-        "本",
-        "份",
-        "期",
-        "幅",
-        "条",
-        "家",
-        "场",
-        "人",
-        "笔",
-        "户",
-        "所",
-        "处",
-        "辆",
-        "张",
-        "册",
-        "部",
-        "名",
-        "位",
-        "批",
-        "座",
-        "块",
-        "台次",
-        "家次",
-        "人次",
-        "批次",
-    }
-)
 _NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(.*)$")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _MEASURE_MARK = re.compile(r"[；;。，,\s]*(?:改进措施|整改措施|完善措施|措施)\s*[:：]")
