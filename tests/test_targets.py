@@ -9,7 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from service.domain.targets import find_deadline, parse_target
+from service.domain.actuals import RawActual, read_actual
+from service.domain.periods import Period
+from service.domain.targets import DISCRETE_UNITS, find_deadline, parse_target
 
 
 def codes(target) -> set[str]:
@@ -263,3 +265,12 @@ def test_grammar_on_target_like_text(parts, level2):
     target = parse_target("".join(parts), level2=level2, name="指标", fiscal_year=2025)
     if target.kind in ("numeric", "duration") and target.value is not None:
         assert target.comparator is not None
+
+
+@pytest.mark.parametrize("unit", sorted(DISCRETE_UNITS))
+def test_a_counted_unit_is_read_by_the_target_parser_and_asks_whole_actuals(unit):
+    """One list of counted units serves both the target's reading and the actual's whole-number rule."""
+    target = parse_target(f"≥5{unit}", "数量指标", "测试指标")
+    assert (target.value, target.unit) == (Decimal(5), unit)
+    reading = read_actual(target, RawActual(value=f"2.5{unit}"), Period(2025, 2))
+    assert [e.field for e in reading.errors] == ["value"] and "整数" in reading.errors[0].message

@@ -13,11 +13,12 @@ import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from .inputs import MAX_PLACES, InputError, check_decimal, clean_text
 from .periods import Period
 from .progress import Light, needs_explanation, status_light
-from .targets import Target, format_decimal
+from .targets import DISCRETE_UNITS, Target, format_decimal
 from .vocabulary import REPORT_FIELD_LABELS, CauseCategory, Likelihood, Measure, TargetKind
 
 NOT_DONE_WORDS = ("未完成", "尚未完成", "进行中", "否")
@@ -32,43 +33,6 @@ TEXT_LIMITS = {
     "measure_text": MAX_TEXT,
     "decrease_reason": MAX_TEXT,
 }
-# Units of things counted one by one: an actual in them is a whole number (unless the target is not).
-DISCRETE_UNITS = frozenset(
-    {
-        "个",
-        "项",
-        "次",
-        "台",
-        "套",
-        "件",
-        "篇",
-        "本",
-        "份",
-        "期",
-        "幅",
-        "条",
-        "家",
-        "场",
-        "人",
-        "笔",
-        "户",
-        "所",
-        "处",
-        "辆",
-        "张",
-        "册",
-        "部",
-        "名",
-        "位",
-        "批",
-        "座",
-        "块",
-        "台次",
-        "家次",
-        "人次",
-        "批次",
-    }
-)
 _NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(.*)$")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _MEASURE_MARK = re.compile(r"[；;。，,\s]*(?:改进措施|整改措施|完善措施|措施)\s*[:：]")
@@ -126,7 +90,7 @@ class Actual:
     def has_value(self) -> bool:
         return self.number is not None or self.done is not None or bool(self.progress)
 
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         """Equality of what was reported (a save that changes nothing writes nothing)."""
         number = None if self.number is None else self.number.normalize()
         return (
@@ -150,7 +114,7 @@ class Reading:
     errors: list[FieldError] = field(default_factory=list)
 
 
-def _clean(text) -> str:
+def _clean(text: object) -> str:
     return unicodedata.normalize("NFKC", "" if text is None else str(text)).strip()
 
 
@@ -176,7 +140,7 @@ def parse_number(text: str, unit: str) -> tuple[Decimal | None, str | None]:
     return number, None
 
 
-def _shown(text) -> str:
+def _shown(text: object) -> str:
     """Typed text quoted back in a message: one line, not too long."""
     shown = " ".join(_clean(text).split())
     return shown if len(shown) <= 40 else shown[:40] + "…"
@@ -210,7 +174,7 @@ def join_explanation(cause: str, measure: str) -> str:
 def clean_raw(raw: RawActual, errors: list[FieldError]) -> RawActual:
     """RAW with every text normalised once (`inputs.clean_text`) and held to its length; a field
     that cannot be taken is reported in ERRORS and read as empty."""
-    cleaned = {}
+    cleaned: dict[str, Any] = {}  # field name -> text, passed to dataclasses.replace
     for name, limit in TEXT_LIMITS.items():
         try:
             cleaned[name] = clean_text(unicodedata.normalize("NFKC", str(getattr(raw, name) or "")), limit)
@@ -266,7 +230,15 @@ def assess(target: Target, period: Period, actual: Actual) -> Reading:
     return Reading(actual, light)
 
 
-def _read_value(target, raw, period, previous, today, actual, errors) -> None:
+def _read_value(
+    target: Target,
+    raw: RawActual,
+    period: Period,
+    previous: Decimal | None,
+    today: date | None,
+    actual: Actual,
+    errors: list[FieldError],
+) -> None:
     text = _clean(raw.value)
     if target.kind == TargetKind.QUALITATIVE:
         actual.progress = text
@@ -277,8 +249,8 @@ def _read_value(target, raw, period, previous, today, actual, errors) -> None:
     if not text:
         return
     number, problem = parse_number(text, target.unit)
-    if problem:
-        errors.append(FieldError("value", problem))
+    if number is None:
+        errors.append(FieldError("value", problem or f"「{_shown(text)}」不是数字"))
         return
     if places_of(target) == 0 and number != number.to_integral_value():
         errors.append(FieldError("value", f"「{target.name}」以「{target.unit}」计，应为整数"))
@@ -313,7 +285,9 @@ def places_of(target: Target) -> int:
     return MAX_PLACES
 
 
-def _read_deadline(text, expected_text, period, today, actual, errors) -> None:
+def _read_deadline(
+    text: str, expected_text: str, period: Period, today: date | None, actual: Actual, errors: list[FieldError]
+) -> None:
     year = period.year
     if text:
         not_done = next((w for w in NOT_DONE_WORDS if text.startswith(w)), None)
@@ -387,7 +361,7 @@ class Spend:
     spent: Decimal | None = None
     budget: Decimal | None = None  # 全年预算数 as adjusted; None = unchanged from the table's 年初预算数
 
-    def key(self) -> tuple:
+    def key(self) -> tuple[object, ...]:
         return (
             None if self.spent is None else self.spent.normalize(),
             None if self.budget is None else self.budget.normalize(),
@@ -403,9 +377,9 @@ def read_spend(
         if not _clean(text):
             continue
         number, problem = parse_number(text, "万元")
-        if problem is None and number < 0:
+        if number is not None and number < 0:
             problem = "不能为负数"
-        if problem is None and number != number.quantize(Decimal("0.01")):  # the column keeps 2 decimals
+        elif number is not None and number != number.quantize(Decimal("0.01")):  # the column keeps 2 decimals
             problem = "金额最多保留 2 位小数（万元）"
         if problem:
             errors.append(FieldError(name, problem))

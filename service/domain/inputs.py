@@ -43,7 +43,7 @@ def unstorable(text: str) -> str | None:
     return None
 
 
-def clean_text(value, max_length: int, *, multiline: bool = True) -> str:
+def clean_text(value: object, max_length: int, *, multiline: bool = True) -> str:
     """VALUE as stored: control characters mapped or dropped, ends stripped, at most MAX_LENGTH
     characters.  A single-line field (names, addresses) gets spaces for line breaks and tabs."""
     text = "" if value is None else str(value)
@@ -92,8 +92,10 @@ def check_decimal(
         raise InputError("数值过大：绝对值应小于 1000 亿（100,000,000,000）")
     if places == 0 and number != number.to_integral_value():
         raise InputError("应为整数")
-    if places and number.as_tuple().exponent < -places and number != number.quantize(Decimal(1).scaleb(-places)):
-        raise InputError(f"最多保留 {places} 位小数")
+    exponent = number.as_tuple().exponent  # an int: the number is finite
+    if places and isinstance(exponent, int) and exponent < -places:
+        if number != number.quantize(Decimal(1).scaleb(-places)):
+            raise InputError(f"最多保留 {places} 位小数")
     if minimum is not None and number < minimum:
         raise InputError("不能为负数" if minimum == 0 else f"不能小于 {minimum}")
     if maximum is not None and number > maximum:

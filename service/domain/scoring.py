@@ -8,6 +8,7 @@ Chinese (`实际 4项 ÷ 指标 ≥5项 × 分值 12.50 = 10.00`) so a person ca
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, fields, replace
 from datetime import date
 from decimal import ROUND_FLOOR, ROUND_HALF_UP, Decimal
@@ -22,20 +23,21 @@ HUNDRED = Decimal(100)
 _MISMATCH_NOTE = {True: "已按比例调整", False: "按给定分值计，请财务处确认"}
 
 
-def _d(value) -> Decimal:
+def _d(value: object) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(str(value))
 
 
 @dataclass(frozen=True)
 class ScoringPolicy:
-    level_weights: dict = field(default_factory=lambda: {"产出指标": 50, "效益指标": 30, "满意度指标": 10})
-    level_aliases: dict = field(default_factory=lambda: {"成本指标": "产出指标"})  # first levels scored with another
+    level_weights: dict[str, Any] = field(default_factory=lambda: {"产出指标": 50, "效益指标": 30, "满意度指标": 10})
+    # First levels scored with another.
+    level_aliases: dict[str, str] = field(default_factory=lambda: {"成本指标": "产出指标"})
     budget_weight: int = 10
     lower_better: str = "ratio"  # ratio: weight × target ÷ actual | linear: zero at twice the target
-    bands: dict = field(
+    bands: dict[str, list[Any]] = field(
         default_factory=lambda: {Band.ACHIEVED: [80, 100], Band.PARTLY: [60, 80], Band.NOT_ACHIEVED: [0, 60]}
     )
-    band_default_percent: dict = field(
+    band_default_percent: dict[str, Any] = field(
         default_factory=lambda: {Band.ACHIEVED: 100, Band.PARTLY: 60, Band.NOT_ACHIEVED: 0}
     )
     decimals: int = 2  # rounding of indicator scores: 2, or 0 for whole numbers
@@ -43,18 +45,21 @@ class ScoringPolicy:
     deduct_far_above: bool = False
     deduction_points: Decimal = Decimal(2)
     cap_by_execution: bool = False
-    execution_caps: list = field(default_factory=lambda: [[50, 59], [60, 69], [70, 79], [80, 89]])
+    execution_caps: list[list[Any]] = field(default_factory=lambda: [[50, 59], [60, 69], [70, 79], [80, 89]])
     weight_mismatch: str = "keep"  # given 分值 not adding up to the level's weight: keep | rescale
     missing_level: str = "keep"  # a first level the project lacks: keep its points unearned | redistribute them
-    grades: list = field(default_factory=lambda: [[90, "优"], [80, "良"], [60, "中"], [0, "差"]])
+    grades: list[list[Any]] = field(default_factory=lambda: [[90, "优"], [80, "良"], [60, "中"], [0, "差"]])
 
     @classmethod
-    def from_dict(cls, data: dict) -> ScoringPolicy:
+    def from_dict(cls, data: dict[str, Any]) -> ScoringPolicy:
         known = {f.name for f in fields(cls)}
         unknown = set(data) - known
         if unknown:
             raise ValueError(f"评分规则中有未知的设置：{', '.join(sorted(unknown))}")
-        policy = cls(**{k: (Decimal(str(v)) if k in ("far_above", "deduction_points") else v) for k, v in data.items()})
+        values: dict[str, Any] = {
+            k: (Decimal(str(v)) if k in ("far_above", "deduction_points") else v) for k, v in data.items()
+        }
+        policy = cls(**values)
         if policy.lower_better not in ("ratio", "linear"):
             raise ValueError("lower_better 应为 ratio 或 linear")
         if policy.missing_level not in ("keep", "redistribute"):
@@ -63,7 +68,7 @@ class ScoringPolicy:
             policy = policy.with_budget_weight(20)
         return policy
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["far_above"], data["deduction_points"] = str(self.far_above), str(self.deduction_points)
         return data
@@ -88,8 +93,8 @@ class ScoringPolicy:
     def grade(self, total: Decimal) -> str:
         for floor, name in self.grades:
             if total >= floor:
-                return name
-        return self.grades[-1][1]
+                return str(name)
+        return str(self.grades[-1][1])
 
 
 @dataclass
@@ -147,7 +152,7 @@ class ScoreFinding:
 # Target findings whose usual meaning the machine knows: the comparator was written the wrong way round.
 CORRECTED_COMPARATORS = {"inverted_comparator": "满意度指标写成了上限", "vacuous_bound": "比率上限恒成立"}
 FLIPPED = {Comparator.AT_MOST: Comparator.AT_LEAST, Comparator.LESS_THAN: Comparator.MORE_THAN}
-LIKELIHOOD_BANDS = {
+LIKELIHOOD_BANDS: dict[str, Band] = {  # keyed by the stored text a report carries
     Likelihood.CERTAIN: Band.ACHIEVED,
     Likelihood.POSSIBLE: Band.PARTLY,
     Likelihood.IMPOSSIBLE: Band.NOT_ACHIEVED,
@@ -194,7 +199,7 @@ class ProjectScore:
             "basis": b.basis,
         }
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         num = _num
         return {
             "project": self.project,
@@ -286,14 +291,15 @@ def _weights(
         items = by_level.get(level, [])
         if not items:
             continue
-        given = [i.weight for i in items]
-        if all(w is not None for w in given):
+        given = [i.weight for i in items if i.weight is not None]
+        if len(given) == len(items):
             if sum(given) != level_weight:
                 findings.append(
                     ScoreFinding(
                         "weights_mismatch",
                         project.code,
-                        f"{level}各指标分值合计 {format_decimal(sum(given))}，应为 {format_decimal(level_weight)}"
+                        f"{level}各指标分值合计 {format_decimal(sum(given, Decimal(0)))}，"
+                        f"应为 {format_decimal(level_weight)}"
                         f"（{_MISMATCH_NOTE[policy.weight_mismatch == 'rescale']}）",
                     )
                 )
@@ -509,7 +515,15 @@ def graded_score(
     )
 
 
-def _judged(i, weight, w, policy, findings, done, as_of) -> IndicatorScore:
+def _judged(
+    i: IndicatorInput,
+    weight: Decimal,
+    w: str,
+    policy: ScoringPolicy,
+    findings: list[ScoreFinding],
+    done: Callable[[Decimal, str, str], IndicatorScore],
+    as_of: date | None,
+) -> IndicatorScore:
     review = i.review
     actual = judged_actual(i, as_of)
     prefix = ""

@@ -163,41 +163,13 @@ UNIT_SPELLINGS: dict[str, list[str]] = {
     "批次": ["批次"],
     "TEU": ["TEU", "标箱"],
 }
-COUNT_UNITS = [
-    "个",
-    "项",
-    "次",
-    "台",
-    "套",
-    "件",
-    "篇",
-    "本",
-    "份",
-    "期",
-    "幅",
-    "条",
-    "家",
-    "场",
-    "人",
-    "笔",
-    "倍",
-    "户",
-    "所",
-    "处",
-    "辆",
-    "张",
-    "册",
-    "部",
-    "名",
-    "位",
-    "批",
-    "座",
-    "块",
-    "吨",
-    "公里",
-    "元",
-    "分",
-]
+# Units of things counted one by one: an actual in them is a whole number (unless the target is not).
+DISCRETE_UNITS = frozenset(
+    {"个", "项", "次", "台", "套", "件", "篇", "本", "份", "期", "幅", "条", "家", "场", "人", "笔", "户", "所", "处"}
+    | {"辆", "张", "册", "部", "名", "位", "批", "座", "块", "台次", "家次", "人次", "批次"}
+)
+# Units read as written after a number (besides UNIT_SPELLINGS): the counted ones and a few measures.
+COUNT_UNITS = sorted(DISCRETE_UNITS - UNIT_SPELLINGS.keys()) + ["倍", "吨", "公里", "元", "分"]
 TIME_UNITS = {"工作日", "小时", "分钟", "天", "周", "月", "年"}
 PER_SPELLINGS = [("季度", Per.QUARTER), ("季", Per.QUARTER), ("年", Per.YEAR), ("月", Per.MONTH), ("期", Per.ISSUE)]
 

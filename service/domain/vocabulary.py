@@ -9,6 +9,7 @@ Pure: no database, no Flask.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Self
 
 
 class Labelled(StrEnum):
@@ -16,11 +17,17 @@ class Labelled(StrEnum):
 
     label: str
 
-    def __new__(cls, value: str, label: str):
-        member = str.__new__(cls, value)
-        member._value_ = value
-        member.label = label
-        return member
+    if TYPE_CHECKING:
+        # What callers do: look a member up by its stored value, `Role("finance")`.
+        def __new__(cls, value: str) -> Self: ...
+
+    else:
+        # What the class body does: each member is defined as `NAME = value, label`.
+        def __new__(cls, value: str, label: str) -> Self:
+            member = str.__new__(cls, value)
+            member._value_ = value
+            member.label = label
+            return member
 
     @classmethod
     def values(cls) -> tuple[str, ...]:
@@ -35,7 +42,7 @@ class Labelled(StrEnum):
     def label_of(cls, value: str | None, default: str | None = None) -> str:
         """The label of a stored value; one the vocabulary does not know reads as DEFAULT, else as it is."""
         try:
-            return cls(value).label
+            return cls(value or "").label
         except ValueError:
             return default if default is not None else ("" if value is None else str(value))
 
