@@ -124,22 +124,23 @@ def test_nan_and_infinity_as_an_override_score_or_a_grade_percent(both):
     app, clients = both
     caiwu = clients["caiwu"]
     url = "/self-evaluation/runs/1/projects/2025-001/indicators/2025-001.01"
+    judged = "/self-evaluation/runs/1/projects/2025-001/indicators/2025-001.05"  # qualitative: graded
     for typed, refused in (
-        ("NaN", "得分应为数字"),
-        ("nan", "得分应为数字"),
-        ("-Infinity", "得分应为数字"),
-        ("inf", "得分应为数字"),
-        ("sNaN", "得分应为数字"),
-        ("1e999999", "之间"),
-        ("1" * 400, "之间"),
-        ("十二", "得分应为数字"),
+        ("NaN", "不是数字"),
+        ("nan", "不是数字"),
+        ("-Infinity", "不是数字"),
+        ("inf", "不是数字"),
+        ("sNaN", "不是数字"),
+        ("1e999999", "不是数字"),
+        ("1" * 400, "数值过大"),
+        ("十二", "不是数字"),
     ):
         override = caiwu.post(f"{url}/override", data={"score": typed, "reason": "核实"}, follow_redirects=True)
         text = override.get_data(as_text=True)
         assert override.status_code == 200 and refused in text, typed
-        grade = caiwu.post(f"{url}/grade", data={"band": "达成", "percent": typed}, follow_redirects=True)
+        grade = caiwu.post(f"{judged}/grade", data={"band": "达成", "percent": typed}, follow_redirects=True)
         text = grade.get_data(as_text=True)
-        assert grade.status_code == 200 and ("不是百分比" in text or "不在「达成」档" in text), typed
+        assert grade.status_code == 200 and ("不是数字" in text or "数值过大" in text), typed
     with session_scope(app.extensions["perftrack.engine"]) as session:
         assert (
             session.exec(
@@ -159,8 +160,8 @@ def test_nan_as_a_grade_percent_in_the_grades_file(both, tmp_path):
 
     path = tmp_path / "grades.csv"
     path.write_text(
-        "指标编号,评价档次,得分比例,说明\n2025-001.05,达成,NaN,x\n2025-001.06,达成,Infinity,y\n", encoding="utf-8"
+        "指标编号,评价档次,得分比例,说明\n2025-001.05,达成,NaN,x\n2025-003.04,达成,Infinity,y\n", encoding="utf-8"
     )
     result = app.test_cli_runner().invoke(main, ["grades", "import", str(path)])
-    assert result.exit_code == 2 and "第 2 行 · 得分比例：「NaN」不是百分比" in result.output
-    assert "第 3 行 · 得分比例：「Infinity」不是百分比" in result.output
+    assert result.exit_code == 2 and "第 2 行 · 得分比例：「NaN」不是数字" in result.output
+    assert "第 3 行 · 得分比例：「Infinity」不是数字" in result.output
