@@ -9,6 +9,12 @@ from apiflask.validators import OneOf, Range
 from ..domain.vocabulary import FindingState, Severity, TargetKind
 
 
+class YearQuery(Schema):
+    year = Integer(
+        load_default=None, metadata={"description": "预算年度（编号在各年度可重复；默认为有该编号的最近年度）"}
+    )
+
+
 class ProjectQuery(Schema):
     year = Integer(load_default=None, metadata={"description": "预算年度"})
     division = String(load_default=None, metadata={"description": "处室代码"})

@@ -14,6 +14,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -27,11 +28,13 @@ from ..access import authorize, can
 from ..accounts import AccountError
 from ..bureau_rules import set_head_signoff, set_prefix, set_report_due_days
 from ..clock import clock
+from ..continuity import compare_with_last_year, previous_projects
 from ..decision_error import DecisionError
 from ..domain.vocabulary import TARGET_FIELD_LABELS, VOCABULARY, FindingState, Severity
 from ..exports.template import build_flat_template
 from ..importing import READERS, ImportRejected, apply_plan, plan_import, read_source
-from ..models import Division, DivisionPrefix, FindingRow, FiscalYear, ImportBatch, Indicator, ProjectStatusRow
+from ..models import Division, DivisionPrefix, FindingRow, FiscalYear, ImportBatch, Indicator, ProjectStatusRow, id_of
+from ..organisation import organisation
 from ..queries import (
     ProjectFilter,
     deadlines,
@@ -51,6 +54,7 @@ from ..reporting.reports import ReportError
 from ..request_db import get_session
 from ..stored_targets import target_of
 from ..target_decisions import accept_finding, correct_target
+from ..transfers import readable_history, transfers_of
 
 web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
 UPLOAD_NAME = re.compile(r"^[0-9a-f]{64}\.(txt|docx|xlsx|csv)$")
@@ -59,6 +63,12 @@ UPLOAD_NAME = re.compile(r"^[0-9a-f]{64}\.(txt|docx|xlsx|csv)$")
 @web_bp.app_template_filter("money")
 def money(value) -> str:
     return "" if value is None else f"{Decimal(value):,.2f}"
+
+
+@web_bp.app_template_filter("percent")
+def percent(value) -> str:
+    """A 0…1 share as a whole percentage (a title similarity of 0.874 reads 87%)."""
+    return "" if value is None else f"{Decimal(value) * 100:.0f}%"
 
 
 @web_bp.app_template_filter("localtime")
@@ -93,6 +103,14 @@ def safe_next(target: str | None, default: str) -> str:
     return target if not parts.scheme and not parts.netloc else default
 
 
+@web_bp.app_context_processor
+def _year_selector():
+    """The years for the header's selector and the one shown (for logged-in pages only)."""
+    if g.get("user") is None:
+        return {}
+    return {"known_years": years(get_session()), "shown_year": selected_year()}
+
+
 def decide(change, success) -> bool:
     """Run CHANGE(session) and commit, flashing SUCCESS(result) (or the refusal's reason) to the user."""
     session = get_session()
@@ -108,8 +126,8 @@ def decide(change, success) -> bool:
 
 
 def _default_year(session) -> int | None:
-    known = years(session)
-    return known[0] if known else None
+    """The year the header's selector shows (?year=, the one picked, else the latest)."""
+    return selected_year()
 
 
 def _bool_arg(name: str) -> bool | None:
@@ -147,10 +165,11 @@ def projects():
 def project(code: str):
     user = authorize("read_targets")
     session = get_session()
-    item = project_by_code(session, code)
+    item = project_by_code(session, code, request.args.get("year", type=int))
     if item is None:
         raise NotFound(f"项目 {code} 不存在")
     indicators = indicators_of(session, item.id)
+    comparison = compare_with_last_year(session, item)
     return render_template(
         "project.html",
         project=item,
@@ -160,7 +179,15 @@ def project(code: str):
         readings={i.id: target_of(i).reading() for i in indicators},
         findings=findings_by_indicator(session, item.id),
         revisions=revisions_of(session, [i.id for i in indicators]),
-        spend_history=spend_history(session, item) if can(user, "view_report", item.division_id) else None,
+        spend_history=readable_history(session, user, item, spend_history(session, item)),
+        transfers=transfers_of(session, [id_of(item)]).get(id_of(item), []),
+        all_divisions=divisions(session),
+        comparison=comparison,
+        previous_readings={
+            row.previous.id: target_of(row.previous).reading()
+            for row in comparison.indicators
+            if row.previous is not None
+        },
         trend=session.exec(
             select(ProjectStatusRow)
             .where(ProjectStatusRow.project_id == item.id)
@@ -183,7 +210,7 @@ def findings():
         severity=request.args.get("severity") or None,
         code=request.args.get("code") or None,
         division=request.args.get("division") or None,
-        year=request.args.get("year", type=int),
+        year=_default_year(session),
     )
     readings = {i.id: target_of(i).reading() for _, _, i, _ in rows if i is not None}
     codes = finding_codes(session)
@@ -305,6 +332,7 @@ def import_preview():
         file_name=upload.filename,
         year=year,
         problems=None,
+        previous=previous_projects(session, year) if plan.previous_year else [],
     )
 
 
@@ -319,9 +347,11 @@ def import_apply():
         flash("预览已失效，请重新上传文件", "error")
         return redirect(url_for("web.imports"))
     data = path.read_bytes()
+    # The links finance confirmed or changed in the preview (one select per project).
+    links = {key[5:]: value or None for key, value in request.form.items() if key.startswith("link-")} or None
     try:
-        plan = plan_import(session, read_source(file_name, data), year, file_name, data)
-        batch = apply_plan(session, plan, user.username)
+        plan = plan_import(session, read_source(file_name, data), year, file_name, data, links)
+        batch = apply_plan(session, plan, user.username, links_confirmed=links is not None)
         if batch is not None:
             sweep_after_import(session, current_app.config["PERFTRACK_SETTINGS"].redis_url, batch.id)
         session.commit()
@@ -360,7 +390,7 @@ def division_list():
     authorize("manage_targets")
     session = get_session()
     mapping = session.exec(select(DivisionPrefix).order_by(DivisionPrefix.prefix)).all()
-    return render_template("divisions.html", divisions=divisions(session), mapping=mapping)
+    return render_template("divisions.html", divisions=divisions(session), mapping=mapping, unit=organisation(session))
 
 
 @web_bp.post("/divisions/prefix")
@@ -393,5 +423,6 @@ def year_due_days(year: int):
     return redirect(url_for("web.reports", year=year))
 
 
-from . import auth, evaluation, guard, monitor, reports  # noqa: E402,F401  (routes and hooks on web_bp)
+from . import auth, bureau, evaluation, guard, monitor, reports, year_pages  # noqa: E402,F401  (routes and hooks on web_bp)
 from . import indicators as indicator_pages  # noqa: E402,F401
+from .year_choice import selected_year  # noqa: E402

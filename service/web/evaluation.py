@@ -24,6 +24,7 @@ from ..queries import fiscal_year, visible_divisions
 from ..queueing import enqueue, safe_id
 from ..request_db import get_session
 from . import decide, web_bp
+from .year_choice import selected_year
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -52,7 +53,7 @@ def _evaluation_labels():
 def evaluations():
     user = authorize("read_targets")
     session = get_session()
-    year = fiscal_year(session, request.args.get("year", type=int))
+    year = fiscal_year(session, selected_year())
     overview = year_evaluation(
         session,
         year,
