@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from .clock import clock
 from .decision_error import DecisionError
 from .domain.bureau import (
+    NAME_MAX,
     BudgetUnit,
     division_code_problem,
     division_name_problem,
@@ -26,6 +27,7 @@ from .domain.bureau import (
     split_prefixes,
 )
 from .domain.evaluation_form import unit_names as form_unit_names
+from .domain.inputs import InputError, clean_text
 from .importers.sheet_rows import SheetUnreadable, header_columns, read_sheet_rows
 from .importers.source import ImportProblem, ImportRejected
 from .models import Division, DivisionPrefix, FiscalYear, Organisation, Project, id_of
@@ -56,12 +58,19 @@ def unit_names(session: Session, settings=None) -> tuple[str, str]:
     )
 
 
+def field_text(value: str | None, label: str, limit: int) -> str:
+    """A single-line field as stored (`inputs.clean_text`); a refusal names the field."""
+    try:
+        return clean_text(value, limit, multiline=False)
+    except InputError as exc:
+        raise DecisionError(f"{label}：{exc.message}") from exc
+
+
 def set_organisation(session: Session, name: str, code: str, department: str, actor: str) -> Organisation:
-    name, code, department = (name or "").strip(), (code or "").strip(), (department or "").strip()
+    name, code = field_text(name, "预算单位名称", 100), field_text(code, "单位代码", UNIT_CODE_MAX)
+    department = field_text(department, "主管部门", 100)
     if not name:
         raise DecisionError("预算单位名称不能为空")
-    if len(name) > 100 or len(department) > 100:
-        raise DecisionError("名称最长 100 个字符")
     if code and (not code.isdigit() or len(code) > UNIT_CODE_MAX):
         raise DecisionError(f"预算单位代码应为数字（如 323101）：「{code}」")
     unit = organisation(session)
@@ -131,7 +140,7 @@ def add_division(
     finance: bool = False,
     head_signoff: bool = False,
 ) -> Division:
-    code, name = (code or "").strip().upper(), (name or "").strip()
+    code, name = (code or "").strip().upper(), field_text(name, "处室名称", NAME_MAX)
     problem = division_code_problem(code) or division_name_problem(name)
     if problem:
         raise DecisionError(problem)
@@ -167,7 +176,7 @@ def assign_prefix(session: Session, prefix: str, division: Division) -> None:
 
 def rename_division(session: Session, code: str, name: str) -> Division:
     division = _division(session, code)
-    name = (name or "").strip()
+    name = field_text(name, "处室名称", NAME_MAX)
     if problem := division_name_problem(name):
         raise DecisionError(problem)
     if _name_taken(session, name, division.id):

@@ -14,6 +14,7 @@ from sqlmodel import Session, col, select
 
 from .decision_error import DecisionError
 from .domain.bureau import Ownership, owner_in, ownerships
+from .domain.inputs import InputError, clean_text
 from .domain.permissions import Actor, can
 from .models import Division, FiscalYear, Project, ProjectTransfer, Report, id_of
 from .organisation import receiving_problem
@@ -91,11 +92,12 @@ def earliest_quarter(session: Session, project: Project, to_division: Division) 
 def move_project(
     session: Session, project: Project, to_division_code: str, reason: str, actor: str, from_quarter: int | None = None
 ) -> ProjectTransfer:
-    reason = (reason or "").strip()
+    try:
+        reason = clean_text(reason, MAX_REASON)
+    except InputError as exc:
+        raise DecisionError(f"原因：{exc.message}") from exc
     if not reason:
         raise DecisionError("移交项目必须填写原因")
-    if len(reason) > MAX_REASON:
-        raise DecisionError(f"原因最长 {MAX_REASON} 个字符")
     target = session.exec(select(Division).where(Division.code == (to_division_code or "").strip().upper())).first()
     if target is None:
         raise DecisionError(f"未知处室代码：{to_division_code}")

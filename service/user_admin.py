@@ -15,6 +15,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from .accounts import AccountError, create_user, password_problem, set_password
+from .domain.inputs import InputError, clean_text
 from .domain.passwords import DEFAULT_MIN_LENGTH
 from .domain.vocabulary import Role
 from .importers.sheet_rows import SheetUnreadable, header_columns, read_sheet_rows
@@ -56,6 +57,14 @@ def phone_problem(phone: str) -> str | None:
     return None
 
 
+def clean_field(value: str | None, label: str, limit: int) -> str:
+    """A single-line account field as stored (`inputs.clean_text`); a refusal names the field."""
+    try:
+        return clean_text(value, limit, multiline=False)
+    except InputError as exc:
+        raise AccountError(f"{label}：{exc.message}") from exc
+
+
 def read_role(text: str) -> Role | None:
     return ROLE_WORDS.get(unicodedata.normalize("NFKC", text or "").strip())
 
@@ -90,9 +99,10 @@ def update_user(
     session: Session, admin: User, user: User, *, display_name: str, email: str, phone: str, role: str, division: str
 ) -> User:
     """An admin changes a user's name, contact details, role and division."""
-    display_name, email, phone = (display_name or "").strip(), (email or "").strip(), (phone or "").strip()
-    if not display_name or len(display_name) > 100:
-        raise AccountError("姓名不能为空，最长 100 个字符")
+    display_name = clean_field(display_name, "姓名", 100)
+    email, phone = clean_field(email, "邮箱", 200), clean_field(phone, "手机", 32)
+    if not display_name:
+        raise AccountError("姓名不能为空")
     for problem in (email_problem(email), phone_problem(phone)):
         if problem:
             raise AccountError(problem)
@@ -229,8 +239,13 @@ def _check_user_row(
             _division_for(session, role, record.get("处室", ""))
         except AccountError as exc:
             problems.append(ImportProblem(location, "处室", str(exc)))
-    for field, check in (("邮箱", email_problem), ("手机", phone_problem)):
-        if problem := check(record.get(field, "")):
+    for field, check, limit in (("姓名", None, 100), ("邮箱", email_problem, 200), ("手机", phone_problem, 32)):
+        try:
+            record[field] = clean_text(record.get(field, ""), limit, multiline=False)
+        except InputError as exc:
+            problems.append(ImportProblem(location, field, exc.message))
+            continue
+        if check is not None and (problem := check(record[field])):
             problems.append(ImportProblem(location, field, problem))
     if record.get("初始密码") and (problem := password_problem(record["初始密码"], username, min_length)):
         problems.append(ImportProblem(location, "初始密码", problem))
