@@ -1,7 +1,7 @@
 """bureau: the organisation, retired divisions, project transfers, year-to-year links, user administration
 
 Revision ID: 0009_bureau
-Revises: 0005_security_hardening
+Revises: 0006
 Create Date: 2026-12-02 01:21:23
 
 Project codes become unique within a year (budget systems keep a continuing project's code), and
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_bureau"
-down_revision = "0005_security_hardening"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
