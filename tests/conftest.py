@@ -254,7 +254,7 @@ def seed_database(url: str, seed_bytes: bytes, users=USERS) -> dict[str, str]:
     upgrade(url)
     engine = make_engine(url)
     with session_scope(engine) as session:
-        import_bytes(session, SEED.name, seed_bytes, 2025, "test")
+        import_seed(session, seed_bytes)
     engine.dispose()
     return add_users(url, users)
 

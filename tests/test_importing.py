@@ -11,6 +11,7 @@ from sqlmodel import select
 from service.db import make_engine, session_scope
 from service.importing import ImportRejected, import_bytes
 from service.models import Division, FindingRow, ImportBatch, Indicator, Project, TargetRevision
+from service.organisation import load_sample_divisions
 
 from .conftest import import_seed
 
@@ -249,6 +250,8 @@ def test_text_and_numbers_no_column_keeps_are_refused_on_both_databases(database
     from .documents import as_csv, flat_rows
 
     engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        load_sample_divisions(session)
     rows = flat_rows()
     rows[0][7] = "档案\x00数量"
     rows[1][6] = "时" * 51
