@@ -1,25 +1,49 @@
 """bureau: the organisation, retired divisions, project transfers, year-to-year links, user administration
 
 Revision ID: 0009_bureau
-Revises: 0006
+Revises: 0008_closing
 Create Date: 2026-12-02 01:21:23
 
 Project codes become unique within a year (budget systems keep a continuing project's code), and
 indicator codes within their project.  Only indexes and new columns change, so no table is rebuilt
-under the foreign keys that point at it.
+under the foreign keys that point at it.  The budget unit that tables imported under 0008 named on their
+header line (project.budget_unit) becomes the organisation, as the first import names it now.
 """
+
+from datetime import UTC, datetime
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0009_bureau"
-down_revision = "0006"
+down_revision = "0008_closing"
 branch_labels = None
 depends_on = None
 
 
 def _created(name: str) -> sa.Column:
     return sa.Column(name, sa.DateTime(timezone=True), nullable=False)
+
+
+def _organisation_from_header_lines() -> None:
+    """「323101天津市商务局财务处」 on the latest project → 323101, 天津市商务局 (read as an import reads it), marked
+    as read from the tables so that a person confirms it."""
+    from service.domain.bureau import read_unit_line  # pure: the one reading of a header line
+
+    bind = op.get_bind()
+    line = bind.execute(
+        sa.text("SELECT budget_unit FROM project WHERE budget_unit <> '' ORDER BY id DESC LIMIT 1")
+    ).scalar()
+    unit = read_unit_line(line or "", list(bind.execute(sa.text("SELECT name FROM division")).scalars()))
+    if unit is None:
+        return
+    bind.execute(
+        sa.text(
+            "INSERT INTO organisation (name, code, department, from_tables, updated_by, updated_at) "
+            "VALUES (:name, :code, '', :yes, 'migration', :now)"
+        ),
+        {"name": unit.name[:100], "code": unit.code, "yes": True, "now": datetime.now(UTC)},
+    )
 
 
 def upgrade() -> None:
@@ -114,6 +138,7 @@ def upgrade() -> None:
     op.drop_index("ix_project_code", table_name="project")
     op.create_index("ix_project_code", "project", ["code"], unique=False)
     op.create_index("uq_project_year_code", "project", ["fiscal_year_id", "code"], unique=True)
+    _organisation_from_header_lines()
 
 
 def downgrade() -> None:
