@@ -260,14 +260,17 @@ def organisation() -> None:
 def organisation_show(as_json: bool) -> None:
     """Show the budget unit's name, code and supervising department."""
     from .organisation import organisation as unit_of
+    from .organisation import unit_names
 
     with session_scope(_engine()) as session:
         unit = unit_of(session)
+        printed = unit_names(session, current_app.config["PERFTRACK_SETTINGS"])
         data = {
             "name": unit.name,
             "code": unit.code,
             "department": unit.department or unit.name,
             "from_tables": unit.from_tables,
+            "printed": {"department": printed[0], "unit": printed[1]},  # on the 自评表, settings included
         }
     if as_json:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
@@ -277,6 +280,11 @@ def organisation_show(as_json: bool) -> None:
         click.echo(
             f"预算单位：{data['code']} {data['name']}\n主管部门：{data['department']}"
             + ("（读自绩效目标表表头，尚未确认）" if data["from_tables"] else "")
+        )
+    if not as_json and printed != (data["department"], data["name"]):
+        click.echo(
+            f"自评表打印为：主管部门 {printed[0]}，实施单位 {printed[1]}"
+            "（来自 PERFTRACK_DEPARTMENT / PERFTRACK_BUDGET_UNIT）"
         )
 
 

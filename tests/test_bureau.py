@@ -12,6 +12,7 @@ from service.accounts import AccountError, authenticate, create_user
 from service.cli import main
 from service.db import make_engine, session_scope
 from service.decision_error import DecisionError
+from service.domain.bureau import BudgetUnit, read_unit_line
 from service.importing import ImportRejected, import_bytes
 from service.models import Division, DivisionPrefix, Organisation, Project, ProjectTransfer, User
 from service.organisation import (
@@ -21,8 +22,10 @@ from service.organisation import (
     rename_division,
     retire_division,
     set_organisation,
+    unit_names,
 )
 from service.reporting.reports import load_scope
+from service.settings import load_settings
 from service.transfers import move_project
 from service.user_admin import import_users, reset_password, set_active, update_user
 
@@ -133,7 +136,9 @@ def test_a_new_bureau_from_an_empty_database_to_its_first_import(empty_app, tmp_
     from openpyxl import load_workbook
 
     form = load_workbook(tmp_path / "自评.xlsx")["2026-001"]
-    assert (form["A4"].value, form["B4"].value, form["F4"].value) == ("主管部门", "河北省商务厅", "市场处")
+    lines = [[v for v in row if v is not None] for row in form.iter_rows(values_only=True)]
+    assert ["主管部门", "河北省商务厅", "实施单位", "河北省商务厅"] in lines
+    assert any(line[:2] == ["项目负责处室", "市场处"] for line in lines), lines[:6]
 
 
 def test_the_unit_is_read_from_the_tables_header_line_until_somebody_sets_it(engine, seed_bytes):
@@ -150,6 +155,45 @@ def test_the_unit_is_read_from_the_tables_header_line_until_somebody_sets_it(eng
     with session_scope(engine) as session:
         with pytest.raises(DecisionError, match="数字"):
             set_organisation(session, "某局", "32A", "", "admin")
+
+
+def test_a_header_line_names_the_unit_without_its_code_or_the_preparing_division():
+    assert read_unit_line("323101天津市商务局财务处", ["财务处", "办公室"]) == BudgetUnit("323101", "天津市商务局")
+    assert read_unit_line("110001北京市商务局", ["财务处"]) == BudgetUnit("110001", "北京市商务局")
+    assert read_unit_line("412001 河北省商务厅外贸处") == BudgetUnit("412001", "河北省商务厅")
+    assert read_unit_line("单位：万元") is None
+
+
+def test_the_unit_page_and_command_say_what_the_forms_print_under_the_settings(sqlite_url, tmp_path):
+    app = make_app(
+        sqlite_url, tmp_path / "instance", {"PERFTRACK_DEPARTMENT": "天津市人民政府"}, WTF_CSRF_ENABLED=False
+    )
+    runner = app.test_cli_runner()
+    assert runner.invoke(main, ["organisation", "set", "--name", "天津市商务局", "--code", "323101"]).exit_code == 0
+    shown = runner.invoke(main, ["organisation", "show"]).output
+    assert "主管部门：天津市商务局" in shown and "自评表打印为：主管部门 天津市人民政府，实施单位 天津市商务局" in shown
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        create_user(session, "admin", "管理员", "admin", None, PASSWORD)
+    client = app.test_client()
+    client.post("/login", data={"username": "admin", "password": PASSWORD})
+    page = client.get("/divisions").get_data(as_text=True)
+    assert "自评表打印为：主管部门「天津市人民政府」，实施单位「天津市商务局」" in page
+    app.extensions["perftrack.engine"].dispose()
+
+
+def test_the_settings_name_the_unit_on_forms_only_where_a_person_has_not(engine, seed_bytes):
+    """PERFTRACK_BUDGET_UNIT / PERFTRACK_DEPARTMENT come before a unit only read from a header line, and after
+    one a person set: the organisation stays the one record (docs/decisions.md)."""
+    settings = load_settings({"PERFTRACK_BUDGET_UNIT": "天津市商务局本级", "PERFTRACK_DEPARTMENT": "天津市人民政府"})
+    with session_scope(engine) as session:
+        assert unit_names(session, settings) == ("天津市人民政府", "天津市商务局本级")
+        import_bytes(session, "seed.txt", seed_bytes, 2025, "test")
+        assert unit_names(session) == ("天津市商务局", "天津市商务局")  # read from the header line
+        assert unit_names(session, settings) == ("天津市人民政府", "天津市商务局本级")
+        set_organisation(session, "天津市商务局", "323101", "", "admin")
+        assert unit_names(session, settings) == ("天津市人民政府", "天津市商务局")
+        set_organisation(session, "天津市商务局", "323101", "商务部", "admin")
+        assert unit_names(session, settings) == ("商务部", "天津市商务局")
 
 
 def test_divisions_add_rename_retire_reactivate(engine):
@@ -405,7 +449,13 @@ def test_division_and_project_commands(runner, app):
     assert refused.exit_code == 1 and "已撤销" in refused.output
     assert runner.invoke(main, ["divisions", "reactivate", "KJC"]).exit_code == 0
     shown = json.loads(runner.invoke(main, ["organisation", "show", "--json"]).output)
-    assert shown == {"name": "天津市商务局", "code": "323101", "department": "天津市商务局", "from_tables": True}
+    assert shown == {
+        "name": "天津市商务局",
+        "code": "323101",
+        "department": "天津市商务局",
+        "from_tables": True,
+        "printed": {"department": "天津市商务局", "unit": "天津市商务局"},
+    }
 
 
 def test_codes_repeat_across_years_but_not_within_one(database_url, seed_bytes):

@@ -34,7 +34,7 @@ from ..domain.vocabulary import TARGET_FIELD_LABELS, VOCABULARY, FindingState, S
 from ..exports.template import build_flat_template
 from ..importing import READERS, ImportRejected, apply_plan, plan_import, read_source
 from ..models import Division, DivisionPrefix, FindingRow, FiscalYear, ImportBatch, Indicator, ProjectStatusRow, id_of
-from ..organisation import organisation
+from ..organisation import organisation, unit_names
 from ..queries import (
     ProjectFilter,
     deadlines,
@@ -390,7 +390,13 @@ def division_list():
     authorize("manage_targets")
     session = get_session()
     mapping = session.exec(select(DivisionPrefix).order_by(DivisionPrefix.prefix)).all()
-    return render_template("divisions.html", divisions=divisions(session), mapping=mapping, unit=organisation(session))
+    return render_template(
+        "divisions.html",
+        divisions=divisions(session),
+        mapping=mapping,
+        unit=organisation(session),
+        printed=unit_names(session, current_app.config["PERFTRACK_SETTINGS"]),
+    )
 
 
 @web_bp.post("/divisions/prefix")
