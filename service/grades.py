@@ -137,8 +137,8 @@ def import_grades(
             )
             continue
         if len(found[code]) > 1:
-            years = "、".join(str(y) for _, y in sorted(found[code], key=lambda f: f[1]))
-            problems.append(ImportProblem(location, "指标编号", f"指标编号「{code}」在 {years} 年度都有：请指定年度"))
+            listed = "、".join(str(y) for _, y in sorted(found[code], key=lambda f: f[1]))
+            problems.append(ImportProblem(location, "指标编号", f"指标编号「{code}」在 {listed} 年度都有：请指定年度"))
             continue
         if found[code][0][1] in locked:
             problems.append(ImportProblem(location, "指标编号", LOCKED_MESSAGE.format(year=found[code][0][1])))

@@ -297,12 +297,12 @@ def import_outcomes(session: Session, file_name: str, data: bytes, user, year: i
         raise ImportRejected([ImportProblem("第 1 行", "表头", f"应为「{','.join(OUTCOME_HEADER)}」")])
     codes = {cells[0] for _, cells in rows[1:] if cells}
     query = (
-        select(Project, FiscalYear.year)
-        .join(FiscalYear, FiscalYear.id == Project.fiscal_year_id)
+        select(Project, col(FiscalYear.year))
+        .join(FiscalYear, col(FiscalYear.id) == col(Project.fiscal_year_id))
         .where(col(Project.code).in_(codes))
     )
     if year is not None:
-        query = query.where(FiscalYear.year == year)
+        query = query.where(col(FiscalYear.year) == year)
     found: dict[str, list[tuple[Project, int]]] = {}
     for project, project_year in session.execute(query).all():
         found.setdefault(project.code, []).append((project, project_year))

@@ -14,7 +14,7 @@ from service.db import make_engine, session_scope
 from service.decision_error import DecisionError
 from service.domain.bureau import BudgetUnit, read_unit_line
 from service.importing import ImportRejected, import_bytes
-from service.models import Division, DivisionPrefix, Organisation, Project, ProjectTransfer, User
+from service.models import Division, DivisionPrefix, Indicator, Organisation, Project, ProjectTransfer, User
 from service.organisation import (
     add_division,
     import_divisions,
@@ -473,4 +473,39 @@ def test_codes_repeat_across_years_but_not_within_one(database_url, seed_bytes):
     with pytest.raises(ImportRejected, match="重复"), session_scope(engine) as session:
         other = ["ZX-002", "文印项目", "办公室", 5, "产出指标", "数量指标", "文印数量", "≥100份"]
         import_bytes(session, "twice.csv", sheet(header, rows + [other] + rows, "csv"), 2026, "test")
+    engine.dispose()
+
+
+def test_the_closings_code_inputs_name_the_year_when_a_code_repeats(database_url, seed_bytes, tmp_path):
+    """实际完成情况 loaded by project code, and a target corrected by indicator code, act on one year's."""
+    from service.models import FiscalYear, ProjectReview, TargetRevision
+    from service.organisation import load_sample_divisions
+    from service.reviews import import_outcomes
+
+    app = make_app(database_url, tmp_path / "instance")
+    engine = app.extensions["perftrack.engine"]
+    rows = [["ZX-001", "档案整理项目", "办公室", 33, "产出指标", "数量指标", "档案数量", "≥10330件"]]
+    header = ["项目编号", "项目名称", "处室", "预算数", "一级指标", "二级指标", "三级指标", "指标值"]
+    outcomes = sheet(["项目编号", "实际完成情况"], [["ZX-001", "档案已全部整理"]], "csv")
+    with session_scope(engine) as session:
+        load_sample_divisions(session)
+        import_bytes(session, "2025.csv", sheet(header, rows, "csv"), 2025, "test")
+        import_bytes(session, "2026.csv", sheet(header, rows, "csv"), 2026, "test")
+        create_user(session, "bgs", "办公室填报", "reporter", "BGS", PASSWORD)
+        create_user(session, "caiwu", "财务处", "finance", None, PASSWORD)
+    with pytest.raises(ImportRejected, match="在 2025、2026 年度都有：请指定年度"), session_scope(engine) as session:
+        import_outcomes(session, "o.csv", outcomes, session.exec(select(User).where(User.username == "bgs")).one())
+    with session_scope(engine) as session:
+        user = session.exec(select(User).where(User.username == "bgs")).one()
+        assert import_outcomes(session, "o.csv", outcomes, user, year=2026) == 1
+        reviewed = session.exec(select(Project.code, FiscalYear.year).join(FiscalYear).join(ProjectReview)).all()
+        assert reviewed == [("ZX-001", 2026)]
+    runner = app.test_cli_runner()
+    corrected = runner.invoke(
+        main, ["targets", "correct", "ZX-001.01", "≥10400件", "--as", "caiwu", "--reason", "口径调整", "--year", "2025"]
+    )
+    assert corrected.exit_code == 0, corrected.output
+    with session_scope(engine) as session:
+        revised = session.exec(select(FiscalYear.year).join(Project).join(Indicator).join(TargetRevision)).all()
+        assert revised == [2025]
     engine.dispose()
