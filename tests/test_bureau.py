@@ -361,6 +361,11 @@ def test_user_administration(app, client_as):
             )
         with pytest.raises(AccountError, match="至少"):
             reset_password(session, admin, kac, "short")
+        with pytest.raises(AccountError, match="与用户名相同"):
+            reset_password(session, admin, kac, "kac", min_length=3)
+        with pytest.raises(AccountError, match="过于常见"):
+            reset_password(session, admin, kac, "password123")
+        assert not kac.must_change_password  # a refused reset changes nothing
         temporary = reset_password(session, admin, kac)
         assert kac.must_change_password and len(temporary) >= 16
     client = app.test_client()
