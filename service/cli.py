@@ -232,6 +232,17 @@ def divisions_reactivate(code: str) -> None:
     click.echo(f"{name}已恢复")
 
 
+@divisions.command("sample")
+def divisions_sample() -> None:
+    """Load the sample bureau's divisions and prefixes (the demo year's), on a database without divisions."""
+    with session_scope(_engine()) as session:
+        loaded = load_sample_divisions(session)
+        count = len(session.exec(select(Division.id)).all())
+    if not loaded:
+        raise click.ClickException(f"已有 {count} 个处室，未载入示例处室")
+    click.echo(f"已载入示例处室 {count} 个")
+
+
 @divisions.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--json", "as_json", is_flag=True, help="print what changed as JSON")

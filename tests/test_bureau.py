@@ -62,6 +62,15 @@ def empty_app(sqlite_url, tmp_path):
     app.extensions["perftrack.engine"].dispose()
 
 
+def test_the_sample_divisions_load_on_a_database_without_divisions_only(empty_app):
+    runner = empty_app.test_cli_runner()
+    loaded = runner.invoke(main, ["divisions", "sample"])
+    assert loaded.exit_code == 0 and "已载入示例处室 7 个" in loaded.output, loaded.output
+    assert "CWC\t财务处" in runner.invoke(main, ["divisions", "list"]).output
+    again = runner.invoke(main, ["divisions", "sample"])
+    assert again.exit_code == 1 and "已有 7 个处室" in again.output
+
+
 def test_a_new_bureau_from_an_empty_database_to_its_first_import(empty_app, tmp_path):
     """The README's "set up your own bureau", command by command."""
     runner = empty_app.test_cli_runner()
