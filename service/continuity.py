@@ -22,7 +22,7 @@ from .domain.actuals import Actual, describe_actual
 from .domain.continuity import Candidate, IndicatorCandidate, match_indicators, match_projects
 from .domain.status import Reported
 from .domain.targets import History, Target, decimal_to_json, parse_target
-from .domain.vocabulary import LinkMethod, RunState
+from .domain.vocabulary import LinkMethod, RunKind, RunState
 from .finding_sync import sync_findings
 from .models import (
     EvaluationRun,
@@ -120,11 +120,16 @@ def outcomes_of(session: Session, indicator_ids: list[int]) -> dict[int, Outcome
 
 
 def scoring_run(session: Session, fiscal_year_id: int) -> EvaluationRun | None:
-    """The run a year's scores are read from: the locked one, else the latest finished."""
+    """The run a year's scores are read from: the locked one, else the latest final run, else the latest
+    finished trial."""
     return session.exec(
         select(EvaluationRun)
         .where(EvaluationRun.fiscal_year_id == fiscal_year_id, EvaluationRun.state == RunState.DONE)
-        .order_by(col(EvaluationRun.locked).desc(), col(EvaluationRun.id).desc())
+        .order_by(
+            col(EvaluationRun.locked).desc(),
+            (col(EvaluationRun.kind) == RunKind.FINAL).desc(),
+            col(EvaluationRun.id).desc(),
+        )
     ).first()
 
 

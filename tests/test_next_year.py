@@ -206,3 +206,30 @@ def test_the_import_preview_shows_the_links_for_finance_to_confirm_or_change(app
     assert "<b>0</b>个待确认" in page and "（新项目）" in page
     project_page = client.get("/projects/2026-004?year=2026").get_data(as_text=True)
     assert "本年与上年对照" in project_page and "2025-004" in project_page
+
+
+def test_last_years_score_comes_from_the_locked_run_else_the_latest_final_run(engine):
+    """A trial run after the final one does not replace last year's score; a locked run wins."""
+    from service.continuity import scoring_run
+    from service.domain.vocabulary import RunKind, RunState
+    from service.importing import ensure_year
+    from service.models import EvaluationRun
+
+    with session_scope(engine) as session:
+        year_id = ensure_year(session, 2025).id
+
+        def run(kind: str, locked: bool = False) -> int:
+            row = EvaluationRun(fiscal_year_id=year_id, kind=kind, actor="caiwu", state=RunState.DONE, locked=locked)
+            session.add(row)
+            session.flush()
+            return row.id
+
+        assert scoring_run(session, year_id) is None
+        trial = run(RunKind.TRIAL)
+        assert scoring_run(session, year_id).id == trial
+        final = run(RunKind.FINAL)
+        run(RunKind.TRIAL)
+        assert scoring_run(session, year_id).id == final
+        locked = run(RunKind.FINAL, locked=True)
+        run(RunKind.FINAL)
+        assert scoring_run(session, year_id).id == locked
