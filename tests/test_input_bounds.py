@@ -24,11 +24,13 @@ JUST_BEYOND_INT4 = str(2**31)
 
 def _seed(url: str, seed_bytes: bytes) -> dict[str, str]:
     from service.accounts import create_user, issue_token
+    from service.organisation import load_sample_divisions
 
     upgrade(url)
     engine = make_engine(url)
     tokens = {}
     with session_scope(engine) as session:
+        load_sample_divisions(session)
         import_bytes(session, SEED.name, seed_bytes, 2025, "test")
         for username, role, division in USERS:
             user = create_user(session, username, username, role, division, PASSWORD)

@@ -63,6 +63,7 @@ def read_docx(data: bytes) -> SourceFile:
     current: RawTable | None = None
     in_indicators = False
     table_count = 0
+    unreadable: list[RawTable | None] = []  # projects whose table could not be read
     for block in document.iter_inner_content():
         if isinstance(block, Paragraph):
             text = block.text.strip()
@@ -77,7 +78,10 @@ def read_docx(data: bytes) -> SourceFile:
         table_count += 1
         try:
             for row_no, row in enumerate(block.rows, start=1):
-                cells = _cells(row, block)
+                try:
+                    cells = _cells(row, block)
+                except ValueError as exc:
+                    raise ValueError(f"第 {row_no} 行{exc}") from exc
                 texts = {re.sub(r"\s+", "", t) for t, _ in cells} - {""}
                 if len(texts) == 1 and (title := _title_of(cells[0][0] or next(t for t, _ in cells if t.strip()))):
                     current, in_indicators = RawTable(title, [], f"第 {table_count} 个表格第 {row_no} 行"), False
@@ -100,15 +104,19 @@ def read_docx(data: bytes) -> SourceFile:
                     current.rows.append(_counted_once(cells))
         except ValueError as exc:
             source.problems.append(ImportProblem(f"第 {table_count} 个表格", "格式", str(exc)))
+            unreadable.append(current)
         except Exception as exc:  # noqa: BLE001 - malformed table XML (a gridSpan of "x"…) is one refusal
             source.problems.append(
                 ImportProblem(
                     f"第 {table_count} 个表格", "格式", f"表格结构无法读取（{type(exc).__name__}），文件可能已损坏"
                 )
             )
+            unreadable.append(current)
     if table_count == 0:
         source.problems.append(ImportProblem("文件", "结构", "文档中没有表格"))
     for raw in projects:
+        if any(raw is broken for broken in unreadable):
+            continue  # its table could not be read: that problem is reported, not what is missing after it
         project = read_target_table(raw, source.problems)
         if project is not None:
             source.projects.append(project)

@@ -135,7 +135,7 @@ def _year_selector():
     """The years for the header's selector and the one shown (for logged-in pages only)."""
     if g.get("user") is None:
         return {}
-    return {"known_years": years(get_session()), "shown_year": selected_year()}
+    return {"known_years": years(get_session()), "shown_year": selected_year(strict=False)}
 
 
 def decide(change, success) -> bool:

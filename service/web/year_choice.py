@@ -23,10 +23,17 @@ def year_arg(values=None) -> int | None:
     return int(text)
 
 
-def selected_year() -> int | None:
-    """The year the pages show: ?year=, else the one picked in the header, else the latest."""
+def selected_year(strict: bool = True) -> int | None:
+    """The year the pages show: ?year=, else the one picked in the header, else the latest.  A `year`
+    that is no budget year is a 400, unless not STRICT (the header's selector, drawn on error pages too)."""
     known = years(get_session())
-    for wanted in (year_arg(), cookie.get("year")):
+    try:
+        asked = year_arg()
+    except BadRequest:
+        if strict:
+            raise
+        asked = None
+    for wanted in (asked, cookie.get("year")):
         if wanted in known:
             return wanted
     return known[0] if known else None
