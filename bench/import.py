@@ -18,6 +18,7 @@ from service.domain.targets import parse_target  # noqa: E402
 from service.importers.text_export import read_text_export  # noqa: E402
 from service.importing import import_bytes  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
+from service.organisation import load_sample_divisions  # noqa: E402
 
 SEED = (
     Path(__file__).resolve().parent.parent / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
@@ -32,6 +33,8 @@ def bench_import(runs: int = 5) -> tuple[list[float], list[float]]:
             url = f"sqlite:///{tmp}/bench.db"
             upgrade(url)
             engine = make_engine(url)
+            with session_scope(engine) as session:
+                load_sample_divisions(session)
             for bucket in (first, again):
                 start = time.perf_counter()
                 with session_scope(engine) as session:

@@ -30,6 +30,7 @@ from service.db import session_scope  # noqa: E402
 from service.importing import ensure_year, import_bytes  # noqa: E402
 from service.migrate import upgrade  # noqa: E402
 from service.models import Division, Indicator, Project, User  # noqa: E402
+from service.organisation import load_sample_divisions  # noqa: E402
 from service.reporting.reports import load_scope, save  # noqa: E402
 from service.settings import load_settings  # noqa: E402
 
@@ -89,6 +90,7 @@ def main() -> None:
         engine = app.extensions["perftrack.engine"]
         clock.set_today(date(2026, 7, 5))
         with session_scope(engine) as session:
+            load_sample_divisions(session)
             import_bytes(session, SEED.name, SEED.read_bytes(), 2025, "bench")
             form_size = build_division(session, "B200", 200, 1)
             build_division(session, "B500", 500, 2)

@@ -7,17 +7,26 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from service.db import make_engine, session_scope  # noqa: E402
+from service.organisation import load_sample_divisions  # noqa: E402
+
 SEED = ROOT / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
 
 
 def synthetic_database(directory: str, years: list[tuple]) -> str:
-    """Migrate, import the seed, then `perftrack synth` each (year, indicators, divisions[, extra options such as
-    "--closed"]); returns the URL."""
+    """Migrate, set up the sample bureau's divisions, import the seed, then `perftrack synth` each (year,
+    indicators, divisions[, extra options such as "--closed"]); returns the URL."""
     url = f"sqlite:///{directory}/bench.db"
     env = {"DATABASE_URL": url, "PERFTRACK_INSTANCE": directory, "SECRET_KEY": "bench", "PATH": "/usr/bin:/bin"}
     cli = [sys.executable, "-m", "service.cli"]
+    subprocess.run(cli + ["db", "upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)
+    engine = make_engine(url)
+    with session_scope(engine) as session:  # a new database has no divisions until they are set up
+        load_sample_divisions(session)
+    engine.dispose()
     for args in (
-        ["db", "upgrade"],
         ["import", str(SEED)],
         *(
             ["synth", "--year", str(y), "--indicators", str(n), "--divisions", str(d), *extra]

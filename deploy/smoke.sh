@@ -48,6 +48,7 @@ echo "smoke: the example SECRET_KEY is refused in production"
 SECRET_KEY=$("$BIN/python" -c 'import secrets; print(secrets.token_hex(32))')
 export SECRET_KEY
 "$perftrack" db upgrade >/dev/null
+"$perftrack" divisions sample >/dev/null
 "$perftrack" import service/sample_data/tianjin-commerce-2025-performance-targets.txt >/dev/null
 "$perftrack" users create --name xxh --role reporter --division XXH --password smoke-password >/dev/null
 "$perftrack" users create --name caiwu --role finance --password smoke-password >/dev/null

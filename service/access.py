@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+from apiflask import HTTPError
 from flask import Flask, g, redirect, request, url_for
 from flask.sessions import SecureCookieSessionInterface
 from flask_login import LoginManager, UserMixin, current_user
@@ -24,6 +25,8 @@ from .request_db import get_session
 PUBLIC_ENDPOINTS = {"web.login", "web.static"}
 # API endpoints a logged-in browser may also read without a token
 SESSION_API_ENDPOINTS = {"openapi.spec"}
+# What a user whose password an admin reset may still do before choosing a new one.
+PASSWORD_CHANGE_ENDPOINTS = {"web.account", "web.account_password", "web.logout"}
 
 login_manager = LoginManager()
 login_manager.login_view = "web.login"
@@ -111,11 +114,19 @@ def init_app(app: Flask) -> None:
                 )
             if session.dirty:
                 session.commit()  # last_used_at, at most every few minutes
+            if user.must_change_password:
+                raise HTTPError(
+                    403,
+                    "管理员已重置您的密码：请先登录网页设置新密码",
+                    extra_data={"error": "password_change_required"},
+                )
             g.user = user
             return None
         if not current_user.is_authenticated:
             return redirect(url_for("web.login", next=_return_to()))
         g.user = current_user.user
+        if g.user.must_change_password and request.endpoint not in PASSWORD_CHANGE_ENDPOINTS:
+            return redirect(url_for("web.account"))  # the page says why
         return None
 
     @app.context_processor

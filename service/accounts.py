@@ -69,6 +69,8 @@ def create_user(
         division = session.exec(select(Division).where(Division.code == (division_code or ""))).first()
         if division is None:
             raise AccountError(f"角色「{Role(role).label}」必须属于一个处室；处室代码「{division_code or ''}」不存在")
+        if not division.active:
+            raise AccountError(f"处室「{division.name}」已撤销，不能再分配用户")
         division_id = division.id
     elif division_code:
         raise AccountError(f"角色「{Role(role).label}」不属于某个处室，请不要指定处室")
@@ -95,16 +97,23 @@ def _clean(text: str | None, label: str, limit: int) -> str:
         raise AccountError(f"{label}：{exc.message}") from exc
 
 
-def _check_password(password: str, username: str, min_length: int) -> None:
+def password_problem(password: str, username: str, min_length: int = DEFAULT_MIN_LENGTH) -> str | None:
+    """Why PASSWORD may not be USERNAME's (None: it may): the one password policy, for every way in."""
     problems = password_problems(password, username, min_length)
-    if problems:
-        raise AccountError("；".join(problems))
+    return "；".join(problems) if problems else None
+
+
+def _check_password(password: str, username: str, min_length: int) -> None:
+    if problem := password_problem(password, username, min_length):
+        raise AccountError(problem)
 
 
 def set_password(session: Session, user: User, password: str, min_length: int = DEFAULT_MIN_LENGTH) -> None:
-    """A new password; every session opened with the old one ends (`end_sessions`)."""
+    """A new password; every session opened with the old one ends (`end_sessions`), and a reset's demand
+    to choose one at the next login is met."""
     _check_password(password, user.username, min_length)
     user.password_hash = generate_password_hash(password)
+    user.must_change_password = False
     end_sessions(session, user)
 
 

@@ -8,22 +8,16 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from .decision_error import DecisionError
-from .models import Division, DivisionPrefix, FiscalYear
+from .models import Division, FiscalYear
+from .organisation import assign_prefix
 
 
 def set_prefix(session: Session, prefix: str, division_code: str) -> None:
-    """Projects titled PREFIX… belong to the division (from the next import on)."""
-    prefix = prefix.strip().upper()
-    if not prefix.isascii() or not prefix.isalpha() or not 2 <= len(prefix) <= 4:
-        raise DecisionError(f"前缀应为 2–4 个英文字母：{prefix!r}")
+    """Projects titled PREFIX… belong to the division (from the next import on; not a retired one)."""
     division = session.exec(select(Division).where(Division.code == division_code)).first()
     if division is None:
         raise DecisionError(f"未知处室代码：{division_code}")
-    mapping = session.exec(select(DivisionPrefix).where(DivisionPrefix.prefix == prefix)).first()
-    if mapping is None:
-        session.add(DivisionPrefix(prefix=prefix, division_id=division.id))
-    else:
-        mapping.division_id = division.id
+    assign_prefix(session, prefix, division)
 
 
 MAX_DUE_DAYS = 60

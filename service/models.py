@@ -38,6 +38,21 @@ class FiscalYear(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now, sa_column=_created())
 
 
+class Organisation(SQLModel, table=True):
+    """The budget unit (预算单位) whose tables the registry holds, and its 主管部门: one row.
+
+    Read from the tables' header line (「323101天津市商务局财务处」) when nobody has set it; editable."""
+
+    __tablename__ = "organisation"
+    id: int | None = Field(default=None, primary_key=True)
+    name: str = Field(default="", max_length=100)  # 预算单位名称
+    code: str = Field(default="", max_length=32)  # 预算单位代码
+    department: str = Field(default="", max_length=100)  # 主管部门; the unit itself when empty
+    from_tables: bool = False  # read from a header line, not (yet) confirmed by a person
+    updated_by: str = Field(default="", max_length=64)
+    updated_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
 class Division(SQLModel, table=True):
     """处室."""
 
@@ -45,7 +60,8 @@ class Division(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     code: str = Field(unique=True, max_length=32)
     name: str = Field(max_length=100)
-    active: bool = True
+    active: bool = True  # False once retired: keeps its history, receives no new project
+    retired_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
     is_finance: bool = False  # 财务处: owns projects whose prefix is unknown
     requires_head_signoff: bool = False  # the division head signs reports before they go to finance
 
@@ -60,10 +76,14 @@ class DivisionPrefix(SQLModel, table=True):
 
 
 class Project(SQLModel, table=True):
+    """A project of one budget year.  Its code is unique within the year: budget systems keep a
+    continuing project's code from year to year."""
+
     __tablename__ = "project"
+    __table_args__ = (Index("uq_project_year_code", "fiscal_year_id", "code", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     fiscal_year_id: int = Field(foreign_key="fiscal_year.id", index=True)
-    code: str = Field(unique=True, index=True, max_length=64)
+    code: str = Field(index=True, max_length=64)
     table_no: int | None = None
     title: str = Field(sa_column=Column(Text, nullable=False))
     name: str = Field(sa_column=Column(Text, nullable=False))
@@ -81,10 +101,13 @@ class Project(SQLModel, table=True):
 
 
 class Indicator(SQLModel, table=True):
+    """An indicator; its code (project code + row) is unique within the year like its project's."""
+
     __tablename__ = "indicator"
+    __table_args__ = (Index("uq_indicator_project_code", "project_id", "code", unique=True),)
     id: int | None = Field(default=None, primary_key=True)
     project_id: int = Field(foreign_key="project.id", index=True)
-    code: str = Field(unique=True, index=True, max_length=80)
+    code: str = Field(index=True, max_length=80)
     row_order: int
     level1: str = Field(max_length=50)
     level2: str = Field(max_length=50)
@@ -95,6 +118,7 @@ class Indicator(SQLModel, table=True):
     # so re-importing an unchanged file does not undo it.
     source_value: str = Field(default="", sa_column=Column(Text, nullable=False))
     weight: Decimal | None = Field(default=None, sa_column=Column(Numeric(8, 2)))
+    stated_direction: str = Field(default="", max_length=4)  # StatedDirection (指标方向 column), or "" not given
     kind: str = Field(max_length=16)  # TargetKind
     comparator: str | None = Field(default=None, max_length=2)  # Comparator
     target_value: Decimal | None = Field(default=None, sa_column=Column(TARGET_NUMBER))
@@ -104,6 +128,50 @@ class Indicator(SQLModel, table=True):
     due: date | None = Field(default=None, index=True)
     in_source: bool = True  # False once a later import of the year no longer lists it
     updated_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class ProjectTransfer(SQLModel, table=True):
+    """A project moved to another division from a quarter on; the periods before stay the old one's."""
+
+    __tablename__ = "project_transfer"
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", index=True)
+    from_division_id: int = Field(foreign_key="division.id")
+    to_division_id: int = Field(foreign_key="division.id")
+    from_quarter: int  # the first quarter the new division reports
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    actor: str = Field(max_length=64)
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class ProjectLink(SQLModel, table=True):
+    """A project continuing last year's: how the link was found and who confirmed it."""
+
+    __tablename__ = "project_link"
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id", unique=True)
+    previous_project_id: int = Field(foreign_key="project.id", index=True)
+    method: str = Field(max_length=8)  # LinkMethod
+    similarity: Decimal | None = Field(default=None, sa_column=Column(Numeric(4, 3)))
+    confirmed_by: str | None = Field(default=None, max_length=64)
+    confirmed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class IndicatorLink(SQLModel, table=True):
+    """An indicator continuing one of last year's, with what that year left it: 历史值 (the annual
+    actual) and the score of the year's latest self-evaluation run, as last refreshed."""
+
+    __tablename__ = "indicator_link"
+    id: int | None = Field(default=None, primary_key=True)
+    indicator_id: int = Field(foreign_key="indicator.id", unique=True)
+    previous_indicator_id: int = Field(foreign_key="indicator.id", index=True)
+    history_value: Decimal | None = Field(default=None, sa_column=Column(TARGET_NUMBER))  # in the old target's unit
+    history_unit: str = Field(default="", max_length=20)
+    history_text: str = Field(default="", sa_column=Column(Text, nullable=False))  # the actual as people read it
+    last_score: Decimal | None = Field(default=None, sa_column=Column(Numeric(8, 2)))
+    last_weight: Decimal | None = Field(default=None, sa_column=Column(Numeric(8, 2)))
+    refreshed_at: datetime = Field(default_factory=_now, sa_column=_created())
 
 
 class ImportBatch(SQLModel, table=True):
@@ -166,6 +234,8 @@ class User(SQLModel, table=True):
     created_at: datetime = Field(default_factory=_now, sa_column=_created())
     # notification channels the user picked (the in-app inbox always receives)
     email: str | None = Field(default=None, max_length=200)
+    phone: str | None = Field(default=None, max_length=32)
+    must_change_password: bool = False  # set by an admin's reset: the next login asks for a new one
     notify_email: bool = True
     email_digest: bool = False  # one mail a day instead of one per notice
     webhook_url: str | None = Field(default=None, max_length=500)  # e.g. a WeCom / DingTalk group robot
@@ -555,3 +625,12 @@ class IndicatorResult(SQLModel, table=True):
     override_by: str | None = Field(default=None, max_length=64)
     override_stale: bool = False  # carried override whose computed score changed since: finance re-confirms
     division_note: str = Field(default="", sa_column=Column(Text, nullable=False))  # 偏差原因分析及改进措施
+
+
+def id_of(
+    row: Division | Project | Indicator | FiscalYear | User | ProjectTransfer | ProjectLink | IndicatorLink,
+) -> int:
+    """The primary key of a row that is in the database (flushed): an int, for queries and new rows."""
+    if row.id is None:
+        raise ValueError(f"{type(row).__name__} has not been flushed yet")
+    return row.id

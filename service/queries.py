@@ -100,8 +100,29 @@ def list_projects(session: Session, flt: ProjectFilter) -> list[dict]:
     return result
 
 
-def project_by_code(session: Session, code: str) -> Project | None:
-    return session.exec(select(Project).where(Project.code == code)).first()
+def project_by_code(session: Session, code: str, year: int | None = None) -> Project | None:
+    """The project with CODE in YEAR; without a year, in the latest year that has it (codes repeat
+    across years: a continuing project keeps its budget-system code)."""
+    query = select(Project).join(FiscalYear, FiscalYear.id == Project.fiscal_year_id).where(Project.code == code)
+    if year:
+        query = query.where(FiscalYear.year == year)
+    return session.exec(query.order_by(FiscalYear.year.desc())).first()
+
+
+def indicator_by_code(
+    session: Session, code: str, year: int | None = None
+) -> tuple[Indicator, Project, Division] | None:
+    """The indicator with CODE in YEAR (else the latest year that has it), with its project and division."""
+    query = (
+        select(Indicator, Project, Division)
+        .join(Project, Project.id == Indicator.project_id)
+        .join(Division, Division.id == Project.division_id)
+        .join(FiscalYear, FiscalYear.id == Project.fiscal_year_id)
+        .where(Indicator.code == code)
+    )
+    if year:
+        query = query.where(FiscalYear.year == year)
+    return session.exec(query.order_by(FiscalYear.year.desc())).first()
 
 
 def indicators_of(session: Session, project_id: int) -> list[Indicator]:

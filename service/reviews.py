@@ -31,6 +31,7 @@ from .evaluation import clean_note, current_run, ensure_year_open, exclusion_tex
 from .models import (
     DivisionExplanation,
     EvaluationRun,
+    FiscalYear,
     Indicator,
     IndicatorResult,
     Project,
@@ -282,9 +283,10 @@ def exclude(session: Session, project: Project, reason: str, actor: str, exclude
 OUTCOME_HEADER = ["项目编号", "实际完成情况"]
 
 
-def import_outcomes(session: Session, file_name: str, data: bytes, user) -> int:
+def import_outcomes(session: Session, file_name: str, data: bytes, user, year: int | None = None) -> int:
     """年度总体目标实际完成情况 in bulk (`项目编号,实际完成情况`, CSV or xlsx), each by its own division: all or
-    nothing, every problem named by row and column."""
+    nothing, every problem named by row and column.  YEAR: the budget year; without it, a code must exist in
+    one year only (a continuing project keeps its code)."""
     from .domain.permissions import can
     from .grades import read_rows
     from .importers.source import ImportProblem
@@ -294,15 +296,30 @@ def import_outcomes(session: Session, file_name: str, data: bytes, user) -> int:
     if not rows or rows[0][1][:2] != OUTCOME_HEADER:
         raise ImportRejected([ImportProblem("第 1 行", "表头", f"应为「{','.join(OUTCOME_HEADER)}」")])
     codes = {cells[0] for _, cells in rows[1:] if cells}
-    projects = {p.code: p for p in session.execute(select(Project).where(col(Project.code).in_(codes))).scalars()}
+    query = (
+        select(Project, col(FiscalYear.year))
+        .join(FiscalYear, col(FiscalYear.id) == col(Project.fiscal_year_id))
+        .where(col(Project.code).in_(codes))
+    )
+    if year is not None:
+        query = query.where(col(FiscalYear.year) == year)
+    found: dict[str, list[tuple[Project, int]]] = {}
+    for project, project_year in session.execute(query).all():
+        found.setdefault(project.code, []).append((project, project_year))
     problems, parsed = [], []
     for location, cells in rows[1:]:
         code, text = (cells + ["", ""])[:2]
         if not code and not text:
             continue
-        project = projects.get(code)
-        if project is None:
-            problems.append(ImportProblem(location, "项目编号", f"项目编号「{code}」不存在"))
+        same_code = found.get(code, [])
+        project = same_code[0][0] if len(same_code) == 1 else None
+        if not same_code:
+            problems.append(
+                ImportProblem(location, "项目编号", f"项目编号「{code}」不存在" + (f"于 {year} 年度" if year else ""))
+            )
+        elif project is None:
+            years = "、".join(str(y) for _, y in sorted(same_code, key=lambda f: f[1]))
+            problems.append(ImportProblem(location, "项目编号", f"项目编号「{code}」在 {years} 年度都有：请指定年度"))
         elif not can(user, "edit_report", project.division_id):
             problems.append(ImportProblem(location, "项目编号", f"{code} 不属于 {user.username} 的处室，不能填写"))
         elif not text.strip():

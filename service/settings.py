@@ -57,8 +57,10 @@ class Settings:
     token_days: int = DEFAULT_TOKEN_DAYS  # an API token expires this many days after it is issued
     password_min_length: int = DEFAULT_PASSWORD_MIN_LENGTH
     scoring_policy: dict | None = None  # PERFTRACK_SCORING_POLICY: the region's self-evaluation rules (JSON file)
-    department: str = ""  # PERFTRACK_DEPARTMENT: 主管部门 on the 自评表 (else read from the tables' header line)
-    budget_unit: str = ""  # PERFTRACK_BUDGET_UNIT: 实施单位 on the 自评表 (else read from the tables' header line)
+    # PERFTRACK_DEPARTMENT / PERFTRACK_BUDGET_UNIT: 主管部门 and 实施单位 on the 自评表 where no person has set the
+    # organisation's (organisation.unit_names); a name only read from a header line gives way to them
+    department: str = ""
+    budget_unit: str = ""
 
     @property
     def zone(self) -> ZoneInfo:

@@ -9,12 +9,12 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from .clock import clock
+from .continuity import history_of, read_indicator_target
 from .decision_error import DecisionError
 from .domain.inputs import InputError, clean_text
-from .domain.targets import parse_target
 from .domain.vocabulary import FindingState
 from .importing import sync_findings, target_problem
-from .models import FindingRow, FiscalYear, Indicator, Project, TargetRevision
+from .models import FindingRow, FiscalYear, Indicator, Project, TargetRevision, id_of
 from .stored_targets import target_columns
 
 
@@ -51,7 +51,15 @@ def correct_target(
         raise DecisionError("新的指标值与当前值相同")
     project = session.get(Project, indicator.project_id)
     year = session.get(FiscalYear, project.fiscal_year_id).year
-    target = parse_target(new_value, indicator.level2, indicator.name, indicator.description, fiscal_year=year)
+    target = read_indicator_target(
+        new_value,
+        indicator.level2,
+        indicator.name,
+        indicator.description,
+        year,
+        history_of(session, id_of(indicator)),
+        indicator.stated_direction,
+    )
     unstored = target_problem(target)
     if unstored:
         raise DecisionError(f"新的指标值：{unstored}")

@@ -24,6 +24,7 @@ from service.clock import clock
 from service.db import make_engine, session_scope
 from service.importing import import_bytes
 from service.migrate import upgrade
+from service.organisation import load_sample_divisions
 from service.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -170,9 +171,18 @@ def sqlite_url(tmp_path, migrated_template) -> str:
     return _sqlite_copy(migrated_template, tmp_path / "test.db")
 
 
+def import_seed(session, seed_bytes: bytes, actor: str = "test") -> dict:
+    """The sample bureau's divisions, then its 2025 tables."""
+    load_sample_divisions(session)
+    return import_bytes(session, SEED.name, seed_bytes, 2025, actor)
+
+
 @pytest.fixture
 def engine(sqlite_url):
+    """A migrated database with the sample bureau's divisions (and nothing else)."""
     engine = make_engine(sqlite_url)
+    with session_scope(engine) as session:
+        load_sample_divisions(session)
     yield engine
     engine.dispose()
 
@@ -184,7 +194,7 @@ def seed_template(tmp_path_factory, migrated_template, seed_bytes) -> Path:
     shutil.copyfile(migrated_template, path)
     engine = make_engine(f"sqlite:///{path}")
     with session_scope(engine) as session:
-        import_bytes(session, SEED.name, seed_bytes, 2025, "test")
+        import_seed(session, seed_bytes)
     _close_sqlite_file(engine)
     return path
 
@@ -244,7 +254,7 @@ def seed_database(url: str, seed_bytes: bytes, users=USERS) -> dict[str, str]:
     upgrade(url)
     engine = make_engine(url)
     with session_scope(engine) as session:
-        import_bytes(session, SEED.name, seed_bytes, 2025, "test")
+        import_seed(session, seed_bytes)
     engine.dispose()
     return add_users(url, users)
 
@@ -309,7 +319,7 @@ def seeded_database_url(request, seeded_template, seed_bytes, tmp_path) -> str:
         upgrade(url)
         engine = make_engine(url)
         with session_scope(engine) as session:
-            import_bytes(session, SEED.name, seed_bytes, 2025, "test")
+            import_seed(session, seed_bytes)
         engine.dispose()
         add_users(url)
 

@@ -5,30 +5,17 @@ from __future__ import annotations
 import csv
 import io
 
-from docx import Document
 from openpyxl import Workbook
 
 from service.importers.flat import FLAT_HEADER
-from service.importers.text_export import split_tables
 
-WIDTH = 7
+from .corpus import SEED, docx_one_table
 
 
 def seed_as_docx(seed: bytes) -> bytes:
-    """One title paragraph and one table per project, merged cells where rows are shorter."""
-    document = Document()
-    for table in split_tables(seed.decode("utf-8")):
-        document.add_paragraph(table.title)
-        grid = document.add_table(rows=0, cols=WIDTH)
-        for cells in table.rows:
-            row = grid.add_row()
-            for index, text in enumerate(cells[:WIDTH]):
-                row.cells[index].text = text
-            if len(cells) < WIDTH:
-                row.cells[len(cells) - 1].merge(row.cells[WIDTH - 1])
-    buffer = io.BytesIO()
-    document.save(buffer)
-    return buffer.getvalue()
+    """The seed as Word: one title paragraph and one table per project (tests/corpus.py)."""
+    assert seed == SEED.read_bytes()
+    return docx_one_table()
 
 
 def flat_rows() -> list[list]:

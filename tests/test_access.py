@@ -19,7 +19,7 @@ from service.reporting.reports import load_scope
 
 # endpoint -> what it needs.  public | login (any role, own account only) | read (targets) |
 # view (the division's reports) | edit (the division's reports) | sign | review | targets (manage) |
-# lock | users
+# lock | users | bureau (the organisation and its divisions)
 POLICY = {
     "web.login": "public",
     "web.static": "public",
@@ -97,14 +97,43 @@ POLICY = {
     "web.evaluation_outcome": "edit",
     "web.evaluation_unlock": "unlock",
     "web.evaluation_archive": "audit",
+    "web.select_year": "read",
+    "web.year_list": "targets",
+    "web.year_rollover": "targets",
+    "web.year_links": "targets",
+    "web.year_link_set": "targets",
+    "web.year_links_confirm": "targets",
+    "web.year_history_refresh": "targets",
+    "web.project_move": "targets",
+    "web.organisation_set": "bureau",
+    "web.division_add": "bureau",
+    "web.division_rename": "bureau",
+    "web.division_retire": "bureau",
+    "web.division_reactivate": "bureau",
+    "web.division_import": "bureau",
+    "web.user_detail": "users",
+    "web.user_update": "users",
+    "web.user_password_reset": "users",
+    "web.user_import": "users",
 }
 # which needs each user is denied when the URL names division KAC (audit: every division's data at once;
 # unlock: reopen a locked self-evaluation)
 DENIED = {
-    "xxh": {"view", "edit", "sign", "review", "targets", "lock", "users", "unlock", "audit"},  # another division
-    "kac": {"sign", "review", "targets", "lock", "users", "unlock", "audit"},  # reporter of KAC itself
-    "shenji": {"edit", "sign", "review", "targets", "lock", "users", "unlock"},  # auditor: read-only
-    "caiwu": {"edit", "sign", "users"},  # finance reviews, never fills in a division's report
+    "xxh": {
+        "view",
+        "edit",
+        "sign",
+        "review",
+        "targets",
+        "lock",
+        "users",
+        "unlock",
+        "audit",
+        "bureau",
+    },  # another division
+    "kac": {"sign", "review", "targets", "lock", "users", "unlock", "audit", "bureau"},  # reporter of KAC itself
+    "shenji": {"edit", "sign", "review", "targets", "lock", "users", "unlock", "bureau"},  # auditor: read-only
+    "caiwu": {"edit", "sign", "users", "bureau"},  # finance reviews, never fills in a division's report
     "admin": {"edit", "sign", "review", "lock"},
 }
 

@@ -115,3 +115,18 @@ def test_finance_gets_a_weekly_digest_on_mondays_only(engine, worker_env):
     alerts = simulate(engine, worker_env["REDIS_URL"], date(2025, 4, 12), date(2025, 4, 22))
     digests = [(a["as_of"], a["step"], a["recipients"]) for a in alerts if a["kind"] == "digest"]
     assert digests == [("2025-04-14", "2025-W16", ["caiwu"]), ("2025-04-21", "2025-W17", ["caiwu"])]
+
+
+@pytest.mark.processes
+def test_simulate_without_redis_url_starts_an_embedded_redis(seeded_url, tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in ("REDIS_URL", "PERFTRACK_TODAY")}
+    env |= {"DATABASE_URL": seeded_url, "PERFTRACK_INSTANCE": str(tmp_path / "instance"), "SECRET_KEY": "test"}
+    command = [sys.executable, "-m", "service.cli", "simulate", "--from", "2025-03-29", "--to", "2025-04-01"]
+    run = subprocess.run(command, env=env, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert "2025-04-01  " in run.stdout and "report_open" in run.stdout, run.stdout
+    engine = make_engine(seeded_url)
+    with session_scope(engine) as session:
+        created = session.exec(select(func.count()).select_from(Alert)).one()
+    engine.dispose()
+    assert f"共生成提醒 {created} 条" in run.stdout and created > 0

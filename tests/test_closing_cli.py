@@ -17,6 +17,7 @@ from service.clock import clock
 from service.db import session_scope
 from service.demo import demo_accounts
 from service.models import Division, EvaluationArchive, Indicator, Project
+from service.organisation import load_sample_divisions
 
 from .closing_helpers import CORRECTIONS
 from .conftest import SEED, make_app
@@ -36,8 +37,10 @@ def cli(database_url, tmp_path):
         assert result.exit_code == code, result.output
         return result.output
 
-    run("import", SEED)
     engine = app.extensions["perftrack.engine"]
+    with session_scope(engine) as session:
+        load_sample_divisions(session)  # a new database has no divisions until they are set up
+    run("import", SEED)
     with session_scope(engine) as session:
         demo_accounts(session)
     clock.set_today(date(2026, 1, 5))

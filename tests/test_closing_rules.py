@@ -196,14 +196,20 @@ def test_cumulative_values_before_the_annual_report_are_labelled_as_of_their_qua
     assert result.indicators[0].actual == "4项（截至 Q3）"
 
 
-def test_unit_names_come_from_the_header_line_or_a_setting_never_a_constant():
-    assert unit_names("323101天津市商务局财务处", ["财务处", "办公室"]) == ("天津市商务局", "天津市商务局")
-    assert unit_names("110001北京市商务局", ["财务处"]) == ("北京市商务局", "北京市商务局")
-    assert unit_names("", [], "湖北省商务厅", "湖北省商务厅本级") == ("湖北省商务厅", "湖北省商务厅本级")
-    assert unit_names("323101天津市商务局财务处", ["财务处"], department="天津市人民政府") == (
-        "天津市人民政府",
-        "天津市商务局",
+def test_unit_names_come_from_the_organisation_or_a_setting_never_a_constant():
+    """A name a person set wins; a setting comes before a name read from a header line; the 主管部门 is the
+    unit itself unless named (docs/domain.md §10.1)."""
+    assert unit_names("天津市商务局") == ("天津市商务局", "天津市商务局")
+    assert unit_names("天津市商务局", "天津市人民政府") == ("天津市人民政府", "天津市商务局")
+    assert unit_names("", unit_setting="湖北省商务厅本级", department_setting="湖北省商务厅") == (
+        "湖北省商务厅",
+        "湖北省商务厅本级",
     )
+    read_from_table = {"unit_confirmed": False, "unit_setting": "北京市商务局本级"}
+    assert unit_names("北京市商务局", **read_from_table) == ("北京市商务局本级", "北京市商务局本级")
+    assert unit_names("天津市商务局", unit_setting="北京市商务局本级") == ("天津市商务局", "天津市商务局")
+    assert unit_names("天津市商务局", department_setting="天津市人民政府") == ("天津市人民政府", "天津市商务局")
+    assert unit_names("") == ("", "")
 
 
 def _form(kind=FINAL, **extra):

@@ -11,6 +11,9 @@ from sqlmodel import select
 from service.db import make_engine, session_scope
 from service.importing import ImportRejected, import_bytes
 from service.models import Division, FindingRow, ImportBatch, Indicator, Project, TargetRevision
+from service.organisation import load_sample_divisions
+
+from .conftest import import_seed
 
 # Indicator rows per table, counted by hand in the source file.
 ROWS_PER_TABLE = {
@@ -100,7 +103,8 @@ def run_import(engine, data: bytes, name="seed.txt", year=2025, **kw) -> dict:
 
 def test_seed_import_on_both_databases(database_url, seed_bytes):
     engine = make_engine(database_url)
-    summary = run_import(engine, seed_bytes)
+    with session_scope(engine) as session:
+        summary = import_seed(session, seed_bytes)
     assert (summary["projects"], summary["indicators"], summary["created"]) == (62, 482, 482)
     assert summary["budget_total"] == "41449.50"
     with session_scope(engine) as session:
@@ -246,6 +250,8 @@ def test_text_and_numbers_no_column_keeps_are_refused_on_both_databases(database
     from .documents import as_csv, flat_rows
 
     engine = make_engine(database_url)
+    with session_scope(engine) as session:
+        load_sample_divisions(session)
     rows = flat_rows()
     rows[0][7] = "档案\x00数量"
     rows[1][6] = "时" * 51

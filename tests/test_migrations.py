@@ -100,3 +100,39 @@ def test_closing_migration_keeps_the_reviews_and_the_lock_made_on_runs(database_
         assert (kept.score, kept.computed_score, kept.reason) == (30, 40, "新的调整")  # the latest run's
         assert session.exec(select(DivisionExplanation.text)).one() == "旧的说明"
     engine.dispose()
+
+
+def test_bureau_migration_names_the_organisation_from_the_header_lines_kept_by_the_closing(database_url):
+    """Tables imported under 0008 kept their header line on each project; 0009 makes it the organisation
+    (read from the tables, for a person to confirm), and a downgrade to 0008 keeps the line."""
+    from sqlmodel import select
+
+    from service.db import session_scope
+    from service.models import Organisation, Project
+    from service.organisation import unit_names
+
+    downgrade(database_url, "0008_closing")
+    engine = make_engine(database_url)
+    with engine.begin() as connection:  # what 0008 knew: write through plain SQL
+        run = connection.exec_driver_sql
+        run("INSERT INTO fiscal_year (year, report_due_days, created_at) VALUES (2024, 10, CURRENT_TIMESTAMP)")
+        run(
+            "INSERT INTO division (code, name, active, is_finance, requires_head_signoff) "
+            "VALUES ('CWC', '财务处', true, true, false)"
+        )
+        run(
+            "INSERT INTO project (fiscal_year_id, code, title, name, division_id, budget, use_of_funds, goals, "
+            "budget_unit, updated_at) VALUES (1, '2024-001', 't', 'n', 1, 10, '', '[]', "
+            "'323101天津市商务局财务处', CURRENT_TIMESTAMP)"
+        )
+    upgrade(database_url)
+    with session_scope(engine) as session:
+        unit = session.exec(select(Organisation)).one()
+        assert (unit.code, unit.name, unit.department, unit.from_tables) == ("323101", "天津市商务局", "", True)
+        assert unit_names(session) == ("天津市商务局", "天津市商务局")
+    downgrade(database_url, "0008_closing")
+    assert "organisation" not in inspect(engine).get_table_names()
+    upgrade(database_url)
+    with session_scope(engine) as session:
+        assert session.exec(select(Project.budget_unit)).one() == "323101天津市商务局财务处"
+    engine.dispose()

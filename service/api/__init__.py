@@ -15,6 +15,7 @@ from ..models import Division, FiscalYear
 from ..queries import (
     ProjectFilter,
     findings_by_indicator,
+    indicator_by_code,
     indicators_of,
     list_findings,
     list_indicators,
@@ -36,6 +37,7 @@ from .schemas import (
     ProjectDetail,
     ProjectList,
     ProjectQuery,
+    YearQuery,
 )
 from .serialize import finding_json, indicator_json, project_json
 
@@ -85,12 +87,13 @@ def projects(query_data):
 
 
 @api_bp.get("/projects/<code>")
+@api_bp.input(YearQuery, location="query")
 @api_bp.output(ProjectDetail)
-def project(code: str):
+def project(code: str, query_data):
     """One project with every indicator, its reading and its findings."""
     authorize("read_targets")
     session = get_session()
-    item = project_by_code(session, code)
+    item = project_by_code(session, code, query_data["year"])
     if item is None:
         abort(404, message=f"项目 {code} 不存在")
     findings = findings_by_indicator(session, item.id)
@@ -114,15 +117,16 @@ def indicators(query_data):
 
 
 @api_bp.get("/indicators/<code>")
+@api_bp.input(YearQuery, location="query")
 @api_bp.output(IndicatorDetail)
-def indicator(code: str):
+def indicator(code: str, query_data):
     """One indicator with its findings and the history of its target."""
     authorize("read_targets")
     session = get_session()
-    rows = list_indicators(session, code=code)
-    if not rows:
+    found = indicator_by_code(session, code, query_data["year"])
+    if found is None:
         abort(404, message=f"指标 {code} 不存在")
-    item, project_row, division = rows[0]
+    item, project_row, division = found
     findings = findings_by_indicator(session, project_row.id).get(item.id, [])
     body = indicator_json(item, findings, project=project_row, division=division)
     body["revisions"] = [

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from apiflask import abort
+from flask import request
 from sqlmodel import select
 
 from ..access import authorize, current
 from ..alerting import inbox as inbox_of
-from ..models import Indicator, IndicatorStatusRow, Project, ProjectStatusRow
+from ..models import Indicator, IndicatorStatusRow, ProjectStatusRow
+from ..queries import project_by_code
 from ..request_db import get_session
 from . import api_bp
 
@@ -16,7 +18,7 @@ from . import api_bp
 def project_status(code: str):
     """The project's status as of the latest computed day, its indicators' statuses, and the trend."""
     session = get_session()
-    project = session.exec(select(Project).where(Project.code == code)).first()
+    project = project_by_code(session, code, request.args.get("year", type=int))
     if project is None:
         abort(404, message=f"项目 {code} 不存在")
     authorize("view_report", project.division_id)

@@ -12,6 +12,12 @@ AMOUNT = {"type": "string", "format": "decimal", "description": '金额（万元
 BUDGET_YEARS = Range(2000, 2100)  # the years an import accepts: any other cannot exist
 
 
+class YearQuery(Schema):
+    year = Integer(
+        load_default=None, metadata={"description": "预算年度（编号在各年度可重复；默认为有该编号的最近年度）"}
+    )
+
+
 class ProjectQuery(Schema):
     year = Integer(load_default=None, validate=BUDGET_YEARS, metadata={"description": "预算年度"})
     division = String(load_default=None, metadata={"description": "处室代码"})

@@ -7,7 +7,6 @@ is not repeated in the rows below it; `place` gives every cell its grid position
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
@@ -20,7 +19,6 @@ WIDTH = 9  # 栏目 | 一级 | 二级 | 三级 | 年度指标值 | 实际完成�
 TITLE = "项目支出绩效自评表"
 SIGNATURES = ("填表人：", "项目负责人：", "财务负责人：", "填表日期：　　年　　月　　日")
 FUND_ROWS = ("年度资金总额", "其中：当年财政拨款", "上年结转资金", "其他资金")
-UNIT_CODE = re.compile(r"^\s*\d{6,}\s*")
 
 
 @dataclass
@@ -84,15 +82,14 @@ class EvaluationForm:
         )
 
 
-def unit_names(header_line: str, division_names: list[str], department: str = "", unit: str = "") -> tuple[str, str]:
-    """(主管部门, 实施单位): a setting wins; else the table's header line without its unit code and without
-    the preparing division's name (「323101天津市商务局财务处」 → 天津市商务局)."""
-    name = UNIT_CODE.sub("", header_line or "").strip()
-    for division in sorted(division_names, key=len, reverse=True):
-        if division and name.endswith(division) and len(name) > len(division):
-            name = name[: -len(division)].strip()
-            break
-    return department or name, unit or name
+def unit_names(
+    unit: str, department: str = "", unit_confirmed: bool = True, unit_setting: str = "", department_setting: str = ""
+) -> tuple[str, str]:
+    """(主管部门, 实施单位) on the form from the organisation's record (docs/domain.md §10.1): a name a person
+    set wins; the deployment's settings (PERFTRACK_BUDGET_UNIT / PERFTRACK_DEPARTMENT) come before a name only
+    read from a table's header line (UNIT_CONFIRMED false); the 主管部门 is the unit itself unless named."""
+    name = unit if unit and unit_confirmed else (unit_setting or unit)
+    return department or department_setting or name, name
 
 
 def place(rows: list[list[Cell]]) -> list[tuple[int, int, Cell]]:

@@ -24,6 +24,7 @@ class Action(Labelled):
     RUN_EVALUATION = "run_evaluation", "进行绩效自评计算、评定和调整"  # start runs, grade, override, exclude, lock
     UNLOCK_EVALUATION = "unlock_evaluation", "解锁已归档的绩效自评"  # reopen a locked year, with a reason
     MANAGE_USERS = "manage_users", "管理用户"
+    MANAGE_BUREAU = "manage_bureau", "设置单位和处室"  # the organisation, divisions added, renamed, retired
 
 
 EVERYONE = frozenset(Role)
@@ -40,6 +41,7 @@ RULES: dict[Action, tuple[frozenset[Role], frozenset[Role]]] = {
     Action.RUN_EVALUATION: (frozenset({Role.FINANCE}), NOBODY),
     Action.UNLOCK_EVALUATION: (frozenset({Role.ADMIN, Role.FINANCE}), NOBODY),
     Action.MANAGE_USERS: (frozenset({Role.ADMIN}), NOBODY),
+    Action.MANAGE_BUREAU: (frozenset({Role.ADMIN}), NOBODY),
 }
 # What each step of a report's workflow asks of the user (on the report's division).
 TRANSITION_NEEDS: dict[ReportAction, Action] = {

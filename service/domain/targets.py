@@ -13,11 +13,12 @@ from __future__ import annotations
 import calendar
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
-from .vocabulary import CEILINGS, Comparator, Direction, Measure, Per, Severity, TargetKind
+from .vocabulary import CEILINGS, Comparator, Direction, Measure, Per, Severity, StatedDirection, TargetKind
 
 
 @dataclass(frozen=True)
@@ -202,6 +203,18 @@ _PER_FROM_NAME = [
     ("每期", Per.ISSUE),
 ]
 
+# Targets relative to last year (docs/domain.md §3.7): read against 历史值, last year's annual actual.
+_LAST_YEAR = r"(?:上年度?|上一年度?|去年)(?:同期)?(?:实际)?(?:水平|实际值|完成值|值|数值|数)?"
+_BOUND_WORDS = "|".join(re.escape(word) for word, _ in COMPARATOR_WORDS)
+_RELATIVE_BOUND = re.compile(rf"^(?P<cmp>{_BOUND_WORDS})?{_LAST_YEAR}(?P<suffix>以上|以内|以下)?$")
+_RELATIVE_SAME = re.compile(rf"^(?:与|和|同){_LAST_YEAR}持平$|^持平于?{_LAST_YEAR}$")
+_GROWTH_UP = ("增长", "增加", "提高", "提升", "上升", "多")
+_GROWTH_DOWN = ("下降", "减少", "降低", "压减", "少")
+_RELATIVE_CHANGE = re.compile(
+    rf"^(?:(?:较|比|相比|对比){_LAST_YEAR}|同比)(?P<verb>{'|'.join(_GROWTH_UP + _GROWTH_DOWN)})"
+    rf"(?P<cmp>{_BOUND_WORDS})?(?P<number>\d+(?:\.\d+)?)(?P<unit>个百分点|百分点|%|[^\d]*?)(?P<suffix>以上|以内|以下)?$"
+)
+
 
 # ------------------------------------------------------------------ helpers
 
@@ -336,14 +349,27 @@ def _strip_suffix_comparator(rest: str) -> tuple[str | None, str]:
 # ------------------------------------------------------------------ parse
 
 
+@dataclass(frozen=True)
+class History:
+    """历史值: what a continuing indicator achieved last year (its annual actual), in UNIT."""
+
+    value: Decimal
+    unit: str = ""
+
+
 def parse_target(
     value: str | None,
     level2: str | None = None,
     name: str | None = None,
     description: str | None = None,
     fiscal_year: int | None = None,
+    history: History | None = None,
+    stated_direction: str | None = None,
 ) -> Target:
-    """Read one 指标值.  Never raises; doubts become findings."""
+    """Read one 指标值.  Never raises; doubts become findings.
+
+    HISTORY is last year's actual of the indicator this one continues (a target such as 不低于上年
+    is read against it); STATED_DIRECTION is the table's 指标方向 (正向/反向), when it has one."""
     raw = "" if value is None else str(value)
     text = _clean(raw)
     level2_c, name_c, desc_c = _clean(level2), _clean(name), _clean(description)
@@ -358,7 +384,10 @@ def parse_target(
             )
         )
 
-    target = _parse_value(text, level2_c, name_c, desc_c, fiscal_year, findings)
+    target = _parse_relative(text, level2_c, name_c, desc_c, history, findings)
+    if target is None:
+        target = _parse_value(text, level2_c, name_c, desc_c, fiscal_year, findings)
+    _check_stated_direction(target, stated_direction, findings)
     if target.kind == TargetKind.DEADLINE and target.due and fiscal_year and target.due.year != fiscal_year:
         findings.append(
             TargetFinding(
@@ -370,6 +399,100 @@ def parse_target(
     target.findings = findings
     target.name, target.level2 = name or "", level2 or ""
     return target
+
+
+def _comparator_of(word: str | None) -> Comparator | None:
+    return next((symbol for spelling, symbol in COMPARATOR_WORDS + SUFFIX_COMPARATORS if spelling == word), None)
+
+
+def _parse_relative(
+    text: str, level2: str, name: str, description: str, history: History | None, findings: list[TargetFinding]
+) -> Target | None:
+    """`不低于上年`, `≥上年水平`, `与上年持平`, `较上年增长10%`, `同比下降5个百分点`: a number from 历史值."""
+    if not text or ("上" not in text and "去年" not in text and "同比" not in text):
+        return None
+    cost = _is_cost(level2, name, description)
+    compute: Callable[[Decimal], Decimal]
+    if _RELATIVE_SAME.match(text):
+        comparator, compute = Comparator.EQUAL, (lambda h: h)
+    elif match := _RELATIVE_BOUND.match(text):
+        written = _comparator_of(match.group("cmp")) or _comparator_of(match.group("suffix"))
+        comparator = written or (Comparator.AT_MOST if cost else Comparator.AT_LEAST)
+        if written is None:
+            findings.append(
+                TargetFinding(
+                    "comparator_inferred",
+                    Severity.INFO,
+                    f"未写比较符号，按「{comparator.label}」上年水平理解",
+                )
+            )
+        compute = lambda h: h  # noqa: E731
+    elif match := _RELATIVE_CHANGE.match(text):
+        up = match.group("verb") in _GROWTH_UP
+        amount = Decimal(match.group("number"))
+        unit = match.group("unit")
+        comparator = (
+            _comparator_of(match.group("cmp"))
+            or _comparator_of(match.group("suffix"))
+            or (Comparator.AT_LEAST if up else Comparator.AT_MOST)
+        )
+        sign = 1 if up else -1
+        if unit == "%":
+            compute = lambda h: h * (1 + sign * amount / 100)  # noqa: E731 - a rate of change
+        else:  # 个百分点, or an amount in the indicator's own unit
+            compute = lambda h: h + sign * amount  # noqa: E731
+    else:
+        return None
+    direction = Direction.LOWER_BETTER if comparator in CEILINGS else Direction.HIGHER_BETTER
+    if history is None:
+        findings.append(
+            TargetFinding(
+                "history_missing",
+                Severity.ERROR,
+                f"指标值「{text}」相对上年，但没有历史值（上年全年实际完成值）：请关联上年指标，或改写为具体数值",
+            )
+        )
+        return Target(TargetKind.NUMERIC, comparator, None, "", None, direction)
+    value = compute(Decimal(history.value)).quantize(Decimal("0.0001")).normalize()
+    findings.append(
+        TargetFinding(
+            "from_history",
+            Severity.INFO,
+            f"「{text}」按历史值 {format_decimal(Decimal(history.value))}{history.unit} 计算为 "
+            f"{comparator.label} {format_decimal(value)}{history.unit}",
+        )
+    )
+    return Target(TargetKind.NUMERIC, comparator, value, history.unit, None, direction)
+
+
+def _check_stated_direction(target: Target, stated: str | None, findings: list[TargetFinding]) -> None:
+    """A 指标方向 column settles an unwritten comparator and is checked against a written one."""
+    if not stated or target.kind not in (TargetKind.NUMERIC, TargetKind.DURATION) or target.comparator is None:
+        return
+    wanted = Comparator.AT_MOST if stated == StatedDirection.NEGATIVE else Comparator.AT_LEAST
+    inferred = next((f for f in findings if f.code == "comparator_inferred"), None)
+    if inferred is not None:
+        findings.remove(inferred)
+        if target.comparator != wanted:
+            target.comparator = wanted
+            target.direction = Direction.LOWER_BETTER if wanted in CEILINGS else Direction.HIGHER_BETTER
+        findings.append(
+            TargetFinding(
+                "comparator_from_direction",
+                Severity.INFO,
+                f"未写比较符号，按指标方向「{stated}」理解为「{wanted.label}」",
+            )
+        )
+        return
+    lower = target.comparator in CEILINGS
+    if lower != (stated == StatedDirection.NEGATIVE) and target.comparator != Comparator.EQUAL:
+        findings.append(
+            TargetFinding(
+                "direction_conflict",
+                Severity.WARNING,
+                f"指标方向为「{stated}」，但指标值写的是「{Comparator.label_of(target.comparator)}」，请确认",
+            )
+        )
 
 
 def _parse_value(text, level2, name, description, fiscal_year, findings) -> Target:

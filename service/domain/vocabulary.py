@@ -98,6 +98,21 @@ class FindingState(Labelled):
     CORRECTED = "corrected", "已更正"
 
 
+class LinkMethod(Labelled):
+    """How a project (or indicator) was found to continue last year's (docs/domain.md §10)."""
+
+    CODE = "code", "编号相同"
+    TITLE = "title", "名称相近"
+    MANUAL = "manual", "人工指定"
+
+
+class StatedDirection(Labelled):
+    """指标方向 as some budget systems print it beside the value (stored as the Chinese word)."""
+
+    POSITIVE = "正向", "正向（越高越好）"
+    NEGATIVE = "反向", "反向（越低越好）"
+
+
 # The columns of a project and an indicator, as an import preview names what changed.
 TARGET_FIELD_LABELS = {
     "table_no": "表号",
@@ -119,6 +134,7 @@ TARGET_FIELD_LABELS = {
     "weight": "分值",
     "raw_value": "指标值",
     "in_source": "在文件中",
+    "stated_direction": "指标方向",
 }
 
 
@@ -319,6 +335,8 @@ VOCABULARY: tuple[type[Labelled], ...] = (
     Per,
     Severity,
     FindingState,
+    LinkMethod,
+    StatedDirection,
     Role,
     ReportState,
     ReportAction,

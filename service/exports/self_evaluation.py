@@ -15,11 +15,12 @@ from sqlmodel import Session
 
 from ..clock import clock
 from ..domain.closing import TRIAL
-from ..domain.evaluation_form import EvaluationForm, FormIndicator, FormProject, build_form, place, unit_names
+from ..domain.evaluation_form import EvaluationForm, FormIndicator, FormProject, build_form, place
 from ..domain.scoring import ScoringPolicy
 from ..domain.vocabulary import FindingState, RunKind, ScoreFindingKind, Severity
 from ..evaluation import ProjectSheet, evaluate, results_of_run, trial_as_of
 from ..models import Division, EvaluationRun, FindingRow, FiscalYear, Indicator, Project
+from ..organisation import unit_names
 from .sheets import HEADER_FILL, TITLE, Book, Column, Page, Style, widths_for_content
 
 # The form's layouts, tried in turn: body size (pt) and the units of its 9 columns (栏目, 一级, 二级, 三级指标,
@@ -119,13 +120,6 @@ def form_of(
     )
 
 
-def unit_names_of(session: Session, project: Project, settings=None) -> tuple[str, str]:
-    divisions = list(session.execute(select(Division.name)).scalars())
-    return unit_names(
-        project.budget_unit, divisions, getattr(settings, "department", ""), getattr(settings, "budget_unit", "")
-    )
-
-
 def run_context(run: EvaluationRun | None, year: int) -> dict:
     """How a run's forms are marked: 试算 with its as-of date, or 正式计算 (and its archived version)."""
     if run is None:
@@ -175,7 +169,7 @@ def build_self_evaluation(
         select(Indicator).where(Indicator.project_id.in_(ids)).order_by(Indicator.row_order)
     ).scalars():
         indicators.setdefault(indicator.project_id, []).append(indicator)
-    division_names = list(session.execute(select(Division.name)).scalars())
+    names = unit_names(session, settings)
     note = footer_mark(run, context)
     open_targets: dict[int, list] = {}
     for finding, indicator_code in session.execute(
@@ -218,12 +212,6 @@ def build_self_evaluation(
             for finding, indicator_code in open_targets.get(project_row.id, [])
         ]
         check_rows += [[project_row.code, f.subject, finding_label(f.code), f.message] for f in result.findings]
-        names = unit_names(
-            project_row.budget_unit,
-            division_names,
-            getattr(settings, "department", ""),
-            getattr(settings, "budget_unit", ""),
-        )
         forms.append(
             (
                 project_row.code,

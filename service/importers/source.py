@@ -40,6 +40,14 @@ def bounded(problems: list[ImportProblem], limit: int = MAX_LISTED_PROBLEMS) -> 
     return problems[:limit] + [ImportProblem("请求", "问题", f"还有 {rest:,} 处问题未列出，请先改正以上问题")]
 
 
+class ImportRejected(Exception):
+    """The file was not imported; `problems` name table/row, field and reason."""
+
+    def __init__(self, problems: list[ImportProblem]):
+        self.problems = bounded(problems)
+        super().__init__("\n".join(str(p) for p in self.problems))
+
+
 @dataclass(frozen=True)
 class ProjectFinding:
     """A doubt about a project as written (not fatal), for a person to settle; stored as a `FindingRow`."""
@@ -59,6 +67,7 @@ class SourceIndicator:
     raw_value: str
     weight: Decimal | None = None
     location: str = ""
+    stated_direction: str = ""  # 指标方向 (正向/反向) when the table has that column
 
 
 @dataclass
@@ -75,7 +84,9 @@ class SourceProject:
     use_of_funds: str = ""
     goals: list[str] = field(default_factory=list)
     division: str | None = None  # explicit 处室 (flat files)
-    budget_unit: str = ""  # the header line naming the budget unit (主管部门 / 实施单位 of the 自评表)
+    budget_unit: str = (
+        ""  # the header line naming the budget unit (「323101天津市商务局财务处」), read into the organisation
+    )
     indicators: list[SourceIndicator] = field(default_factory=list)
     findings: list[ProjectFinding] = field(default_factory=list)
     location: str = ""

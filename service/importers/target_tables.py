@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 
-from ..domain.vocabulary import Severity
+from ..domain.vocabulary import Severity, StatedDirection
 from .source import ImportProblem, ProjectFinding, SourceIndicator, SourceProject
 
 TITLE = re.compile(
@@ -22,13 +22,19 @@ TITLE = re.compile(
 )
 BOOKMARK = re.compile(r"\[bookmark:[^\]]*\]")
 NAME_PREFIX = re.compile(r"^[A-Z]{2,4}\s*(?:[（(](?:市级|中央)[）)])?\s*")
-HEADER_FIELDS = {
+HEADER_FIELDS = {  # the indicator header's columns, as the budget systems name them
     "一级指标": "level1",
     "二级指标": "level2",
     "三级指标": "name",
     "绩效指标描述": "description",
+    "指标描述": "description",
+    "指标解释": "description",
     "指标值": "raw_value",
+    "年度指标值": "raw_value",
+    "目标值": "raw_value",
     "分值": "weight",
+    "权重": "weight",
+    "指标方向": "stated_direction",
 }
 EXPECTED_LEVEL2 = {
     "产出指标": ("数量指标", "质量指标", "时效指标", "成本指标"),
@@ -90,7 +96,8 @@ def read_target_table(table: RawTable, problems: list[ImportProblem]) -> SourceP
     for index, cells in enumerate(table.rows):
         first = _norm(cells[0]) if cells else ""
         if header is not None:
-            indicator_rows.append((index, cells))
+            if first != "一级指标":  # a table continued on the next page may repeat its header row
+                indicator_rows.append((index, cells))
             continue
         if UNIT_LINE.match(first):  # the header line; the 单位 cell may share its row
             project.budget_unit = cells[0].strip()
@@ -111,7 +118,7 @@ def read_target_table(table: RawTable, problems: list[ImportProblem]) -> SourceP
             project.goals = split_goals("\n".join(cells[1:]))
         elif first == "一级指标":
             header = [HEADER_FIELDS.get(_norm(c), "") for c in cells]
-            unknown = [c for c, f in zip(cells, header, strict=False) if not f]
+            unknown = [c for c, f in zip(cells, header, strict=False) if not f and _norm(c)]
             if unknown or "raw_value" not in header or "name" not in header:
                 problems.append(ImportProblem(where, "表头", f"指标表头无法识别：{' | '.join(cells)}"))
                 return None
@@ -197,7 +204,7 @@ def _read_indicators(rows, header, project, table, where, problems) -> None:
     if pending is not None:
         merged.append(pending)
 
-    level1 = ""
+    level1 = level2 = ""
     for row_no, (_index, cells) in enumerate(merged, start=1):
         row_where = f"{where} 指标第 {row_no} 行"
         if len(cells) != width:
@@ -209,9 +216,11 @@ def _read_indicators(rows, header, project, table, where, problems) -> None:
                 )
             )
             continue
-        record = {f: c.strip() for f, c in zip(header, cells, strict=False)}
-        if record.get("level1"):
-            level1 = record["level1"]
+        record = {f: c.strip() for f, c in zip(header, cells, strict=False) if f}
+        if record.get("level1") and record["level1"] != level1:
+            level1, level2 = record["level1"], ""
+        if record.get("level2"):
+            level2 = record["level2"]  # an empty cell continues the one above (a vertically merged cell)
         if not level1:
             problems.append(ImportProblem(row_where, "一级指标", "第一行指标缺少一级指标"))
             continue
@@ -224,15 +233,20 @@ def _read_indicators(rows, header, project, table, where, problems) -> None:
         if not record.get("name") and not record.get("description"):
             problems.append(ImportProblem(row_where, "三级指标", "三级指标和指标描述都为空"))
             continue
+        direction = _norm(record.get("stated_direction", ""))
+        if direction and direction not in StatedDirection.values():
+            problems.append(ImportProblem(row_where, "指标方向", f"应为「正向」或「反向」，而不是「{direction}」"))
+            continue
         indicator = SourceIndicator(
             row_no=row_no,
             level1=_norm(level1),
-            level2=_norm(record.get("level2", "")),
+            level2=_norm(level2),
             name=record.get("name", ""),
             description=record.get("description", ""),
             raw_value=record.get("raw_value", ""),
             weight=weight,
             location=row_where,
+            stated_direction=direction,
         )
         project.indicators.append(indicator)
         expected = EXPECTED_LEVEL2.get(indicator.level1)

@@ -16,12 +16,14 @@ from dataclasses import dataclass, field
 from sqlmodel import Session, select
 
 from ..domain.actuals import RawActual, join_explanation, split_explanation, value_text
+from ..domain.bureau import owner_in
 from ..domain.periods import Period, PeriodError
 from ..domain.permissions import can
 from ..importers.source import ImportProblem
 from ..importers.text_export import decode_text
-from ..models import Division, Indicator, Project, User
+from ..models import Division, FiscalYear, Indicator, Project, User, id_of
 from ..stored_targets import target_of
+from ..transfers import ownership_of, transfers_of
 from .reports import (
     ActualRow,
     ReportError,
@@ -114,7 +116,7 @@ def apply_flat(session: Session, flat: FlatFile, user: User | None, actor_name: 
             problems.append(ImportProblem(location, "期间", str(exc)))
             continue
         code = cells["指标编号" if flat.kind == "actuals" else "项目编号"]
-        division = owners.get(code)
+        division = owners(code, period)
         if division is None:
             problems.append(
                 ImportProblem(location, "指标编号" if flat.kind == "actuals" else "项目编号", f"编号「{code}」不存在")
@@ -151,22 +153,25 @@ def apply_flat(session: Session, flat: FlatFile, user: User | None, actor_name: 
     return {key: result.summary() for key, result in results.items()}
 
 
-def _owners(session: Session, flat: FlatFile) -> dict[str, Division]:
+def _owners(session: Session, flat: FlatFile):
+    """(code, period) -> the division that owned the indicator's or project's project in that period
+    (codes are unique within a year; a moved project belongs to each division for its quarters)."""
     codes = {cells["指标编号" if flat.kind == "actuals" else "项目编号"] for _, _, cells in flat.rows}
+    subject = Indicator.code if flat.kind == "actuals" else Project.code
+    query = select(subject, Project, FiscalYear.year).join(FiscalYear, FiscalYear.id == Project.fiscal_year_id)
     if flat.kind == "actuals":
-        query = (
-            select(Indicator.code, Division)
-            .join(Project, Project.id == Indicator.project_id)
-            .join(Division, Division.id == Project.division_id)
-            .where(Indicator.code.in_(codes))
-        )
-    else:
-        query = (
-            select(Project.code, Division)
-            .join(Division, Division.id == Project.division_id)
-            .where(Project.code.in_(codes))
-        )
-    return dict(session.exec(query).all())
+        query = query.join(Indicator, Indicator.project_id == Project.id)
+    projects = {(code, year): project for code, project, year in session.exec(query.where(subject.in_(codes))).all()}
+    transfers = transfers_of(session, [id_of(p) for p in projects.values()])
+    divisions = {d.id: d for d in session.exec(select(Division)).all()}
+
+    def owner(code: str, period: Period) -> Division | None:
+        project = projects.get((code, period.year))
+        if project is None:
+            return None
+        return divisions[owner_in(ownership_of(project, transfers.get(id_of(project), [])), period.quarter)]
+
+    return owner
 
 
 def _raw(cells: dict[str, str]) -> RawActual:

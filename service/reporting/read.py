@@ -27,7 +27,15 @@ from ..models import (
     SpendEntry,
 )
 from ..stored_targets import target_of
-from .reports import Scope, actual_of, budgets_in_force, current_actuals, current_spend, previous_report
+from .reports import (
+    Scope,
+    actual_of,
+    budgets_in_force,
+    current_actuals,
+    current_spend,
+    previous_actuals,
+    previous_spend,
+)
 
 
 @dataclass
@@ -101,10 +109,9 @@ def form_groups(session: Session, scope: Scope) -> list[ProjectGroup]:
     """Everything the report page shows, in a handful of queries."""
     report = scope.report
     current = current_actuals(session, report.id)
-    previous_row = previous_report(session, scope)
-    previous = current_actuals(session, previous_row.id if previous_row else None)
+    previous = previous_actuals(session, scope)
     spend = current_spend(session, report.id)
-    previous_spend = current_spend(session, previous_row.id if previous_row else None)
+    spend_before = previous_spend(session, scope)
     budgets = budgets_in_force(session, scope)
     returned = latest_event(session, report, ReportAction.RETURN) if report.state == ReportState.RETURNED else None
     reasons = (returned.detail or {}).get("reasons", {}) if returned else {}
@@ -120,7 +127,7 @@ def form_groups(session: Session, scope: Scope) -> list[ProjectGroup]:
     for code, (indicator, project) in scope.indicators.items():
         group = groups.get(project.id)
         if group is None:
-            entry, before = spend.get(project.id), previous_spend.get(project.id)
+            entry, before = spend.get(project.id), spend_before.get(project.id)
             group = groups[project.id] = ProjectGroup(
                 project,
                 [],
@@ -235,6 +242,7 @@ class HistoryRow:
     source: str
     before: str
     after: str
+    division_id: int  # whose report it was saved in (a moved project's periods belong to each division)
 
 
 def _history(rows, describe) -> list[HistoryRow]:
@@ -252,6 +260,7 @@ def _history(rows, describe) -> list[HistoryRow]:
                 entry.source,
                 last_by_report.get(report.id, "（空）"),
                 after,
+                report.division_id,
             )
         )
         last_by_report[report.id] = after

@@ -16,7 +16,7 @@ from sqlalchemy import update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from ..clock import clock
 from ..domain.actuals import MAX_TEXT, Actual, RawActual, Spend, assess, missing_for_submit, read_actual, read_spend
@@ -38,6 +38,7 @@ from ..models import (
     User,
 )
 from ..stored_targets import target_of
+from ..transfers import owned_projects
 
 EDITABLE_STATES = (ReportState.DRAFT, ReportState.SIGNED, ReportState.RETURNED)
 # The workflow: each transition and the state it leads to.
@@ -133,16 +134,12 @@ def load_scope(session: Session, year: int, division_code: str, quarter: int) ->
     ).first()
     if report is None:
         report = Report(fiscal_year_id=fiscal_year.id, division_id=division.id, quarter=quarter)
+    projects = owned_projects(session, fiscal_year.id, division.id, quarter)  # moved projects: per quarter
     rows = session.exec(
         select(Indicator, Project)
         .join(Project, Project.id == Indicator.project_id)
-        .where(Project.fiscal_year_id == fiscal_year.id, Project.division_id == division.id)
+        .where(Project.id.in_([p.id for p in projects]))
         .order_by(Project.code, Indicator.row_order)
-    ).all()
-    projects = session.exec(
-        select(Project)
-        .where(Project.fiscal_year_id == fiscal_year.id, Project.division_id == division.id)
-        .order_by(Project.code)
     ).all()
     return Scope(
         report,
@@ -191,22 +188,50 @@ def previous_report(session: Session, scope: Scope) -> Report | None:
     ).first()
 
 
+def _previous_entries(session: Session, scope: Scope, model, key: str, ids: list[int]) -> dict:
+    """The previous quarter's current entries of the scope's subjects, whichever division reported
+    them (a project moved this quarter was reported by its old division)."""
+    previous = scope.period.previous
+    if previous is None or not ids:
+        return {}
+    entries = session.exec(
+        select(model)
+        .join(Report, Report.id == model.report_id)
+        .where(
+            Report.fiscal_year_id == scope.year.id,
+            Report.quarter == previous.quarter,
+            model.is_current.is_(True),
+            getattr(model, key).in_(ids),
+        )
+    ).all()
+    return {getattr(e, key): e for e in entries}
+
+
+def previous_actuals(session: Session, scope: Scope) -> dict[int, ActualEntry]:
+    return _previous_entries(session, scope, ActualEntry, "indicator_id", [i.id for i, _ in scope.indicators.values()])
+
+
+def previous_spend(session: Session, scope: Scope) -> dict[int, SpendEntry]:
+    return _previous_entries(session, scope, SpendEntry, "project_id", [p.id for p in scope.projects.values()])
+
+
 def budgets_in_force(session: Session, scope: Scope) -> dict[int, Decimal]:
     """The full-year budget each project has as of this period: the latest adjustment reported
     in this or an earlier quarter, else the table's 年初预算数."""
     budgets = {p.id: p.budget for p in scope.projects.values()}
     reports = session.exec(
-        select(Report.id, Report.quarter).where(
-            Report.fiscal_year_id == scope.year.id,
-            Report.division_id == scope.division.id,
-            Report.quarter <= scope.period.quarter,
+        select(Report.id, Report.quarter).where(  # any division: a moved project's earlier ones
+            Report.fiscal_year_id == scope.year.id, Report.quarter <= scope.period.quarter
         )
     ).all()
     order = {rid: quarter for rid, quarter in reports}
     entries = (
         session.exec(
             select(SpendEntry).where(
-                SpendEntry.report_id.in_(list(order)), SpendEntry.is_current.is_(True), SpendEntry.budget.is_not(None)
+                SpendEntry.report_id.in_(list(order)),
+                SpendEntry.project_id.in_(list(budgets)),
+                SpendEntry.is_current.is_(True),
+                SpendEntry.budget.is_not(None),
             )
         ).all()
         if order
@@ -255,8 +280,7 @@ def save(
     problems: list[ImportProblem] = []
     today = clock.today()
     current = current_actuals(session, report.id)
-    previous_report_row = previous_report(session, scope)
-    previous = current_actuals(session, previous_report_row.id if previous_report_row else None)
+    previous = previous_actuals(session, scope)
     new_actuals: list[tuple[Indicator, Actual]] = []
     seen: set[str] = set()
     unknown: list[tuple[int, str, str]] = []  # (position in problems, location, code) of codes not in this report
@@ -378,7 +402,7 @@ def _unknown_indicators(
                 select(Indicator.code, Division.name)
                 .join(Project, Project.id == Indicator.project_id)
                 .join(Division, Division.id == Project.division_id)
-                .where(Indicator.code.in_(listed))
+                .where(col(Indicator.code).in_(listed), Project.fiscal_year_id == scope.year.id)
             ).all()
         )
         if listed

@@ -14,6 +14,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     redirect,
     render_template,
     request,
@@ -28,11 +29,13 @@ from ..access import authorize, can
 from ..accounts import AccountError
 from ..bureau_rules import set_head_signoff, set_prefix, set_report_due_days
 from ..clock import clock
+from ..continuity import compare_with_last_year, previous_projects
 from ..decision_error import DecisionError
 from ..domain.vocabulary import TARGET_FIELD_LABELS, VOCABULARY, FindingState, Severity
 from ..exports.template import build_flat_template
 from ..importing import READERS, ImportRejected, apply_plan, plan_import, read_source
-from ..models import Division, DivisionPrefix, FindingRow, FiscalYear, ImportBatch, Indicator, ProjectStatusRow
+from ..models import Division, DivisionPrefix, FindingRow, FiscalYear, ImportBatch, Indicator, ProjectStatusRow, id_of
+from ..organisation import organisation, unit_names
 from ..queries import (
     ProjectFilter,
     deadlines,
@@ -52,10 +55,11 @@ from ..reporting.reports import ReportError
 from ..request_db import get_session
 from ..stored_targets import target_of
 from ..target_decisions import accept_finding, correct_target
+from ..transfers import readable_history, transfers_of
+from .year_choice import selected_year, year_arg
 
 web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
 MAX_ID = 2**31 - 1  # PostgreSQL's integer: no row has a larger id, and a larger bound value is a 500 there
-YEARS = range(2000, 2101)  # the budget years an import accepts
 
 
 class DatabaseIdConverter(IntegerConverter):
@@ -68,16 +72,6 @@ class DatabaseIdConverter(IntegerConverter):
 
 # Before any route of this blueprint is added, so each `<int:…>` rule is built with it.
 web_bp.record_once(lambda state: state.app.url_map.converters.update(int=DatabaseIdConverter))
-
-
-def year_arg(values=None) -> int | None:
-    """The `year` of the query string (or VALUES), None when absent; 400 when it is not a budget year."""
-    text = (request.args if values is None else values).get("year", "").strip()
-    if not text:
-        return None
-    if not (text.isascii() and text.lstrip("-").isdigit()) or int(text) not in YEARS:
-        raise BadRequest(f"年度「{text[:20]}」无效：应为 {YEARS.start}–{YEARS.stop - 1} 之间的年份")
-    return int(text)
 
 
 def id_arg(values, name: str) -> int | None:
@@ -96,6 +90,12 @@ UPLOAD_NAME = re.compile(r"^[0-9a-f]{64}\.(txt|docx|xlsx|csv)$")
 @web_bp.app_template_filter("money")
 def money(value) -> str:
     return "" if value is None else f"{Decimal(value):,.2f}"
+
+
+@web_bp.app_template_filter("percent")
+def percent(value) -> str:
+    """A 0…1 share as a whole percentage (a title similarity of 0.874 reads 87%)."""
+    return "" if value is None else f"{Decimal(value) * 100:.0f}%"
 
 
 @web_bp.app_template_filter("localtime")
@@ -130,6 +130,14 @@ def safe_next(target: str | None, default: str) -> str:
     return target if not parts.scheme and not parts.netloc else default
 
 
+@web_bp.app_context_processor
+def _year_selector():
+    """The years for the header's selector and the one shown (for logged-in pages only)."""
+    if g.get("user") is None:
+        return {}
+    return {"known_years": years(get_session()), "shown_year": selected_year()}
+
+
 def decide(change, success) -> bool:
     """Run CHANGE(session) and commit, flashing SUCCESS(result) (or the refusal's reason) to the user."""
     session = get_session()
@@ -145,8 +153,8 @@ def decide(change, success) -> bool:
 
 
 def _default_year(session) -> int | None:
-    known = years(session)
-    return known[0] if known else None
+    """The year the header's selector shows (?year=, the one picked, else the latest)."""
+    return selected_year()
 
 
 def _bool_arg(name: str) -> bool | None:
@@ -164,7 +172,7 @@ def projects():
     authorize("read_targets")
     session = get_session()
     flt = ProjectFilter(
-        year=year_arg() or _default_year(session),
+        year=_default_year(session),
         division=request.args.get("division") or None,
         funding_level=request.args.get("funding_level") or None,
         has_findings=_bool_arg("has_findings"),
@@ -184,10 +192,11 @@ def projects():
 def project(code: str):
     user = authorize("read_targets")
     session = get_session()
-    item = project_by_code(session, code)
+    item = project_by_code(session, code, request.args.get("year", type=int))
     if item is None:
         raise NotFound(f"项目 {code} 不存在")
     indicators = indicators_of(session, item.id)
+    comparison = compare_with_last_year(session, item)
     return render_template(
         "project.html",
         project=item,
@@ -197,7 +206,15 @@ def project(code: str):
         readings={i.id: target_of(i).reading() for i in indicators},
         findings=findings_by_indicator(session, item.id),
         revisions=revisions_of(session, [i.id for i in indicators]),
-        spend_history=spend_history(session, item) if can(user, "view_report", item.division_id) else None,
+        spend_history=readable_history(session, user, item, spend_history(session, item)),
+        transfers=transfers_of(session, [id_of(item)]).get(id_of(item), []),
+        all_divisions=divisions(session),
+        comparison=comparison,
+        previous_readings={
+            row.previous.id: target_of(row.previous).reading()
+            for row in comparison.indicators
+            if row.previous is not None
+        },
         trend=session.exec(
             select(ProjectStatusRow)
             .where(ProjectStatusRow.project_id == item.id)
@@ -220,7 +237,7 @@ def findings():
         severity=request.args.get("severity") or None,
         code=request.args.get("code") or None,
         division=request.args.get("division") or None,
-        year=year_arg(),
+        year=_default_year(session),
     )
     readings = {i.id: target_of(i).reading() for _, _, i, _ in rows if i is not None}
     codes = finding_codes(session)
@@ -283,7 +300,7 @@ def finding_correct(finding_id: int):
 def deadline_list():
     authorize("read_targets")
     session = get_session()
-    year = year_arg() or _default_year(session)
+    year = _default_year(session)
     division = request.args.get("division") or None
     rows = [r for r in deadlines(session, year) if division is None or r[2].code == division]
     return render_template(
@@ -342,6 +359,7 @@ def import_preview():
         file_name=upload.filename,
         year=year,
         problems=None,
+        previous=previous_projects(session, year) if plan.previous_year else [],
     )
 
 
@@ -356,9 +374,11 @@ def import_apply():
         flash("预览已失效，请重新上传文件", "error")
         return redirect(url_for("web.imports"))
     data = path.read_bytes()
+    # The links finance confirmed or changed in the preview (one select per project).
+    links = {key[5:]: value or None for key, value in request.form.items() if key.startswith("link-")} or None
     try:
-        plan = plan_import(session, read_source(file_name, data), year, file_name, data)
-        batch = apply_plan(session, plan, user.username)
+        plan = plan_import(session, read_source(file_name, data), year, file_name, data, links)
+        batch = apply_plan(session, plan, user.username, links_confirmed=links is not None)
         if batch is not None:
             sweep_after_import(session, current_app.config["PERFTRACK_SETTINGS"].redis_url, batch.id)
         session.commit()
@@ -397,7 +417,13 @@ def division_list():
     authorize("manage_targets")
     session = get_session()
     mapping = session.exec(select(DivisionPrefix).order_by(DivisionPrefix.prefix)).all()
-    return render_template("divisions.html", divisions=divisions(session), mapping=mapping)
+    return render_template(
+        "divisions.html",
+        divisions=divisions(session),
+        mapping=mapping,
+        unit=organisation(session),
+        printed=unit_names(session, current_app.config["PERFTRACK_SETTINGS"]),
+    )
 
 
 @web_bp.post("/divisions/prefix")
@@ -430,5 +456,5 @@ def year_due_days(year: int):
     return redirect(url_for("web.reports", year=year))
 
 
-from . import auth, evaluation, guard, monitor, reports  # noqa: E402,F401  (routes and hooks on web_bp)
+from . import auth, bureau, evaluation, guard, monitor, reports, year_pages  # noqa: E402,F401  (routes and hooks on web_bp)
 from . import indicators as indicator_pages  # noqa: E402,F401

@@ -23,6 +23,7 @@ from ..clock import clock
 from ..domain.vocabulary import Role
 from ..models import Division, User
 from ..request_db import get_session
+from ..user_admin import set_active
 from . import decide, safe_next, web_bp
 
 
@@ -156,13 +157,12 @@ def user_create():
 @web_bp.post("/admin/users/<int:user_id>/active")
 def user_active(user_id: int):
     admin = authorize("manage_users")
-    session = get_session()
-    user = session.get(User, user_id)
-    if user is None or user.id == admin.id:
-        flash("不能停用该用户", "error")
-    else:
-        user.active = request.form.get("active") == "1"
-        session.add(user)
-        session.commit()
-        flash(f"用户 {user.username} 已{'启用' if user.active else '停用'}", "ok")
-    return redirect(url_for("web.users"))
+
+    def change(session):
+        user = session.get(User, user_id)
+        if user is None:
+            raise AccountError("该用户不存在")
+        return set_active(session, admin, user, request.form.get("active") == "1")
+
+    decide(change, lambda u: f"用户 {u.username} 已{'启用' if u.active else '停用'}")
+    return redirect(safe_next(request.form.get("next"), url_for("web.users")))

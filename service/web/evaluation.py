@@ -23,7 +23,8 @@ from ..models import Division, EvaluationRun, FiscalYear
 from ..queries import fiscal_year, visible_divisions
 from ..queueing import enqueue, safe_id
 from ..request_db import get_session
-from . import decide, web_bp, year_arg
+from . import decide, web_bp
+from .year_choice import selected_year, year_arg
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -52,7 +53,7 @@ def _evaluation_labels():
 def evaluations():
     user = authorize("read_targets")
     session = get_session()
-    year = fiscal_year(session, year_arg())
+    year = fiscal_year(session, selected_year())
     overview = year_evaluation(
         session,
         year,

@@ -5,27 +5,28 @@ from __future__ import annotations
 import io
 
 from flask import current_app, flash, redirect, render_template, request, send_file, url_for
-from werkzeug.exceptions import NotFound
+from werkzeug.exceptions import Forbidden, NotFound
 
 from ..access import authorize, can, current
 from ..domain.periods import Period
 from ..exports.history import build_history_workbook
 from ..models import Attachment, Division, FiscalYear, Report
-from ..queries import list_indicators, revisions_of
+from ..queries import indicator_by_code, revisions_of
 from ..reporting.evidence import EvidenceLimits, add_attachment, attachments_of, evidence_usage, remove_attachment
 from ..reporting.read import indicator_history
 from ..reporting.reports import ReportError, load_scope
 from ..request_db import get_session
 from ..stored_targets import target_of
+from ..transfers import readable_history
 from . import web_bp
 from .reports import open_scope
 
 
 def _indicator_or_404(code: str):
-    rows = list_indicators(get_session(), code=code)
-    if not rows:
+    found = indicator_by_code(get_session(), code, request.args.get("year", type=int))
+    if found is None:
         raise NotFound(f"指标 {code} 不存在")
-    return rows[0]
+    return found
 
 
 @web_bp.get("/indicators/<code>")
@@ -33,7 +34,6 @@ def indicator(code: str):
     user = authorize("read_targets")
     item, project, division = _indicator_or_404(code)
     session = get_session()
-    may_see_values = can(user, "view_report", division.id)
     return render_template(
         "indicator.html",
         indicator=item,
@@ -41,15 +41,17 @@ def indicator(code: str):
         division=division,
         reading=target_of(item).reading(),
         revisions=revisions_of(session, [item.id]).get(item.id, []),
-        history=indicator_history(session, item) if may_see_values else None,
+        history=readable_history(session, user, project, indicator_history(session, item)),
     )
 
 
 @web_bp.get("/indicators/<code>/history.xlsx")
 def indicator_history_export(code: str):
-    item, _project, division = _indicator_or_404(code)
-    authorize("view_report", division.id)
-    rows = indicator_history(get_session(), item)
+    item, project, _division = _indicator_or_404(code)
+    user = authorize("read_targets")
+    rows = readable_history(get_session(), user, project, indicator_history(get_session(), item))
+    if rows is None:
+        raise Forbidden("您没有权限查看该处室的报告")
     return send_file(
         build_history_workbook(item, rows),
         as_attachment=True,

@@ -18,7 +18,8 @@ from ..models import FiscalYear
 from ..monitoring_read import dated_targets, delivery_log, status_overview
 from ..queries import fiscal_year, visible_divisions, years
 from ..request_db import get_session
-from . import decide, id_arg, safe_next, web_bp, year_arg
+from . import decide, id_arg, safe_next, web_bp
+from .year_choice import selected_year
 
 DEADLINES_AHEAD = timedelta(days=60)
 
@@ -35,7 +36,7 @@ def _inbox_count():
 def overview():
     user = authorize("read_targets")
     session = get_session()
-    year = fiscal_year(session, year_arg())
+    year = fiscal_year(session, selected_year())
     if year is None:
         return render_template("overview.html", year=None)
     today = clock.today()

@@ -21,10 +21,10 @@ from ..reporting.reports import (
     ReportError,
     SpendRow,
     VersionConflict,
-    current_actuals,
     is_locked,
     load_scope,
     may_edit,
+    previous_actuals,
     previous_report,
     save,
     set_period_lock,
@@ -33,7 +33,8 @@ from ..reporting.reports import (
 from ..reporting.workbook import WORKBOOK_MIME, StaleWorkbook, build_workbook, save_workbook
 from ..request_db import get_session
 from ..stored_targets import target_of
-from . import decide, web_bp, year_arg
+from . import decide, web_bp
+from .year_choice import selected_year
 
 
 def _period(code: str) -> Period:
@@ -63,7 +64,7 @@ def reports():
     user = authorize("read_targets")
     session = get_session()
     known = years(session)
-    year = fiscal_year(session, year_arg())
+    year = fiscal_year(session, selected_year())
     if year is None:
         return render_template("reports.html", rows=[], year=None, years=known, locks={})
     rows = report_overview(session, year, visible_divisions(session, user))
@@ -266,8 +267,7 @@ def report_preview(division: str, period: str):
     if found is None:
         abort(404)
     target = target_of(found[0])
-    previous_row = previous_report(get_session(), scope)
-    before = current_actuals(get_session(), previous_row.id if previous_row else None).get(found[0].id)
+    before = previous_actuals(get_session(), scope).get(found[0].id)
     reading = read_actual(
         target,
         _raw_from_form(request.form, code, target),
