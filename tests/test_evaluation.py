@@ -15,7 +15,7 @@ from service.clock import clock
 from service.closing import ClosingError, lock_run
 from service.db import session_scope
 from service.decision_error import DecisionError
-from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
+from service.demo import DEMO_TODAY
 from service.domain.scoring import ScoringPolicy
 from service.evaluation import evaluate, execute_run, start_run
 from service.exports.self_evaluation import form_texts_of_sheet
@@ -33,11 +33,14 @@ from service.models import (
 
 
 @pytest.fixture
+def seeded_url(demo_url):
+    """Every test here starts from the demo year (accounts and Q1–Q3 reports), copied from its template."""
+    return demo_url
+
+
+@pytest.fixture
 def demo_year(app):
     clock.set_today(DEMO_TODAY)
-    with session_scope(app.extensions["perftrack.engine"]) as session:
-        demo_accounts(session)
-        load_demo_reports(session)
     return app.extensions["perftrack.engine"]
 
 

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from typing import Any
 
 from .vocabulary import CEILINGS, Comparator, Direction, Measure, Per, Severity, StatedDirection, TargetKind
 
@@ -29,7 +30,7 @@ class TargetFinding:
     severity: Severity
     message: str
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {"code": self.code, "severity": self.severity, "message": self.message}
 
 
@@ -78,7 +79,7 @@ class Target:
             and not any(w in self.name for w in ("增长", "增幅", "提升", "提高"))
         )
 
-    def to_dict(self) -> dict:
+    def to_dict(self) -> dict[str, Any]:
         return {
             "kind": self.kind,
             "comparator": self.comparator,
@@ -308,8 +309,8 @@ def _split_number(text: str) -> _Number | None:
     return _Number(comparator, source, before, value, after)
 
 
-def _read_unit(unit_text: str, money_context: bool):
-    """(canonical unit, scale, per, rest, suspect) from the text after a number."""
+def _read_unit(unit_text: str, money_context: bool) -> tuple[str, Decimal, Per | None, str, str]:
+    """(canonical unit, scale, per, rest, multiplier) from the text after a number."""
     rest = unit_text
     scale = Decimal(1)
     multiplier = ""
@@ -330,7 +331,7 @@ def _read_unit(unit_text: str, money_context: bool):
             scale = MULTIPLIERS[multiplier]
     elif unit == "元":
         unit, scale = "万元", Decimal(1) / Decimal(10000)
-    per = None
+    per: Per | None = None
     if rest.startswith("/") or rest.startswith("每"):
         for spelling, name in PER_SPELLINGS:
             if rest[1:].startswith(spelling):
@@ -339,7 +340,7 @@ def _read_unit(unit_text: str, money_context: bool):
     return unit, scale, per, rest, multiplier
 
 
-def _strip_suffix_comparator(rest: str) -> tuple[str | None, str]:
+def _strip_suffix_comparator(rest: str) -> tuple[Comparator | None, str]:
     for word, symbol in SUFFIX_COMPARATORS:
         if rest.startswith(word):
             return symbol, rest[len(word) :]
@@ -495,7 +496,14 @@ def _check_stated_direction(target: Target, stated: str | None, findings: list[T
         )
 
 
-def _parse_value(text, level2, name, description, fiscal_year, findings) -> Target:
+def _parse_value(
+    text: str,
+    level2: str,
+    name: str,
+    description: str,
+    fiscal_year: int | None,
+    findings: list[TargetFinding],
+) -> Target:
     if not text:
         due, _ = find_deadline(description or name, fiscal_year) if _is_timeliness(level2) else (None, None)
         if due:
@@ -520,7 +528,9 @@ def _parse_value(text, level2, name, description, fiscal_year, findings) -> Targ
     return _parse_qualitative(text, level2, name, description, fiscal_year, findings)
 
 
-def _parse_numeric(number: _Number, text, level2, name, description, findings) -> Target | None:
+def _parse_numeric(
+    number: _Number, text: str, level2: str, name: str, description: str, findings: list[TargetFinding]
+) -> Target | None:
     money = _is_money_context(level2, name, description)
     unit, scale, per, rest, multiplier = _read_unit(number.unit_text, money)
     comparator = number.comparator
@@ -655,7 +665,14 @@ def _parse_numeric(number: _Number, text, level2, name, description, findings) -
     return Target(kind, comparator, value, unit, per, direction)
 
 
-def _parse_qualitative(text, level2, name, description, fiscal_year, findings) -> Target:
+def _parse_qualitative(
+    text: str,
+    level2: str,
+    name: str,
+    description: str,
+    fiscal_year: int | None,
+    findings: list[TargetFinding],
+) -> Target:
     if _is_timeliness(level2):
         due, _ = find_deadline(description, fiscal_year)
         if due is None:
