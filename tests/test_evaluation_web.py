@@ -13,7 +13,7 @@ from sqlmodel import select
 
 from service.clock import clock
 from service.db import session_scope
-from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
+from service.demo import DEMO_TODAY
 from service.exports.self_evaluation import form_texts_of_sheet
 from service.models import (
     DivisionExplanation,
@@ -48,10 +48,7 @@ def _table_texts(page: str) -> list[str]:
 
 def test_trial_run_review_override_explain(client_as, app, worker_env):
     clock.set_today(DEMO_TODAY)
-    engine = app.extensions["perftrack.engine"]
-    with session_scope(engine) as session:
-        demo_accounts(session)
-        load_demo_reports(session)
+    engine = app.extensions["perftrack.engine"]  # the demo year (seeded_url above)
     finance = client_as("caiwu")
     page = finance.post(
         "/self-evaluation/runs", data={"year": "2025", "kind": "trial"}, follow_redirects=True

@@ -17,7 +17,7 @@ from sqlmodel import select
 from service.cli import main
 from service.clock import clock
 from service.db import session_scope
-from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
+from service.demo import DEMO_TODAY
 from service.evaluation import execute_run, start_run
 from service.exports.history import build_history_workbook
 from service.exports.monitoring import build_monitoring_workbook
@@ -46,12 +46,15 @@ def _cleaned(text: str) -> str:
 
 
 @pytest.fixture
+def seeded_url(demo_url):
+    return demo_url  # the app below holds the demo year, copied from its template
+
+
+@pytest.fixture
 def hostile_year(app):
+    """The demo year with hostile text in the names and reports people typed."""
     clock.set_today(DEMO_TODAY)
     engine = app.extensions["perftrack.engine"]
-    with session_scope(engine) as session:
-        demo_accounts(session)
-        load_demo_reports(session)
     with session_scope(engine) as session:
         session.execute(update(Project).where(Project.code == "2025-001").values(name=PROJECT_NAME))
         indicator = session.exec(select(Indicator).where(Indicator.code == QUALITATIVE)).one()

@@ -35,7 +35,7 @@ from service.reporting.workbook import build_workbook
 
 from .conftest import ROOT
 
-pytestmark = pytest.mark.print
+pytestmark = [pytest.mark.print, pytest.mark.xdist_group("print")]  # one LibreOffice run builds every page
 
 ARTIFACTS = ROOT / "test-artifacts" / "print"
 TOOLS = ("soffice", "pdftotext", "pdftoppm")

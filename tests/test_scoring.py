@@ -19,6 +19,8 @@ from service.domain.scoring import (
 )
 from service.domain.targets import Target
 
+from .examples import examples
+
 D = Decimal
 
 
@@ -36,6 +38,7 @@ def ind(
     due=None,
     **extra,
 ) -> IndicatorInput:
+
     target_value = None if target is None else D(target)
     return IndicatorInput(
         code,
@@ -229,7 +232,7 @@ def indicators(draw, index):
     )
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=examples(400), deadline=None)
 @given(
     st.integers(min_value=1, max_value=12).flatmap(lambda n: st.tuples(*[indicators(i) for i in range(n)])),
     numbers,

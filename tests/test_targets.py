@@ -13,6 +13,8 @@ from service.domain.actuals import RawActual, read_actual
 from service.domain.periods import Period
 from service.domain.targets import DISCRETE_UNITS, find_deadline, parse_target
 
+from .examples import examples
+
 
 def codes(target) -> set[str]:
     return {f.code for f in target.findings}
@@ -229,7 +231,7 @@ def test_find_deadline_ignores_plain_text():
     assert find_deadline("有效提升", 2025) == (None, None)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(1500), deadline=None)
 @given(
     value=st.text(max_size=40),
     level2=st.one_of(st.none(), st.text(max_size=8)),
@@ -256,7 +258,7 @@ VALUE_ALPHABET = st.sampled_from(
 )
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=examples(1500), deadline=None)
 @given(
     parts=st.lists(VALUE_ALPHABET, max_size=12),
     level2=st.sampled_from(["数量指标", "成本指标", "时效指标", "服务对象满意度指标"]),
