@@ -309,6 +309,15 @@ def demo_url(demo_template, tmp_path) -> str:
     return _sqlite_copy(demo_template, tmp_path / "demo.db")
 
 
+@pytest.fixture
+def demo_year(app):
+    """The app's engine, the clock at the demo's today (on the demo year where the module overrides `seeded_url`)."""
+    from service.demo import DEMO_TODAY
+
+    clock.set_today(DEMO_TODAY)
+    return app.extensions["perftrack.engine"]
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def seeded_database_url(request, seeded_template, seed_bytes, tmp_path) -> str:
     """seeded_url on SQLite, and the same content on PostgreSQL (a copy of a template database)."""

@@ -16,7 +16,6 @@ from service.clock import clock
 from service.closing import ClosingError, archived_workbook, archives, lock_run, unlock_year
 from service.db import session_scope
 from service.decision_error import DecisionError
-from service.demo import DEMO_TODAY
 from service.domain.closing import FINAL
 from service.domain.scoring import ScoringPolicy
 from service.evaluation import RunRefused, execute_run, results_of_run, start_run
@@ -40,12 +39,6 @@ from .closing_helpers import AFTER_THE_YEAR, close_the_year, user
 def seeded_url(demo_url):
     """Every test here starts from the demo year (accounts and Q1–Q3 reports), copied from its template."""
     return demo_url
-
-
-@pytest.fixture
-def demo_year(app):
-    clock.set_today(DEMO_TODAY)
-    return app.extensions["perftrack.engine"]
 
 
 def _indicator(session, code):

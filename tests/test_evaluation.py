@@ -11,11 +11,9 @@ from sqlmodel import func, select
 
 from service import reviews
 from service.cli import main
-from service.clock import clock
 from service.closing import ClosingError, lock_run
 from service.db import session_scope
 from service.decision_error import DecisionError
-from service.demo import DEMO_TODAY
 from service.domain.scoring import ScoringPolicy
 from service.evaluation import evaluate, execute_run, start_run
 from service.exports.self_evaluation import form_texts_of_sheet
@@ -36,12 +34,6 @@ from service.models import (
 def seeded_url(demo_url):
     """Every test here starts from the demo year (accounts and Q1–Q3 reports), copied from its template."""
     return demo_url
-
-
-@pytest.fixture
-def demo_year(app):
-    clock.set_today(DEMO_TODAY)
-    return app.extensions["perftrack.engine"]
 
 
 def test_evaluate_json_per_project(runner, demo_year):
