@@ -78,6 +78,7 @@ POLICY = {
     "api.upload_import": "targets",
     "api.findings": "targets",
     "web.period_lock": "lock",
+    "web.period_lock_confirm": "lock",
     "web.period_reopen": "lock",
     "api.period_lock": "lock",
     "web.users": "users",

@@ -110,6 +110,7 @@ def test_two_tabs_cannot_silently_overwrite_each_other(client_as):
 
 
 def test_finance_locks_and_reopens_a_period_on_the_page(client_as):
+    clock.set_today(date(2025, 7, 11))  # the day after Q2's due date
     finance = client_as("caiwu")
     assert "已锁定" in finance.post("/periods/2025Q2/lock", follow_redirects=True).get_data(as_text=True)
     xxh = client_as("xxh")

@@ -219,6 +219,7 @@ def test_submit_lists_everything_missing(engine):
 
 
 def test_a_locked_period_changes_only_after_reopening(engine):
+    clock.set_today(date(2025, 7, 11))  # the day after Q2's due date
     with session_scope(engine) as session:
         year = session.exec(select(FiscalYear)).one()
         finance = _user(session, "caiwu")

@@ -61,7 +61,11 @@ class TransitionIn(Schema):
 
 class LockIn(Schema):
     locked = Boolean(required=True)
-    reason = String(load_default="", metadata={"description": "重新开放时必填"})
+    reason = String(load_default="", metadata={"description": "重新开放时必填；确认锁定含未审核报告的期间时必填"})
+    confirm = Boolean(
+        load_default=False,
+        metadata={"description": "仍有报告已提交待审核或已退回待修改时，确认锁定（须同时说明原因）"},
+    )
 
 
 class AttachmentIn(Schema):

@@ -326,7 +326,10 @@ def history(code: str):
 @api_bp.post("/periods/<period>/lock")
 @api_bp.input(LockIn, location="json")
 def period_lock(period: str, json_data):
-    """Lock (locked=true) or reopen (locked=false, reason required) a period.  Finance only."""
+    """Lock (locked=true) or reopen (locked=false, reason required) a period.  Finance only.
+
+    Locking waits until the day after the period's due date; while a report is submitted or
+    returned it needs confirm=true and a reason (409 otherwise, naming the reports)."""
     user = authorize("lock_period")
     try:
         parsed = Period.parse(period)
@@ -337,7 +340,9 @@ def period_lock(period: str, json_data):
     if fiscal_year is None:
         abort(404, message=f"没有 {parsed.year} 年度")
     try:
-        changed = set_period_lock(session, fiscal_year, parsed.quarter, user, json_data["locked"], json_data["reason"])
+        changed = set_period_lock(
+            session, fiscal_year, parsed.quarter, user, json_data["locked"], json_data["reason"], json_data["confirm"]
+        )
         session.commit()
     except ReportError as exc:
         session.rollback()

@@ -66,6 +66,14 @@ class Period:
     def is_open(self, today: date) -> bool:
         return today >= self.opens
 
+    def lockable_from(self, due_days: int = DEFAULT_DUE_DAYS) -> date:
+        """The first day finance may lock the period: the day after it is due, so a division that
+        submits on the due date itself is never locked out (docs/domain.md §4)."""
+        return self.due(due_days) + timedelta(days=1)
+
+    def is_lockable(self, today: date, due_days: int = DEFAULT_DUE_DAYS) -> bool:
+        return today >= self.lockable_from(due_days)
+
     def is_late(self, submitted_on: date, due_days: int = DEFAULT_DUE_DAYS) -> bool:
         return submitted_on > self.due(due_days)
 

@@ -10,6 +10,7 @@ through `service.access`; the state rules live here.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import date
 from decimal import Decimal
 
 from sqlalchemy import update
@@ -571,14 +572,97 @@ def _require_complete(session: Session, scope: Scope) -> None:
 # ---------------------------------------------------------------- period locks
 
 
+# States that keep a report in motion between the division and finance: locking the period would
+# strand it (a returned report could no longer be fixed, a submitted one no longer be reviewed).
+IN_MOTION = (ReportState.SUBMITTED, ReportState.RETURNED)
+
+
+@dataclass
+class Outstanding:
+    """A division's report of the period that finance has not accepted (or that nobody started)."""
+
+    division_code: str
+    division_name: str
+    state: str  # a ReportState, or "not_started"
+    state_label: str
+    late: bool
+
+    @property
+    def in_motion(self) -> bool:
+        return self.state in IN_MOTION
+
+
+@dataclass
+class LockCheck:
+    """What locking a period would leave behind, and whether it may be locked today."""
+
+    period: Period
+    due: date
+    lockable_from: date
+    locked: bool
+    outstanding: list[Outstanding]
+    today: date
+
+    @property
+    def too_early(self) -> bool:
+        return self.today < self.lockable_from
+
+    @property
+    def in_motion(self) -> list[Outstanding]:
+        return [o for o in self.outstanding if o.in_motion]
+
+    def refusal(self, confirmed: bool, reason: str) -> str | None:
+        """Why the lock is refused, or None.  Reports in motion need finance's confirmation and reason."""
+        if self.too_early:
+            return f"{self.period.label}的报告 {self.due.isoformat()} 截止，{self.lockable_from.isoformat()} 起才能锁定"
+        if self.in_motion and not (confirmed and reason):
+            names = "、".join(f"{o.division_name}（{o.state_label}）" for o in self.in_motion)
+            return (
+                f"还有 {len(self.in_motion)} 份报告未审核完毕：{names}；锁定后这些报告将不能再修改或审核。"
+                "如确需锁定，请确认并说明原因"
+            )
+        return None
+
+
+def lock_check(session: Session, fiscal_year: FiscalYear, quarter: int) -> LockCheck:
+    """Every report of the period not yet accepted (divisions that have not started included)."""
+    period = Period(fiscal_year.year, quarter)
+    outstanding = [
+        Outstanding(row["division"], row["division_name"], row["state"], row["state_label"], row["late"])
+        for row in list_reports(session, fiscal_year.year, quarter)
+        if row["state"] != ReportState.ACCEPTED
+    ]
+    return LockCheck(
+        period,
+        period.due(fiscal_year.report_due_days),
+        period.lockable_from(fiscal_year.report_due_days),
+        is_locked(session, fiscal_year.id, quarter),
+        outstanding,
+        clock.today(),
+    )
+
+
 def set_period_lock(
-    session: Session, fiscal_year: FiscalYear, quarter: int, user: User, lock: bool, reason: str = ""
+    session: Session,
+    fiscal_year: FiscalYear,
+    quarter: int,
+    user: User,
+    lock: bool,
+    reason: str = "",
+    confirm_in_motion: bool = False,
 ) -> bool:
-    """Lock or reopen a period; False if it already is so.  Reopening needs a reason (recorded)."""
+    """Lock or reopen a period; False if it already is so.  Reopening needs a reason (recorded).
+    Locking waits for the period's due date to pass, and is refused while a report is submitted or
+    returned unless finance confirms it with a reason, recorded on the lock (docs/domain.md §4)."""
     if is_locked(session, fiscal_year.id, quarter) == lock:
         return False
     reason = _clean(reason, "原因")
-    if not lock and not reason:
+    if lock:
+        check = lock_check(session, fiscal_year, quarter)
+        refusal = check.refusal(confirm_in_motion, reason)
+        if refusal:
+            raise ReportError(409 if check.too_early or not confirm_in_motion else 422, refusal)
+    elif not reason:
         raise ReportError(422, "重新开放期间时请说明原因")
     session.add(
         PeriodLockEvent(
@@ -591,6 +675,14 @@ def set_period_lock(
     )
     session.flush()
     return True
+
+
+def last_lock_events(session: Session, fiscal_year_id: int) -> dict[int, PeriodLockEvent]:
+    """Per quarter, the latest lock or reopening (who, when, why)."""
+    events = session.exec(
+        select(PeriodLockEvent).where(PeriodLockEvent.fiscal_year_id == fiscal_year_id).order_by(PeriodLockEvent.id)
+    ).all()
+    return {event.quarter: event for event in events}
 
 
 def may_edit(user: User, scope: Scope) -> bool:

@@ -22,7 +22,9 @@ from ..reporting.reports import (
     SpendRow,
     VersionConflict,
     is_locked,
+    last_lock_events,
     load_scope,
+    lock_check,
     may_edit,
     previous_actuals,
     previous_report,
@@ -71,7 +73,14 @@ def reports():
     periods = {q: Period(year.year, q) for q in range(1, 5)}
     locks = {q: is_locked(session, year.id, q) for q in periods}
     return render_template(
-        "reports.html", rows=rows, year=year, years=known, periods=periods, locks=locks, due_days=year.report_due_days
+        "reports.html",
+        rows=rows,
+        year=year,
+        years=known,
+        periods=periods,
+        locks=locks,
+        lock_events=last_lock_events(session, year.id),
+        due_days=year.report_due_days,
     )
 
 
@@ -327,25 +336,47 @@ def report_workbook_upload(division: str, period: str):
     return redirect(_report_url(scope))
 
 
+def _year_of(parsed: Period):
+    year = fiscal_year(get_session(), parsed.year)
+    if year is None:
+        raise NotFound(f"没有 {parsed.year} 年度")
+    return year
+
+
+@web_bp.get("/periods/<period>/lock")
+def period_lock_confirm(period: str):
+    """Before locking: every report of the period not yet accepted, and what locking needs."""
+    authorize("lock_period")
+    parsed = _period(period)
+    year = _year_of(parsed)
+    check = lock_check(get_session(), year, parsed.quarter)
+    return render_template("lock_confirm.html", check=check, year=year)
+
+
 @web_bp.post("/periods/<period>/lock")
 def period_lock(period: str):
-    _set_lock(period, True)
-    return redirect(url_for("web.reports", year=_period(period).year))
+    user = authorize("lock_period")
+    parsed = _period(period)
+    year = _year_of(parsed)
+    form = request.form
+    locked = decide(
+        lambda session: set_period_lock(
+            session, year, parsed.quarter, user, True, form.get("reason", ""), form.get("confirm") == "1"
+        ),
+        lambda changed: f"{parsed.label}已锁定" if changed else f"{parsed.label}状态未变",
+    )
+    if not locked:
+        return redirect(url_for("web.period_lock_confirm", period=parsed.code))
+    return redirect(url_for("web.reports", year=parsed.year))
 
 
 @web_bp.post("/periods/<period>/reopen")
 def period_reopen(period: str):
-    _set_lock(period, False)
-    return redirect(url_for("web.reports", year=_period(period).year))
-
-
-def _set_lock(code: str, lock: bool) -> None:
     user = authorize("lock_period")
-    parsed = _period(code)
-    year = fiscal_year(get_session(), parsed.year)
-    if year is None:
-        raise NotFound(f"没有 {parsed.year} 年度")
+    parsed = _period(period)
+    year = _year_of(parsed)
     decide(
-        lambda session: set_period_lock(session, year, parsed.quarter, user, lock, request.form.get("reason", "")),
-        lambda changed: f"{parsed.label}已{'锁定' if lock else '重新开放'}" if changed else f"{parsed.label}状态未变",
+        lambda session: set_period_lock(session, year, parsed.quarter, user, False, request.form.get("reason", "")),
+        lambda changed: f"{parsed.label}已重新开放" if changed else f"{parsed.label}状态未变",
     )
+    return redirect(url_for("web.reports", year=parsed.year))
