@@ -23,8 +23,9 @@ from ..clock import clock
 from ..domain.actuals import MAX_TEXT, Actual, RawActual, Spend, assess, missing_for_submit, read_actual, read_spend
 from ..domain.inputs import InputError, clean_text
 from ..domain.periods import Period
-from ..domain.permissions import can
 from ..domain.vocabulary import ReportAction, ReportState, Role
+from ..domain.workflow import EDITABLE_STATES, STARTS_FROM, Situation, needs_signoff_first
+from ..domain.workflow import may_edit as may_edit_situation
 from ..importers.source import MAX_LISTED_PROBLEMS, ImportProblem, bounded
 from ..models import (
     ActualEntry,
@@ -41,7 +42,6 @@ from ..models import (
 from ..stored_targets import target_of
 from ..transfers import owned_projects
 
-EDITABLE_STATES = (ReportState.DRAFT, ReportState.SIGNED, ReportState.RETURNED)
 # The workflow: each transition and the state it leads to.
 TRANSITIONS = {
     ReportAction.SIGN: ReportState.SIGNED,
@@ -495,23 +495,18 @@ def transition(
     comment = _clean(comment, "总体意见")
     if action == ReportAction.SIGN:
         _require(scope.division.requires_head_signoff, f"{scope.division.name}未启用负责人签认")
-        _require(
-            report.state in (ReportState.DRAFT, ReportState.RETURNED), f"报告{_state_words(report.state)}，不能签认"
-        )
+        _require(report.state in STARTS_FROM[action], f"报告{_state_words(report.state)}，不能签认")
         _require_complete(session, scope)
     elif action == ReportAction.SUBMIT:
-        _require(report.state in EDITABLE_STATES, f"报告{_state_words(report.state)}，不能提交")
-        if scope.division.requires_head_signoff and user.role != Role.HEAD:
-            _require(report.state == ReportState.SIGNED, "本处室的报告需处室负责人签认后才能提交")
+        _require(report.state in STARTS_FROM[action], f"报告{_state_words(report.state)}，不能提交")
+        _require(not needs_signoff_first(user, situation_of(session, scope)), "本处室的报告需处室负责人签认后才能提交")
         _require_complete(session, scope)
         now = clock.now()
         if report.first_submitted_at is None:
             detail["late"] = scope.period.is_late(now.astimezone(clock.zone).date(), scope.year.report_due_days)
             changes |= {"first_submitted_at": now, "late": detail["late"]}
     elif action == ReportAction.RETURN:
-        _require(
-            report.state in (ReportState.SUBMITTED, ReportState.ACCEPTED), f"报告{_state_words(report.state)}，不能退回"
-        )
+        _require(report.state in STARTS_FROM[action], f"报告{_state_words(report.state)}，不能退回")
         reasons = {
             code.strip(): _clean(text, f"指标 {code.strip()} 的退回原因")
             for code, text in (reasons or {}).items()
@@ -522,7 +517,7 @@ def transition(
         _require(bool(reasons or comment), "退回时请至少写明一条原因（针对指标或总体意见）")
         detail["reasons"] = reasons
     else:
-        _require(report.state == ReportState.SUBMITTED, f"报告{_state_words(report.state)}，不能审核通过")
+        _require(report.state in STARTS_FROM[action], f"报告{_state_words(report.state)}，不能审核通过")
         changes["accepted_at"] = clock.now()
     version = bump_version(session, scope)
     report = scope.report
@@ -685,8 +680,19 @@ def last_lock_events(session: Session, fiscal_year_id: int) -> dict[int, PeriodL
     return {event.quarter: event for event in events}
 
 
-def may_edit(user: User, scope: Scope) -> bool:
-    return can(user, "edit_report", scope.division.id) and scope.report.state in EDITABLE_STATES
+def situation_of(session: Session, scope: Scope) -> Situation:
+    """The report as the workflow's rules read it (`service.domain.workflow`)."""
+    return Situation(
+        scope.division.id,
+        scope.report.state,
+        scope.division.requires_head_signoff,
+        scope.period.is_open(clock.today()),
+        is_locked(session, scope.year.id, scope.period.quarter),
+    )
+
+
+def may_edit(session: Session, user: User, scope: Scope) -> bool:
+    return may_edit_situation(user, situation_of(session, scope))
 
 
 # ---------------------------------------------------------------- listing

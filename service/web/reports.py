@@ -5,13 +5,15 @@ from __future__ import annotations
 from flask import abort, current_app, flash, jsonify, redirect, render_template, request, send_file, url_for
 from werkzeug.exceptions import NotFound
 
-from ..access import authorize, can, current
+from ..access import authorize, current
 from ..clock import clock
 from ..domain.actuals import RawActual, missing_for_submit, read_actual
 from ..domain.periods import Period, PeriodError
 from ..domain.permissions import TRANSITION_NEEDS
 from ..domain.progress import needs_explanation
 from ..domain.vocabulary import ReportAction, ReportState, TargetKind
+from ..domain.workflow import STARTS_FROM, may_take, next_step
+from ..domain.workflow import may_edit as may_edit_situation
 from ..queries import fiscal_year, visible_divisions, years
 from ..reporting.conflicts import compare, merged_form
 from ..reporting.followup import follow_up
@@ -25,11 +27,11 @@ from ..reporting.reports import (
     last_lock_events,
     load_scope,
     lock_check,
-    may_edit,
     previous_actuals,
     previous_report,
     save,
     set_period_lock,
+    situation_of,
     transition,
 )
 from ..reporting.workbook import WORKBOOK_MIME, StaleWorkbook, build_workbook, save_workbook
@@ -114,10 +116,13 @@ def _render_report(scope, errors=None, posted=None, status=200, conflict=None, b
                 row.reading.light = typed.light
                 row.reading.actual.likelihood = typed.actual.likelihood
     report = scope.report
+    situation = situation_of(session, scope)
+    actions = {action for action in STARTS_FROM if may_take(user, situation, action)}
+    # Full review tools on a submitted report only; an accepted one offers just a reopening return.
+    reviewing = ReportAction.ACCEPT in actions
     returned = latest_event(session, report, ReportAction.RETURN)
+    show_return = returned is not None and (report.state == ReportState.RETURNED or reviewing)
     events = report_events(session, report)
-    reviewing = can(user, "review_report") and report.state in (ReportState.SUBMITTED, ReportState.ACCEPTED)
-    locked = is_locked(session, scope.year.id, scope.period.quarter)
     return render_template(
         "report.html",
         scope=scope,
@@ -125,10 +130,13 @@ def _render_report(scope, errors=None, posted=None, status=200, conflict=None, b
         groups=groups,
         errors=errors or {},
         posted=posted,
-        editable=may_edit(user, scope) and not locked,
-        locked=locked,
+        editable=may_edit_situation(user, situation),
+        locked=situation.locked,
+        period_open=situation.period_open,
+        next_step=next_step(situation),
+        actions=actions,
         reviewing=reviewing,
-        returned=returned if report.state == ReportState.RETURNED or reviewing else None,
+        returned=returned if show_return else None,
         changes=changes_since_return(session, scope) if reviewing else [],
         events=events,
         due=scope.period.due(scope.year.report_due_days),
