@@ -85,6 +85,8 @@ def recipients(users: list[User], spec: AlertSpec) -> list[User]:
         ]
     if spec.audience == "finance":
         return [u for u in users if u.role == Role.FINANCE]
+    if spec.audience == "head":  # a report sent to the division's head for sign-off
+        return [u for u in users if u.role == Role.HEAD and u.division_id == spec.division_id]
     division = [u for u in users if u.role in (Role.REPORTER, Role.HEAD) and u.division_id == spec.division_id]
     if spec.audience == "lagging":  # finance hears early when a project lags
         return division + [u for u in users if u.role == Role.FINANCE]

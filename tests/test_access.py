@@ -58,6 +58,7 @@ POLICY = {
     "web.report_action": "view",  # then sign / submit / review by its action
     "web.report_save": "edit",
     "web.report_preview": "edit",
+    "web.report_request_signoff": "edit",
     "web.report_workbook_upload": "edit",
     "web.report_evidence_upload": "edit",
     "web.attachment_remove": "edit",

@@ -36,7 +36,7 @@ STORED = {
     FindingState: ("open", "accepted", "corrected"),
     Role: ("admin", "finance", "reporter", "head", "auditor"),
     ReportState: ("draft", "signed", "submitted", "returned", "accepted"),
-    ReportAction: ("save", "sign", "submit", "return", "accept", "attach", "detach", "lock", "reopen"),
+    ReportAction: ("save", "sign", "submit", "return", "accept", "attach", "detach", "lock", "reopen", "request_sign"),
     Likelihood: ("确定能", "有可能", "不可能"),
     Band: ("达成", "部分达成", "未达成"),
     Status: (
@@ -65,6 +65,7 @@ STORED = {
         "lagging",
         "escalation",
         "digest",
+        "signoff_requested",
     ),
 }
 

@@ -47,7 +47,7 @@ class AlertSpec:
     division_id: int | None
     due: date | None
     step: str
-    audience: str  # division (its reporters and head) | escalation (head and finance)
+    audience: str  # division (its reporters and head) | escalation (head and finance) | head | finance | lagging
     message: str
     link: str
 

@@ -177,6 +177,7 @@ class ReportAction(Labelled):
     DETACH = "detach", "移除附件"
     LOCK = "lock", "锁定期间"
     REOPEN = "reopen", "重新开放期间"
+    REQUEST_SIGNOFF = "request_sign", "送负责人签认"  # the head is told; the state stays until the head acts
 
 
 # The fields of a reported actual and spend, as errors name them (`budget` is the adjusted 全年预算数).
@@ -252,6 +253,7 @@ class AlertKind(Labelled):
     LAGGING = "lagging", "进度滞后预警"
     ESCALATION = "escalation", "逾期督办"
     DIGEST = "digest", "每周监控摘要"
+    SIGNOFF_REQUESTED = "signoff_requested", "待负责人签认"
 
 
 class Channel(Labelled):

@@ -14,7 +14,7 @@ from ..domain.actuals import Actual, Reading, assess, describe_actual, value_tex
 from ..domain.periods import Period
 from ..domain.progress import expected_by
 from ..domain.targets import Target, format_decimal
-from ..domain.vocabulary import ReportAction, ReportState, TargetKind
+from ..domain.vocabulary import ReportAction, TargetKind
 from ..models import (
     ActualEntry,
     Attachment,
@@ -33,6 +33,7 @@ from .reports import (
     budgets_in_force,
     current_actuals,
     current_spend,
+    open_return,
     previous_actuals,
     previous_spend,
 )
@@ -113,7 +114,7 @@ def form_groups(session: Session, scope: Scope) -> list[ProjectGroup]:
     spend = current_spend(session, report.id)
     spend_before = previous_spend(session, scope)
     budgets = budgets_in_force(session, scope)
-    returned = latest_event(session, report, ReportAction.RETURN) if report.state == ReportState.RETURNED else None
+    returned = open_return(session, report)
     reasons = (returned.detail or {}).get("reasons", {}) if returned else {}
     attachments: dict[int, list[Attachment]] = {}
     if report.id is not None:

@@ -24,7 +24,7 @@ from ..domain.actuals import MAX_TEXT, Actual, RawActual, Spend, assess, missing
 from ..domain.inputs import InputError, clean_text
 from ..domain.periods import Period
 from ..domain.vocabulary import ReportAction, ReportState, Role
-from ..domain.workflow import EDITABLE_STATES, STARTS_FROM, Situation, needs_signoff_first
+from ..domain.workflow import EDITABLE_STATES, STARTS_FROM, Situation, may_request_signoff, needs_signoff_first
 from ..domain.workflow import may_edit as may_edit_situation
 from ..importers.source import MAX_LISTED_PROBLEMS, ImportProblem, bounded
 from ..models import (
@@ -91,6 +91,7 @@ class SaveResult:
     version: int
     changed_actuals: list[str] = field(default_factory=list)
     changed_spend: list[str] = field(default_factory=list)
+    signoff_voided: bool = False  # the change undid the head's signature
 
     @property
     def changed(self) -> bool:
@@ -255,6 +256,16 @@ def _check_version(report: Report, expected_version: int | None) -> None:
         raise VersionConflict(report.version, expected_version)
 
 
+class SignoffWouldBeVoided(ReportError):
+    """A change to a signed report, not yet confirmed by the user: saving it voids the signature."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            409,
+            "报告已由处室负责人签认：保存这些修改将撤销签认，需重新送负责人签认。请确认后再保存，或放弃修改",
+        )
+
+
 class VersionConflict(ReportError):
     """The report moved on since the writer read it (HTTP 412); `current` is its version now."""
 
@@ -274,8 +285,12 @@ def save(
     source: str,
     expected_version: int | None = None,
     skip_blank: bool = False,
+    void_signoff: bool = True,
 ) -> SaveResult:
-    """Validate every row, then write every change in one go (or nothing).  Idempotent."""
+    """Validate every row, then write every change in one go (or nothing).  Idempotent.
+
+    A change to a signed report voids the head's signature; with VOID_SIGNOFF False (the web form
+    before the user confirmed) such a change is refused with `SignoffWouldBeVoided` instead."""
     report = scope.report
     check_writable(session, scope)
     problems: list[ImportProblem] = []
@@ -317,6 +332,8 @@ def save(
     if report.state not in EDITABLE_STATES:
         raise ReportError(409, f"报告{_state_words(report.state)}，不能修改")
     _check_version(report, expected_version)
+    if report.state == ReportState.SIGNED and not void_signoff:
+        raise SignoffWouldBeVoided()
     version = bump_version(session, scope)
     report = scope.report
     stamp = {"report_id": report.id, "report_version": version, "source": source, "actor": user.username}
@@ -340,6 +357,7 @@ def save(
     if report.state == ReportState.SIGNED:  # a change after sign-off needs a new sign-off
         report.state = ReportState.DRAFT
         detail["signoff_voided"] = True
+        result.signoff_voided = True
     session.add(
         ReportEvent(report_id=report.id, version=version, action=ReportAction.SAVE, actor=user.username, detail=detail)
     )
@@ -527,6 +545,76 @@ def transition(
     session.add(
         ReportEvent(
             report_id=report.id, version=version, action=action, actor=user.username, comment=comment, detail=detail
+        )
+    )
+    session.flush()
+    return True
+
+
+WORKFLOW_STEPS = (
+    ReportAction.REQUEST_SIGNOFF,
+    ReportAction.SIGN,
+    ReportAction.SUBMIT,
+    ReportAction.RETURN,
+    ReportAction.ACCEPT,
+)
+
+
+def _last_step(session: Session, report: Report) -> ReportEvent | None:
+    if report.id is None:
+        return None
+    return session.exec(
+        select(ReportEvent)
+        .where(ReportEvent.report_id == report.id, ReportEvent.action.in_(WORKFLOW_STEPS))
+        .order_by(ReportEvent.id.desc())
+    ).first()
+
+
+def signoff_requested(session: Session, report: Report) -> bool:
+    """The reporter sent the report to the head and the head has not acted since."""
+    last = _last_step(session, report)
+    return (
+        last is not None
+        and last.action == ReportAction.REQUEST_SIGNOFF
+        and report.state in (ReportState.DRAFT, ReportState.RETURNED)
+    )
+
+
+def open_return(session: Session, report: Report) -> ReportEvent | None:
+    """finance's latest return while the division is still answering it (not yet resubmitted):
+    the banner stays for the reporter and the head through edits and sign-off."""
+    last = _last_step(session, report)
+    if last is None:
+        return None
+    if last.action == ReportAction.RETURN:
+        return last
+    if report.state in (ReportState.SUBMITTED, ReportState.ACCEPTED):
+        return None
+    returned = session.exec(
+        select(ReportEvent)
+        .where(ReportEvent.report_id == report.id, ReportEvent.action.in_((ReportAction.RETURN, ReportAction.SUBMIT)))
+        .order_by(ReportEvent.id.desc())
+    ).first()
+    return returned if returned is not None and returned.action == ReportAction.RETURN else None
+
+
+def request_signoff(session: Session, scope: Scope, user: User) -> bool:
+    """A reporter sends a complete report to the division's head (who is notified by the caller's
+    follow-up); False when it is already waiting for the head at this version."""
+    check_writable(session, scope)
+    report = scope.report
+    _require(scope.division.requires_head_signoff, f"{scope.division.name}未启用负责人签认")
+    _require(
+        may_request_signoff(user, situation_of(session, scope)), f"报告{_state_words(report.state)}，不能送负责人签认"
+    )
+    if signoff_requested(session, report):
+        last = _last_step(session, report)
+        if last is not None and last.version == report.version:
+            return False
+    _require_complete(session, scope)
+    session.add(
+        ReportEvent(
+            report_id=report.id, version=report.version, action=ReportAction.REQUEST_SIGNOFF, actor=user.username
         )
     )
     session.flush()

@@ -11,8 +11,8 @@ from ..domain.actuals import RawActual, missing_for_submit, read_actual
 from ..domain.periods import Period, PeriodError
 from ..domain.permissions import TRANSITION_NEEDS
 from ..domain.progress import needs_explanation
-from ..domain.vocabulary import ReportAction, ReportState, TargetKind
-from ..domain.workflow import STARTS_FROM, may_take, next_step
+from ..domain.vocabulary import ReportAction, TargetKind
+from ..domain.workflow import STARTS_FROM, may_request_signoff, may_take, next_step
 from ..domain.workflow import may_edit as may_edit_situation
 from ..queries import fiscal_year, visible_divisions, years
 from ..reporting.conflicts import compare, merged_form
@@ -21,16 +21,20 @@ from ..reporting.read import changes_since_return, form_groups, latest_event, re
 from ..reporting.reports import (
     ActualRow,
     ReportError,
+    SignoffWouldBeVoided,
     SpendRow,
     VersionConflict,
     is_locked,
     last_lock_events,
     load_scope,
     lock_check,
+    open_return,
     previous_actuals,
     previous_report,
+    request_signoff,
     save,
     set_period_lock,
+    signoff_requested,
     situation_of,
     transition,
 )
@@ -105,7 +109,7 @@ def _raw_from_form(form, code: str, target) -> RawActual:
     return raw
 
 
-def _render_report(scope, errors=None, posted=None, status=200, conflict=None, based_on=None):
+def _render_report(scope, errors=None, posted=None, status=200, conflict=None, based_on=None, confirm_void=False):
     session = get_session()
     user = current()
     groups = form_groups(session, scope)
@@ -120,8 +124,12 @@ def _render_report(scope, errors=None, posted=None, status=200, conflict=None, b
     actions = {action for action in STARTS_FROM if may_take(user, situation, action)}
     # Full review tools on a submitted report only; an accepted one offers just a reopening return.
     reviewing = ReportAction.ACCEPT in actions
-    returned = latest_event(session, report, ReportAction.RETURN)
-    show_return = returned is not None and (report.state == ReportState.RETURNED or reviewing)
+    # The return stays in view for everyone while the division answers it (edits, sign-off), and for
+    # finance reviewing the resubmission; an accepted report shows none.
+    returned = open_return(session, report) or (
+        latest_event(session, report, ReportAction.RETURN) if reviewing else None
+    )
+    requested = signoff_requested(session, report)
     events = report_events(session, report)
     return render_template(
         "report.html",
@@ -133,10 +141,13 @@ def _render_report(scope, errors=None, posted=None, status=200, conflict=None, b
         editable=may_edit_situation(user, situation),
         locked=situation.locked,
         period_open=situation.period_open,
-        next_step=next_step(situation),
+        next_step=next_step(situation, requested),
         actions=actions,
         reviewing=reviewing,
-        returned=returned if show_return else None,
+        returned=returned,
+        may_request_signoff=may_request_signoff(user, situation) and not requested,
+        signoff_requested=requested,
+        confirm_void=confirm_void,
         changes=changes_since_return(session, scope) if reviewing else [],
         events=events,
         due=scope.period.due(scope.year.report_due_days),
@@ -178,9 +189,20 @@ def report_save(division: str, period: str):
     ]
     try:
         result = save(
-            session, scope, current(), actual_rows, spend_rows, "web", expected_version=form.get("version", type=int)
+            session,
+            scope,
+            current(),
+            actual_rows,
+            spend_rows,
+            "web",
+            expected_version=form.get("version", type=int),
+            void_signoff=form.get("void_signoff") == "1",
         )
         session.commit()
+    except SignoffWouldBeVoided as exc:  # ask first: keep what was typed, offer to save and void
+        session.rollback()
+        flash(exc.message, "error")
+        return _render_report(open_scope(division, period, "edit_report"), {}, form, 409, confirm_void=True)
     except VersionConflict as exc:  # keep what was typed, beside what is stored now
         session.rollback()
         fresh = open_scope(division, period, "edit_report")
@@ -206,11 +228,28 @@ def report_save(division: str, period: str):
     if result.changed:
         flash(
             f"已保存：{len(result.changed_actuals)} 个指标、{len(result.changed_spend)} 个项目资金有更新"
-            f"（版本 {result.version}）",
+            f"（版本 {result.version}）"
+            + ("。负责人签认已撤销，请重新送处室负责人签认" if result.signoff_voided else ""),
             "ok",
         )
     else:
         flash("没有需要保存的修改", "ok")
+    return redirect(_report_url(scope))
+
+
+def _refused(scope, exc: ReportError):
+    """A refused workflow step: what is missing marked on the form, else the reason."""
+    if exc.problems:
+        locations = {f"指标 {c}（{i.name}）": c for c, (i, _p) in scope.indicators.items()}
+        locations |= {f"项目 {c}（{p.name}）": c for c, p in scope.projects.items()}
+        flash(f"{exc.message}，请补充下方标出的内容", "error")
+        return _render_report(
+            open_scope(scope.division.code, scope.period.code),
+            _errors_by_row(exc.problems, locations),
+            None,
+            exc.status,
+        )
+    flash(exc.message, "error")
     return redirect(_report_url(scope))
 
 
@@ -242,18 +281,7 @@ def _act(scope, action: str, expected_version: int | None = None):
         session.commit()
     except ReportError as exc:
         session.rollback()
-        if exc.problems:
-            locations = {f"指标 {c}（{i.name}）": c for c, (i, _p) in scope.indicators.items()}
-            locations |= {f"项目 {c}（{p.name}）": c for c, p in scope.projects.items()}
-            flash(f"{exc.message}，请补充下方标出的内容", "error")
-            return _render_report(
-                open_scope(scope.division.code, scope.period.code),
-                _errors_by_row(exc.problems, locations),
-                None,
-                exc.status,
-            )
-        flash(exc.message, "error")
-        return redirect(_report_url(scope))
+        return _refused(scope, exc)
     report = scope.report
     if changed:
         message = {
@@ -273,6 +301,30 @@ def report_action(division: str, period: str):
     if action not in TRANSITION_NEEDS:
         abort(400)
     return _act(scope, action)
+
+
+@web_bp.post("/reports/<division>/<period>/request-signoff")
+def report_request_signoff(division: str, period: str):
+    """The reporter sends the complete report to the division's head, who is notified."""
+    scope = open_scope(division, period, "edit_report")
+    session = get_session()
+    user = current()
+    try:
+        changed = request_signoff(session, scope, user)
+        if changed:
+            follow_up(
+                session,
+                scope,
+                ReportAction.REQUEST_SIGNOFF,
+                current_app.config["PERFTRACK_SETTINGS"].redis_url,
+                actor=user.display_name,
+            )
+        session.commit()
+    except ReportError as exc:
+        session.rollback()
+        return _refused(scope, exc)
+    flash("已送处室负责人签认，负责人已收到通知" if changed else "报告已在等待处室负责人签认", "ok")
+    return redirect(_report_url(scope))
 
 
 @web_bp.post("/reports/<division>/<period>/preview")
