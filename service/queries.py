@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 
 from sqlalchemy import func
 from sqlmodel import Session, select
@@ -10,6 +11,7 @@ from sqlmodel import Session, select
 from .domain.permissions import Action, can
 from .domain.vocabulary import FindingState, Severity, TargetKind
 from .models import Division, FindingRow, FiscalYear, Indicator, Project, TargetRevision, User
+from .submitted import latest_values, submitted_reports
 
 SEVERITY_ORDER = {severity: rank for rank, severity in enumerate(Severity)}  # errors first
 
@@ -227,3 +229,21 @@ def list_indicators(
 def deadlines(session: Session, year: int | None = None) -> list[tuple[Indicator, Project, Division]]:
     rows = list_indicators(session, kind=TargetKind.DEADLINE, year=year)
     return sorted(rows, key=lambda r: (r[0].due is None, r[0].due, r[0].code))
+
+
+def completion_dates(session: Session, rows: list[tuple[Indicator, Project, Division]]) -> dict[int, date]:
+    """Per dated indicator of ROWS reported done in a submitted report: its completion date, so a
+    finished deadline is shown as done rather than days overdue."""
+    done: dict[int, date] = {}
+    by_year: dict[int, list[tuple[Indicator, Project, Division]]] = {}
+    for row in rows:
+        by_year.setdefault(row[1].fiscal_year_id, []).append(row)
+    for year_id, items in by_year.items():
+        values = latest_values(
+            session,
+            submitted_reports(session, year_id),
+            sorted({p.id for _i, p, _d in items if p.id is not None}),
+            [i.id for i, _p, _d in items if i.id is not None],
+        )
+        done |= {i: v.done_on for i, v in values.items() if v.done and v.done_on is not None}
+    return done

@@ -103,3 +103,12 @@ def _deadline_light(target, period, done, done_on, expected_on) -> Light:
 def needs_explanation(light: Light, likelihood: str) -> bool:
     """A deviation cause is required when behind expected progress or not certain to meet the target."""
     return light.behind or (likelihood not in ("", Likelihood.CERTAIN))
+
+
+def explanation_note(light: Light, likelihood: str) -> str:
+    """What the live check tells the reporter as soon as an explanation will be required (§5.5),
+    rather than only after a refused submission; "" when none is."""
+    if not needs_explanation(light, likelihood):
+        return ""
+    why = f"状态为「{light.label}」" if light.behind else f"完成可能性为「{likelihood}」"
+    return f"{why}：提交时须填写偏差原因类别、偏差原因分析和改进措施"

@@ -139,7 +139,15 @@ def add_attachment(
         actor=user.username,
     )
     session.add(item)
-    _record(session, scope, user, version, ReportAction.ATTACH, f"上传附件 {item.file_name}（{indicator.code}）")
+    _record(
+        session,
+        scope,
+        user,
+        version,
+        ReportAction.ATTACH,
+        f"上传附件 {item.file_name}（{indicator.code}）",
+        {"indicator": indicator.code, "file_name": item.file_name},
+    )
     return item
 
 
@@ -150,7 +158,16 @@ def remove_attachment(session: Session, scope: Scope, user: User, item: Attachme
         version = bump_version(session, scope)
         item.removed_at, item.removed_by = clock.now(), user.username
         session.add(item)
-        _record(session, scope, user, version, ReportAction.DETACH, f"移除附件 {item.file_name}")
+        indicator = session.get(Indicator, item.indicator_id)
+        _record(
+            session,
+            scope,
+            user,
+            version,
+            ReportAction.DETACH,
+            f"移除附件 {item.file_name}",
+            {"indicator": indicator.code if indicator else "", "file_name": item.file_name},
+        )
 
 
 def attachments_of(session: Session, scope: Scope, indicator: Indicator) -> list[Attachment]:
@@ -171,8 +188,16 @@ def _check_editable(session: Session, scope: Scope) -> None:
         raise ReportError(409, "报告已提交或已审核通过，不能修改附件")
 
 
-def _record(session, scope, user, version, action, comment) -> None:
+def _record(session, scope, user, version, action, comment, detail) -> None:
+    """The event, with the indicator and file in DETAIL so 自退回以来的修改 can list evidence changes."""
     session.add(
-        ReportEvent(report_id=scope.report.id, version=version, action=action, actor=user.username, comment=comment)
+        ReportEvent(
+            report_id=scope.report.id,
+            version=version,
+            action=action,
+            actor=user.username,
+            comment=comment,
+            detail=detail,
+        )
     )
     session.flush()

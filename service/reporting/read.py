@@ -224,7 +224,38 @@ def changes_since_return(session: Session, scope: Scope) -> list[Change]:
                         entry.created_at,
                     )
                 )
+    changes += _evidence_changes(session, scope, returned)
     return sorted(changes, key=lambda c: c.code)
+
+
+def _evidence_changes(session: Session, scope: Scope, returned: ReportEvent) -> list[Change]:
+    """Evidence added or removed since the return, one row per file (from the report's events)."""
+    events = session.exec(
+        select(ReportEvent)
+        .where(
+            ReportEvent.report_id == scope.report.id,
+            ReportEvent.action.in_((ReportAction.ATTACH, ReportAction.DETACH)),
+            ReportEvent.version > returned.version,
+        )
+        .order_by(ReportEvent.id)
+    ).all()
+    changes = []
+    for event in events:
+        detail = event.detail or {}
+        code = detail.get("indicator", "")
+        found = scope.indicators.get(code)
+        added = event.action == ReportAction.ATTACH
+        changes.append(
+            Change(
+                code,
+                f"{found[0].name if found else ''}（附件）",
+                "—" if added else f"附件 {detail.get('file_name', '')}",
+                f"新增附件 {detail.get('file_name', '')}" if added else "已移除",
+                event.actor,
+                event.created_at,
+            )
+        )
+    return changes
 
 
 def _spend_text(entry: SpendEntry | None) -> str:

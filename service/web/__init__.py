@@ -38,6 +38,7 @@ from ..models import Division, DivisionPrefix, FindingRow, FiscalYear, ImportBat
 from ..organisation import organisation, unit_names
 from ..queries import (
     ProjectFilter,
+    completion_dates,
     deadlines,
     divisions,
     finding_codes,
@@ -304,7 +305,13 @@ def deadline_list():
     division = request.args.get("division") or None
     rows = [r for r in deadlines(session, year) if division is None or r[2].code == division]
     return render_template(
-        "deadlines.html", rows=rows, year=year, years=years(session), division=division, divisions=divisions(session)
+        "deadlines.html",
+        rows=rows,
+        done=completion_dates(session, rows),
+        year=year,
+        years=years(session),
+        division=division,
+        divisions=divisions(session),
     )
 
 

@@ -10,7 +10,7 @@ from ..clock import clock
 from ..domain.actuals import RawActual, missing_for_submit, read_actual
 from ..domain.periods import Period, PeriodError
 from ..domain.permissions import TRANSITION_NEEDS
-from ..domain.progress import needs_explanation
+from ..domain.progress import explanation_note, needs_explanation
 from ..domain.vocabulary import ReportAction, TargetKind
 from ..domain.workflow import STARTS_FROM, may_request_signoff, may_take, next_step
 from ..domain.workflow import may_edit as may_edit_situation
@@ -152,6 +152,7 @@ def _render_report(scope, errors=None, posted=None, status=200, conflict=None, b
         events=events,
         due=scope.period.due(scope.year.report_due_days),
         needs_explanation=needs_explanation,
+        explanation_note=explanation_note,
         has_previous=previous_report(session, scope) is not None,
         conflict=conflict,
         based_on=based_on,
@@ -224,7 +225,7 @@ def report_save(division: str, period: str):
         flash(exc.message, "error")
         return redirect(_report_url(scope))
     if form.get("then") == ReportAction.SUBMIT:
-        return _act(scope, ReportAction.SUBMIT, expected_version=result.version)
+        return _act(scope, ReportAction.SUBMIT, expected_version=result.version, saved=result.version)
     if result.changed:
         flash(
             f"已保存：{len(result.changed_actuals)} 个指标、{len(result.changed_spend)} 个项目资金有更新"
@@ -237,23 +238,25 @@ def report_save(division: str, period: str):
     return redirect(_report_url(scope))
 
 
-def _refused(scope, exc: ReportError):
-    """A refused workflow step: what is missing marked on the form, else the reason."""
+def _refused(scope, exc: ReportError, saved: int | None = None):
+    """A refused workflow step: what is missing listed and marked on the form, else the reason.
+    SAVED is the version just saved when the step followed a save (保存并提交): the draft is kept."""
+    kept = f"草稿已保存（版本 {saved}），但" if saved is not None else ""
     if exc.problems:
         locations = {f"指标 {c}（{i.name}）": c for c, (i, _p) in scope.indicators.items()}
         locations |= {f"项目 {c}（{p.name}）": c for c, p in scope.projects.items()}
-        flash(f"{exc.message}，请补充下方标出的内容", "error")
+        flash(f"{kept}{exc.message}：请补充下方列出并标出的内容", "error")
         return _render_report(
             open_scope(scope.division.code, scope.period.code),
             _errors_by_row(exc.problems, locations),
             None,
             exc.status,
         )
-    flash(exc.message, "error")
+    flash(f"{kept}{exc.message}", "error")
     return redirect(_report_url(scope))
 
 
-def _act(scope, action: str, expected_version: int | None = None):
+def _act(scope, action: str, expected_version: int | None = None, saved: int | None = None):
     session = get_session()
     user = current()
     authorize(TRANSITION_NEEDS[action], scope.division.id)
@@ -281,7 +284,7 @@ def _act(scope, action: str, expected_version: int | None = None):
         session.commit()
     except ReportError as exc:
         session.rollback()
-        return _refused(scope, exc)
+        return _refused(scope, exc, saved)
     report = scope.report
     if changed:
         message = {
@@ -349,6 +352,7 @@ def report_preview(division: str, period: str):
         {
             "light": {"code": reading.light.code, "label": reading.light.label, "detail": reading.light.detail},
             "needs_explanation": needs,
+            "explanation_note": explanation_note(reading.light, reading.actual.likelihood),
             "errors": [{"field": e.field, "message": str(e)} for e in reading.errors],
             "missing": [str(m) for m in missing_for_submit(target, reading)] if not reading.errors else [],
         }

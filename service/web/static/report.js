@@ -75,6 +75,8 @@
         row.classList.toggle("needs-explain", data.needs_explanation || !!row.querySelector("[name^='cc-']").value);
         var live = row.querySelector(".field-error.live");
         live.textContent = data.errors.map(function (e) { return e.message; }).join("；");
+        var note = row.querySelector(".live-note");
+        if (note) { note.textContent = data.explanation_note || ""; }
         row.classList.toggle("has-error", data.errors.length > 0);
       })
       .catch(function () { /* offline: the save will check again */ });
