@@ -238,6 +238,7 @@ class User(SQLModel, table=True):
     must_change_password: bool = False  # set by an admin's reset: the next login asks for a new one
     notify_email: bool = True
     email_digest: bool = False  # one mail a day instead of one per notice
+    muted_kinds: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))  # AlertKind values
     webhook_url: str | None = Field(default=None, max_length=500)  # e.g. a WeCom / DingTalk group robot
     # HMAC key of this destination's X-Perftrack-Signature, made when the URL is set (never SECRET_KEY)
     webhook_secret: str | None = Field(default=None, max_length=64)
@@ -358,6 +359,7 @@ class SpendEntry(SQLModel, table=True):
     is_current: bool = True
     spent: Decimal | None = Field(default=None, sa_column=Column(MONEY))
     budget: Decimal | None = Field(default=None, sa_column=Column(MONEY))
+    decrease_reason: str = Field(default="", sa_column=Column(Text, nullable=False))  # spend below last quarter's
     source: str = Field(max_length=8)
     actor: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=_now, sa_column=_created())

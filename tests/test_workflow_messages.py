@@ -16,6 +16,7 @@ from service.db import session_scope
 from service.domain.progress import Light, explanation_note
 from service.models import User
 from service.queries import completion_dates, deadlines
+from service.reporting.read import form_groups
 from service.reporting.reports import load_scope, operator, save, transition
 
 from .reporting_helpers import complete_rows
@@ -99,3 +100,96 @@ def test_a_finished_deadline_is_never_shown_overdue(app, client_as):
     after = client_as("caiwu").get("/deadlines?year=2025").get_data(as_text=True)
     row = after.split(f'data-code="{code}"')[1].split("</tr>")[0]
     assert "已过" not in row and "已完成" in row and due.isoformat() in row
+
+
+def test_read_spend_asks_for_a_reason_when_spend_goes_down():
+    from decimal import Decimal
+
+    from service.domain.actuals import read_spend
+
+    _spend, errors = read_spend("18", "", Decimal(100), None, Decimal(20))
+    assert [(e.field, e.message) for e in errors] == [
+        ("spent", "低于上一季度的执行数 20 万元：执行数为累计值，一般不会减少，如确需更正请确认并说明原因")
+    ]
+    _spend, errors = read_spend("18", "", Decimal(100), None, Decimal(20), confirm_decrease=True)
+    assert [e.message for e in errors] == ["已确认执行数减少，请说明原因"]
+    spend, errors = read_spend("18", "", Decimal(100), None, Decimal(20), True, " 冲销误列支出 ")
+    assert errors == [] and spend.decrease_reason == "冲销误列支出"
+    assert read_spend("25", "", Decimal(100), None, Decimal(20))[1] == []
+
+
+def test_decreasing_spend_needs_a_reason_on_the_form_the_csv_and_the_api(app, client_as, runner):
+    xxh = client_as("xxh")
+    clock.set_today(date(2025, 7, 3))
+    xxh.post("/reports/XXH/2025Q2/save", data={"sp-2025-001": "20"})
+    clock.set_today(date(2025, 10, 2))
+    refused = xxh.post("/reports/XXH/2025Q3/save", data={"sp-2025-001": "18"})
+    page = refused.get_data(as_text=True)
+    assert refused.status_code == 422 and "低于上一季度的执行数 20 万元" in page
+    assert 'name="scd-2025-001"' in page and 'name="sdr-2025-001"' in page
+    saved = xxh.post(
+        "/reports/XXH/2025Q3/save",
+        data={"sp-2025-001": "18", "scd-2025-001": "1", "sdr-2025-001": "冲销误列支出"},
+        follow_redirects=True,
+    ).get_data(as_text=True)
+    assert "已保存" in saved and 'value="冲销误列支出"' in saved
+    api = xxh.get("/api/v1/reports/XXH/2025Q3").get_json()
+    assert next(s for s in api["spend"] if s["project"] == "2025-001")["decrease_reason"] == "冲销误列支出"
+    etag = xxh.get("/api/v1/reports/XXH/2025Q3").headers["ETag"]
+    lower = xxh.put(
+        "/api/v1/reports/XXH/2025Q3",
+        json={"spend": [{"project": "2025-001", "spent": "17"}]},
+        headers={"If-Match": etag},
+    )
+    assert lower.status_code == 422 and "低于上一季度的执行数" in str(lower.get_json()["problems"])
+    confirmed = xxh.put(
+        "/api/v1/reports/XXH/2025Q3",
+        json={"spend": [{"project": "2025-001", "spent": "17", "confirm_decrease": True, "decrease_reason": "退款"}]},
+        headers={"If-Match": etag},
+    )
+    assert confirmed.status_code == 200
+
+
+def test_the_flat_spend_file_takes_the_reason_in_an_optional_column(app):
+    from service.reporting.flat import apply_flat, read_csv
+    from service.reporting.reports import ReportError
+
+    engine = app.extensions["perftrack.engine"]
+    clock.set_today(date(2025, 10, 2))
+    plain = "项目编号,期间,全年预算数,执行数\n2025-001,2025Q2,,20\n2025-001,2025Q3,,18\n".encode()
+    with session_scope(engine) as session, pytest.raises(ReportError) as caught:
+        apply_flat(session, read_csv(plain), None, "test")
+    assert [(p.location, p.field) for p in caught.value.problems] == [("第 3 行", "执行数")]
+    assert "低于上一季度的执行数 20 万元" in caught.value.problems[0].message
+    reasoned = "项目编号,期间,全年预算数,执行数,确认减少原因\n2025-001,2025Q2,,20,\n2025-001,2025Q3,,18,冲销\n"
+    with session_scope(engine) as session:
+        apply_flat(session, read_csv(reasoned.encode()), None, "test")
+        scope = load_scope(session, 2025, "XXH", 3)
+        assert [(g.spent, g.decrease_reason) for g in form_groups(session, scope) if g.project.code == "2025-001"] == [
+            (18, "冲销")
+        ]
+
+
+def test_the_workbook_carries_the_spend_decrease_reason(client_as):
+    from openpyxl import load_workbook
+
+    xxh = client_as("xxh")
+    clock.set_today(date(2025, 7, 3))
+    xxh.post("/reports/XXH/2025Q2/save", data={"sp-2025-001": "20"})
+    clock.set_today(date(2025, 10, 2))
+    workbook = load_workbook(io.BytesIO(xxh.get("/reports/XXH/2025Q3/workbook.xlsx").data))
+    sheet = workbook["资金"]
+    assert [c.value for c in sheet[1]][-1] == "确认减少原因" and not sheet["G2"].protection.locked
+    row = next(r for r in sheet.iter_rows(min_row=2) if r[0].value == "2025-001")
+    row[5].value = "18"
+
+    def upload() -> str:
+        buffer = io.BytesIO()
+        workbook.save(buffer)
+        buffer.seek(0)
+        response = xxh.post("/reports/XXH/2025Q3/workbook", data={"file": (buffer, "q3.xlsx")}, follow_redirects=True)
+        return response.get_data(as_text=True)
+
+    assert "低于上一季度的执行数 20 万元" in upload()
+    row[6].value = "冲销误列支出"
+    assert "工作簿已导入：0 个指标、1 个项目资金有更新" in upload()

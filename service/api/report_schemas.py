@@ -44,6 +44,8 @@ class SpendIn(Schema):
     project = String(required=True, metadata={"description": "项目编号"})
     spent = Raw(load_default="", validate=scalar, metadata={"description": "截至期末执行数（万元）"})
     budget = Raw(load_default="", validate=scalar, metadata={"description": "调整后全年预算数（万元），未调整留空"})
+    confirm_decrease = Boolean(load_default=False, metadata={"description": "确认执行数低于上一季度"})
+    decrease_reason = String(load_default="", metadata={"description": "执行数减少的原因（确认减少时必填）"})
 
 
 class ReportValuesIn(Schema):

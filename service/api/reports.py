@@ -97,6 +97,7 @@ def report_json(scope) -> dict:
                 "budget_in_force": group.budget_in_force,
                 "spent": group.spent,
                 "previous_spent": group.previous_spent,
+                "decrease_reason": group.decrease_reason,
             }
         )
         for row in group.rows:
@@ -226,7 +227,14 @@ def report_values(division: str, period: str, json_data):
         for index, item in enumerate(json_data["actuals"])
     ]
     spend_rows = [
-        SpendRow(item["project"], _text(item["spent"]), _text(item["budget"]), f"spend[{index}]")
+        SpendRow(
+            item["project"],
+            _text(item["spent"]),
+            _text(item["budget"]),
+            f"spend[{index}]",
+            item["decrease_reason"],
+            item["confirm_decrease"],
+        )
         for index, item in enumerate(json_data["spend"])
     ]
     session = get_session()

@@ -360,18 +360,27 @@ def missing_for_submit(target: Target, reading: Reading) -> list[FieldError]:
 class Spend:
     spent: Decimal | None = None
     budget: Decimal | None = None  # 全年预算数 as adjusted; None = unchanged from the table's 年初预算数
+    decrease_reason: str = ""  # why the spend to date is below last quarter's (confirmed by the reporter)
 
     def key(self) -> tuple[object, ...]:
         return (
             None if self.spent is None else self.spent.normalize(),
             None if self.budget is None else self.budget.normalize(),
+            self.decrease_reason,
         )
 
 
 def read_spend(
-    spent_text: str, budget_text: str, initial_budget: Decimal, current_budget: Decimal | None = None
+    spent_text: str,
+    budget_text: str,
+    initial_budget: Decimal,
+    current_budget: Decimal | None = None,
+    previous_spent: Decimal | None = None,
+    confirm_decrease: bool = False,
+    decrease_reason: str = "",
 ) -> tuple[Spend, list[FieldError]]:
-    """执行数 and 全年预算数 in 万元.  Spend cannot exceed the full-year budget in force."""
+    """执行数 and 全年预算数 in 万元.  Spend cannot exceed the full-year budget in force.  Spend is
+    cumulative: below last quarter's it needs a confirmation and a reason, as a cumulative value does (§5.2)."""
     spend, errors = Spend(), []
     for name, text in (("spent", spent_text), ("budget", budget_text)):
         if not _clean(text):
@@ -394,6 +403,19 @@ def read_spend(
                 "spent", f"执行数 {format_decimal(spend.spent)} 万元超过全年预算数 {format_decimal(in_force)} 万元"
             )
         )
+    if not errors and spend.spent is not None and previous_spent is not None and spend.spent < previous_spent:
+        if not confirm_decrease:
+            errors.append(
+                FieldError(
+                    "spent",
+                    f"低于上一季度的执行数 {format_decimal(previous_spent)} 万元：执行数为累计值，一般不会减少，"
+                    "如确需更正请确认并说明原因",
+                )
+            )
+        elif not _clean(decrease_reason):
+            errors.append(FieldError("decrease_reason", "已确认执行数减少，请说明原因"))
+        else:
+            spend.decrease_reason = _clean(decrease_reason)
     return spend, errors
 
 

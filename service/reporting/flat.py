@@ -1,7 +1,7 @@
 """Flat files for scripts: actuals and spend as CSV (UTF-8, UTF-8 with BOM or GB18030).
 
 actuals: 指标编号,期间,实际完成值,偏差原因分析及改进措施[,完成可能性,偏差原因类别,预计完成日期,确认减少原因]
-spend:   项目编号,期间,全年预算数,执行数
+spend:   项目编号,期间,全年预算数,执行数[,确认减少原因]
 
 One file may touch several divisions' reports; it is applied all or nothing, with the
 same rules as the form.  The division's period workbook (.xlsx) is accepted too.
@@ -39,6 +39,7 @@ from .reports import (
 ACTUALS_HEADER = ["指标编号", "期间", "实际完成值", "偏差原因分析及改进措施"]
 ACTUALS_OPTIONAL = ["完成可能性", "偏差原因类别", "预计完成日期", "确认减少原因"]
 SPEND_HEADER = ["项目编号", "期间", "全年预算数", "执行数"]
+SPEND_OPTIONAL = ["确认减少原因"]  # a reason confirms spend below last quarter's
 MAX_ROWS = 20000
 
 
@@ -62,7 +63,7 @@ def read_csv(data: bytes) -> FlatFile:
     if header[:4] == ACTUALS_HEADER:
         kind, known = "actuals", ACTUALS_HEADER + ACTUALS_OPTIONAL
     elif header[:4] == SPEND_HEADER:
-        kind, known = "spend", SPEND_HEADER
+        kind, known = "spend", SPEND_HEADER + SPEND_OPTIONAL
     else:
         raise ReportError(
             422,
@@ -135,7 +136,8 @@ def apply_flat(session: Session, flat: FlatFile, user: User | None, actor_name: 
         if flat.kind == "actuals":
             actual_rows.append(ActualRow(code, _raw(cells), location))
         else:
-            spend_rows.append(SpendRow(code, cells["执行数"], cells["全年预算数"], location))
+            reason = cells.get("确认减少原因", "")
+            spend_rows.append(SpendRow(code, cells["执行数"], cells["全年预算数"], location, reason, bool(reason)))
     results: dict[str, SaveResult] = {}
     actor = user or operator(actor_name)
     for (division_code, period), (actual_rows, spend_rows) in sorted(

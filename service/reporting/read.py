@@ -70,6 +70,7 @@ class ProjectGroup:
     budget_in_force: Decimal
     adjusted_budget: Decimal | None
     previous_spent: Decimal | None
+    decrease_reason: str = ""  # why the spend to date is below last quarter's
 
     @property
     def execution_rate(self) -> Decimal | None:
@@ -136,6 +137,7 @@ def form_groups(session: Session, scope: Scope) -> list[ProjectGroup]:
                 budgets.get(project.id, project.budget),
                 entry.budget if entry else None,
                 before.spent if before else None,
+                entry.decrease_reason if entry else "",
             )
         target = target_of(indicator)
         before_entry = previous.get(indicator.id)
@@ -152,14 +154,15 @@ def form_groups(session: Session, scope: Scope) -> list[ProjectGroup]:
         )
     for project in scope.projects.values():  # projects without indicators still report spend
         if project.id not in groups:
-            entry = spend.get(project.id)
+            entry, before = spend.get(project.id), previous_spend.get(project.id)
             groups[project.id] = ProjectGroup(
                 project,
                 [],
                 entry.spent if entry else None,
                 budgets.get(project.id, project.budget),
                 entry.budget if entry else None,
-                None,
+                before.spent if before else None,
+                entry.decrease_reason if entry else "",
             )
     return sorted(groups.values(), key=lambda g: g.project.code)
 
@@ -262,7 +265,8 @@ def _spend_text(entry: SpendEntry | None) -> str:
     if entry is None or entry.spent is None:
         return "（空）"
     text = f"执行数 {entry.spent:,.2f} 万元"
-    return text + (f"；全年预算数 {entry.budget:,.2f} 万元" if entry.budget is not None else "")
+    text += f"；全年预算数 {entry.budget:,.2f} 万元" if entry.budget is not None else ""
+    return text + (f"；减少原因：{entry.decrease_reason}" if entry.decrease_reason else "")
 
 
 @dataclass

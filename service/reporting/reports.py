@@ -72,6 +72,8 @@ class SpendRow:
     spent: str
     budget: str
     location: str
+    decrease_reason: str = ""  # given (with confirm_decrease) when spend falls below last quarter's
+    confirm_decrease: bool = False
 
 
 @dataclass
@@ -351,7 +353,12 @@ def save(
         SpendEntry.project_id,
         report.id,
         [p.id for p, _ in new_spend],
-        [SpendEntry(project_id=p.id, spent=spend.spent, budget=spend.budget, **stamp) for p, spend in new_spend],
+        [
+            SpendEntry(
+                project_id=p.id, spent=spend.spent, budget=spend.budget, decrease_reason=spend.decrease_reason, **stamp
+            )
+            for p, spend in new_spend
+        ],
     )
     detail = {"source": source, "actuals": result.changed_actuals, "spend": result.changed_spend}
     if report.state == ReportState.SIGNED:  # a change after sign-off needs a new sign-off
@@ -385,6 +392,8 @@ def _read_spend_rows(
         return []
     current = current_spend(session, scope.report.id)
     budgets = budgets_in_force(session, scope)
+    earlier = previous_report(session, scope)
+    previous = current_spend(session, earlier.id if earlier else None)
     changed, seen = [], set()
     for row in rows:
         code = (row.project_code or "").strip()
@@ -400,10 +409,19 @@ def _read_spend_rows(
             problems.append(ImportProblem(row.location, "项目编号", f"项目 {code} 重复出现"))
             continue
         seen.add(code)
-        spend, errors = read_spend(row.spent, row.budget, project.budget, budgets.get(project.id))
+        before_entry = previous.get(project.id)
+        spend, errors = read_spend(
+            row.spent,
+            row.budget,
+            project.budget,
+            budgets.get(project.id),
+            before_entry.spent if before_entry else None,
+            row.confirm_decrease,
+            row.decrease_reason,
+        )
         problems += [ImportProblem(row.location, e.label, e.message) for e in errors]
         entry = current.get(project.id)
-        before = Spend(entry.spent, entry.budget) if entry else Spend()
+        before = Spend(entry.spent, entry.budget, entry.decrease_reason) if entry else Spend()
         if before.key() != spend.key():
             changed.append((project, spend))
     return changed

@@ -74,6 +74,7 @@ SPEND_COLUMNS = [
     Column("上期执行数（万元）", 16),
     Column("全年预算数（万元）", 16, True),
     Column("执行数（万元）", 16, True),
+    Column("确认减少原因", 20, True),  # when spend falls below last quarter's (a reason confirms it)
 ]
 # Locked columns whose content must come back unchanged (others are informational).
 CHECKED = {ACTUALS_SHEET: ("指标编号", "三级指标", "年度指标值"), SPEND_SHEET: ("项目编号", "年初预算数（万元）")}
@@ -154,6 +155,7 @@ def build_workbook(session: Session, scope: Scope) -> io.BytesIO:
             _money(group.previous_spent),
             _money(group.adjusted_budget),
             _money(group.spent),
+            group.decrease_reason,
         ]
         for group in groups
     ]
@@ -403,4 +405,7 @@ def _actual_row(cells: dict[str, str], location: str) -> ActualRow:
 
 
 def _spend_row(cells: dict[str, str], location: str) -> SpendRow:
-    return SpendRow(cells["项目编号"], cells["执行数（万元）"], cells["全年预算数（万元）"], location)
+    reason = cells.get("确认减少原因", "")
+    return SpendRow(
+        cells["项目编号"], cells["执行数（万元）"], cells["全年预算数（万元）"], location, reason, bool(reason)
+    )

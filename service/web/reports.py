@@ -184,7 +184,14 @@ def report_save(division: str, period: str):
         if f"l-{code}" in form
     ]
     spend_rows = [
-        SpendRow(code, form.get(f"sp-{code}", ""), form.get(f"bd-{code}", ""), f"项目 {code}")
+        SpendRow(
+            code,
+            form.get(f"sp-{code}", ""),
+            form.get(f"bd-{code}", ""),
+            f"项目 {code}",
+            form.get(f"sdr-{code}", ""),
+            form.get(f"scd-{code}") == "1",
+        )
         for code in scope.projects
         if f"sp-{code}" in form
     ]
