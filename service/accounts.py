@@ -18,9 +18,10 @@ from sqlmodel import Session, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from .clock import clock
+from .domain.alerts import MUTABLE_KINDS
 from .domain.inputs import InputError, clean_text
 from .domain.passwords import DEFAULT_MIN_LENGTH, password_problems
-from .domain.vocabulary import Role
+from .domain.vocabulary import AlertKind, Role
 from .models import ApiToken, Division, LoginFailure, User
 from .notify.email import InvalidAddress, parse_address
 from .notify.webhook import WebhookRefused
@@ -161,9 +162,15 @@ def set_notification_settings(
     notify_email: bool,
     email_digest: bool,
     allowed_networks=(),
+    muted_kinds: list[str] | None = None,
 ) -> User:
     """Where USER's notices go besides the inbox: email (each or a daily digest) and a webhook, whose
-    destination must be one a webhook may call (ALLOWED_NETWORKS besides public addresses)."""
+    destination must be one a webhook may call (ALLOWED_NETWORKS besides public addresses); and the
+    informational kinds USER does not want at all (MUTED_KINDS, only those §7 lets one mute)."""
+    muted = sorted(set(muted_kinds or []))
+    refused = [kind for kind in muted if kind not in MUTABLE_KINDS]
+    if refused:
+        raise AccountError(f"以下提醒不能关闭：{'、'.join(AlertKind.label_of(kind) for kind in refused)}")
     email = _clean(email, "邮箱地址", MAX_EMAIL) or None
     webhook_url = _clean(webhook_url, "Webhook 地址", MAX_WEBHOOK_URL) or None
     if email:
@@ -177,6 +184,8 @@ def set_notification_settings(
     except WebhookRefused as exc:
         raise AccountError(str(exc)) from exc
     record.email, record.notify_email, record.email_digest = email, notify_email, email_digest
+    if muted_kinds is not None:
+        record.muted_kinds = muted
     session.add(record)
     session.flush()
     return record

@@ -15,7 +15,19 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from .clock import clock
-from .domain.alerts import AlertSettings, AlertSpec, DatedTarget, plan_deadlines, plan_reports, reports_owed
+from .domain.alerts import (
+    ACTIONABLE_KINDS,
+    MUTABLE_KINDS,
+    AlertSettings,
+    AlertSpec,
+    BudgetLag,
+    DatedTarget,
+    budget_digests,
+    budget_marks,
+    plan_deadlines,
+    plan_reports,
+    reports_owed,
+)
 from .domain.status import NEEDS_ACTION
 from .domain.vocabulary import AlertKind, Channel, Role, TargetKind
 from .models import (
@@ -78,11 +90,19 @@ def plan_day(session: Session, today: date, settings: AlertSettings = AlertSetti
 
 
 def recipients(users: list[User], spec: AlertSpec) -> list[User]:
-    """Who hears about SPEC, among the active USERS."""
-    if spec.audience == "escalation":
-        return [
-            u for u in users if u.role == Role.FINANCE or (u.role == Role.HEAD and u.division_id == spec.division_id)
-        ]
+    """Who hears about SPEC, among the active USERS, leaving out those who muted its kind (§7)."""
+    if spec.kind in MUTABLE_KINDS:
+        users = [u for u in users if spec.kind not in (u.muted_kinds or [])]
+    return _audience(users, spec)
+
+
+def _audience(users: list[User], spec: AlertSpec) -> list[User]:
+    if spec.audience == "digested":  # listed in a digest instead (budget marks)
+        return []
+    if spec.audience == "escalation":  # the head, or where the division has none its reporters; and finance
+        heads = [u for u in users if u.role == Role.HEAD and u.division_id == spec.division_id]
+        division = heads or [u for u in users if u.role == Role.REPORTER and u.division_id == spec.division_id]
+        return [u for u in users if u.role == Role.FINANCE] + division
     if spec.audience == "finance":
         return [u for u in users if u.role == Role.FINANCE]
     if spec.audience == "head":  # a report sent to the division's head for sign-off
@@ -157,15 +177,65 @@ def unread_count(session: Session, user: User) -> int:
 
 
 def inbox(session: Session, user: User, limit: int) -> list[tuple[Notification, Alert]]:
-    """USER's in-app notices with their alerts, newest first."""
-    return list(
-        session.execute(
-            select(Notification, Alert)
-            .join(Alert, Alert.id == Notification.alert_id)
-            .where(Notification.user_id == user.id, Notification.channel == Channel.INBOX)
-            .order_by(Notification.id.desc())
-            .limit(limit)
-        ).all()
+    """USER's in-app notices with their alerts: those asking them to act (unread first) above the
+    informational ones, each newest first."""
+    rows = session.execute(
+        select(Notification, Alert)
+        .join(Alert, Alert.id == Notification.alert_id)
+        .where(Notification.user_id == user.id, Notification.channel == Channel.INBOX)
+        .order_by(Notification.id.desc())
+        .limit(limit)
+    ).all()
+    return sorted(rows, key=lambda row: (row[1].kind not in ACTIONABLE_KINDS, row[0].read_at is not None))
+
+
+def is_actionable(kind: str) -> bool:
+    return kind in ACTIONABLE_KINDS
+
+
+def open_notice(session: Session, user: User, notification_id: int) -> Alert | None:
+    """USER opens one of their notices: it is marked read; returns its alert (None if not theirs)."""
+    found = session.execute(
+        select(Notification, Alert)
+        .join(Alert, Alert.id == Notification.alert_id)
+        .where(Notification.id == notification_id, Notification.user_id == user.id)
+    ).first()
+    if found is None:
+        return None
+    mark_read(session, user, notification_id)
+    return found[1]
+
+
+def budget_lags(session: Session, day: date) -> list[BudgetLag]:
+    """Projects whose budget execution trails 序时进度 in the latest statuses stored up to DAY."""
+    latest = session.execute(select(func.max(ProjectStatusRow.as_of)).where(ProjectStatusRow.as_of <= day)).scalar()
+    if latest is None:
+        return []
+    rows = session.execute(
+        select(
+            Project.code,
+            Project.name,
+            Project.division_id,
+            Division.code,
+            ProjectStatusRow.execution_rate,
+            ProjectStatusRow.expected_rate,
+        )
+        .join(ProjectStatusRow, ProjectStatusRow.project_id == Project.id)
+        .join(Division, Division.id == Project.division_id)
+        .where(ProjectStatusRow.as_of == latest, ProjectStatusRow.budget_lagging.is_(True))
+        .order_by(Project.code)
+    ).all()
+    return [BudgetLag(*row) for row in rows]
+
+
+def raise_budget_digests(session: Session, day: date) -> tuple[list[Alert], list[int]]:
+    """The day's budget digests: each lagging project marked once per ISO week; the projects marked
+    new today are listed in one notice per division and one for finance (§7)."""
+    lags = budget_lags(session, day)
+    marked, _none = create_alerts(session, budget_marks(lags, day), day)
+    new = {alert.subject_code for alert in marked}
+    return create_alerts(
+        session, budget_digests([lag for lag in lags if f"{lag.project_code}-budget" in new], day), day
     )
 
 

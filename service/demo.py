@@ -21,7 +21,16 @@ from .domain.periods import Period
 from .domain.vocabulary import CauseCategory, Direction, Likelihood, Measure, ReportAction, Role, TargetKind
 from .models import Division, Indicator, Project, User
 from .reporting.followup import follow_up
-from .reporting.reports import ActualRow, SpendRow, current_actuals, load_scope, previous_report, save, transition
+from .reporting.reports import (
+    ActualRow,
+    SpendRow,
+    current_actuals,
+    current_spend,
+    load_scope,
+    previous_report,
+    save,
+    transition,
+)
 from .stored_targets import target_of
 
 DEMO_TODAY = date(2025, 10, 20)
@@ -105,7 +114,11 @@ def load_demo_reports(session: Session, year: int = DEMO_YEAR, quarters: tuple[i
                     _demo_row(code, indicator, quarter, pace, rng, floor=floors.get(indicator.id))
                     for code, (indicator, _p) in scope.indicators.items()
                 ]
-                spend = [_demo_spend(project, quarter, rng) for project in scope.projects.values()]
+                spent_before = {p: e.spent for p, e in current_spend(session, earlier.id).items()} if earlier else {}
+                spend = [  # spend to date never falls below last quarter's (it would need a reason)
+                    _demo_spend(project, quarter, rng, floor=spent_before.get(project.id))
+                    for project in scope.projects.values()
+                ]
                 save(session, scope, reporter, rows, spend, "web")
                 written += 1
                 if story == "draft":
@@ -191,17 +204,21 @@ def _demo_row(
     return ActualRow(code, raw, f"demo {code}")
 
 
-def _demo_spend(project: Project, quarter: int, rng: random.Random) -> SpendRow:
+def _demo_spend(project: Project, quarter: int, rng: random.Random, floor: Decimal | None = None) -> SpendRow:
     share = Decimal(quarter) / 4 * Decimal(str(rng.choice([0.6, 0.8, 0.9, 1.0])))
-    return SpendRow(project.code, str((project.budget * share).quantize(Decimal("0.01"))), "", f"demo {project.code}")
+    spent = (project.budget * share).quantize(Decimal("0.01"))
+    if floor is not None:
+        spent = max(spent, floor)
+    return SpendRow(project.code, str(spent), "", f"demo {project.code}")
 
 
 def monitor_demo_day(session: Session, day: date = DEMO_TODAY) -> int:
     """Statuses and the day's reminders as the background jobs would have left them; returns alerts made."""
-    from .alerting import create_alerts, plan_day
+    from .alerting import create_alerts, plan_day, raise_budget_digests
     from .monitoring import lagging_alerts, sweep
 
     sweep(session, DEMO_YEAR, day)
     projects = list(session.exec(select(Project.id)).all())
     created, _deliveries = create_alerts(session, plan_day(session, day) + lagging_alerts(session, projects, day), day)
-    return len(created)
+    digests, _deliveries = raise_budget_digests(session, day)
+    return len(created) + len(digests)

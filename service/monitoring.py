@@ -135,8 +135,9 @@ def recompute_project(
 
 
 def lagging_alerts(session: Session, project_ids: list[int], as_of: date) -> list[AlertSpec]:
-    """Indicators that turned `lagging`, and projects whose budget execution turned lagging, as of AS_OF
-    (compared with the latest earlier status stored).  One alert per subject and quarter."""
+    """Indicators that turned `lagging` as of AS_OF (compared with the latest earlier status stored),
+    one alert per indicator and quarter.  Budget execution that lags is told in the daily budget
+    digest instead (`alerting.raise_budget_digests`), at most once a week per project."""
     step = f"Q{(as_of.month - 1) // 3 + 1}"
     previous_day = session.execute(
         select(func.max(ProjectStatusRow.as_of)).where(
@@ -175,42 +176,6 @@ def lagging_alerts(session: Session, project_ids: list[int], as_of: date) -> lis
                     "lagging",
                     f"「{name}」（{code}）进度滞后于序时进度，请分析原因并采取措施",
                     f"/indicators/{code}",
-                )
-            )
-    was_lagging = set()
-    if previous_day is not None:
-        was_lagging = set(
-            session.execute(
-                select(ProjectStatusRow.project_id).where(
-                    ProjectStatusRow.as_of == previous_day,
-                    ProjectStatusRow.budget_lagging.is_(True),
-                    ProjectStatusRow.project_id.in_(project_ids),
-                )
-            ).scalars()
-        )
-    for code, name, division_id, rate, expected, project_id in session.execute(
-        select(
-            Project.code,
-            Project.name,
-            Project.division_id,
-            ProjectStatusRow.execution_rate,
-            ProjectStatusRow.expected_rate,
-            Project.id,
-        )
-        .join(ProjectStatusRow, ProjectStatusRow.project_id == Project.id)
-        .where(ProjectStatusRow.as_of == as_of, ProjectStatusRow.budget_lagging.is_(True), Project.id.in_(project_ids))
-    ).all():
-        if project_id not in was_lagging:
-            specs.append(
-                AlertSpec(
-                    AlertKind.LAGGING,
-                    f"{code}-budget",
-                    division_id,
-                    None,
-                    step,
-                    "lagging",
-                    f"项目「{name}」预算执行率 {rate if rate is not None else 0}% 低于序时进度 {expected}%",
-                    f"/projects/{code}",
                 )
             )
     return specs

@@ -66,6 +66,7 @@ STORED = {
         "escalation",
         "digest",
         "signoff_requested",
+        "budget_digest",
     ),
 }
 

@@ -9,7 +9,7 @@ from functools import lru_cache
 from rq import get_current_job
 from sqlalchemy import select
 
-from service.alerting import create_alerts, plan_day, weekly_summary
+from service.alerting import create_alerts, plan_day, raise_budget_digests, weekly_summary
 from service.clock import clock
 from service.db import make_engine, session_scope
 from service.decision_error import DecisionError
@@ -140,7 +140,11 @@ def deliver(notification_id: int) -> str:
 
 
 def daily_digest(as_of: str | None = None) -> int:
+    """17:30: the day's budget digest notices (each lagging project at most once a week), then one mail
+    per user who chose a daily digest."""
     with session_scope(_engine()) as session:
+        _alerts, to_deliver = raise_budget_digests(session, _day(as_of))
+        _fan_out(session, to_deliver)
         sent = send_digests(session, _day(as_of), _settings())
     log.info("[%s] digests sent: %s", _job_id(), sent)
     return sent

@@ -9,9 +9,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from decimal import Decimal
 
 from .periods import Period, periods_of
 from .vocabulary import AlertKind
+
+# Notices that ask the recipient to do something: shown above the others, never muted (§7).
+ACTIONABLE_KINDS = frozenset(
+    {
+        AlertKind.RETURNED,
+        AlertKind.REPORT_OVERDUE,
+        AlertKind.DEADLINE_OVERDUE,
+        AlertKind.SIGNOFF_REQUESTED,
+        AlertKind.ESCALATION,
+    }
+)
+# What a user may mute: information only.  Report reminders, due dates and everything actionable
+# always arrive.
+MUTABLE_KINDS = (AlertKind.DEADLINE_UPCOMING, AlertKind.LAGGING, AlertKind.BUDGET_DIGEST, AlertKind.DIGEST)
 
 
 @dataclass(frozen=True)
@@ -19,7 +34,7 @@ class AlertSettings:
     upcoming_days: tuple[int, ...] = (30, 7, 1)
     overdue_every_days: int = 7
     report_due_soon_days: int = 3
-    report_overdue_max: int = 5
+    report_overdue_max: int = 5  # daily reminders for the first days late, then one a week
     escalate_after_days: int = 7
 
 
@@ -165,14 +180,17 @@ def plan_reports(
             )
         else:
             late = (today - due).days
-            if late <= settings.report_overdue_max:
+            # daily at first, then weekly: a division late for longer is still reminded (a missed
+            # day catches up with the step it is in)
+            step = f"day{late}" if late <= settings.report_overdue_max else f"week{late // 7}"
+            if late <= settings.report_overdue_max or late >= 7:
                 alerts.append(
                     AlertSpec(
                         AlertKind.REPORT_OVERDUE,
                         subject,
                         r.division_id,
                         due,
-                        f"day{late}",
+                        step,
                         "division",
                         f"{period.label}绩效监控报告已逾期 {late} 天，请尽快提交",
                         link,
@@ -205,3 +223,83 @@ def reports_owed(
         for period in periods_of(year)
         if period.is_open(today) and today <= period.due(due_days) + timedelta(days=60)
     ]
+
+
+# ---------------------------------------------------------------- budget execution, in a daily digest
+
+
+@dataclass(frozen=True)
+class BudgetLag:
+    """A project whose budget execution trails 序时进度 on a day (§6.7)."""
+
+    project_code: str
+    project_name: str
+    division_id: int
+    division_code: str
+    rate: Decimal | None
+    expected: Decimal | None
+
+    @property
+    def text(self) -> str:
+        rate = self.rate if self.rate is not None else 0
+        return f"「{self.project_name}」执行率 {rate}%（序时进度 {self.expected}%）"
+
+
+def week_of(day: date) -> str:
+    iso = day.isocalendar()
+    return f"{iso.year}-W{iso.week:02d}"
+
+
+def budget_marks(lags: list[BudgetLag], day: date) -> list[AlertSpec]:
+    """One mark per lagging project and ISO week, told to nobody by itself: the marks stored new
+    today are what today's digests list, so a project is in at most one digest a week."""
+    return [
+        AlertSpec(
+            AlertKind.LAGGING,
+            f"{lag.project_code}-budget",
+            lag.division_id,
+            None,
+            week_of(day),
+            "digested",
+            f"项目{lag.text}低于序时进度",
+            f"/projects/{lag.project_code}",
+        )
+        for lag in lags
+    ]
+
+
+def budget_digests(new_lags: list[BudgetLag], day: date) -> list[AlertSpec]:
+    """The day's budget digest: one per division with new lagging projects (to its people), and one
+    for finance with all of them."""
+    if not new_lags:
+        return []
+    by_division: dict[str, list[BudgetLag]] = {}
+    for lag in new_lags:
+        by_division.setdefault(lag.division_code, []).append(lag)
+    specs = [
+        AlertSpec(
+            AlertKind.BUDGET_DIGEST,
+            division_code,
+            lags[0].division_id,
+            None,
+            day.isoformat(),
+            "division",
+            f"{len(lags)} 个项目预算执行滞后于序时进度：" + "；".join(lag.text for lag in lags),
+            "/overview",
+        )
+        for division_code, lags in sorted(by_division.items())
+    ]
+    specs.append(
+        AlertSpec(
+            AlertKind.BUDGET_DIGEST,
+            "finance",
+            None,
+            None,
+            day.isoformat(),
+            "finance",
+            f"{len(new_lags)} 个项目预算执行滞后于序时进度（{len(by_division)} 个处室，本周首次提醒）："
+            + "；".join(f"{lag.division_code} {lag.text}" for lag in new_lags),
+            "/overview",
+        )
+    )
+    return specs

@@ -254,6 +254,7 @@ class AlertKind(Labelled):
     ESCALATION = "escalation", "逾期督办"
     DIGEST = "digest", "每周监控摘要"
     SIGNOFF_REQUESTED = "signoff_requested", "待负责人签认"
+    BUDGET_DIGEST = "budget_digest", "预算执行滞后汇总"
 
 
 class Channel(Labelled):

@@ -6,13 +6,14 @@ from __future__ import annotations
 import calendar
 from datetime import date, timedelta
 
-from flask import current_app, redirect, render_template, request, url_for
+from flask import abort, current_app, redirect, render_template, request, url_for
 
 from ..access import authorize, current
 from ..accounts import rotate_webhook_secret, set_notification_settings
 from ..alerting import inbox as inbox_of
-from ..alerting import mark_read, unread_count
+from ..alerting import is_actionable, mark_read, open_notice, unread_count
 from ..clock import clock
+from ..domain.alerts import MUTABLE_KINDS
 from ..domain.periods import periods_of
 from ..models import FiscalYear
 from ..monitoring_read import dated_targets, delivery_log, status_overview
@@ -87,7 +88,24 @@ def _calendar(session, year: FiscalYear, month: date, division_ids: list[int]) -
 @web_bp.get("/inbox")
 def inbox():
     user = authorize("read_targets")
-    return render_template("inbox.html", rows=inbox_of(get_session(), user, limit=300))
+    rows = inbox_of(get_session(), user, limit=300)
+    return render_template(
+        "inbox.html",
+        actionable=[row for row in rows if is_actionable(row[1].kind)],
+        informational=[row for row in rows if not is_actionable(row[1].kind)],
+    )
+
+
+@web_bp.get("/inbox/<int:notification_id>")
+def inbox_open(notification_id: int):
+    """Opening a notice marks it read and goes where it points."""
+    user = authorize("read_targets")
+    session = get_session()
+    alert = open_notice(session, user, notification_id)
+    if alert is None:
+        abort(404)
+    session.commit()
+    return redirect(safe_next(alert.link, url_for("web.inbox")))
 
 
 @web_bp.post("/inbox/read")
@@ -124,11 +142,12 @@ def notification_settings():
                     form.get("notify_email") == "1",
                     form.get("email_digest") == "1",
                     networks,
+                    form.getlist("muted"),
                 ),
                 "通知设置已保存",
             )
         return redirect(url_for("web.notification_settings"))
-    return render_template("notification_settings.html")
+    return render_template("notification_settings.html", mutable_kinds=MUTABLE_KINDS)
 
 
 @web_bp.get("/deliveries")
