@@ -39,6 +39,7 @@ POLICY = {
     "web.overview": "read",
     "web.deliveries": "read",
     "web.index": "read",
+    "web.todo": "read",
     "web.projects": "read",
     "web.project": "read",
     "web.deadline_list": "read",

@@ -12,7 +12,7 @@ from sqlmodel import Session, select
 
 from ..domain.actuals import Actual, Reading, assess, describe_actual, value_text
 from ..domain.periods import Period
-from ..domain.progress import expected_by
+from ..domain.progress import expected_by, needs_explanation
 from ..domain.targets import Target, format_decimal
 from ..domain.vocabulary import ReportAction, TargetKind
 from ..models import (
@@ -165,6 +165,67 @@ def form_groups(session: Session, scope: Scope) -> list[ProjectGroup]:
                 entry.decrease_reason if entry else "",
             )
     return sorted(groups.values(), key=lambda g: g.project.code)
+
+
+@dataclass
+class PageSummary:
+    """What a long report page says at its top: progress, problems, and where they are."""
+
+    filled: int  # indicators with a value
+    indicators: int
+    spend_filled: int  # projects with spend to date
+    projects: int
+    behind: int  # indicators behind 序时进度 or not certain to be met (an explanation is required)
+    explained: int  # of those, with a deviation cause
+    changed: int  # cells changed since finance's return
+    problem_codes: list[str]  # rows with something to look at, in page order
+    first_error: str  # the first row with an error ("" when none)
+    per_project: dict[str, tuple[int, int, bool]]  # code -> (filled, indicators, has a problem)
+
+
+def _row_has_problem(row: Row, errors: dict, changed: set[str]) -> bool:
+    return bool(
+        errors.get(row.indicator.code)
+        or row.return_reason
+        or row.indicator.code in changed
+        or needs_explanation(row.reading.light, row.reading.actual.likelihood)
+    )
+
+
+def page_summary(groups: list[ProjectGroup], errors: dict, changes: list[Change]) -> PageSummary:
+    changed = {c.code for c in changes}
+    rows = [row for group in groups for row in group.rows]
+    behind = [r for r in rows if needs_explanation(r.reading.light, r.reading.actual.likelihood)]
+    problems: list[str] = []
+    per_project = {}
+    first_error = ""
+    for group in groups:
+        code = group.project.code
+        if errors.get(code) or code in changed:
+            problems.append(code)
+        if errors.get(code) and not first_error:
+            first_error = f"p-{code}"
+        flagged = False
+        for row in group.rows:
+            if _row_has_problem(row, errors, changed):
+                problems.append(row.indicator.code)
+                flagged = True
+            if errors.get(row.indicator.code) and not first_error:
+                first_error = f"i-{row.indicator.code}"
+        filled = sum(1 for r in group.rows if r.reading.actual.has_value())
+        per_project[code] = (filled, len(group.rows), flagged or bool(errors.get(code)))
+    return PageSummary(
+        sum(1 for r in rows if r.reading.actual.has_value()),
+        len(rows),
+        sum(1 for g in groups if g.spent is not None),
+        len(groups),
+        len(behind),
+        sum(1 for r in behind if r.reading.actual.cause_category),
+        len(changes),
+        problems,
+        first_error,
+        per_project,
+    )
 
 
 @dataclass

@@ -654,6 +654,13 @@ def _require(condition: bool, message: str) -> None:
 
 def _require_complete(session: Session, scope: Scope) -> None:
     """A report goes to finance only when every indicator and project is filled in."""
+    problems = missing_items(session, scope)
+    if problems:
+        raise ReportError(422, f"报告尚未填写完整（{len(problems)} 处），不能提交", problems)
+
+
+def missing_items(session: Session, scope: Scope) -> list[ImportProblem]:
+    """What the report still lacks before it can be signed or submitted (§5.6), per indicator and project."""
     problems: list[ImportProblem] = []
     current = current_actuals(session, scope.report.id)
     for code, (indicator, _project) in scope.indicators.items():
@@ -666,8 +673,7 @@ def _require_complete(session: Session, scope: Scope) -> None:
         entry = spend.get(project.id)
         if entry is None or entry.spent is None:
             problems.append(ImportProblem(f"项目 {code}（{project.name}）", "执行数", "请填写截至期末的执行数（万元）"))
-    if problems:
-        raise ReportError(422, f"报告尚未填写完整（{len(problems)} 处），不能提交", problems)
+    return problems
 
 
 # ---------------------------------------------------------------- period locks

@@ -56,6 +56,7 @@ from ..reporting.reports import ReportError
 from ..request_db import get_session
 from ..stored_targets import target_of
 from ..target_decisions import accept_finding, correct_target
+from ..todo import todo_of
 from ..transfers import readable_history, transfers_of
 from .year_choice import selected_year, year_arg
 
@@ -165,7 +166,14 @@ def _bool_arg(name: str) -> bool | None:
 @web_bp.get("/")
 def index():
     authorize("read_targets")
-    return redirect(url_for("web.reports"))
+    return redirect(url_for("web.todo"))
+
+
+@web_bp.get("/todo")
+def todo():
+    """我的待办: each person's tasks, each with the link where it is done."""
+    user = authorize("read_targets")
+    return render_template("todo.html", todo=todo_of(get_session(), user, clock.today()))
 
 
 @web_bp.get("/projects")

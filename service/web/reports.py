@@ -17,7 +17,14 @@ from ..domain.workflow import may_edit as may_edit_situation
 from ..queries import fiscal_year, visible_divisions, years
 from ..reporting.conflicts import compare, merged_form
 from ..reporting.followup import follow_up
-from ..reporting.read import changes_since_return, form_groups, latest_event, report_events, report_overview
+from ..reporting.read import (
+    changes_since_return,
+    form_groups,
+    latest_event,
+    page_summary,
+    report_events,
+    report_overview,
+)
 from ..reporting.reports import (
     ActualRow,
     ReportError,
@@ -28,6 +35,7 @@ from ..reporting.reports import (
     last_lock_events,
     load_scope,
     lock_check,
+    missing_items,
     open_return,
     previous_actuals,
     previous_report,
@@ -131,6 +139,8 @@ def _render_report(scope, errors=None, posted=None, status=200, conflict=None, b
     )
     requested = signoff_requested(session, report)
     events = report_events(session, report)
+    changes = changes_since_return(session, scope) if reviewing else []
+    summary = page_summary(groups, errors or {}, changes)
     return render_template(
         "report.html",
         scope=scope,
@@ -148,7 +158,8 @@ def _render_report(scope, errors=None, posted=None, status=200, conflict=None, b
         may_request_signoff=may_request_signoff(user, situation) and not requested,
         signoff_requested=requested,
         confirm_void=confirm_void,
-        changes=changes_since_return(session, scope) if reviewing else [],
+        changes=changes,
+        summary=summary,
         events=events,
         due=scope.period.due(scope.year.report_due_days),
         needs_explanation=needs_explanation,
@@ -161,7 +172,19 @@ def _render_report(scope, errors=None, posted=None, status=200, conflict=None, b
 
 @web_bp.get("/reports/<division>/<period>")
 def report(division: str, period: str):
-    return _render_report(open_scope(division, period))
+    """The report; with ?check=1 (from 我的待办) what it still lacks is listed and marked, as a
+    refused submission would, without trying one."""
+    scope = open_scope(division, period)
+    errors = None
+    if request.args.get("check") == "1":
+        errors = _errors_by_row(missing_items(get_session(), scope), _row_locations(scope))
+    return _render_report(scope, errors)
+
+
+def _row_locations(scope) -> dict[str, str]:
+    """The workflow's problem locations (「指标 CODE（name）」) → the form row's code."""
+    locations = {f"指标 {c}（{i.name}）": c for c, (i, _p) in scope.indicators.items()}
+    return locations | {f"项目 {c}（{p.name}）": c for c, p in scope.projects.items()}
 
 
 def _errors_by_row(problems, locations: dict[str, str]) -> dict:
@@ -250,12 +273,10 @@ def _refused(scope, exc: ReportError, saved: int | None = None):
     SAVED is the version just saved when the step followed a save (保存并提交): the draft is kept."""
     kept = f"草稿已保存（版本 {saved}），但" if saved is not None else ""
     if exc.problems:
-        locations = {f"指标 {c}（{i.name}）": c for c, (i, _p) in scope.indicators.items()}
-        locations |= {f"项目 {c}（{p.name}）": c for c, p in scope.projects.items()}
         flash(f"{kept}{exc.message}：请补充下方列出并标出的内容", "error")
         return _render_report(
             open_scope(scope.division.code, scope.period.code),
-            _errors_by_row(exc.problems, locations),
+            _errors_by_row(exc.problems, _row_locations(scope)),
             None,
             exc.status,
         )
