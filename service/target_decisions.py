@@ -12,7 +12,7 @@ from .clock import clock
 from .continuity import history_of, read_indicator_target
 from .decision_error import DecisionError
 from .domain.inputs import InputError, clean_text
-from .domain.vocabulary import FindingState
+from .domain.vocabulary import FindingState, Severity
 from .importing import sync_findings, target_problem
 from .models import FindingRow, FiscalYear, Indicator, Project, TargetRevision, id_of
 from .stored_targets import target_columns
@@ -29,6 +29,24 @@ def accept_finding(session: Session, finding: FindingRow, actor: str, note: str 
         clock.now(),
         note,
     )
+
+
+def accept_information(session: Session, findings: list[FindingRow], actor: str, reason: str) -> int:
+    """Accept several open information-level findings at once with one reason (recorded on each); all
+    or nothing: a warning or an error, or one already settled, is refused with its number."""
+    reason = _clean(reason, "原因", 2000)
+    if not findings:
+        raise DecisionError("请先勾选要确认的提示")
+    if not reason:
+        raise DecisionError("批量确认时请说明原因")
+    refused = [f"#{f.id}" for f in findings if f.severity != Severity.INFO or f.state != FindingState.OPEN]
+    if refused:
+        raise DecisionError(f"只能批量确认未处理的「提示」级问题：{'、'.join(refused)} 不符合，请逐条处理")
+    for finding in findings:
+        accept_finding(session, finding, actor, reason)
+        session.add(finding)
+    session.flush()
+    return len(findings)
 
 
 def correct_target(

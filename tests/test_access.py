@@ -71,6 +71,7 @@ POLICY = {
     "web.year_due_days": "lock",
     "web.findings": "targets",
     "web.finding_accept": "targets",
+    "web.findings_accept_information": "targets",
     "web.finding_correct": "targets",
     "web.imports": "targets",
     "web.import_preview": "targets",

@@ -55,11 +55,12 @@ from ..reporting.read import spend_history
 from ..reporting.reports import ReportError
 from ..request_db import get_session
 from ..stored_targets import target_of
-from ..target_decisions import accept_finding, correct_target
+from ..target_decisions import accept_finding, accept_information, correct_target
 from ..todo import todo_of
 from ..transfers import readable_history, transfers_of
 from .year_choice import selected_year, year_arg
 
+FINDINGS_PER_PAGE = 25
 web_bp = Blueprint("web", __name__, template_folder="templates", static_folder="static", static_url_path="/assets")
 MAX_ID = 2**31 - 1  # PostgreSQL's integer: no row has a larger id, and a larger bound value is a 500 there
 
@@ -248,11 +249,19 @@ def findings():
         division=request.args.get("division") or None,
         year=_default_year(session),
     )
+    total = len(rows)
+    pages = max((total + FINDINGS_PER_PAGE - 1) // FINDINGS_PER_PAGE, 1)
+    page = min(max(request.args.get("page", 1, type=int), 1), pages)
+    rows = rows[(page - 1) * FINDINGS_PER_PAGE : page * FINDINGS_PER_PAGE]
     readings = {i.id: target_of(i).reading() for _, _, i, _ in rows if i is not None}
     codes = finding_codes(session)
     return render_template(
         "findings.html",
         rows=rows,
+        total=total,
+        page=page,
+        pages=pages,
+        page_args={k: v for k, v in request.args.items() if k != "page"},
         readings=readings,
         state=state,
         codes=codes,
@@ -274,6 +283,20 @@ def finding_accept(finding_id: int):
     finding = _finding_or_404(get_session(), finding_id)
     decide(
         lambda session: accept_finding(session, finding, user.username, request.form.get("note", "")), "已确认机器解读"
+    )
+    return redirect(safe_next(request.form.get("next"), url_for("web.findings")))
+
+
+@web_bp.post("/findings/accept-information")
+def findings_accept_information():
+    """Bulk accept of information-level findings, with one reason recorded on each."""
+    user = authorize("manage_targets")
+    session = get_session()
+    ids = [int(i) for i in request.form.getlist("ids") if i.isdigit()]
+    chosen = list(session.exec(select(FindingRow).where(FindingRow.id.in_(ids))).all()) if ids else []
+    decide(
+        lambda session: accept_information(session, chosen, user.username, request.form.get("reason", "")),
+        lambda count: f"已确认 {count} 条提示",
     )
     return redirect(safe_next(request.form.get("next"), url_for("web.findings")))
 
