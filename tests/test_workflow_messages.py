@@ -53,6 +53,11 @@ def test_the_live_check_warns_that_a_cause_will_be_required(client_as):
     fine = xxh.post("/reports/XXH/2025Q2/preview", data={"code": CODE, f"v-{CODE}": "3", f"l-{CODE}": "确定能"})
     assert fine.get_json()["explanation_note"] == ""
     assert explanation_note(Light("green", "按计划推进"), "确定能") == ""
+    explained = xxh.post(
+        "/reports/XXH/2025Q2/preview",
+        data={"code": CODE, f"v-{CODE}": "1", f"cc-{CODE}": "经费保障", f"ct-{CODE}": "拨款晚", f"m-{CODE}": "加快"},
+    ).get_json()
+    assert explained["needs_explanation"] and explained["explanation_note"] == ""  # written: no nagging
 
 
 def test_evidence_added_after_a_return_is_in_the_diff(app, client_as):

@@ -105,10 +105,10 @@ def needs_explanation(light: Light, likelihood: str) -> bool:
     return light.behind or (likelihood not in ("", Likelihood.CERTAIN))
 
 
-def explanation_note(light: Light, likelihood: str) -> str:
+def explanation_note(light: Light, likelihood: str, explained: bool = False) -> str:
     """What the live check tells the reporter as soon as an explanation will be required (§5.5),
-    rather than only after a refused submission; "" when none is."""
-    if not needs_explanation(light, likelihood):
+    rather than only after a refused submission; "" when none is, or it is already EXPLAINED."""
+    if explained or not needs_explanation(light, likelihood):
         return ""
     why = f"状态为「{light.label}」" if light.behind else f"完成可能性为「{likelihood}」"
     return f"{why}：提交时须填写偏差原因类别、偏差原因分析和改进措施"

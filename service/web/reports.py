@@ -164,6 +164,7 @@ def _render_report(scope, errors=None, posted=None, status=200, conflict=None, b
         due=scope.period.due(scope.year.report_due_days),
         needs_explanation=needs_explanation,
         explanation_note=explanation_note,
+        is_explained=is_explained,
         has_previous=previous_report(session, scope) is not None,
         conflict=conflict,
         based_on=based_on,
@@ -358,6 +359,11 @@ def report_request_signoff(division: str, period: str):
     return redirect(_report_url(scope))
 
 
+def is_explained(actual) -> bool:
+    """The deviation's cause, analysis and measure are all written."""
+    return bool(actual.cause_category and actual.cause_text and actual.measure_text)
+
+
 @web_bp.post("/reports/<division>/<period>/preview")
 def report_preview(division: str, period: str):
     """The status light and inline errors of one row as the user types (same rules as saving)."""
@@ -380,7 +386,9 @@ def report_preview(division: str, period: str):
         {
             "light": {"code": reading.light.code, "label": reading.light.label, "detail": reading.light.detail},
             "needs_explanation": needs,
-            "explanation_note": explanation_note(reading.light, reading.actual.likelihood),
+            "explanation_note": explanation_note(
+                reading.light, reading.actual.likelihood, is_explained(reading.actual)
+            ),
             "errors": [{"field": e.field, "message": str(e)} for e in reading.errors],
             "missing": [str(m) for m in missing_for_submit(target, reading)] if not reading.errors else [],
         }

@@ -95,6 +95,9 @@
     if (row) { dirty = true; backup(); preview(row); }
   });
   form.addEventListener("submit", function () { dirty = false; });
+  document.addEventListener("click", function (event) {  // 放弃修改: forget the local copy as well
+    if (event.target.closest("[data-discard-draft]")) { dirty = false; localStorage.removeItem(key); }
+  });
   window.addEventListener("beforeunload", function (event) {
     if (dirty) { event.preventDefault(); event.returnValue = ""; }
   });
