@@ -86,6 +86,7 @@ def test_workflow_text_is_normalised_and_bounded(any_app):
     app, tokens = any_app
     xxh, finance = login(app, "xxh", tokens), login(app, "caiwu", tokens)
     xxh.put(REPORT, json={"actuals": [{"indicator": "2025-001.01", "value": "3"}]}, headers={"If-Match": '"0"'})
+    clock.set_today(date(2025, 7, 11))  # Q2 may be locked from the day after its due date
     locked = finance.post("/api/v1/periods/2025Q2/lock", json={"locked": True})
     assert locked.status_code == 200
     reopen = finance.post("/api/v1/periods/2025Q2/lock", json={"locked": False, "reason": "补" * 2001})
