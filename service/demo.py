@@ -25,9 +25,9 @@ from .reporting.reports import (
     ActualRow,
     SpendRow,
     current_actuals,
-    current_spend,
     load_scope,
     previous_report,
+    previous_spend,
     save,
     transition,
 )
@@ -114,7 +114,7 @@ def load_demo_reports(session: Session, year: int = DEMO_YEAR, quarters: tuple[i
                     _demo_row(code, indicator, quarter, pace, rng, floor=floors.get(indicator.id))
                     for code, (indicator, _p) in scope.indicators.items()
                 ]
-                spent_before = {p: e.spent for p, e in current_spend(session, earlier.id).items()} if earlier else {}
+                spent_before = {p: e.spent for p, e in previous_spend(session, scope).items()}
                 spend = [  # spend to date never falls below last quarter's (it would need a reason)
                     _demo_spend(project, quarter, rng, floor=spent_before.get(project.id))
                     for project in scope.projects.values()

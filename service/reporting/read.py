@@ -154,7 +154,7 @@ def form_groups(session: Session, scope: Scope) -> list[ProjectGroup]:
         )
     for project in scope.projects.values():  # projects without indicators still report spend
         if project.id not in groups:
-            entry, before = spend.get(project.id), previous_spend.get(project.id)
+            entry, before = spend.get(project.id), spend_before.get(project.id)
             groups[project.id] = ProjectGroup(
                 project,
                 [],

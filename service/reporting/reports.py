@@ -392,8 +392,7 @@ def _read_spend_rows(
         return []
     current = current_spend(session, scope.report.id)
     budgets = budgets_in_force(session, scope)
-    earlier = previous_report(session, scope)
-    previous = current_spend(session, earlier.id if earlier else None)
+    previous = previous_spend(session, scope)  # last quarter's, whichever division reported it
     changed, seen = [], set()
     for row in rows:
         code = (row.project_code or "").strip()

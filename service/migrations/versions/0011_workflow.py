@@ -1,7 +1,7 @@
 """workflow: a reason for a decreasing cumulative spend, and the kinds of notice each user muted
 
 Revision ID: 0011_workflow
-Revises: 0008_closing
+Revises: 0009_bureau
 Create Date: 2026-12-02 04:05:00
 """
 
@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0011_workflow"
-down_revision = "0008_closing"
+down_revision = "0009_bureau"
 branch_labels = None
 depends_on = None
 
