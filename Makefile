@@ -64,6 +64,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/reporting.py
 	$(BIN)/python bench/sweep.py
 	$(BIN)/python bench/scoring.py
+	$(BIN)/python bench/monitoring.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache test-artifacts

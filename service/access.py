@@ -22,9 +22,9 @@ from .domain.permissions import Action, can
 from .models import User
 from .request_db import get_session
 
-PUBLIC_ENDPOINTS = {"web.login", "web.static"}
-# API endpoints a logged-in browser may also read without a token
-SESSION_API_ENDPOINTS = {"openapi.spec"}
+PUBLIC_ENDPOINTS = {"web.login", "web.static", "web.status_css"}
+# API endpoints a logged-in browser may also read without a token (the pages' charts read theirs)
+SESSION_API_ENDPOINTS = {"openapi.spec", "api.status_scale_view", "api.overview", "api.project_quarters_view"}
 # What a user whose password an admin reset may still do before choosing a new one.
 PASSWORD_CHANGE_ENDPOINTS = {"web.account", "web.account_password", "web.logout"}
 

@@ -8,6 +8,7 @@ their channels.  Delivery itself is `service.notify`.
 
 from __future__ import annotations
 
+from collections import Counter
 from datetime import date
 
 from sqlalchemy import func, select
@@ -28,8 +29,8 @@ from .domain.alerts import (
     plan_reports,
     reports_owed,
 )
-from .domain.status import NEEDS_ACTION
-from .domain.vocabulary import AlertKind, Channel, Role, TargetKind
+from .domain.status import NEEDS_ACTION, WORST_FIRST
+from .domain.vocabulary import AlertKind, Channel, Role, Status, TargetKind
 from .models import (
     ActualEntry,
     Alert,
@@ -263,12 +264,17 @@ def weekly_summary(session: Session, day: date) -> list[AlertSpec]:
     rows = session.execute(
         select(ProjectStatusRow.status, ProjectStatusRow.budget_lagging).where(ProjectStatusRow.as_of == latest)
     ).all()
-    bad = sum(1 for status, _ in rows if status in NEEDS_ACTION)
+    acting = Counter(status for status, _ in rows if status in NEEDS_ACTION)
+    named = "、".join(
+        f"{Status.label_of(status)} {count}"
+        for status, count in sorted(acting.items(), key=lambda kv: WORST_FIRST.index(kv[0]))
+    )
     budget = sum(1 for _, lagging in rows if lagging)
     overdue = sum(1 for spec in plan_day(session, day) if spec.kind == AlertKind.REPORT_OVERDUE)
     week = f"{day.isocalendar().year}-W{day.isocalendar().week:02d}"
     message = (
-        f"{week} 监控摘要（截至 {latest.isoformat()}）：{len(rows)} 个项目中 {bad} 个存在滞后、未达标或未报送，"
+        f"{week} 监控摘要（截至 {latest.isoformat()}）：{len(rows)} 个项目中 {acting.total()} 个需处理"
+        f"{f'（{named}）' if named else ''}，"
         f"{budget} 个预算执行滞后于序时进度，{overdue} 份季度报告逾期未交"
     )
     return [AlertSpec(AlertKind.DIGEST, "finance", None, None, week, "finance", message, "/overview")]

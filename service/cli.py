@@ -890,18 +890,58 @@ def export() -> None:
 
 @export.command("monitoring")
 @click.option("--year", type=int, required=True, help="budget year")
-@click.option("--as-of", "as_of", required=True, type=click.DateTime(["%Y-%m-%d"]), help="the day the table shows")
+@click.option(
+    "--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="the cut-off day (default: 31 July)"
+)
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="the .xlsx to write")
 def export_monitoring(year: int, as_of, out: Path) -> None:
-    """The in-year monitoring table (per indicator and per project) as of a date."""
-    from .exports.monitoring import build_monitoring_workbook
+    """The official in-year monitoring form (one block per project) and the bureau's summary, as of a day."""
+    from .exports.monitoring import build_monitoring_workbook, default_cutoff
+    from .organisation import unit_names
 
+    settings = current_app.config["PERFTRACK_SETTINGS"]
     with session_scope(_engine()) as session:
         if session.exec(select(Project.id).join(FiscalYear).where(FiscalYear.year == year)).first() is None:
             raise click.ClickException(f"没有 {year} 年度的项目")
-        data = build_monitoring_workbook(session, year, as_of.date(), current_app.config["PERFTRACK_SETTINGS"].status)
+        data = build_monitoring_workbook(
+            session,
+            year,
+            as_of.date() if as_of else default_cutoff(year),
+            settings.status,
+            settings.likelihood_words,
+            unit_names(session, settings),
+        )
     out.write_bytes(data.getvalue())
     click.echo(f"已导出 {out}")
+
+
+@main.command("status")
+@click.option("--year", type=int, required=True, help="budget year")
+@click.option("--as-of", "as_of", type=click.DateTime(["%Y-%m-%d"]), default=None, help="the day (default: today)")
+@click.option("--json", "as_json", is_flag=True, help="print as JSON")
+def status_command(year: int, as_of, as_json: bool) -> None:
+    """The bureau's totals, counts by status and each division's, as of a day (computed, not stored)."""
+    from .monitoring_read import bureau_status
+    from .queries import fiscal_year
+
+    with session_scope(_engine()) as session:
+        found = fiscal_year(session, year)
+        if found is None or found.year != year:
+            raise click.ClickException(f"没有 {year} 年度")
+        day = as_of.date() if as_of else clock.today()
+        summary = bureau_status(session, found, day, current_app.config["PERFTRACK_SETTINGS"].status)
+    if as_json:
+        click.echo(json.dumps(summary, ensure_ascii=False, indent=2, default=str))
+        return
+    bureau = summary["bureau"]
+    click.echo(
+        f"{year} 年度（截至 {summary['as_of']}）：{bureau['projects']} 个项目、{bureau['indicators']} 项指标；"
+        f"预算 {bureau['budget']} 万元，执行 {bureau['spent']} 万元，执行率 {bureau['execution_rate']}%，"
+        f"序时进度 {bureau['expected_rate']}%"
+    )
+    for division in summary["divisions"]:
+        statuses = "，".join(f"{summary['statuses'][s]} {n}" for s, n in division["project_statuses"].items())
+        click.echo(f"  {division['division']}：执行率 {division['execution_rate']}%；项目 {statuses}")
 
 
 @export.command("self-evaluation")
@@ -1186,6 +1226,34 @@ def actuals_import(path: Path, username: str | None, submit: bool, as_json: bool
         )
     if not summary:
         click.echo("文件中没有需要填报的行")
+
+
+@main.group()
+def payments() -> None:
+    """Treasury payment records (execution by month)."""
+
+
+@payments.command("import")
+@click.argument("path", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--as", "username", default=None, help="who loads the file (recorded); default: cli")
+@click.option("--json", "as_json", is_flag=True, help="print the summary as JSON")
+def payments_import(path: Path, username: str | None, as_json: bool) -> None:
+    """Load payments (CSV or .xlsx: "项目编号,支付日期|月份,金额（万元）|金额（元）"): all or nothing; a file
+    loaded again adds nothing."""
+    from .payments import PaymentError, import_payments
+
+    try:
+        with session_scope(_engine()) as session:
+            summary = import_payments(
+                session,
+                path.read_bytes(),
+                path.name,
+                username or "cli",
+                current_app.config["PERFTRACK_SETTINGS"].redis_url,
+            )
+    except PaymentError as exc:
+        _refuse(as_json, "rejected", exc.message, exc.problems)
+    click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) if as_json else summary.message)
 
 
 def _redis_url() -> str:

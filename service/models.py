@@ -19,6 +19,7 @@ from .domain.vocabulary import FindingState, ReportState, RunKind, RunState
 SQLModel.metadata = MetaData(naming_convention=NAMING_CONVENTION)
 
 MONEY = Numeric(14, 2)
+YUAN = Numeric(16, 2)  # a payment in 元 (below 10^11 like every number, with the cents)
 TARGET_NUMBER = Numeric(20, 4)
 
 
@@ -418,7 +419,41 @@ class ProjectStatusRow(SQLModel, table=True):
     execution_rate: Decimal | None = Field(default=None, sa_column=Column(Numeric(8, 2)))
     expected_rate: Decimal | None = Field(default=None, sa_column=Column(Numeric(8, 2)))
     budget_lagging: bool = False
+    spent_through: date | None = Field(default=None, sa_column=Column(Date))  # the month- or quarter-end spent covers
+    spend_source: str = Field(default="", max_length=8)  # SpendSource: payments | report ("" when none)
     computed_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class PaymentBatch(SQLModel, table=True):
+    """One payment file loaded (only files that added something are recorded)."""
+
+    __tablename__ = "payment_batch"
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year_id: int = Field(foreign_key="fiscal_year.id", index=True)
+    file_name: str = Field(max_length=255)
+    sha256: str = Field(max_length=64)
+    rows: int
+    added: int
+    actor: str = Field(max_length=100)
+    created_at: datetime = Field(default_factory=_now, sa_column=_created())
+
+
+class Payment(SQLModel, table=True):
+    """A treasury payment (or a month's total) of a project, in 元.  A record is its project, day, kind,
+    amount and occurrence (the nth equal one in its file), so loading a file again adds nothing."""
+
+    __tablename__ = "payment"
+    __table_args__ = (
+        UniqueConstraint("project_id", "paid_on", "by_month", "amount", "occurrence", name="uq_payment_record"),
+        Index("ix_payment_project_paid_on", "project_id", "paid_on"),
+    )
+    id: int | None = Field(default=None, primary_key=True)
+    project_id: int = Field(foreign_key="project.id")
+    paid_on: date = Field(sa_column=Column(Date, nullable=False))
+    by_month: bool = False
+    amount: Decimal = Field(sa_column=Column(YUAN, nullable=False))
+    occurrence: int = 1
+    batch_id: int = Field(foreign_key="payment_batch.id", index=True)
 
 
 class OutboxItem(SQLModel, table=True):

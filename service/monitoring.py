@@ -8,6 +8,7 @@ by `service.domain.status`, rows replaced with one DELETE and one multi-row INSE
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
 
@@ -16,11 +17,13 @@ from sqlmodel import Session
 
 from .clock import clock
 from .domain.alerts import AlertSpec
-from .domain.status import StatusSettings, budget_execution, indicator_status, roll_up
+from .domain.status import StatusSettings, indicator_status, roll_up
 from .domain.vocabulary import AlertKind, Status
+from .execution import project_execution, quarters_ended
 from .models import FiscalYear, Indicator, IndicatorStatusRow, Project, ProjectStatusRow
+from .payments import year_has_payments
 from .stored_targets import TARGET_COLUMNS, target_of_columns
-from .submitted import latest_spend, latest_values, submitted_reports
+from .submitted import latest_values, submitted_reports
 
 BATCH_PROJECTS = 2000
 
@@ -32,15 +35,25 @@ class SweepResult:
     counts: dict[str, int]
 
 
-def sweep(
+@dataclass
+class StatusBatch:
+    """The statuses of a batch of projects as of a day, as rows of the status tables."""
+
+    project_ids: list[int]
+    indicator_rows: list[dict]
+    project_rows: list[dict]
+
+
+def compute_statuses(
     session: Session,
     year: int,
-    as_of: date | None = None,
+    as_of: date,
     settings: StatusSettings | None = None,
     project_ids: list[int] | None = None,
-) -> SweepResult:
-    """Compute and store the statuses of YEAR (or of PROJECT_IDS) as of AS_OF (default: today)."""
-    as_of = as_of or clock.today()
+) -> Iterator[StatusBatch]:
+    """The statuses of YEAR (or of PROJECT_IDS) as of AS_OF, batch by batch, without storing them: what the
+    sweep stores and what the monitoring workbook and `perftrack status` show for any day.  Values come from
+    the latest submitted report of a quarter ended by AS_OF."""
     fiscal_year = session.execute(select(FiscalYear).where(FiscalYear.year == year)).scalar_one()
     settings = settings or StatusSettings()
     settings = StatusSettings(
@@ -54,22 +67,41 @@ def sweep(
     if project_ids is not None:
         query = query.where(Project.id.in_(project_ids))
     projects = session.execute(query.order_by(Project.id)).all()
-    counts: dict[str, int] = {}
-    total = 0
     reports = submitted_reports(session, fiscal_year.id)
+    with_payments = year_has_payments(session, fiscal_year.id)
     for start in range(0, len(projects), BATCH_PROJECTS):
         batch = projects[start : start + BATCH_PROJECTS]
-        total += _sweep_batch(session, fiscal_year, reports, batch, as_of, settings, counts)
-    return SweepResult(total, len(projects), counts)
+        yield _compute_batch(session, fiscal_year, reports, batch, as_of, settings, with_payments)
 
 
-def _sweep_batch(session, fiscal_year, reports, projects, as_of, settings, counts) -> int:
+def sweep(
+    session: Session,
+    year: int,
+    as_of: date | None = None,
+    settings: StatusSettings | None = None,
+    project_ids: list[int] | None = None,
+) -> SweepResult:
+    """Compute and store the statuses of YEAR (or of PROJECT_IDS) as of AS_OF (default: today)."""
+    as_of = as_of or clock.today()
+    counts: dict[str, int] = {}
+    indicators = projects = 0
+    for batch in compute_statuses(session, year, as_of, settings, project_ids):
+        for row in batch.indicator_rows:
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        indicators += len(batch.indicator_rows)
+        projects += len(batch.project_rows)
+        _store(session, batch, as_of)
+    return SweepResult(indicators, projects, counts)
+
+
+def _compute_batch(session, fiscal_year, reports, projects, as_of, settings, with_payments) -> StatusBatch:
     ids = [p.id for p in projects]
     targets = session.execute(
         select(Indicator.id, Indicator.project_id, *TARGET_COLUMNS).where(Indicator.project_id.in_(ids))
     ).all()
-    latest = latest_values(session, reports, ids, [t[0] for t in targets])
-    spend = latest_spend(session, reports, ids)
+    last_quarter = quarters_ended(fiscal_year.year, as_of)
+    latest = latest_values(session, reports, ids, [t[0] for t in targets], last_quarter)
+    executions = project_execution(session, fiscal_year, list(projects), reports, as_of, settings, with_payments)
     now = clock.now()
     indicator_rows, by_project = [], {}
     for row in targets:
@@ -77,7 +109,6 @@ def _sweep_batch(session, fiscal_year, reports, projects, as_of, settings, count
         result = indicator_status(
             target_of_columns(row[2:]), fiscal_year.year, as_of, latest.get(indicator_id), settings
         )
-        counts[result.status] = counts.get(result.status, 0) + 1
         by_project.setdefault(project_id, []).append(result.status)
         indicator_rows.append(
             {
@@ -93,36 +124,41 @@ def _sweep_batch(session, fiscal_year, reports, projects, as_of, settings, count
             }
         )
     project_rows = []
-    for project_id, budget in projects:
-        reported = spend.get(project_id)
-        spent, adjusted = (reported.spent, reported.budget) if reported else (None, None)
+    for project_id, _budget in projects:
         rollup = roll_up(by_project.get(project_id, []))
-        execution = budget_execution(spent, adjusted or budget, fiscal_year.year, as_of, settings)
+        spend = executions[project_id]
         project_rows.append(
             {
                 "project_id": project_id,
                 "as_of": as_of,
                 "status": rollup.status,
                 "counts": rollup.counts,
-                "spent": spent,
-                "budget": adjusted or budget,
-                "execution_rate": execution.rate,
-                "expected_rate": execution.expected_rate,
-                "budget_lagging": execution.lagging,
+                "spent": spend.spent,
+                "budget": spend.budget,
+                "execution_rate": spend.execution.rate,
+                "expected_rate": spend.execution.expected_rate,
+                "budget_lagging": spend.execution.lagging,
+                "spent_through": spend.through,
+                "spend_source": spend.source,
                 "computed_at": now,
             }
         )
+    return StatusBatch(ids, indicator_rows, project_rows)
+
+
+def _store(session: Session, batch: StatusBatch, as_of: date) -> None:
+    """Replace the day's rows of the batch's projects: one DELETE and one multi-row INSERT per table."""
+    ids = batch.project_ids
     session.execute(
         delete(IndicatorStatusRow).where(IndicatorStatusRow.as_of == as_of, IndicatorStatusRow.project_id.in_(ids))
     )
     session.execute(
         delete(ProjectStatusRow).where(ProjectStatusRow.as_of == as_of, ProjectStatusRow.project_id.in_(ids))
     )
-    if indicator_rows:
-        session.execute(IndicatorStatusRow.__table__.insert(), indicator_rows)  # Core: one executemany
-    if project_rows:
-        session.execute(ProjectStatusRow.__table__.insert(), project_rows)
-    return len(indicator_rows)
+    if batch.indicator_rows:
+        session.execute(IndicatorStatusRow.__table__.insert(), batch.indicator_rows)  # Core: one executemany
+    if batch.project_rows:
+        session.execute(ProjectStatusRow.__table__.insert(), batch.project_rows)
 
 
 def recompute_project(
@@ -174,7 +210,7 @@ def lagging_alerts(session: Session, project_ids: list[int], as_of: date) -> lis
                     None,
                     step,
                     "lagging",
-                    f"「{name}」（{code}）进度滞后于序时进度，请分析原因并采取措施",
+                    f"「{name}」（{code}）状态为「{Status.LAGGING.label}」：低于序时进度，请分析原因并采取措施",
                     f"/indicators/{code}",
                 )
             )

@@ -22,6 +22,7 @@ class ProjectFilter:
     division: str | None = None  # division code
     funding_level: str | None = None
     has_findings: bool | None = None  # open findings of severity warning or error
+    search: str | None = None  # a part of the project's name or code
 
 
 def years(session: Session) -> list[int]:
@@ -68,6 +69,11 @@ def list_projects(session: Session, flt: ProjectFilter) -> list[dict]:
         query = query.where(Division.code == flt.division)
     if flt.funding_level:
         query = query.where(Project.funding_level == (None if flt.funding_level == "未注明" else flt.funding_level))
+    if flt.search:
+        words = flt.search.strip()[:100]
+        query = query.where(
+            Project.name.contains(words, autoescape=True) | Project.code.contains(words, autoescape=True)
+        )
     rows = session.exec(query.order_by(Project.code)).all()
     ids = [p.id for p, _, _ in rows]
     indicator_counts = (

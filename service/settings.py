@@ -61,6 +61,8 @@ class Settings:
     # organisation's (organisation.unit_names); a name only read from a header line gives way to them
     department: str = ""
     budget_unit: str = ""
+    # PERFTRACK_LIKELIHOOD_WORDS: 完成目标可能性 on the 执行监控表, for 确定能 / 有可能 / 不可能 (central wording)
+    likelihood_words: tuple[str, str, str] = ("确定能", "有可能", "完全不可能")
 
     @property
     def zone(self) -> ZoneInfo:
@@ -134,6 +136,15 @@ def _status_settings(env: dict) -> StatusSettings:
     return StatusSettings(
         progress_mode=mode, at_risk_tolerance=tolerance, due_soon_days=due_soon, budget_lag_points=lag_points
     )
+
+
+def _likelihood_words(env: dict) -> tuple[str, str, str]:
+    """The three words of 完成目标可能性 on the 执行监控表 (some regions write 不可能 for 完全不可能)."""
+    text = env.get("PERFTRACK_LIKELIHOOD_WORDS", "确定能,有可能,完全不可能")
+    words = [w.strip() for w in text.replace("，", ",").split(",")]
+    if len(words) != 3 or not all(words):
+        raise SettingsError(f"PERFTRACK_LIKELIHOOD_WORDS 应为逗号分隔的三个词（确定能,有可能,完全不可能）：{text!r}")
+    return words[0], words[1], words[2]
 
 
 def _scoring_policy(env: dict) -> dict | None:
@@ -214,6 +225,7 @@ def load_settings(env: dict | None = None) -> Settings:
         scoring_policy=_scoring_policy(env),
         department=env.get("PERFTRACK_DEPARTMENT", "").strip(),
         budget_unit=env.get("PERFTRACK_BUDGET_UNIT", "").strip(),
+        likelihood_words=_likelihood_words(env),
         base_url=env.get("PERFTRACK_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         smtp_host=env.get("SMTP_HOST") or None,
         smtp_port=smtp_port,

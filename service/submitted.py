@@ -8,11 +8,11 @@ reports once (`submitted_reports`), then one query for values and one for spend 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlalchemy import select
 from sqlmodel import Session
 
-from .domain.actuals import Spend
 from .domain.status import Reported
 from .models import ActualEntry, Indicator, Report, SpendEntry
 
@@ -37,9 +37,14 @@ def submitted_reports(session: Session, year_id: int) -> SubmittedReports:
 
 
 def latest_values(
-    session: Session, reports: SubmittedReports, project_ids: list[int], indicator_ids: list[int]
+    session: Session,
+    reports: SubmittedReports,
+    project_ids: list[int],
+    indicator_ids: list[int],
+    last_quarter: int = 4,
 ) -> dict[int, Reported]:
-    """The value of each indicator (of PROJECT_IDS; INDICATOR_IDS are theirs) in its latest submitted quarter."""
+    """The value of each indicator (of PROJECT_IDS; INDICATOR_IDS are theirs) in its latest submitted quarter
+    up to LAST_QUARTER."""
     columns = (
         ActualEntry.indicator_id,
         ActualEntry.report_id,
@@ -48,6 +53,7 @@ def latest_values(
         ActualEntry.done_on,
         ActualEntry.likelihood,
         ActualEntry.progress,
+        ActualEntry.expected_on,
     )
     if len(indicator_ids) <= SMALL_BATCH:  # by indicator id: the planner cannot wander off to the year's reports
         query = select(*columns).where(ActualEntry.indicator_id.in_(indicator_ids))
@@ -57,32 +63,47 @@ def latest_values(
             .join(Indicator, Indicator.id == ActualEntry.indicator_id)
             .where(Indicator.project_id.in_(project_ids))
         )
-    quarters = reports.quarters
+    quarters = {rid: q for rid, q in reports.quarters.items() if q <= last_quarter}
     rows = session.execute(query.where(ActualEntry.is_current.is_(True))).all()
     latest: dict[int, Reported] = {}
-    for indicator_id, report_id, number, done, done_on, likelihood, progress in sorted(
+    for indicator_id, report_id, number, done, done_on, likelihood, progress, expected_on in sorted(
         (r for r in rows if r[1] in quarters), key=lambda r: quarters[r[1]]
     ):  # r[1]: the report id
-        latest[indicator_id] = Reported(quarters[report_id], number, done, done_on, likelihood, progress)  # later wins
+        latest[indicator_id] = Reported(
+            quarters[report_id], number, done, done_on, likelihood, progress, expected_on
+        )  # later wins
     return latest
 
 
-def latest_spend(session: Session, reports: SubmittedReports, project_ids: list[int]) -> dict[int, Spend]:
+@dataclass(frozen=True)
+class ReportedSpend:
+    """A project's latest submitted spend (and the quarter it was reported for) and budget adjustment."""
+
+    spent: Decimal | None
+    budget: Decimal | None
+    quarter: int | None  # the quarter SPENT was reported for
+
+
+def latest_spend(
+    session: Session, reports: SubmittedReports, project_ids: list[int], last_quarter: int = 4
+) -> dict[int, ReportedSpend]:
     """Per project: the latest submitted spend, and the latest submitted budget adjustment (each may
-    come from an earlier quarter than the other)."""
-    quarters = reports.quarters
+    come from an earlier quarter than the other), from quarters up to LAST_QUARTER."""
+    quarters = {rid: q for rid, q in reports.quarters.items() if q <= last_quarter}
     rows = session.execute(
         select(SpendEntry.project_id, SpendEntry.report_id, SpendEntry.spent, SpendEntry.budget).where(
             SpendEntry.project_id.in_(project_ids), SpendEntry.is_current.is_(True)
         )
     ).all()
-    spend: dict[int, Spend] = {}
-    for project_id, _report_id, spent, budget in sorted(
+    spend: dict[int, ReportedSpend] = {}
+    for project_id, report_id, spent, budget in sorted(
         (r for r in rows if r[1] in quarters), key=lambda r: quarters[r[1]]
     ):
         before = spend.get(project_id)
+        quarter: int | None = quarters[report_id]
         if before is not None:
-            spent = spent if spent is not None else before.spent
+            if spent is None:
+                spent, quarter = before.spent, before.quarter
             budget = budget if budget is not None else before.budget
-        spend[project_id] = Spend(spent, budget)
+        spend[project_id] = ReportedSpend(spent, budget, quarter if spent is not None else None)
     return spend

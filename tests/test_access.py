@@ -23,6 +23,7 @@ from service.reporting.reports import load_scope
 POLICY = {
     "web.login": "public",
     "web.static": "public",
+    "web.status_css": "public",
     "openapi.spec": "login",
     "web.logout": "login",
     "web.account": "login",
@@ -36,6 +37,9 @@ POLICY = {
     "web.notification_settings": "login",
     "api.inbox": "login",
     "api.project_status": "view",
+    "api.status_scale_view": "read",
+    "api.overview": "read",
+    "api.project_quarters_view": "view",
     "web.overview": "read",
     "web.deliveries": "read",
     "web.index": "read",
@@ -81,6 +85,8 @@ POLICY = {
     "web.division_prefix": "targets",
     "api.upload_import": "targets",
     "api.findings": "targets",
+    "web.payments": "targets",  # import_payments: admin and finance, as targets
+    "web.monitoring_form": "audit",  # export_monitoring: admin, finance and the auditor
     "web.period_lock": "lock",
     "web.period_lock_confirm": "lock",
     "web.period_reopen": "lock",
@@ -192,7 +198,7 @@ def urls(app):
     for rule in app.url_map.iter_rules():
         args = (
             dict(values, code=project_code)
-            if rule.endpoint in ("web.project", "api.project", "api.project_status")
+            if rule.endpoint in ("web.project", "api.project", "api.project_status", "api.project_quarters_view")
             or rule.endpoint.startswith("web.evaluation_")
             else values
         )

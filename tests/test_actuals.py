@@ -188,7 +188,7 @@ def test_completeness_is_checked_on_submit_only():
     missing = [str(m) for m in missing_for_submit(make_target(), reading)]
     assert missing == [
         "完成可能性：请选择完成可能性",
-        "偏差原因类别：进度严重滞后，请选择偏差原因类别",
+        "偏差原因类别：状态为「滞后」，请选择偏差原因类别",
         "偏差原因分析：请填写偏差原因分析",
         "改进措施：请填写改进措施",
     ]

@@ -70,3 +70,38 @@ def test_self_evaluation_pages_and_print_layout(live_app, live_server, browser):
     finance.emulate_media(media="print")
     assert not finance.locator("header").is_visible() and not finance.locator(".review-tools").first.is_visible()
     finance.screenshot(path=str(ARTIFACTS / "evaluation-03-print.png"), full_page=True)
+
+
+PAGES = [("overview", "/overview"), ("project", "/projects/2025-001"), ("indicator", "/indicators/2025-001.01")]
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_overview_project_and_indicator_with_charts_at_desk_and_phone_width(live_app, live_server, browser, width):
+    """The charts draw (from the API's JSON, with the domain's colours), every chart has its table, and the
+    page itself never scrolls sideways nor lets the header cover the title, at 1440 px and at 390 px."""
+    clock.set_today(DEMO_TODAY)
+    with session_scope(live_app.extensions["perftrack.engine"]) as session:
+        monitor_demo_day(session)
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda error: errors.append(str(error)))
+    log_in(page, live_server, "caiwu")
+    for name, path in PAGES:
+        page.goto(f"{live_server}{path}")
+        charts = page.locator("[data-chart]")
+        assert charts.count() >= 1, name
+        for index in range(charts.count()):
+            chart = charts.nth(index)
+            chart.scroll_into_view_if_needed()
+            page.wait_for_function("el => el.dataset.drawn === '1'", arg=chart.element_handle(), timeout=10000)
+            assert chart.locator("canvas").count() >= 1
+        assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, width)
+        header = page.locator("header").bounding_box()
+        title = page.locator("h1").bounding_box()
+        assert header["y"] + header["height"] <= title["y"], (name, width)  # nothing overlaps the title
+        page.evaluate("window.scrollTo(0, 0)")
+        page.screenshot(path=str(ARTIFACTS / f"monitoring-charts-{name}-{width}.png"), full_page=True)
+    assert errors == []
+    assert page.locator("#spend-quarters").count() == 0  # the indicator page: its table is the history
+    context.close()

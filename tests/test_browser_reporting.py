@@ -45,8 +45,8 @@ def test_report_submit_return_fix_accept(live_app, live_server, browser):
     log_in(reporter, live_server, "xxh")
     reporter.goto(report_url)
     row(reporter, CODE).locator(f"input[name='v-{CODE}']").fill("1")
-    row(reporter, CODE).locator(".light.red").wait_for()  # 1 of 2.5 expected by now: behind
-    assert "严重滞后" in row(reporter, CODE).inner_text()
+    row(reporter, CODE).locator(".light.behind[data-status=lagging]").wait_for()  # 1 of 2.5 expected by now: behind
+    assert "滞后" in row(reporter, CODE).locator(".light-label").inner_text()
     row(reporter, RATE).locator(f"input[name='v-{RATE}']").fill("120")
     row(reporter, RATE).locator(".field-error.live:has-text('不能超过 100%')").wait_for()
     shot(reporter, "reporting-01-live-checks")

@@ -108,7 +108,8 @@ def test_formula_looking_and_control_character_text_through_every_export(hostile
     assert any(value.startswith(progress) for value in cells)
 
     cells = _texts(monitoring)  # the monitoring table
-    assert {name, indicator_name, progress, cause, measure} <= set(cells["指标"]) and name in cells["预算执行"]
+    assert {name, indicator_name, progress, cause, measure} <= set(cells["指标"]) and name in cells["项目状态"]
+    assert indicator_name in cells["执行监控表"] and any(c.startswith(name) for c in cells["执行监控表"])
 
     cells = _texts(self_evaluation)  # summary, findings sheet and the 自评表 form
     assert name in cells["汇总"] and name in cells["2025-001"]

@@ -9,8 +9,9 @@ import pytest
 
 from service.domain.periods import Period, PeriodError, current_period, periods_of
 from service.domain.progress import expected_by, needs_explanation, status_light
+from service.domain.status import StatusSettings
 from service.domain.targets import Target
-from service.domain.vocabulary import Measure
+from service.domain.vocabulary import Measure, Status
 
 
 def make_target(
@@ -67,30 +68,52 @@ def test_expected_by_is_linear_for_cumulative_targets():
 
 
 @pytest.mark.parametrize(
-    "number, light", [("50", "green"), ("60", "green"), ("40", "yellow"), ("39", "red"), ("0", "red")]
+    "number, status, tone",
+    [
+        ("100", "achieved", "good"),
+        ("50", "on_track", "good"),
+        ("60", "on_track", "good"),
+        ("45", "at_risk", "watch"),
+        ("44", "lagging", "behind"),
+        ("0", "lagging", "behind"),
+    ],
 )
-def test_light_against_expected_progress(number, light):
-    assert status_light(make_target(), Period(2025, 2), number=Decimal(number)).code == light
+def test_light_is_the_status_at_the_period_end(number, status, tone):
+    """The form's light is the status engine's status at the period's end: one vocabulary, one threshold
+    (within 10% below 序时进度: 有风险), one colour scale."""
+    light = status_light(make_target(), Period(2025, 2), number=Decimal(number))
+    assert (light.status, light.code, light.label) == (status, tone, Status(status).label)
 
 
 def test_light_for_ceilings_rates_deadlines_and_statements():
+    def seen(target, period, **value):
+        return status_light(target, Period(2025, period), **value).status
+
     cost = make_target(unit="万元", comparator="<=", value="20", direction="lower_better")
-    assert status_light(cost, Period(2025, 2), number=Decimal("20")).code == "green"
-    assert status_light(cost, Period(2025, 2), number=Decimal("23")).code == "yellow"
-    assert status_light(cost, Period(2025, 2), number=Decimal("30")).code == "red"
+    assert seen(cost, 2, number=Decimal("20")) == "achieved"
+    assert seen(cost, 2, number=Decimal("22")) == "at_risk"
+    assert seen(cost, 2, number=Decimal("23")) == "not_met"
     rate = make_target(unit="%", value="95", name="验收合格率", level2="质量指标")
-    assert status_light(rate, Period(2025, 1), number=Decimal("96")).code == "green"
-    assert status_light(rate, Period(2025, 1), number=Decimal("80")).code == "yellow"
+    assert seen(rate, 1, number=Decimal("96")) == "achieved"
+    assert seen(rate, 1, number=Decimal("80")) == "not_met"
     due = make_target(kind="deadline", value=None, due=date(2025, 6, 30), direction="on_or_before")
-    assert status_light(due, Period(2025, 1), done=False, expected_on=date(2025, 6, 1)).code == "green"
-    assert status_light(due, Period(2025, 1), done=False, expected_on=date(2025, 8, 1)).code == "red"
-    assert status_light(due, Period(2025, 3), done=False).code == "red"
-    assert status_light(due, Period(2025, 3), done=True, done_on=date(2025, 7, 2)).code == "yellow"
-    assert status_light(due, Period(2025, 2), done=True, done_on=date(2025, 6, 2)).code == "green"
-    assert status_light(due, Period(2025, 2)).code == "none"
+    assert seen(due, 1, done=False, expected_on=date(2025, 6, 1)) == "pending"
+    assert seen(due, 1, done=False, expected_on=date(2025, 8, 1)) == "at_risk"
+    assert status_light(due, Period(2025, 1), done=False, expected_on=date(2025, 8, 1)).detail == (
+        "预计 2025-08-01，截止 2025-06-30"
+    )
+    assert seen(due, 3, done=False) == "overdue"
+    assert seen(due, 3, done=True, done_on=date(2025, 7, 2)) == "done_late"
+    assert seen(due, 2, done=True, done_on=date(2025, 6, 2)) == "done"
+    assert status_light(due, Period(2025, 2)).code == "neutral" and status_light(due, Period(2025, 2)).status == ""
     words = make_target(kind="qualitative", value=None)
-    assert status_light(words, Period(2025, 1), has_statement=True, likelihood="不可能").code == "red"
-    assert status_light(words, Period(2025, 1)).code == "none"
+    assert seen(words, 1, has_statement=True, likelihood="不可能") == "judged"
+    assert status_light(words, Period(2025, 1)).label == "未填写"
+
+
+def test_the_form_light_follows_the_regional_threshold():
+    loose = StatusSettings(at_risk_tolerance=Decimal("0.25"))
+    assert status_light(make_target(), Period(2025, 2), number=Decimal("40"), settings=loose).status == "at_risk"
 
 
 def test_explanations_are_needed_when_behind_or_uncertain():
@@ -98,3 +121,5 @@ def test_explanations_are_needed_when_behind_or_uncertain():
     behind = status_light(make_target(), Period(2025, 2), number=Decimal("30"))
     assert not needs_explanation(on_track, "确定能")
     assert needs_explanation(on_track, "有可能") and needs_explanation(behind, "确定能")
+    words = status_light(make_target(kind="qualitative", value=None), Period(2025, 1), has_statement=True)
+    assert not needs_explanation(words, "确定能") and needs_explanation(words, "不可能")

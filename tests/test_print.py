@@ -251,29 +251,31 @@ def test_a_short_form_fits_one_portrait_page_and_a_longer_one_continues_cleanly(
     assert not any("总分" in page.text() or "说明：" in page.text() for page in thirty[:-1])
 
 
-def test_the_monitoring_table_prints_landscape_with_headers_on_every_page(printed):
+def test_the_monitoring_form_prints_landscape_each_project_from_a_new_page(printed):
     pages = printed["monitoring-2025-07-31"]
-    indicators = _sheet_pages(pages, "指标")
-    budget = _sheet_pages(pages, "预算执行")
-    assert len(indicators) + len(budget) == len(pages) and all(page.landscape for page in pages)
-    assert len(pages) <= 2 * 62  # at most two pages per project
+    summary, projects, form, indicators = (_sheet_pages(pages, n) for n in ("汇总", "项目状态", "执行监控表", "指标"))
+    assert len(summary) + len(projects) + len(form) + len(indicators) == len(pages)
+    assert all(page.landscape for page in pages)
+    assert len(summary) == 1 and "全局合计" in summary[0].text() and "状态颜色说明" in summary[0].text()
+    assert all("各项目状态与预算执行" in page.text() and "项目名称" in page.text() for page in projects)
+    starts: dict[str, list[int]] = {}
+    for number, page in enumerate(form):
+        text = page.text()
+        assert "截至 2025-07-31（1–7月）" in text  # the footer
+        for code in re.findall(r"（(2025-\d{3})）", text):
+            starts.setdefault(code, []).append(number)
+    assert len(starts) == 62 and all(len(found) == 1 for found in starts.values())  # each block's header once
+    blocks = sorted(found[0] for found in starts.values())
+    lengths = [later - earlier for earlier, later in zip(blocks, [*blocks[1:], len(form)], strict=True)]
+    assert max(lengths) <= 3 and lengths.count(1) >= 15  # most fit one or two pages; 30 long-named indicators three
+    assert all("项目支出绩效目标执行监控表" in form[start].text() for start in blocks)  # a block starts a page
+    assert min(form[start].smallest_body_pt() for start in blocks) >= 8.4
     for page in indicators:
         text = page.text()
-        assert (
-            "绩效运行监控表（截至" in text
-            and "三级指标" in text
-            and "偏差原因分析" in text
-            and "截至 2025-07-31" in text
-        )
+        assert "绩效指标执行情况（截至" in text and "三级指标" in text and "偏差原因分析" in text
     codes = [w.text for page in indicators for w in page.words if re.fullmatch(r"2025-\d{3}\.\d{2}", w.text)]
     assert len(codes) == len(set(codes)) == 482  # every indicator printed once, none clipped away
-    projects = {}
-    for number, page in enumerate(indicators):
-        for code in {w.text for w in page.words if re.fullmatch(r"2025-\d{3}", w.text)}:
-            projects.setdefault(code, []).append(number)
-    assert len(projects) == 62 and all(len(numbers) <= 2 for numbers in projects.values())
     assert min(page.smallest_body_pt() for page in indicators) >= 8.9
-    assert all("项目名称" in page.text() for page in budget)
 
 
 def test_the_other_exports_print_one_page_wide_with_their_headers(printed):

@@ -53,7 +53,7 @@ def test_read_write_with_etag_and_idempotence(client_as, app):
     assert stale.status_code == 412 and "已被他人修改" in stale.get_json()["message"]
     assert _put(api, {"actuals": [{"indicator": CODE, "value": "4"}]}, None).status_code == 428
     value = next(a for a in api.get(URL).get_json()["actuals"] if a["indicator"] == CODE)
-    assert (value["value"], value["light"]["code"]) == ("3", "green")
+    assert (value["value"], value["light"]["code"], value["light"]["status"]) == ("3", "good", "on_track")
 
 
 @pytest.mark.parametrize(

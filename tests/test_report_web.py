@@ -46,9 +46,10 @@ def test_preview_gives_the_light_and_errors_as_the_user_types(client_as):
     clock.set_today(date(2025, 7, 3))
     xxh = client_as("xxh")
     behind = xxh.post("/reports/XXH/2025Q2/preview", data={"code": CODE, f"v-{CODE}": "1"}).get_json()
-    assert behind["light"]["code"] == "red" and behind["needs_explanation"]
+    assert behind["light"] == {"code": "behind", "label": "滞后", "detail": "序时目标 2.5项", "status": "lagging"}
+    assert behind["needs_explanation"]
     fine = xxh.post("/reports/XXH/2025Q2/preview", data={"code": CODE, f"v-{CODE}": "3", f"l-{CODE}": "确定能"})
-    assert fine.get_json()["light"]["code"] == "green" and fine.get_json()["missing"] == []
+    assert fine.get_json()["light"]["status"] == "on_track" and fine.get_json()["missing"] == []
     wrong = xxh.post("/reports/XXH/2025Q2/preview", data={"code": "2025-001.02", "v-2025-001.02": "130"}).get_json()
     assert wrong["errors"] == [{"field": "value", "message": "实际完成值：「验收合格率」是比率，不能超过 100%"}]
 

@@ -8,14 +8,20 @@ from decimal import Decimal
 import pytest
 
 from service.domain.status import (
+    PROJECT_STATUSES,
+    STATUS_TONE,
+    TONE_COLOURS,
     Reported,
     StatusSettings,
     budget_execution,
+    contrast_ratio,
     elapsed_share,
     indicator_status,
     last_due_period,
     roll_up,
+    status_scale,
 )
+from service.domain.vocabulary import Status, Tone
 
 from .test_periods_progress import make_target
 
@@ -57,11 +63,25 @@ def test_projection_missed_and_tolerance_setting():
 def test_latest_value_targets_and_not_reported():
     rate = make_target(unit="%", value="95", name="验收合格率")
     assert status(rate, date(2025, 7, 15), Reported(2, Decimal("96"))).status == "achieved"
-    assert status(rate, date(2025, 7, 15), Reported(2, Decimal("90"))).status == "not_met"
+    assert status(rate, date(2025, 7, 15), Reported(2, Decimal("90"))).status == "at_risk"  # within 10% of 95
+    assert status(rate, date(2025, 7, 15), Reported(2, Decimal("85"))).status == "not_met"
     assert status(rate, date(2025, 7, 15), Reported(1, Decimal("96"))).status == "not_reported"  # Q2 was due
     assert status(rate, date(2025, 7, 5), Reported(1, Decimal("96"))).status == "achieved"  # not yet due
     ceiling = make_target(kind="duration", comparator="<", value="24", unit="小时", direction="lower_better")
-    assert status(ceiling, date(2025, 7, 15), Reported(2, Decimal("24"))).status == "not_met"
+    assert status(ceiling, date(2025, 7, 15), Reported(2, Decimal("24"))).status == "at_risk"  # `<`: 24 is over
+    assert status(ceiling, date(2025, 7, 15), Reported(2, Decimal("27"))).status == "not_met"  # beyond 10% over
+    assert status(ceiling, date(2026, 1, 20), Reported(4, Decimal("25"))).status == "missed"
+
+
+def test_issue_example_one_status_for_95_against_100():
+    """2025-001.03 at 95% against ≥100%: the form said a yellow 滞后, the overview 未达标; now both say 有风险."""
+    from service.domain.periods import Period
+    from service.domain.progress import status_light
+
+    target = make_target(unit="%", value="100", name="完成率")
+    light = status_light(target, Period(2025, 2), number=Decimal("95"))
+    stored = status(target, date(2025, 7, 15), Reported(2, Decimal("95")))
+    assert light.status == stored.status == "at_risk" and light.label == "有风险" and light.code == "watch"
 
 
 def test_deadline_statuses():
@@ -72,11 +92,39 @@ def test_deadline_statuses():
     assert status(due, date(2025, 10, 2), Reported(3, done=True, done_on=date(2025, 9, 20))).status == "done"
     assert status(due, date(2025, 10, 2), Reported(3, done=True, done_on=date(2025, 10, 1))).status == "done_late"
     assert status(due, date(2025, 9, 1), None, due_soon_days=10).status == "not_reported"
+    late = Reported(2, done=False, expected_on=date(2025, 10, 15))
+    assert status(due, date(2025, 7, 15), late).status == "at_risk"  # the division expects it after the due date
 
 
 def test_roll_up_and_budget_execution():
     rollup = roll_up(["achieved", "lagging", "on_track", "lagging"])
     assert rollup.status == "lagging" and rollup.counts == {"achieved": 1, "lagging": 2, "on_track": 1}
+
+
+def test_a_project_status_is_never_not_yet_due_or_qualitative():
+    """Not-yet-due and qualitative indicators are counted apart; a deadline due soon is on track, one done is
+    achieved; a project with nothing else to go by is on track."""
+    mixed = roll_up(["pending", "judged", "judged", "achieved"])
+    assert mixed.status == "achieved" and (mixed.not_due, mixed.qualitative) == (1, 2)
+    assert roll_up(["pending", "judged"]).status == "on_track"
+    assert roll_up(["due_soon", "done", "judged"]).status == "on_track"
+    assert roll_up(["done_late", "done"]).status == "achieved"
+    assert roll_up(["at_risk", "pending"]).status == "at_risk"
+    assert {roll_up([s]).status for s in Status} <= set(PROJECT_STATUSES)
+
+
+def test_one_colour_scale_with_labels_and_aa_contrast():
+    """Every status has a tone; every tone's text meets WCAG AA (4.5:1) on its colour, and the colour stands
+    out from a white page (3:1, graphics)."""
+    assert set(STATUS_TONE) == set(Status) and set(TONE_COLOURS) == set(Tone)
+    for background, text in TONE_COLOURS.values():
+        assert contrast_ratio(background, text) >= Decimal("4.5")
+        assert contrast_ratio(background, "#ffffff") >= Decimal("3")
+    assert contrast_ratio("#000000", "#ffffff") == Decimal("21.00")
+    scale = status_scale(StatusSettings(at_risk_tolerance=Decimal("0.15")))
+    assert scale["thresholds"]["at_risk_tolerance_percent"] == 15
+    assert [s["code"] for s in scale["statuses"] if s["project"]] == list(PROJECT_STATUSES)
+    assert {s["code"]: s["label"] for s in scale["statuses"]} == Status.labels()
     assert budget_execution(Decimal(40), Decimal(100), 2025, date(2025, 6, 30)).expected_rate == Decimal("50.00")
     assert budget_execution(Decimal(39), Decimal(100), 2025, date(2025, 6, 30)).lagging
     assert not budget_execution(Decimal(41), Decimal(100), 2025, date(2025, 6, 30)).lagging

@@ -11,10 +11,9 @@ from sqlalchemy import event
 
 from service import submitted
 from service.db import make_engine, session_scope
-from service.domain.actuals import Spend
 from service.domain.status import Reported
 from service.models import ActualEntry, Division, FiscalYear, Indicator, Project, Report, SpendEntry
-from service.submitted import latest_spend, latest_values, submitted_reports
+from service.submitted import ReportedSpend, latest_spend, latest_values, submitted_reports
 
 SENT = datetime(2025, 4, 8, tzinfo=UTC)
 
@@ -148,7 +147,11 @@ def test_the_latest_submitted_quarter_wins_and_drafts_never_count(year_with_repo
         assert latest_values(session, reports, [ids["project"]], indicator_ids) == expected
         monkeypatch.setattr(submitted, "SMALL_BATCH", 0)  # a large batch: read by project instead of by indicator
         assert latest_values(session, reports, [ids["project"]], indicator_ids) == expected
-        assert latest_spend(session, reports, [ids["project"]]) == {ids["project"]: Spend(Decimal(30), Decimal(180))}
+        assert latest_spend(session, reports, [ids["project"]]) == {
+            ids["project"]: ReportedSpend(Decimal(30), Decimal(180), 2)
+        }
+        # a cut-off before Q2 ended reads Q1's spend (the quarter it was reported for travels with it)
+        assert latest_spend(session, reports, [ids["project"]], last_quarter=1)[ids["project"]].quarter == 1
         assert latest_values(session, reports, [], []) == {} and latest_spend(session, reports, []) == {}
 
 

@@ -45,7 +45,7 @@ def test_a_refused_submission_says_the_draft_was_saved_and_lists_what_is_missing
 def test_the_live_check_warns_that_a_cause_will_be_required(client_as):
     xxh = client_as("xxh")
     behind = xxh.post("/reports/XXH/2025Q2/preview", data={"code": CODE, f"v-{CODE}": "1"}).get_json()
-    assert behind["explanation_note"] == "状态为「严重滞后」：提交时须填写偏差原因类别、偏差原因分析和改进措施"
+    assert behind["explanation_note"] == "状态为「滞后」：提交时须填写偏差原因类别、偏差原因分析和改进措施"
     unsure = xxh.post(
         "/reports/XXH/2025Q2/preview", data={"code": CODE, f"v-{CODE}": "3", f"l-{CODE}": "有可能"}
     ).get_json()

@@ -87,7 +87,7 @@ def report_json(scope) -> dict:
     session = get_session()
     report = scope.report
     actuals, spend = [], []
-    for group in form_groups(session, scope):
+    for group in form_groups(session, scope, current_app.config["PERFTRACK_SETTINGS"].status):
         spend.append(
             {
                 "project": group.project.code,
@@ -118,7 +118,11 @@ def report_json(scope) -> dict:
                     "cause_text": actual.cause_text,
                     "measure_text": actual.measure_text,
                     "decrease_reason": actual.decrease_reason,
-                    "light": {"code": row.reading.light.code, "label": row.reading.light.label},
+                    "light": {
+                        "code": row.reading.light.code,
+                        "label": row.reading.light.label,
+                        "status": row.reading.light.status,
+                    },
                     "return_reason": row.return_reason,
                 }
             )

@@ -18,6 +18,7 @@ from typing import Any
 from .inputs import MAX_PLACES, InputError, check_decimal, clean_text
 from .periods import Period
 from .progress import Light, needs_explanation, status_light
+from .status import StatusSettings
 from .targets import DISCRETE_UNITS, Target, format_decimal
 from .vocabulary import REPORT_FIELD_LABELS, CauseCategory, Likelihood, Measure, TargetKind
 
@@ -185,7 +186,13 @@ def clean_raw(raw: RawActual, errors: list[FieldError]) -> RawActual:
 
 
 def read_actual(
-    target: Target, raw: RawActual, period: Period, *, previous: Decimal | None = None, today: date | None = None
+    target: Target,
+    raw: RawActual,
+    period: Period,
+    *,
+    previous: Decimal | None = None,
+    today: date | None = None,
+    settings: StatusSettings = StatusSettings(),
 ) -> Reading:
     """Validate one row.  Errors are format errors that block any save."""
     errors: list[FieldError] = []
@@ -210,13 +217,13 @@ def read_actual(
                 f"「{_shown(actual.cause_category)}」不是可选项（{' / '.join(CauseCategory.values())}）",
             )
         )
-    reading = assess(target, period, actual)
+    reading = assess(target, period, actual, settings)
     reading.errors = [e for i, e in enumerate(errors) if i < cleaning or e.field not in refused]
     return reading
 
 
-def assess(target: Target, period: Period, actual: Actual) -> Reading:
-    """The status light of a clean (stored) value."""
+def assess(target: Target, period: Period, actual: Actual, settings: StatusSettings = StatusSettings()) -> Reading:
+    """The status light of a clean (stored) value, under the region's monitoring rules (SETTINGS)."""
     light = status_light(
         target,
         period,
@@ -226,6 +233,7 @@ def assess(target: Target, period: Period, actual: Actual) -> Reading:
         expected_on=actual.expected_on,
         likelihood=actual.likelihood,
         has_statement=bool(actual.progress),
+        settings=settings,
     )
     return Reading(actual, light)
 
@@ -346,7 +354,9 @@ def missing_for_submit(target: Target, reading: Reading) -> list[FieldError]:
             missing.append(
                 FieldError(
                     "cause_category",
-                    f"进度{reading.light.label if reading.light.behind else '存在风险'}，请选择偏差原因类别",
+                    f"状态为「{reading.light.label}」，请选择偏差原因类别"
+                    if reading.light.behind
+                    else "完成可能性不是「确定能」，请选择偏差原因类别",
                 )
             )
         if not actual.cause_text:

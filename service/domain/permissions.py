@@ -21,6 +21,8 @@ class Action(Labelled):
     SIGN_REPORT = "sign_report", "签认该处室的报告"
     REVIEW_REPORT = "review_report", "审核报告"
     LOCK_PERIOD = "lock_period", "锁定或重新开放期间"
+    IMPORT_PAYMENTS = "import_payments", "导入国库支付记录"
+    EXPORT_MONITORING = "export_monitoring", "导出全局的执行监控表"
     RUN_EVALUATION = "run_evaluation", "进行绩效自评计算、评定和调整"  # start runs, grade, override, exclude, lock
     UNLOCK_EVALUATION = "unlock_evaluation", "解锁已归档的绩效自评"  # reopen a locked year, with a reason
     MANAGE_USERS = "manage_users", "管理用户"
@@ -38,6 +40,8 @@ RULES: dict[Action, tuple[frozenset[Role], frozenset[Role]]] = {
     Action.SIGN_REPORT: (NOBODY, frozenset({Role.HEAD})),
     Action.REVIEW_REPORT: (frozenset({Role.FINANCE}), NOBODY),
     Action.LOCK_PERIOD: (frozenset({Role.FINANCE}), NOBODY),
+    Action.IMPORT_PAYMENTS: (frozenset({Role.ADMIN, Role.FINANCE}), NOBODY),
+    Action.EXPORT_MONITORING: (frozenset({Role.ADMIN, Role.FINANCE, Role.AUDITOR}), NOBODY),
     Action.RUN_EVALUATION: (frozenset({Role.FINANCE}), NOBODY),
     Action.UNLOCK_EVALUATION: (frozenset({Role.ADMIN, Role.FINANCE}), NOBODY),
     Action.MANAGE_USERS: (frozenset({Role.ADMIN}), NOBODY),

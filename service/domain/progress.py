@@ -2,7 +2,9 @@
 
 Counts, amounts and spend are year to date (截至期末累计) and are held against the
 linear quarter marks 25/50/75/100% of the target; rates, satisfaction and durations are
-the latest measured value and are held against the target itself.  Pure.
+the latest measured value and are held against the target itself.  The light is the
+status engine's (`status.py`) status at the period's end: one vocabulary, one threshold and
+one colour scale for the form and every other view.  Pure.
 """
 
 from __future__ import annotations
@@ -12,26 +14,28 @@ from datetime import date
 from decimal import Decimal
 
 from .periods import Period
+from .status import NEEDS_EXPLANATION, STATUS_TONE, Reported, StatusSettings, indicator_status
 from .targets import Target
 from .targets import format_decimal as _plain
-from .vocabulary import Comparator, Direction, Likelihood, Measure, TargetKind
-
-# A value at or above this share of what is expected by now is "lagging" (yellow), below it "behind" (red).
-LAGGING_SHARE = Decimal("0.8")
+from .vocabulary import CEILINGS, Direction, Likelihood, Measure, Status, TargetKind, Tone
 
 
 @dataclass(frozen=True)
 class Light:
-    code: str  # green | yellow | red | none
+    """The status of one reported value at its period's end, as the form shows it: the status (the same
+    rules as the overview), its tone (the colour), its label, and what it was held against."""
+
+    code: str  # the tone: good | watch | behind | neutral (`Tone`)
     label: str
     detail: str = ""
+    status: str = ""  # a `Status`; empty while nothing is entered
 
     @property
     def behind(self) -> bool:
-        return self.code in ("yellow", "red")
+        return self.status in NEEDS_EXPLANATION
 
 
-NOT_REPORTED = Light("none", "未填报")
+NOT_REPORTED = Light(Tone.NEUTRAL, "未填写")
 
 
 def expected_by(target: Target, period: Period) -> Decimal | None:
@@ -53,51 +57,38 @@ def status_light(
     expected_on: date | None = None,
     likelihood: str = "",
     has_statement: bool = False,
+    settings: StatusSettings = StatusSettings(),
 ) -> Light:
+    """The indicator's status at the period's end had this value been submitted (docs/domain.md §5.4)."""
+    entered = {TargetKind.DEADLINE: done is not None, TargetKind.QUALITATIVE: has_statement}.get(
+        target.kind, number is not None
+    )
+    if not entered:
+        return NOT_REPORTED
+    reported = Reported(
+        period.quarter, number, done, done_on, likelihood, "reported" if has_statement else "", expected_on
+    )
+    result = indicator_status(target, period.year, period.end, reported, settings)
+    status = Status(result.status)
+    return Light(STATUS_TONE[status], status.label, _detail(target, status, result.expected, expected_on), status)
+
+
+def _detail(target: Target, status: Status, expected: Decimal | None, expected_on: date | None) -> str:
+    """What the value was held against, in a few words."""
     if target.kind == TargetKind.DEADLINE:
-        return _deadline_light(target, period, done, done_on, expected_on)
-    if target.kind == TargetKind.QUALITATIVE:
-        if not has_statement:
-            return NOT_REPORTED
-        return {Likelihood.IMPOSSIBLE: Light("red", "难以完成"), Likelihood.POSSIBLE: Light("yellow", "存在风险")}.get(
-            likelihood, Light("green", "正常")
-        )
-    if number is None:
-        return NOT_REPORTED
-    expected = expected_by(target, period)
+        if target.due is None:
+            return ""
+        if status == Status.AT_RISK and expected_on is not None:
+            return f"预计 {expected_on.isoformat()}，截止 {target.due.isoformat()}"
+        return f"截止 {target.due.isoformat()}"
     if expected is None:
-        return Light("green", "正常")
-    if target.direction == Direction.LOWER_BETTER:
-        return _ceiling_light(target, number, expected)
-    if expected == 0 or number >= expected:
-        return Light("green", "正常", f"序时目标 {_plain(expected)}")
-    if number >= expected * LAGGING_SHARE:
-        return Light("yellow", "滞后", f"低于序时目标 {_plain(expected)}")
-    return Light("red", "严重滞后", f"不足序时目标 {_plain(expected)} 的 {int(LAGGING_SHARE * 100)}%")
-
-
-def _ceiling_light(target: Target, number: Decimal, ceiling: Decimal) -> Light:
-    strict = target.comparator == Comparator.LESS_THAN
-    if number < ceiling or (number == ceiling and not strict):
-        return Light("green", "正常", f"不超过 {_plain(ceiling)}")
-    if number <= ceiling * (2 - LAGGING_SHARE):
-        return Light("yellow", "超出目标", f"超过上限 {_plain(ceiling)}")
-    return Light("red", "严重超出", f"超过上限 {_plain(ceiling)} 的 {int((1 - LAGGING_SHARE) * 100)}%以上")
-
-
-def _deadline_light(target, period, done, done_on, expected_on) -> Light:
-    due = target.due
-    if done:
-        if due is not None and done_on is not None and done_on > due:
-            return Light("yellow", "逾期完成", f"截止 {due.isoformat()}")
-        return Light("green", "已完成")
-    if done is None:
-        return NOT_REPORTED
-    if due is not None and period.end > due:
-        return Light("red", "已逾期", f"截止 {due.isoformat()}")
-    if due is not None and expected_on is not None and expected_on > due:
-        return Light("red", "预计逾期", f"预计 {expected_on.isoformat()}，截止 {due.isoformat()}")
-    return Light("green", "按计划推进")
+        return ""
+    shown = f"{_plain(expected)}{target.unit}"
+    if target.measure == Measure.CUMULATIVE and target.direction == Direction.HIGHER_BETTER:
+        return f"序时目标 {shown}"
+    if target.direction == Direction.LOWER_BETTER or target.comparator in CEILINGS:
+        return f"上限 {shown}"
+    return f"目标 {shown}"
 
 
 def needs_explanation(light: Light, likelihood: str) -> bool:

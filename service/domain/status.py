@@ -1,10 +1,13 @@
-"""Where each indicator and project stands at an as-of date (the status engine).
+"""Where each indicator and project stands at an as-of date (the status engine): the one status
+language of the service.
 
 Pure: given a target, the values reported for it and an as-of date, say `achieved`,
 `on_track`, `at_risk`, `lagging`, `missed`, `not_met`, `done`, `done_late`, `due_soon`,
 `overdue`, `pending`, `judged` or `not_reported`; roll a project's indicators up; hold
 budget execution against 序时进度.  The rules that vary by region are `StatusSettings`,
-with the central defaults.
+with the central defaults.  The report form's live light, the overview, the pages, the API,
+the alerts and the workbooks all read statuses from here, with one threshold
+(`at_risk_tolerance`) and one colour scale (`STATUS_TONE`, `TONE_COLOURS`); docs/domain.md §6.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from decimal import Decimal
 
 from .periods import DEFAULT_DUE_DAYS, Period, periods_of
 from .targets import Target
-from .vocabulary import Comparator, Direction, Measure, Status
+from .vocabulary import Comparator, Direction, Measure, Status, Tone
 
 # Worst first: a project's status is the worst of its indicators'.
 WORST_FIRST = (
@@ -36,6 +39,71 @@ WORST_FIRST = (
 )
 # Behind, or owed and missing: someone has to act (finance's weekly digest counts these projects).
 NEEDS_ACTION = frozenset({Status.MISSED, Status.OVERDUE, Status.LAGGING, Status.NOT_REPORTED, Status.NOT_MET})
+# Behind what was planned: the division must give a cause and a measure (docs/domain.md §5.5).
+NEEDS_EXPLANATION = frozenset(
+    {Status.MISSED, Status.OVERDUE, Status.LAGGING, Status.NOT_MET, Status.AT_RISK, Status.DONE_LATE}
+)
+
+# The colour scale: each status has one tone, each tone one colour pair (background, text) whose
+# contrast meets WCAG AA for text (4.5:1) and, against a white page, for graphics (3:1).
+STATUS_TONE: dict[Status, Tone] = {
+    Status.ACHIEVED: Tone.GOOD,
+    Status.ON_TRACK: Tone.GOOD,
+    Status.DONE: Tone.GOOD,
+    Status.AT_RISK: Tone.WATCH,
+    Status.DUE_SOON: Tone.WATCH,
+    Status.DONE_LATE: Tone.WATCH,
+    Status.LAGGING: Tone.BEHIND,
+    Status.NOT_MET: Tone.BEHIND,
+    Status.MISSED: Tone.BEHIND,
+    Status.OVERDUE: Tone.BEHIND,
+    Status.NOT_REPORTED: Tone.BEHIND,
+    Status.PENDING: Tone.NEUTRAL,
+    Status.JUDGED: Tone.NEUTRAL,
+}
+TONE_COLOURS: dict[Tone, tuple[str, str]] = {
+    Tone.GOOD: ("#2f855a", "#ffffff"),
+    Tone.WATCH: ("#c27803", "#111111"),
+    Tone.BEHIND: ("#c53030", "#ffffff"),
+    Tone.NEUTRAL: ("#8a96a3", "#111111"),
+}
+
+# What a project's status can be: a project is not "not yet due" or "qualitative"; those indicators
+# are counted beside its status (`ProjectRollup.not_due`, `.qualitative`), not rolled into it.
+PROJECT_STATUSES = (
+    Status.MISSED,
+    Status.OVERDUE,
+    Status.LAGGING,
+    Status.NOT_REPORTED,
+    Status.NOT_MET,
+    Status.AT_RISK,
+    Status.ON_TRACK,
+    Status.ACHIEVED,
+)
+_AS_PROJECT = {Status.DUE_SOON: Status.ON_TRACK, Status.DONE: Status.ACHIEVED, Status.DONE_LATE: Status.ACHIEVED}
+NOT_COUNTED = (Status.PENDING, Status.JUDGED)  # shown as counts beside a project's status
+
+
+def tone_of(status: str | None) -> Tone:
+    """The tone of a stored status (an unknown or missing one is neutral)."""
+    try:
+        return STATUS_TONE[Status(status)]
+    except ValueError:
+        return Tone.NEUTRAL
+
+
+def contrast_ratio(first: str, second: str) -> Decimal:
+    """WCAG 2 contrast ratio of two `#rrggbb` colours, to two places."""
+
+    def luminance(colour: str) -> float:
+        channels = [int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5)]
+        linear = [c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4 for c in channels]
+        return 0.2126 * linear[0] + 0.7152 * linear[1] + 0.0722 * linear[2]
+
+    light, dark = sorted((luminance(first), luminance(second)), reverse=True)
+    return Decimal((light + 0.05) / (dark + 0.05)).quantize(TWO_PLACES)
+
+
 TWO_PLACES = Decimal("0.01")
 
 
@@ -58,6 +126,7 @@ class Reported:
     done_on: date | None = None
     likelihood: str = ""
     progress: str = ""  # the progress statement of a qualitative indicator
+    expected_on: date | None = None  # a deadline not yet done: when the division expects it done
 
 
 @dataclass
@@ -107,10 +176,15 @@ def indicator_status(
     year_over = as_of > date(year, 12, 31)
     if target.measure == Measure.CUMULATIVE and target.direction == Direction.HIGHER_BETTER:
         return _cumulative(target, year, as_of, latest, year_over, settings)
-    met = _meets(target, value)
-    if met:
-        return IndicatorStatus(Status.ACHIEVED, target.value, value, likelihood=likelihood)
-    return IndicatorStatus(Status.MISSED if year_over else Status.NOT_MET, target.value, value, likelihood=likelihood)
+    if _meets(target, value):
+        status = Status.ACHIEVED
+    elif year_over:
+        status = Status.MISSED
+    elif _near(target, value, settings.at_risk_tolerance):
+        status = Status.AT_RISK
+    else:
+        status = Status.NOT_MET
+    return IndicatorStatus(status, target.value, value, likelihood=likelihood)
 
 
 def _meets(target: Target, value: Decimal) -> bool:
@@ -123,6 +197,17 @@ def _meets(target: Target, value: Decimal) -> bool:
         Comparator.LESS_THAN: value < bound,
         Comparator.EQUAL: value == bound,
     }.get(target.comparator or implied, False)
+
+
+def _near(target: Target, value: Decimal, tolerance: Decimal) -> bool:
+    """Short of a latest-value target (or over a ceiling) by no more than TOLERANCE of it: at risk,
+    the same threshold as a cumulative value against 序时进度."""
+    bound = target.value
+    if target.direction == Direction.LOWER_BETTER or target.comparator in (Comparator.AT_MOST, Comparator.LESS_THAN):
+        return value <= bound * (1 + tolerance)
+    if target.comparator == Comparator.EQUAL:
+        return abs(value - bound) <= abs(bound) * tolerance
+    return value >= bound * (1 - tolerance)
 
 
 def _cumulative(target, year, as_of, latest: Reported, year_over, settings) -> IndicatorStatus:
@@ -152,6 +237,8 @@ def _deadline(target, as_of, latest, missing, settings) -> str:
         return Status.OVERDUE
     if missing:
         return Status.NOT_REPORTED
+    if due is not None and latest is not None and latest.expected_on is not None and latest.expected_on > due:
+        return Status.AT_RISK  # the division expects to finish after the due date
     if due is not None and (due - as_of).days <= settings.due_soon_days:
         return Status.DUE_SOON
     return Status.PENDING
@@ -159,16 +246,31 @@ def _deadline(target, as_of, latest, missing, settings) -> str:
 
 @dataclass
 class ProjectRollup:
-    status: Status
-    counts: dict[str, int] = field(default_factory=dict)
+    status: Status  # one of PROJECT_STATUSES
+    counts: dict[str, int] = field(default_factory=dict)  # every indicator status, as computed
+
+    @property
+    def not_due(self) -> int:
+        return self.counts.get(Status.PENDING, 0)
+
+    @property
+    def qualitative(self) -> int:
+        return self.counts.get(Status.JUDGED, 0)
+
+
+def project_status(statuses) -> Status:
+    """A project's status: the worst of its indicators' in project terms (a deadline due soon is on track,
+    one done is achieved); not-yet-due and qualitative indicators do not count, and a project with nothing
+    else is on track."""
+    counted = [_AS_PROJECT.get(s, Status(s)) for s in statuses if s not in NOT_COUNTED]
+    return min(counted, key=PROJECT_STATUSES.index) if counted else Status.ON_TRACK
 
 
 def roll_up(statuses: list[str]) -> ProjectRollup:
     counts: dict[str, int] = {}
     for status in statuses:
         counts[status] = counts.get(status, 0) + 1
-    worst = min(statuses, key=WORST_FIRST.index) if statuses else Status.PENDING
-    return ProjectRollup(worst, counts)
+    return ProjectRollup(project_status(statuses), counts)
 
 
 @dataclass
@@ -193,3 +295,37 @@ def budget_execution(
         return BudgetExecution(None, expected, expected > settings.budget_lag_points)
     rate = (spent / budget * 100).quantize(TWO_PLACES)
     return BudgetExecution(rate, expected, expected - rate > settings.budget_lag_points)
+
+
+def status_scale(settings: StatusSettings = StatusSettings()) -> dict[str, object]:
+    """The status language as data: every status with its label and tone, the tones' colours and the
+    thresholds in force (the API's `/status-scale`, the pages' legends and scripts, the charts)."""
+    return {
+        "statuses": [
+            {
+                "code": status.value,
+                "label": status.label,
+                "tone": STATUS_TONE[status].value,
+                "project": status in PROJECT_STATUSES,
+                "needs_explanation": status in NEEDS_EXPLANATION,
+            }
+            for status in WORST_FIRST
+        ],
+        "tones": [
+            {"code": tone.value, "label": tone.label, "background": background, "text": text}
+            for tone, (background, text) in TONE_COLOURS.items()
+        ],
+        "thresholds": {
+            "progress_mode": settings.progress_mode,
+            "at_risk_tolerance_percent": Decimal(format((settings.at_risk_tolerance * 100).normalize(), "f")),
+            "budget_lag_points": settings.budget_lag_points,
+            "due_soon_days": settings.due_soon_days,
+        },
+    }
+
+
+def split_counts(counts: dict[str, int]) -> tuple[list[tuple[Status, int]], list[tuple[Status, int]]]:
+    """A project's indicator counts, worst first: those its status counts, and the not-yet-due and
+    qualitative ones shown apart."""
+    ordered = [(status, counts[status]) for status in WORST_FIRST if counts.get(status)]
+    return [c for c in ordered if c[0] not in NOT_COUNTED], [c for c in ordered if c[0] in NOT_COUNTED]

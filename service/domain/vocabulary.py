@@ -242,6 +242,23 @@ class Status(Labelled):
     NOT_REPORTED = "not_reported", "未报送"
 
 
+class Tone(Labelled):
+    """The colour scale of statuses: every page, chart, legend and workbook colours a status by its tone
+    (`status.STATUS_TONE`), always beside the status's own label."""
+
+    GOOD = "good", "进展良好"
+    WATCH = "watch", "需关注"
+    BEHIND = "behind", "落后"
+    NEUTRAL = "neutral", "不计入"
+
+
+class SpendSource(Labelled):
+    """Where a project's spend to a date comes from (docs/domain.md §6.9)."""
+
+    PAYMENTS = "payments", "国库支付记录"
+    REPORT = "report", "季度报告执行数"
+
+
 class AlertKind(Labelled):
     DEADLINE_UPCOMING = "deadline_upcoming", "截止提醒"
     DEADLINE_DUE = "deadline_due", "今日到期"
@@ -347,6 +364,8 @@ VOCABULARY: tuple[type[Labelled], ...] = (
     Likelihood,
     CauseCategory,
     Status,
+    Tone,
+    SpendSource,
     AlertKind,
     Channel,
     Band,

@@ -1,29 +1,45 @@
-"""The in-year monitoring table (绩效运行监控表) as of a date, as a workbook.
+"""The 项目支出绩效目标执行监控表 (财预〔2019〕136号) for any month-end cut-off, as a workbook.
 
-Sheet 指标: one row per indicator: target, value to date, expected full-year outcome,
-likelihood, status, deviation cause and measure.  Sheet 预算执行: per project, budget
-(as adjusted), spend to date, execution rate against 序时进度.  Values come from reports
-submitted for periods ended by the as-of date.
+Sheet 汇总: the bureau's totals and each division's (budget, spend, execution against 序时进度, projects and
+indicators by status), then every project with its status.  Sheet 执行监控表: one block per project in the
+official layout (项目名称, 主管部门, 实施单位; the funds rows; 年度总体目标; the indicator rows with the five
+tick columns of 偏差原因分析, the explanation, 完成目标可能性 and 备注), each starting a page, A4
+landscape.  Sheet 指标: one line per indicator with its status, for filtering.  The statuses and the money
+are those of the status engine as of the cut-off (`monitoring.compute_statuses`), so the workbook says
+what the overview would say on that day; values come from reports submitted for quarters ended by then,
+spend from the treasury payments when the year has any.  Every block prints the data it used.
 """
 
 from __future__ import annotations
 
 import io
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
 
 from sqlmodel import Session, select
 
-from ..domain.actuals import describe_actual
+from ..domain.actuals import Actual, describe_actual
+from ..domain.overview import Totals, summarize
 from ..domain.periods import Period
-from ..domain.status import Reported, StatusSettings, budget_execution, indicator_status
+from ..domain.status import PROJECT_STATUSES, STATUS_TONE, TONE_COLOURS, WORST_FIRST, StatusSettings
 from ..domain.targets import format_decimal
-from ..models import ActualEntry, Division, FiscalYear, Indicator, Project, Report, SpendEntry
+from ..domain.vocabulary import CauseCategory, Likelihood, SpendSource, Status
+from ..execution import quarters_ended
+from ..models import ActualEntry, Division, FiscalYear, Indicator, Project, Report
+from ..monitoring import compute_statuses
+from ..monitoring_read import project_figures
+from ..organisation import unit_names
 from ..reporting.reports import actual_of
 from ..stored_targets import target_of
-from .sheets import HEADER, TITLE, Book, Column, Page, Style, widths_for_content
+from .sheets import HEADER, TITLE, Book, Column, Page, Sheet, Style, widths_for_content
 
-SIZE = 9  # a dense table printed landscape: 9 pt keeps a project's rows on one or two pages
+SIZE = 9  # a dense form printed landscape
+CENTRAL_LIKELIHOOD_WORDS = (Likelihood.CERTAIN.label, Likelihood.POSSIBLE.label, "完全不可能")  # 财预〔2019〕136号
+TICK = "✓"
+FORM_WIDTHS = (6, 7, 8, 15, 10, 12, 12, 4.5, 4.5, 4.5, 4.5, 4.5, 17, 6.5, 12)  # A–O, in units (scaled to fit)
+CAUSE_COLUMNS = 7  # H: the first of the five tick columns
 INDICATOR_COLUMNS = [
     Column("处室", 5, 7),
     Column("项目编号", 8, 8),
@@ -42,52 +58,65 @@ INDICATOR_COLUMNS = [
     Column("偏差原因分析", 8, 22),
     Column("改进措施", 8, 22),
 ]
-BUDGET_COLUMNS = [
-    Column("处室", 6, 18),
-    Column("项目编号", 8, 9),
-    Column("项目名称", 14, 40),
-    Column("年初预算数（万元）", 9, 11),
-    Column("全年预算数（万元）", 9, 11),
-    Column("执行数（万元）", 9, 11),
-    Column("执行率", 7, 8),
-    Column("序时进度", 7, 8),
-    Column("执行滞后", 5, 5),
-]
-INDICATOR_HEADER = [c.title for c in INDICATOR_COLUMNS]
-BUDGET_HEADER = [c.title for c in BUDGET_COLUMNS]
+
+_BODY = Style(size=SIZE, border=True, valign="vcenter")
+_LABEL = Style(size=SIZE, border=True, bold=True, align="center", valign="vcenter", fill=HEADER.fill)
+_CENTER = Style(size=SIZE, border=True, align="center", valign="vcenter")
+_NUMBER = Style(size=SIZE, border=True, align="right", valign="vcenter", number_format="#,##0.00")
+_NOTE = Style(size=SIZE - 0.5, italic=True)
+_PLAIN = Style(size=SIZE)
+_PLAIN_NUMBER = Style(size=SIZE, align="right")
 
 
-def _latest_entries(session: Session, year: FiscalYear, as_of: date, model, key):
-    quarters = [p.quarter for p in (Period(year.year, q) for q in range(1, 5)) if p.end <= as_of]
-    if not quarters:
-        return {}
-    rows = session.exec(
-        select(model, Report.quarter)
-        .join(Report, Report.id == model.report_id)
-        .where(
-            Report.fiscal_year_id == year.id,
-            Report.quarter.in_(quarters),
-            Report.first_submitted_at.is_not(None),
-            model.is_current.is_(True),
-        )
-        .order_by(Report.quarter)
-    ).all()
-    return {getattr(entry, key): (entry, quarter) for entry, quarter in rows}
+@dataclass(frozen=True)
+class Line:
+    """What the form says of one indicator."""
+
+    indicator: Indicator
+    status: Status
+    actual: Actual
+    quarter: int | None  # the quarter of the report the value comes from
+    outlook: str  # 全年预计完成情况
+
+
+def status_style(status: Status, size: float = SIZE) -> Style:
+    """A status cell: its label on its tone's colour (the domain's scale, as on the pages)."""
+    background, text = TONE_COLOURS[STATUS_TONE[status]]
+    return Style(size=size, fill=background, color=text, bold=True, align="center", valign="vcenter", border=True)
+
+
+def legend_text() -> str:
+    """The colours' meaning, as the pages' legend says it."""
+    parts = []
+    for tone in TONE_COLOURS:
+        names = "、".join(s.label for s in WORST_FIRST if STATUS_TONE[s] == tone)
+        parts.append(f"{tone.label}（{names}）")
+    return "状态颜色说明：" + "；".join(parts)
+
+
+def default_cutoff(year: int) -> date:
+    """The form's usual cut-off: the end of July (1–7月)."""
+    return date(year, 7, 31)
 
 
 def build_monitoring_workbook(
-    session: Session, year_value: int, as_of: date, settings: StatusSettings = StatusSettings()
+    session: Session,
+    year_value: int,
+    as_of: date,
+    settings: StatusSettings = StatusSettings(),
+    likelihood_words: Sequence[str] = CENTRAL_LIKELIHOOD_WORDS,
+    names: tuple[str, str] | None = None,
 ) -> io.BytesIO:
+    """NAMES: (主管部门, 实施单位) as the app's settings make them (`organisation.unit_names`); else the
+    organisation's record alone."""
     year = session.exec(select(FiscalYear).where(FiscalYear.year == year_value)).one()
-    settings = StatusSettings(
-        settings.progress_mode,
-        settings.at_risk_tolerance,
-        settings.due_soon_days,
-        settings.budget_lag_points,
-        year.report_due_days,
-    )
-    actuals = _latest_entries(session, year, as_of, ActualEntry, "indicator_id")
-    spend = _latest_entries(session, year, as_of, SpendEntry, "project_id")
+    indicator_rows, project_rows = [], []
+    for batch in compute_statuses(session, year.year, as_of, settings):
+        indicator_rows += batch.indicator_rows
+        project_rows += batch.project_rows
+    statuses = {row["indicator_id"]: row for row in indicator_rows}
+    projects_status = {row["project_id"]: row for row in project_rows}
+    entries = _latest_entries(session, year, as_of)
     rows = session.exec(
         select(Indicator, Project, Division)
         .join(Project, Project.id == Indicator.project_id)
@@ -95,94 +124,393 @@ def build_monitoring_workbook(
         .where(Project.fiscal_year_id == year.id)
         .order_by(Project.code, Indicator.row_order)
     ).all()
-    note = f"截至 {as_of.isoformat()}"
-    indicator_rows = []
-    projects: dict[int, tuple[Project, Division]] = {}
+    blocks: dict[int, tuple[Project, Division, list[Line]]] = {}
     for indicator, project, division in rows:
-        projects[project.id] = (project, division)
+        entry, quarter = entries.get(indicator.id, (None, None))
+        computed = statuses[indicator.id]
         target = target_of(indicator)
-        entry, quarter = actuals.get(indicator.id, (None, None))
         actual = actual_of(entry)
-        reported = Reported(quarter, actual.number, actual.done, actual.done_on, actual.likelihood) if entry else None
-        status = indicator_status(target, year.year, as_of, reported, settings)
-        outlook = describe_actual(target, actual)
-        if status.projection is not None:
-            outlook = f"{format_decimal(status.projection)}{target.unit}（按当前进度线性推算）"
-        indicator_rows.append(
-            [
-                division.name,
-                project.code,
-                project.name,
-                indicator.code,
-                indicator.level1,
-                indicator.level2,
-                indicator.name,
-                indicator.raw_value,
-                describe_actual(target, actual),
-                Period(year.year, quarter).code if quarter else "",
-                outlook,
-                actual.likelihood,
-                status.status.label,
-                actual.cause_category,
-                actual.cause_text,
-                actual.measure_text,
-            ]
+        projection = computed["projection"]
+        outlook = (
+            f"{format_decimal(projection)}{target.unit}（系统按进度推算）"
+            if projection is not None
+            else describe_actual(target, actual)
         )
-    budget_rows = []
-    for project, division in sorted(projects.values(), key=lambda pd: pd[0].code):
-        entry, _quarter = spend.get(project.id, (None, None))
-        budget = entry.budget if entry and entry.budget is not None else project.budget
-        spent = entry.spent if entry else None
-        execution = budget_execution(spent, budget, year.year, as_of, settings)
-        budget_rows.append(
-            [
-                division.name,
-                project.code,
-                project.name,
-                project.budget,
-                budget,
-                spent,
-                f"{execution.rate}%" if execution.rate is not None else "",
-                f"{execution.expected_rate}%",
-                "是" if execution.lagging else "",
-            ]
-        )
+        line = Line(indicator, Status(computed["status"]), actual, quarter, outlook)
+        blocks.setdefault(project.id, (project, division, []))[2].append(line)
+    for project in session.exec(select(Project).where(Project.fiscal_year_id == year.id)).all():
+        if project.id not in blocks:  # a project without indicators still has its funds block
+            blocks[project.id] = (
+                project,
+                session.exec(select(Division).where(Division.id == project.division_id)).one(),
+                [],
+            )
+    names = names or unit_names(session)
+    ordered = sorted(blocks.values(), key=lambda block: block[0].code)
     book = Book()
-    _table(
-        book,
-        "指标",
-        f"{year.year} 年度绩效运行监控表（截至 {as_of.isoformat()}）",
-        INDICATOR_COLUMNS,
-        indicator_rows,
-        note,
-        merged=3,
-    )
-    _table(book, "预算执行", f"{year.year} 年度预算执行（截至 {as_of.isoformat()}）", BUDGET_COLUMNS, budget_rows, note)
+    cutoff = f"1–{as_of.month}月" if as_of.year == year.year else "全年"
+    note = f"截至 {as_of.isoformat()}（{cutoff}）"
+    figures = project_figures(session, year.id, project_rows)
+    _summary(book, year.year, as_of, cutoff, figures, note)
+    _projects(book, year.year, as_of, cutoff, figures, note)
+    form_page = Page(landscape=True, note=note)
+    budget = form_page.width_budget(len(FORM_WIDTHS))
+    scale = min(1.0, budget / sum(FORM_WIDTHS))
+    form = book.sheet("执行监控表", [round(w * scale, 1) for w in FORM_WIDTHS], form_page)
+    for index, (project, division, lines) in enumerate(ordered):
+        if index:
+            form.next_row += 1
+            form.break_before(form.next_row)
+        _block(
+            form,
+            year.year,
+            as_of,
+            cutoff,
+            project,
+            division,
+            lines,
+            projects_status[project.id],
+            names,
+            likelihood_words,
+        )
+    _indicator_sheet(book, year.year, as_of, ordered, note)
     return book.save()
 
 
-_BODY = Style(size=SIZE)
-_NUMBER = Style(size=SIZE, align="right")
+def _latest_entries(session: Session, year: FiscalYear, as_of: date) -> dict[int, tuple[ActualEntry, int]]:
+    """Each indicator's current entry in its latest submitted report of a quarter ended by AS_OF."""
+    quarters = list(range(1, quarters_ended(year.year, as_of) + 1))
+    if not quarters:
+        return {}
+    rows = session.exec(
+        select(ActualEntry, Report.quarter)
+        .join(Report, Report.id == ActualEntry.report_id)
+        .where(
+            Report.fiscal_year_id == year.id,
+            Report.quarter.in_(quarters),
+            Report.first_submitted_at.is_not(None),
+            ActualEntry.is_current.is_(True),
+        )
+        .order_by(Report.quarter)
+    ).all()
+    return {entry.indicator_id: (entry, quarter) for entry, quarter in rows}
 
 
-def _table(
-    book: Book, name: str, title: str, columns: list[Column], rows: list[list], note: str, merged: int = 0
-) -> None:
-    """Title, header (both repeated on every printed page), one line per row; landscape, one page wide.
-    The first MERGED columns (division and project) are written once per project, merged down its rows,
-    and a project starts a new page rather than being split when it fits on one."""
+def _block(sheet: Sheet, year, as_of, cutoff, project, division, lines, status, names, words) -> None:
+    """One project in the official layout, from the sheet's next row."""
+    top = sheet.next_row
+    row = top
+    sheet.write(row, 0, "项目支出绩效目标执行监控表", TITLE, across=15)
+    row += 1
+    sheet.write(
+        row, 0, f"（{year} 年度）　截至 {as_of.isoformat()}（{cutoff}）", Style(size=SIZE, align="center"), across=15
+    )
+    row += 1
+    sheet.write(row, 0, "项目名称", _LABEL, across=2)
+    sheet.write(row, 2, f"{project.name}（{project.code}）", _BODY, across=13)
+    row += 1
+    sheet.write(row, 0, "主管部门及代码", _LABEL, across=2)
+    sheet.write(row, 2, names[0], _BODY, across=6)
+    sheet.write(row, 8, "实施单位", _LABEL, across=2)
+    sheet.write(row, 10, names[1], _BODY, across=5)
+    row += 1
+    row = _funds(sheet, row, cutoff, project, status)
+    row = _goals(sheet, row, cutoff, project, lines)
+    row = _indicators(sheet, row, year, cutoff, lines, words)
+    sheet.write(row, 0, _sources(as_of, status, lines), _NOTE, across=15)
+    sheet.keep_together(top, row)
+    sheet.next_row = row + 1
+
+
+def _funds(sheet: Sheet, row: int, cutoff: str, project: Project, status: dict) -> int:
+    heads = ["年初预算数", "全年预算数", f"{cutoff}执行数", "执行率"]
+    sheet.write(row, 0, "项目资金（万元）", _LABEL, down=5)
+    sheet.write(row, 1, "", _LABEL, across=2)
+    for offset, head in enumerate(heads):
+        sheet.write(row, 3 + offset, head, _LABEL)
+    sheet.write(row, 7, "全年预计执行数", _LABEL, across=2)
+    sheet.write(row, 9, "偏差原因分析", _LABEL, across=4)
+    sheet.write(row, 13, "完成目标可能性", _LABEL)
+    sheet.write(row, 14, "备注", _LABEL)
+    spent, budget, rate = status["spent"], status["budget"], status["execution_rate"]
+    fiscal_only = project.fiscal_funds is None or not project.other_funds
+    lag = f"执行率低于序时进度 {status['expected_rate']}% 超过允许的差距" if status["budget_lagging"] else ""
+    source = ""
+    if status["spent_through"] is not None:
+        source = f"{SpendSource.label_of(status['spend_source'])}（截至 {status['spent_through']:%m-%d}）"
+    funds = [
+        ("年度资金总额", project.budget, budget, spent, rate, lag, source),
+        (
+            "其中：财政拨款",
+            project.fiscal_funds if project.fiscal_funds is not None else project.budget,
+            budget if fiscal_only else None,
+            spent if fiscal_only else None,
+            rate if fiscal_only else None,
+            "",
+            "",
+        ),
+        ("上年结转资金", None, None, None, None, "", ""),
+        ("其他资金", project.other_funds or None, None, None, None, "", ""),
+    ]
+    for name, initial, in_force, to_date, execution, cause, remark in funds:
+        row += 1
+        sheet.write(row, 1, name, _BODY, across=2)
+        for offset, value in enumerate((initial, in_force, to_date)):
+            sheet.write(row, 3 + offset, value, _NUMBER if value is not None else _BODY)
+        sheet.write(row, 6, f"{execution}%" if execution is not None else "", _CENTER)
+        sheet.write(row, 7, "", _BODY, across=2)  # the division's own forecast: not reported through perftrack
+        sheet.write(row, 9, cause, _BODY, across=4)
+        sheet.write(row, 13, "", _CENTER)
+        sheet.write(row, 14, remark, _BODY)
+    return row + 1
+
+
+def _goals(sheet: Sheet, row: int, cutoff: str, project: Project, lines: list[Line]) -> int:
+    sheet.write(row, 0, "年度总体目标", _LABEL, down=2)
+    sheet.write(row, 1, "全年预期目标", _LABEL, across=7)
+    sheet.write(row, 8, f"{cutoff}执行情况", _LABEL, across=7)
+    goals = "\n".join(f"{i}. {goal}" for i, goal in enumerate(project.goals or [], start=1))
+    sheet.write(row + 1, 1, goals, _BODY, across=7)
+    sheet.write(row + 1, 8, _progress(lines), _BODY, across=7)
+    return row + 2
+
+
+def _progress(lines: list[Line]) -> str:
+    """What the indicators say, counted by status (the division writes the narrative in its report)."""
+    if not lines:
+        return ""
+    counts: dict[Status, int] = {}
+    for line in lines:
+        counts[line.status] = counts.get(line.status, 0) + 1
+    shown = "、".join(f"{status.label} {counts[status]}" for status in WORST_FIRST if status in counts)
+    return f"{len(lines)} 项指标：{shown}（系统汇总）"
+
+
+def _indicators(sheet: Sheet, row: int, year: int, cutoff: str, lines: list[Line], words: Sequence[str]) -> int:
+    sheet.write(row, 0, "绩效指标", _LABEL, down=2 + max(len(lines), 1))
+    for col, head in ((1, "一级指标"), (2, "二级指标"), (3, "三级指标"), (4, "年度指标值")):
+        sheet.write(row, col, head, _LABEL, down=2)
+    sheet.write(row, 5, f"{cutoff}执行情况", _LABEL, down=2)
+    sheet.write(row, 6, "全年预计完成情况", _LABEL, down=2)
+    sheet.write(row, CAUSE_COLUMNS, "偏差原因分析", _LABEL, across=6)
+    for offset, cause in enumerate(CauseCategory):
+        sheet.write(row + 1, CAUSE_COLUMNS + offset, cause.label, _LABEL)
+    sheet.write(row + 1, CAUSE_COLUMNS + 5, "原因说明", _LABEL)
+    sheet.write(row, 13, "完成目标可能性", _LABEL, down=2)
+    sheet.write(row, 14, "备注", _LABEL, down=2)
+    row += 2
+    if not lines:
+        sheet.write(row, 1, "（本项目没有绩效指标）", _BODY, across=14)
+        return row + 1
+    wording = dict(zip(Likelihood, words, strict=True))
+    for index, line in enumerate(lines):
+        indicator, actual = line.indicator, line.actual
+        for col, attribute in ((1, "level1"), (2, "level2")):
+            value = getattr(indicator, attribute)
+            first = index == 0 or getattr(lines[index - 1].indicator, attribute) != value
+            if col == 2:
+                first = first or lines[index - 1].indicator.level1 != indicator.level1
+            if first:
+                run = 1
+                while (
+                    index + run < len(lines)
+                    and getattr(lines[index + run].indicator, attribute) == value
+                    and lines[index + run].indicator.level1 == indicator.level1
+                ):
+                    run += 1
+                sheet.write(row, col, value, _CENTER, down=run)
+        sheet.write(row, 3, indicator.name, _BODY)
+        sheet.write(row, 4, indicator.raw_value, _CENTER)
+        sheet.write(row, 5, describe_actual(target_of(indicator), actual), _BODY)
+        sheet.write(row, 6, line.outlook, _BODY)
+        for offset, cause in enumerate(CauseCategory):
+            sheet.write(row, CAUSE_COLUMNS + offset, TICK if actual.cause_category == cause else "", _CENTER)
+        explanation = "；".join(
+            text
+            for text in (actual.cause_text, f"改进措施：{actual.measure_text}" if actual.measure_text else "")
+            if text
+        )
+        sheet.write(row, CAUSE_COLUMNS + 5, explanation, _BODY)
+        sheet.write(row, 13, wording.get(Likelihood(actual.likelihood), "") if actual.likelihood else "", _CENTER)
+        reported = f"（Q{line.quarter}）" if line.quarter else ""
+        sheet.write(row, 14, f"{line.status.label}{reported}", status_style(line.status))
+        row += 1
+    return row
+
+
+def _sources(as_of: date, status: dict, lines: list[Line]) -> str:
+    quarters = "、".join(f"Q{q}" for q in sorted({line.quarter for line in lines if line.quarter}))
+    day = as_of.isoformat()
+    values = (
+        f"指标执行情况取自已提交的 {quarters} 季度报告（截至 {day} 已结束的季度）"
+        if quarters
+        else f"截至 {day} 尚无已提交的季度报告"
+    )
+    if status["spent_through"] is not None:
+        through = status["spent_through"].isoformat()
+        source = SpendSource.label_of(status["spend_source"])
+        money = f"执行数取自{source}，截至 {through}，序时进度 {status['expected_rate']}%"
+    else:
+        money = "尚无执行数"
+    return f"数据来源：{values}；{money}。备注栏为系统按统一口径计算的状态。{legend_text()}"
+
+
+def _summary(book: Book, year: int, as_of: date, cutoff: str, figures, note: str) -> None:
+    """The bureau's totals and each division's, then every project with its status."""
+    bureau, divisions = summarize(figures)
+    heads = [
+        "处室",
+        "项目数",
+        "全年预算数（万元）",
+        f"{cutoff}执行数（万元）",
+        "执行率",
+        "序时进度",
+        "执行滞后项目",
+        "指标数",
+    ]
+    shown = list(PROJECT_STATUSES)
+    columns = [Column(h, 6, 16) for h in heads] + [Column(s.label, 4.5, 6) for s in shown]
+    rows = [_totals_row(name, totals, shown) for name, totals in divisions.items()]
+    rows.append(_totals_row("全局合计", bureau, shown))
+    page = Page(landscape=True, title_rows=(0, 2), note=note)
+    sheet = book.sheet("汇总", widths_for_content(columns, rows, page, SIZE), page)
+    sheet.write(
+        0,
+        0,
+        f"{year} 年度项目支出绩效目标执行监控汇总（截至 {as_of.isoformat()}，{cutoff}）",
+        TITLE,
+        across=len(columns),
+    )
+    sheet.write(
+        1,
+        0,
+        "各状态列为项目数（项目状态取其指标中最需关注的状态；未到期和定性指标不计入）。",
+        _PLAIN,
+        across=len(columns),
+    )
+    sheet.append(
+        [c.title for c in columns], Style(size=SIZE, bold=True, fill=HEADER.fill, valign="vcenter", border=True)
+    )
+    for values in rows:
+        line = sheet.next_row
+        for col, value in enumerate(values):
+            bold = values[0] == "全局合计"
+            style = _NUMBER if isinstance(value, Decimal) else _CENTER if col else _BODY
+            sheet.write(line, col, value, replace(style, bold=bold))
+        sheet.next_row = line + 1
+    sheet.write(sheet.next_row + 1, 0, legend_text(), _PLAIN, across=len(columns))
+    sheet.worksheet.freeze_panes(3, 1)
+
+
+def _projects(book: Book, year: int, as_of: date, cutoff: str, figures, note: str) -> None:
+    """Every project with its status and execution, by division."""
+    heads = [
+        "处室",
+        "项目编号",
+        "项目名称",
+        "状态",
+        "全年预算数（万元）",
+        f"{cutoff}执行数（万元）",
+        "执行率",
+        "序时进度",
+    ]
+    rows = []
+    for figure in figures:
+        rate = None
+        if figure.spent is not None and figure.budget:
+            rate = (figure.spent / figure.budget * 100).quantize(Decimal("0.01"))
+        expected = f"{figure.expected_rate}%" if figure.expected_rate is not None else ""
+        rows.append(
+            [
+                figure.division,
+                figure.code,
+                figure.name,
+                Status(figure.status),
+                figure.budget,
+                figure.spent,
+                f"{rate}%" if rate is not None else "",
+                expected,
+                "是" if figure.budget_lagging else "",
+            ]
+        )
+    columns = [Column("处室", 6, 12), Column("项目编号", 8, 8), Column("项目名称", 16, 48), Column("状态", 5, 6)]
+    columns += [Column(h, 8, 11) for h in heads[4:-1]] + [Column("执行滞后", 5, 5)]
     page = Page(landscape=True, title_rows=(0, 1), note=note)
-    sheet = book.sheet(name, widths_for_content(columns, rows, page, SIZE), page)
-    sheet.write(0, 0, title, TITLE, across=len(columns))
-    sheet.append([c.title for c in columns], Style(size=SIZE, bold=True, fill=HEADER.fill, valign="vcenter"))
-    start = sheet.next_row
+    sheet = book.sheet("项目状态", widths_for_content(columns, rows, page, SIZE), page)
+    sheet.write(
+        0, 0, f"{year} 年度各项目状态与预算执行（截至 {as_of.isoformat()}，{cutoff}）", TITLE, across=len(heads)
+    )
+    sheet.append(heads, Style(size=SIZE, bold=True, fill=HEADER.fill, valign="vcenter", border=True))
+    for values in rows:
+        line = sheet.next_row
+        for col, value in enumerate(values):
+            if isinstance(value, Status):
+                sheet.write(line, col, value.label, status_style(value))
+            else:
+                sheet.write(line, col, value, _NUMBER if isinstance(value, Decimal) else _BODY)
+        sheet.next_row = line + 1
+    sheet.write(sheet.next_row, 0, legend_text(), _PLAIN, across=len(heads))
+    sheet.worksheet.freeze_panes(2, 3)
+
+
+def _totals_row(name: str, totals: Totals, shown: list[Status]) -> list:
+    return [
+        name,
+        totals.projects,
+        totals.budget.quantize(Decimal("0.01")),
+        totals.spent.quantize(Decimal("0.01")),
+        f"{totals.rate}%" if totals.rate is not None else "",
+        f"{totals.expected_rate}%" if totals.expected_rate is not None else "",
+        totals.budget_lagging,
+        totals.indicators,
+        *[totals.project_statuses.get(status, "") for status in shown],
+    ]
+
+
+def _indicator_sheet(book: Book, year: int, as_of: date, blocks, note: str) -> None:
+    """One line per indicator with its status, for filtering (merged by project)."""
+    rows = []
+    for project, division, lines in blocks:
+        for line in lines:
+            indicator, actual = line.indicator, line.actual
+            target = target_of(indicator)
+            rows.append(
+                [
+                    division.name,
+                    project.code,
+                    project.name,
+                    indicator.code,
+                    indicator.level1,
+                    indicator.level2,
+                    indicator.name,
+                    indicator.raw_value,
+                    describe_actual(target, actual),
+                    Period(year, line.quarter).code if line.quarter else "",
+                    line.outlook,
+                    actual.likelihood,
+                    line.status,
+                    actual.cause_category,
+                    actual.cause_text,
+                    actual.measure_text,
+                ]
+            )
+    page = Page(landscape=True, title_rows=(0, 1), note=note)
+    sheet = book.sheet("指标", widths_for_content(INDICATOR_COLUMNS, rows, page, SIZE), page)
+    sheet.write(0, 0, f"{year} 年度绩效指标执行情况（截至 {as_of.isoformat()}）", TITLE, across=len(INDICATOR_COLUMNS))
+    sheet.append([c.title for c in INDICATOR_COLUMNS], Style(size=SIZE, bold=True, fill=HEADER.fill, valign="vcenter"))
+    start, merged = sheet.next_row, 3
     for index, row in enumerate(rows):
         line = sheet.next_row
         for col, value in enumerate(row[merged:], start=merged):
-            sheet.write(line, col, value, _NUMBER if isinstance(value, (int, Decimal)) else _BODY)
-        if merged and (index + 1 == len(rows) or rows[index + 1][:merged] != row[:merged]):
+            if isinstance(value, Status):
+                sheet.write(line, col, value.label, status_style(value))
+            else:
+                sheet.write(line, col, value, _PLAIN_NUMBER if isinstance(value, (int, Decimal)) else _PLAIN)
+        sheet.next_row = line + 1
+        if index + 1 == len(rows) or rows[index + 1][:merged] != row[:merged]:
             for col, value in enumerate(row[:merged]):
-                sheet.write(start, col, value, _BODY, down=line - start + 1)
+                sheet.write(start, col, value, _PLAIN, down=line - start + 1)
             sheet.keep_together(start, line)
             start = line + 1
+    sheet.write(sheet.next_row, 0, legend_text(), _PLAIN, across=len(INDICATOR_COLUMNS))
     sheet.worksheet.freeze_panes(2, 0)

@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from ..domain.actuals import Actual, Reading, assess, describe_actual, value_text
 from ..domain.periods import Period
 from ..domain.progress import expected_by, needs_explanation
+from ..domain.status import StatusSettings
 from ..domain.targets import Target, format_decimal
 from ..domain.vocabulary import ReportAction, TargetKind
 from ..models import (
@@ -107,8 +108,8 @@ def expected_text(target: Target, period: Period) -> str:
     return "" if expected is None else f"{format_decimal(expected)}{target.unit}"
 
 
-def form_groups(session: Session, scope: Scope) -> list[ProjectGroup]:
-    """Everything the report page shows, in a handful of queries."""
+def form_groups(session: Session, scope: Scope, settings: StatusSettings = StatusSettings()) -> list[ProjectGroup]:
+    """Everything the report page shows, in a handful of queries; the lights under the region's rules (SETTINGS)."""
     report = scope.report
     current = current_actuals(session, report.id)
     previous = previous_actuals(session, scope)
@@ -145,7 +146,7 @@ def form_groups(session: Session, scope: Scope) -> list[ProjectGroup]:
             Row(
                 indicator,
                 target,
-                assess(target, scope.period, actual_of(current.get(indicator.id))),
+                assess(target, scope.period, actual_of(current.get(indicator.id)), settings),
                 expected_text(target, scope.period),
                 describe_actual(target, actual_of(before_entry)) if before_entry else "",
                 reasons.get(code, ""),

@@ -31,10 +31,12 @@ from ..bureau_rules import set_head_signoff, set_prefix, set_report_due_days
 from ..clock import clock
 from ..continuity import compare_with_last_year, previous_projects
 from ..decision_error import DecisionError
+from ..domain.status import PROJECT_STATUSES
 from ..domain.vocabulary import TARGET_FIELD_LABELS, VOCABULARY, FindingState, Severity
 from ..exports.template import build_flat_template
 from ..importing import READERS, ImportRejected, apply_plan, plan_import, read_source
 from ..models import Division, DivisionPrefix, FindingRow, FiscalYear, ImportBatch, Indicator, ProjectStatusRow, id_of
+from ..monitoring_read import latest_indicator_statuses, latest_project_statuses, project_quarters
 from ..organisation import organisation, unit_names
 from ..queries import (
     ProjectFilter,
@@ -43,11 +45,13 @@ from ..queries import (
     divisions,
     finding_codes,
     findings_by_indicator,
+    fiscal_year,
     indicators_of,
     list_findings,
     list_projects,
     project_by_code,
     revisions_of,
+    visible_divisions,
     years,
 )
 from ..reporting.followup import recompute_later, sweep_after_import
@@ -179,23 +183,75 @@ def todo():
 
 @web_bp.get("/projects")
 def projects():
-    authorize("read_targets")
+    user = authorize("read_targets")
     session = get_session()
     flt = ProjectFilter(
         year=_default_year(session),
         division=request.args.get("division") or None,
         funding_level=request.args.get("funding_level") or None,
         has_findings=_bool_arg("has_findings"),
+        search=(request.args.get("q") or "").strip() or None,
     )
     rows = list_projects(session, flt)
+    year = fiscal_year(session, flt.year) if flt.year else None
+    visible = {d.id for d in visible_divisions(session, user)}
+    statuses = (
+        latest_project_statuses(
+            session, year.id, clock.today(), [r["project"].id for r in rows if r["division"].id in visible]
+        )
+        if year
+        else {}
+    )
+    for row in rows:
+        row["status"] = statuses.get(row["project"].id)
+    status = request.args.get("status") or None
+    if status in PROJECT_STATUSES:
+        rows = [r for r in rows if r["status"] is not None and r["status"].status == status]
+    sort, descending = _project_sort(rows)
     totals = {
         "budget": sum((r["project"].budget for r in rows), Decimal(0)),
         "indicators": sum(r["indicator_count"] for r in rows),
         "flagged": sum(1 for r in rows if r["findings"].get(Severity.ERROR) or r["findings"].get(Severity.WARNING)),
     }
     return render_template(
-        "projects.html", rows=rows, flt=flt, totals=totals, years=years(session), divisions=divisions(session)
+        "projects.html",
+        rows=rows,
+        flt=flt,
+        totals=totals,
+        years=years(session),
+        divisions=divisions(session),
+        chosen_status=status,
+        sort=sort,
+        descending=descending,
+        status_day=next(iter(statuses.values())).as_of if statuses else None,
     )
+
+
+PROJECT_SORTS = {
+    "code": lambda r: r["project"].code,
+    "name": lambda r: r["project"].name,
+    "division": lambda r: r["division"].code,
+    "budget": lambda r: r["project"].budget,
+    "indicators": lambda r: r["indicator_count"],
+    # worst first; a project without a stored status last
+    "status": lambda r: PROJECT_STATUSES.index(r["status"].status) if r["status"] else len(PROJECT_STATUSES),
+    "execution": lambda r: _rate_of(r["status"]),
+}
+
+
+def _rate_of(status: ProjectStatusRow | None) -> Decimal:
+    """A project's execution rate for sorting (unknown below every known one)."""
+    return Decimal(status.execution_rate) if status and status.execution_rate is not None else Decimal(-1)
+
+
+def _project_sort(rows: list[dict]) -> tuple[str, bool]:
+    """Sort ROWS in place by the query's `sort` (a column) and `dir` (asc | desc); returns what was used."""
+    sort = request.args.get("sort", "code")
+    if sort not in PROJECT_SORTS:
+        sort = "code"
+    descending = request.args.get("dir") == "desc"
+    rows.sort(key=PROJECT_SORTS[sort], reverse=descending)
+    return sort, descending
 
 
 @web_bp.get("/projects/<code>")
@@ -207,8 +263,14 @@ def project(code: str):
         raise NotFound(f"项目 {code} 不存在")
     indicators = indicators_of(session, item.id)
     comparison = compare_with_last_year(session, item)
+    may_see_values = can(user, "view_report", item.division_id)
+    status_day, statuses = latest_indicator_statuses(session, item.id) if may_see_values else (None, {})
+    settings = current_app.config["PERFTRACK_SETTINGS"].status
     return render_template(
         "project.html",
+        status_day=status_day,
+        statuses=statuses,
+        quarters=project_quarters(session, item, settings) if may_see_values else None,
         project=item,
         division=session.get(Division, item.division_id),
         year=session.get(FiscalYear, item.fiscal_year_id).year,

@@ -11,6 +11,7 @@ from ..access import authorize, can, current
 from ..domain.periods import Period
 from ..exports.history import build_history_workbook
 from ..models import Attachment, Division, FiscalYear, Report
+from ..monitoring_read import latest_indicator_statuses
 from ..queries import indicator_by_code, revisions_of
 from ..reporting.evidence import EvidenceLimits, add_attachment, attachments_of, evidence_usage, remove_attachment
 from ..reporting.read import indicator_history
@@ -34,8 +35,13 @@ def indicator(code: str):
     user = authorize("read_targets")
     item, project, division = _indicator_or_404(code)
     session = get_session()
+    may_see_values = can(user, "view_report", division.id)
+    status_day, statuses = latest_indicator_statuses(session, project.id) if may_see_values else (None, {})
     return render_template(
         "indicator.html",
+        status_day=status_day,
+        status=statuses.get(item.id),
+        project_year=session.get(FiscalYear, project.fiscal_year_id).year,
         indicator=item,
         project=project,
         division=division,

@@ -117,14 +117,24 @@ def _raw_from_form(form, code: str, target) -> RawActual:
     return raw
 
 
+def _status_settings():
+    """The region's monitoring rules: the form's light uses the thresholds the overview uses."""
+    return current_app.config["PERFTRACK_SETTINGS"].status
+
+
 def _render_report(scope, errors=None, posted=None, status=200, conflict=None, based_on=None, confirm_void=False):
     session = get_session()
     user = current()
-    groups = form_groups(session, scope)
+    groups = form_groups(session, scope, _status_settings())
     if posted is not None:  # show the lights of what was typed, not of what is stored
         for group in groups:
             for row in group.rows:
-                typed = read_actual(row.target, _raw_from_form(posted, row.indicator.code, row.target), scope.period)
+                typed = read_actual(
+                    row.target,
+                    _raw_from_form(posted, row.indicator.code, row.target),
+                    scope.period,
+                    settings=_status_settings(),
+                )
                 row.reading.light = typed.light
                 row.reading.actual.likelihood = typed.actual.likelihood
     report = scope.report
@@ -380,11 +390,13 @@ def report_preview(division: str, period: str):
         scope.period,
         previous=before.number if before else None,
         today=clock.today(),
+        settings=_status_settings(),
     )
     needs = needs_explanation(reading.light, reading.actual.likelihood)
+    light = reading.light
     return jsonify(
         {
-            "light": {"code": reading.light.code, "label": reading.light.label, "detail": reading.light.detail},
+            "light": {"code": light.code, "label": light.label, "detail": light.detail, "status": light.status},
             "needs_explanation": needs,
             "explanation_note": explanation_note(
                 reading.light, reading.actual.likelihood, is_explained(reading.actual)

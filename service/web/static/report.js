@@ -70,6 +70,7 @@
         if (!data) { return; }
         var light = row.querySelector(".light");
         light.className = "light " + data.light.code;
+        light.dataset.status = data.light.status;
         row.querySelector(".light-label").textContent = data.light.label;
         row.querySelector(".light-detail").textContent = data.light.detail;
         row.classList.toggle("needs-explain", data.needs_explanation || !!row.querySelector("[name^='cc-']").value);

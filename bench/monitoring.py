@@ -1,0 +1,100 @@
+"""Benchmark: 总览 (the page and its JSON) for a synthetic bureau of 100,000 indicators, from the stored
+statuses, server time (target < 500 ms); the 项目支出绩效目标执行监控表 for 1,000 projects (target < 10 s).
+
+    .venv/bin/python bench/monitoring.py [--indicators 100000] [--projects 1000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(ROOT / "bench"))
+
+from sqlalchemy import func, select  # noqa: E402
+from synthetic import synthetic_database  # noqa: E402
+
+from service.accounts import create_user  # noqa: E402
+from service.app import create_app  # noqa: E402
+from service.clock import clock  # noqa: E402
+from service.db import session_scope  # noqa: E402
+from service.exports.monitoring import build_monitoring_workbook  # noqa: E402
+from service.models import FiscalYear, Indicator, Project  # noqa: E402
+from service.monitoring import sweep  # noqa: E402
+from service.settings import load_settings  # noqa: E402
+
+BIG, SMALL = 2030, 2031
+AS_OF = date(2030, 7, 15)
+PASSWORD = "bench-password-1"
+INDICATORS_PER_PROJECT = 7.8  # what `perftrack synth` makes, as the sample tables have
+
+
+def timed(function, runs: int) -> list[float]:
+    results = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        function()
+        results.append(time.perf_counter() - start)
+    return results
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--indicators", type=int, default=100_000)
+    parser.add_argument("--projects", type=int, default=1_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        small = int(args.projects * INDICATORS_PER_PROJECT)
+        url = synthetic_database(tmp, [(BIG, args.indicators, 20), (SMALL, small, 20)])
+        app = create_app(
+            load_settings({"DATABASE_URL": url, "PERFTRACK_INSTANCE": tmp, "SECRET_KEY": "bench"}),
+            WTF_CSRF_ENABLED=False,
+        )
+        engine = app.extensions["perftrack.engine"]
+        clock.set_today(AS_OF)
+        with session_scope(engine) as session:
+            create_user(session, "bench-finance", "财务", "finance", None, PASSWORD)
+            start = time.perf_counter()
+            swept = sweep(session, BIG, AS_OF)
+            sweep_time = time.perf_counter() - start
+        client = app.test_client()
+        client.post("/login", data={"username": "bench-finance", "password": PASSWORD})
+        page = client.get(f"/overview?year={BIG}")
+        assert page.status_code == 200 and "全年预算（万元）" in page.get_data(as_text=True)
+        pages = timed(lambda: client.get(f"/overview?year={BIG}"), 7)
+        data = timed(lambda: client.get(f"/api/v1/overview?year={BIG}"), 7)
+        with session_scope(engine) as session:
+            year_id = session.execute(select(FiscalYear.id).where(FiscalYear.year == SMALL)).scalar_one()
+            projects = session.execute(
+                select(func.count()).select_from(Project).where(Project.fiscal_year_id == year_id)
+            ).scalar_one()
+            indicators = session.execute(
+                select(func.count())
+                .select_from(Indicator)
+                .join(Project, Project.id == Indicator.project_id)
+                .where(Project.fiscal_year_id == year_id)
+            ).scalar_one()
+            start = time.perf_counter()
+            workbook = build_monitoring_workbook(session, SMALL, date(SMALL, 7, 31))
+            book_time = time.perf_counter() - start
+        engine.dispose()
+    print(f"总览, {swept.indicators:,} indicators in {swept.projects:,} projects (sweep {sweep_time:.1f} s):")
+    print(
+        f"  page    median {statistics.median(pages) * 1000:.0f} ms, worst {max(pages) * 1000:.0f} ms (target < 500 ms)"
+    )
+    print(f"  JSON    median {statistics.median(data) * 1000:.0f} ms, worst {max(data) * 1000:.0f} ms")
+    print(
+        f"执行监控表, {projects:,} projects ({indicators:,} indicators): {book_time:.1f} s "
+        f"({len(workbook.getvalue()) / 1e6:.1f} MB; target < 10 s)"
+    )
+
+
+if __name__ == "__main__":
+    main()
