@@ -1,6 +1,6 @@
 """payments: treasury payment records per project, and what a project's stored execution was computed from
 
-Revision ID: 0010_payments
+Revision ID: 0012_payments
 Revises: 0011_workflow
 Create Date: 2026-12-02 04:10:00
 """
@@ -8,7 +8,7 @@ Create Date: 2026-12-02 04:10:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0010_payments"
+revision = "0012_payments"
 down_revision = "0011_workflow"
 branch_labels = None
 depends_on = None
