@@ -23,6 +23,7 @@ KNOWN = {"division": "XXH", "period": "2025Q2"}
 KNOWN_CODE = {
     "/api/v1/projects/{code}": "2025-001",
     "/api/v1/projects/{code}/status": "2025-001",
+    "/api/v1/projects/{code}/quarters": "2025-001",
     "/api/v1/indicators/{code}": "2025-001.01",
     "/api/v1/indicators/{code}/history": "2025-001.01",
 }
