@@ -2,12 +2,11 @@
 SQLite) and recomputing one project after a submission (target p95 < 50 ms), with the sweep's
 ratio to merely reading the same rows.
 
-    .venv/bin/python bench/sweep.py [--indicators 100000]
+    .venv/bin/python bench/sweep.py [--indicators 100000] [--json]
 """
 
 from __future__ import annotations
 
-import argparse
 import random
 import statistics
 import sys
@@ -20,6 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from figures import Figures, parser  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 from synthetic import synthetic_database  # noqa: E402
 
@@ -59,9 +59,10 @@ def read_only(session, year_id: int) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--indicators", type=int, default=100_000)
-    args = parser.parse_args()
+    arguments = parser(__doc__)
+    arguments.add_argument("--indicators", type=int, default=100_000)
+    args = arguments.parse_args()
+    figures = Figures(args)
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
         url = synthetic_database(tmp, [(YEAR, args.indicators, 20)])
@@ -81,29 +82,38 @@ def main() -> None:
                 result = sweep(session, YEAR, AS_OF)
                 sweeps.append(time.perf_counter() - start)
         recompute = []
-        for project_id in random.Random(1).sample(project_ids, 200):
+        for project_id in random.Random(1).sample(project_ids, min(200, len(project_ids))):
             with session_scope(engine) as session:
                 start = time.perf_counter()
                 recompute_project(session, project_id, AS_OF)
             recompute.append(time.perf_counter() - start)  # includes the commit
         engine.dispose()
     p95 = statistics.quantiles(recompute, n=20)[18]
-    print(
+    figures.add(
+        indicators=result.indicators,
+        projects=result.projects,
+        sweep_s=round(statistics.median(sweeps), 3),
+        read_s=round(statistics.median(reads), 3),
+        ratio=round(statistics.median(sweeps) / statistics.median(reads), 2),
+        recompute_p95_ms=round(p95 * 1000, 2),
+    )
+    figures.say(
         f"synthetic bureau: {result.indicators} indicators in {result.projects} projects "
         f"(generated with the sample year in {generated:.1f} s); statuses {dict(sorted(result.counts.items()))}"
     )
-    print(
+    figures.say(
         f"full sweep (read, compute, replace the day's rows): median {statistics.median(sweeps):.2f} s, "
         f"max {max(sweeps):.2f} s over 3 runs (target < 30 s)"
     )
-    print(
+    figures.say(
         f"reading the same {rows} rows only: median {statistics.median(reads):.2f} s; "
         f"sweep / read = {statistics.median(sweeps) / statistics.median(reads):.1f}x"
     )
-    print(
+    figures.say(
         f"recompute one project after a submission: p95 {p95 * 1000:.1f} ms, median "
-        f"{statistics.median(recompute) * 1000:.1f} ms over 200 projects (target p95 < 50 ms)"
+        f"{statistics.median(recompute) * 1000:.1f} ms over {len(recompute)} projects (target p95 < 50 ms)"
     )
+    figures.done()
 
 
 if __name__ == "__main__":
