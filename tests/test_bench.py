@@ -36,3 +36,12 @@ def test_scoring_bench_prints_its_figures_as_json():
     assert figures["workbook_projects"] == 20 and figures["projects"] == 100
     assert figures["run_s"] > 0 and figures["workbook_s"] > 0 and figures["peak_rss_mb"] > 20
     assert "自评表 workbook" in lines
+
+
+def test_sweep_bench_through_worker_processes():
+    figures, lines = run_bench(
+        "bench/sweep.py", "--indicators", "700", "--workers", "2", "--partition", "30", "--runs", "1"
+    )
+    assert figures["indicators"] == 700 and figures["workers"] == 2 and figures["partition_projects"] == 30
+    assert 20 < figures["worker_peak_rss_mb"] < 2000
+    assert "split into parts of 30 projects over 2 workers" in lines
