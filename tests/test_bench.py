@@ -45,3 +45,11 @@ def test_sweep_bench_through_worker_processes():
     assert figures["indicators"] == 700 and figures["workers"] == 2 and figures["partition_projects"] == 30
     assert 20 < figures["worker_peak_rss_mb"] < 2000
     assert "split into parts of 30 projects over 2 workers" in lines
+
+
+def test_scoring_bench_through_worker_processes():
+    figures, lines = run_bench(
+        "bench/scoring.py", "--indicators", "700", "--workbook-indicators", "140", "--workers", "2", "--partition", "30"
+    )
+    assert figures["projects"] == 100 and figures["workers"] == 2 and 20 < figures["worker_peak_rss_mb"] < 2000
+    assert "split into parts of 30 projects over 2 workers" in lines
