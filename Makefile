@@ -66,6 +66,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/sweep.py $(BENCH_FLAGS)
 	$(BIN)/python bench/scoring.py $(BENCH_FLAGS)
 	$(BIN)/python bench/monitoring.py $(BENCH_FLAGS)
+	$(BIN)/python bench/load.py $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache test-artifacts

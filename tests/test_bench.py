@@ -53,3 +53,19 @@ def test_scoring_bench_through_worker_processes():
     )
     assert figures["projects"] == 100 and figures["workers"] == 2 and 20 < figures["worker_peak_rss_mb"] < 2000
     assert "split into parts of 30 projects over 2 workers" in lines
+
+
+def test_load_bench_rush_loses_no_write():
+    figures, lines = run_bench("bench/load.py", "--reporters", "3", "--concurrency", "3", "--max-seconds", "120")
+    assert figures["reports_checked"] == 3 and figures["lost_writes"] == 0 and figures["errors"] == 0
+    assert {"form", "save", "submit", "overview", "login"} <= set(figures["kinds"])
+    assert figures["kinds"]["save"]["count"] == 6 and figures["kinds"]["submit"]["count"] == 3
+    assert all(row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"] for row in figures["kinds"].values())
+    assert "lost or duplicated writes: 0" in lines
+
+
+def test_load_bench_bounds_its_reporters():
+    done = subprocess.run(
+        [sys.executable, "bench/load.py", "--reporters", "5000"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0 and "--reporters must be 1..1000" in done.stderr
