@@ -73,3 +73,12 @@ def test_sheet_names_stay_unique_ignoring_case():
         book.sheet("2025-001A", [8], Page())
     book.sheet("2025-002", [8], Page())
     assert [s.worksheet.name for s in book.sheets] == ["2025-001a", "2025-002"]
+
+
+def test_an_overlapping_merge_is_refused_as_xlsxwriter_refuses_it():
+    from xlsxwriter.exceptions import OverlappingRange
+
+    sheet = Book().sheet("表", [8, 8, 8], Page())
+    sheet.write(0, 0, "", HEADER, across=2, down=2)
+    with pytest.raises(OverlappingRange):
+        sheet.write(1, 1, "", HEADER, across=2, down=2)

@@ -30,7 +30,7 @@ from functools import lru_cache
 
 import xlsxwriter
 from xlsxwriter.exceptions import DuplicateWorksheetName
-from xlsxwriter.utility import xl_rowcol_to_cell_fast
+from xlsxwriter.utility import xl_range, xl_rowcol_to_cell_fast
 from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple
 
 BODY_SIZE = 10
@@ -326,8 +326,9 @@ TITLE = Style(size=13, bold=True, valign="vcenter")
 class _Worksheet(xlsxwriter.worksheet.Worksheet):
     """XlsxWriter's worksheet, with the cells this service writes (text, number or blank, each with a format)
     put into the XML in one step each: the same bytes as XlsxWriter's general cell writer, which builds and
-    escapes an attribute list per cell (a third of saving a 1,000-project workbook).  Any other cell is written
-    by XlsxWriter; tests/test_workbook.py compares both writers' files."""
+    escapes an attribute list per cell (a third of saving a 1,000-project workbook), and merged ranges filled
+    without a call per cell.  Anything else is XlsxWriter's own; tests/test_sheets_writer.py compares both
+    writers' files."""
 
     def _write_cell(self, row: int, col: int, cell) -> None:
         kind = cell.__class__
@@ -341,6 +342,31 @@ class _Worksheet(xlsxwriter.worksheet.Worksheet):
             self.fh.write(f'<c {attributes} t="s"><v>{cell.string}</v></c>')
         else:
             self.fh.write(f"<c {attributes}><v>{cell.number:.16G}</v></c>")
+
+    def merge_range(self, first_row, first_col, last_row, last_col, data, cell_format=None):
+        """XlsxWriter's merge of an empty, formatted range (what `Sheet.write` merges before it writes the first
+        cell) without its per-cell calls: the same merge, the same formatted blanks, the same checks."""
+        if (
+            data != ""
+            or cell_format is None
+            or self.constant_memory
+            or first_row > last_row
+            or first_col > last_col
+            or (first_row, first_col) == (last_row, last_col)
+        ):
+            return super().merge_range(first_row, first_col, last_row, last_col, data, cell_format)
+        if self._check_dimensions(first_row, first_col) or self._check_dimensions(last_row, last_col):
+            return -1
+        cells = [(row, col) for row in range(first_row, last_row + 1) for col in range(first_col, last_col + 1)]
+        if any(self.merged_cells.get(cell) or self.table_cells.get(cell) for cell in cells):
+            return super().merge_range(first_row, first_col, last_row, last_col, data, cell_format)  # raises
+        cell_range = xl_range(first_row, first_col, last_row, last_col)
+        blank = CellBlankTuple(cell_format)
+        for row, col in cells:
+            self.merged_cells[(row, col)] = cell_range
+            self.table[row][col] = blank
+        self.merge.append([first_row, first_col, last_row, last_col])
+        return 0
 
 
 _FAST_CELLS = (CellBlankTuple, CellStringTuple, CellNumberTuple)
