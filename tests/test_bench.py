@@ -69,3 +69,10 @@ def test_load_bench_bounds_its_reporters():
         [sys.executable, "bench/load.py", "--reporters", "5000"], cwd=ROOT, capture_output=True, text=True, timeout=60
     )
     assert done.returncode != 0 and "--reporters must be 1..1000" in done.stderr
+
+
+def test_monitoring_bench_prints_its_figures_as_json():
+    figures, lines = run_bench("bench/monitoring.py", "--indicators", "700", "--projects", "20")
+    assert figures["indicators"] == 700 and figures["workbook_projects"] >= 20
+    assert figures["overview_page_ms"] > 0 and figures["workbook_s"] > 0 and figures["peak_rss_mb"] > 20
+    assert "执行监控表" in lines
