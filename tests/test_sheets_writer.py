@@ -15,6 +15,7 @@ from xlsxwriter.exceptions import DuplicateWorksheetName
 from service.clock import clock
 from service.db import session_scope
 from service.exports import sheets
+from service.exports.monitoring import build_monitoring_workbook
 from service.exports.self_evaluation import build_self_evaluation
 from service.exports.sheets import HEADER, TITLE, Book, Page, Style
 from service.reporting.reports import load_scope
@@ -35,6 +36,7 @@ def test_the_fast_cell_writer_writes_the_bytes_xlsxwriter_writes(seeded_engine, 
             return [
                 parts(build_self_evaluation(session, 2025)),
                 parts(build_workbook(session, load_scope(session, 2025, "XXH", 2))),
+                parts(build_monitoring_workbook(session, 2025, date(2025, 7, 31))),
             ]
 
     fast = workbooks()
