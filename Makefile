@@ -59,12 +59,14 @@ smoke: $(STAMP)
 wheel-check:
 	bash deploy/wheel-check.sh
 
+# Each bench prints its figures for people; `make bench BENCH_FLAGS=--json` prints one JSON object per bench.
 bench: $(STAMP)
-	$(BIN)/python bench/import.py
-	$(BIN)/python bench/reporting.py
-	$(BIN)/python bench/sweep.py
-	$(BIN)/python bench/scoring.py
-	$(BIN)/python bench/monitoring.py
+	$(BIN)/python bench/import.py $(BENCH_FLAGS)
+	$(BIN)/python bench/reporting.py $(BENCH_FLAGS)
+	$(BIN)/python bench/sweep.py $(BENCH_FLAGS)
+	$(BIN)/python bench/scoring.py $(BENCH_FLAGS)
+	$(BIN)/python bench/monitoring.py $(BENCH_FLAGS)
+	$(BIN)/python bench/load.py $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .mypy_cache .ruff_cache test-artifacts

@@ -1,6 +1,6 @@
 """Benchmark: import of the seed tables (target < 1 s) and grammar throughput (target ≥ 50,000 values/s).
 
-.venv/bin/python bench/import.py
+.venv/bin/python bench/import.py [--json]
 """
 
 from __future__ import annotations
@@ -12,6 +12,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from figures import Figures, parser  # noqa: E402
 
 from service.db import make_engine, session_scope  # noqa: E402
 from service.domain.targets import parse_target  # noqa: E402
@@ -58,12 +61,24 @@ def bench_grammar(seconds: float = 2.0) -> float:
     return parsed / (time.perf_counter() - start)
 
 
-if __name__ == "__main__":
+def main() -> None:
+    figures = Figures(parser(__doc__).parse_args())
     first, again = bench_import()
     rate = bench_grammar()
-    print(
+    figures.add(
+        import_ms=round(statistics.median(first) * 1000, 1),
+        import_max_ms=round(max(first) * 1000, 1),
+        reimport_ms=round(statistics.median(again) * 1000, 1),
+        grammar_values_per_s=round(rate),
+    )
+    figures.say(
         f"seed import (62 projects, 482 indicators, SQLite): median {statistics.median(first) * 1000:.0f} ms, "
         f"max {max(first) * 1000:.0f} ms  (target < 1000 ms)"
     )
-    print(f"re-import of the unchanged seed: median {statistics.median(again) * 1000:.0f} ms")
-    print(f"grammar: {rate:,.0f} values/s over the 482 seed values  (target >= 50,000/s)")
+    figures.say(f"re-import of the unchanged seed: median {statistics.median(again) * 1000:.0f} ms")
+    figures.say(f"grammar: {rate:,.0f} values/s over the 482 seed values  (target >= 50,000/s)")
+    figures.done()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,12 +1,11 @@
 """Benchmark: 总览 (the page and its JSON) for a synthetic bureau of 100,000 indicators, from the stored
 statuses, server time (target < 500 ms); the 项目支出绩效目标执行监控表 for 1,000 projects (target < 10 s).
 
-    .venv/bin/python bench/monitoring.py [--indicators 100000] [--projects 1000]
+    .venv/bin/python bench/monitoring.py [--indicators 100000] [--projects 1000] [--json]
 """
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import sys
 import tempfile
@@ -18,6 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
+from figures import Figures, parser  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from synthetic import synthetic_database  # noqa: E402
 
@@ -46,10 +46,11 @@ def timed(function, runs: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--indicators", type=int, default=100_000)
-    parser.add_argument("--projects", type=int, default=1_000)
-    args = parser.parse_args()
+    arguments = parser(__doc__)
+    arguments.add_argument("--indicators", type=int, default=100_000)
+    arguments.add_argument("--projects", type=int, default=1_000)
+    args = arguments.parse_args()
+    figures = Figures(args)
     with tempfile.TemporaryDirectory() as tmp:
         small = int(args.projects * INDICATORS_PER_PROJECT)
         url = synthetic_database(tmp, [(BIG, args.indicators, 20), (SMALL, small, 20)])
@@ -85,15 +86,25 @@ def main() -> None:
             workbook = build_monitoring_workbook(session, SMALL, date(SMALL, 7, 31))
             book_time = time.perf_counter() - start
         engine.dispose()
-    print(f"总览, {swept.indicators:,} indicators in {swept.projects:,} projects (sweep {sweep_time:.1f} s):")
-    print(
+    figures.add(
+        indicators=swept.indicators,
+        projects=swept.projects,
+        sweep_s=round(sweep_time, 3),
+        overview_page_ms=round(statistics.median(pages) * 1000, 1),
+        overview_json_ms=round(statistics.median(data) * 1000, 1),
+        workbook_projects=projects,
+        workbook_s=round(book_time, 3),
+    )
+    figures.say(f"总览, {swept.indicators:,} indicators in {swept.projects:,} projects (sweep {sweep_time:.1f} s):")
+    figures.say(
         f"  page    median {statistics.median(pages) * 1000:.0f} ms, worst {max(pages) * 1000:.0f} ms (target < 500 ms)"
     )
-    print(f"  JSON    median {statistics.median(data) * 1000:.0f} ms, worst {max(data) * 1000:.0f} ms")
-    print(
+    figures.say(f"  JSON    median {statistics.median(data) * 1000:.0f} ms, worst {max(data) * 1000:.0f} ms")
+    figures.say(
         f"执行监控表, {projects:,} projects ({indicators:,} indicators): {book_time:.1f} s "
         f"({len(workbook.getvalue()) / 1e6:.1f} MB; target < 10 s)"
     )
+    figures.done()
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Benchmark: render a 200-indicator report form (target < 300 ms) and validate and apply a
 500-row workbook (target < 2 s), through the real web app on SQLite.
 
-    .venv/bin/python bench/reporting.py
+    .venv/bin/python bench/reporting.py [--json]
 
 The seed year has at most 52 indicators per division, so the bench copies the seed's
 projects into a synthetic year 2026 owned by two bench divisions, one with ≥200 and one
@@ -36,6 +36,8 @@ from service.settings import load_settings  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT / "bench"))
+from figures import Figures, parser  # noqa: E402
 from reporting_helpers import complete_rows  # noqa: E402
 
 SEED = ROOT / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
@@ -80,6 +82,7 @@ def timed(function, runs: int) -> list[float]:
 
 
 def main() -> None:
+    figures = Figures(parser(__doc__).parse_args())
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{tmp}/bench.db"
         upgrade(url)
@@ -139,15 +142,22 @@ def main() -> None:
 
         apply = timed(upload, 6)
         engine.dispose()
-    print(
+    figures.add(
+        form_ms=round(statistics.median(render) * 1000, 1),
+        form_max_ms=round(max(render) * 1000, 1),
+        upload_ms=round(statistics.median(apply) * 1000, 1),
+        upload_max_ms=round(max(apply) * 1000, 1),
+    )
+    figures.say(
         f"report form, {form_size} indicators (Q1 filled, Q2 half filled): "
         f"median {statistics.median(render) * 1000:.0f} ms, max {max(render) * 1000:.0f} ms over 20 renders "
         f"(target < 300 ms)"
     )
-    print(
+    figures.say(
         f"workbook upload, {rows} indicator rows + spend sheet, every row changed: validate and apply median "
         f"{statistics.median(apply) * 1000:.0f} ms, max {max(apply) * 1000:.0f} ms over 6 uploads (target < 2 s)"
     )
+    figures.done()
 
 
 if __name__ == "__main__":

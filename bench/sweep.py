@@ -1,13 +1,17 @@
 """Benchmark: the full status sweep of a synthetic bureau of 100,000 indicators (target < 30 s on
 SQLite) and recomputing one project after a submission (target p95 < 50 ms), with the sweep's
-ratio to merely reading the same rows.
+ratio to merely reading the same rows (target within 2x) and the peak memory of each process.
 
-    .venv/bin/python bench/sweep.py [--indicators 100000]
+    .venv/bin/python bench/sweep.py [--indicators 100000] [--postgres] [--workers N] [--runs 3] [--json]
+
+--postgres starts a PostgreSQL server of its own (as the tests do) instead of a SQLite file; --workers N
+starts a Redis and N `perftrack worker` processes and times the daily sweep job split into parts of
+--partition projects (PERFTRACK_PARTITION_PROJECTS), from enqueueing it to its last part done.
 """
 
 from __future__ import annotations
 
-import argparse
+import contextlib
 import random
 import statistics
 import sys
@@ -20,25 +24,34 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from sqlalchemy import select  # noqa: E402
+from figures import Figures, parser  # noqa: E402
+from servers import Workers, postgres, redis  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 from synthetic import synthetic_database  # noqa: E402
 
 from service.db import make_engine, session_scope  # noqa: E402
-from service.models import ActualEntry, FiscalYear, Indicator, Project, Report, SpendEntry  # noqa: E402
+from service.models import (  # noqa: E402
+    ActualEntry,
+    FiscalYear,
+    Indicator,
+    IndicatorStatusRow,
+    Project,
+    Report,
+    SpendEntry,
+)
 from service.monitoring import recompute_project, sweep  # noqa: E402
 from service.stored_targets import TARGET_COLUMNS  # noqa: E402
 
 YEAR, AS_OF = 2030, date(2030, 7, 15)
+READ_CHUNK = 10_000
 
 
 def read_only(session, year_id: int) -> int:
-    """The same rows the sweep reads, read and nothing else."""
-    targets = session.execute(
+    """The same rows the sweep reads, read (in chunks, as the sweep reads them) and nothing else."""
+    queries = [
         select(Indicator.id, Indicator.project_id, *TARGET_COLUMNS)
         .join(Project, Project.id == Indicator.project_id)
-        .where(Project.fiscal_year_id == year_id)
-    ).all()
-    values = session.execute(
+        .where(Project.fiscal_year_id == year_id),
         select(
             ActualEntry.indicator_id,
             Report.quarter,
@@ -48,62 +61,135 @@ def read_only(session, year_id: int) -> int:
             ActualEntry.likelihood,
         )
         .join(Report, Report.id == ActualEntry.report_id)
-        .where(Report.fiscal_year_id == year_id, ActualEntry.is_current.is_(True))
-    ).all()
-    spend = session.execute(
+        .where(Report.fiscal_year_id == year_id, ActualEntry.is_current.is_(True)),
         select(SpendEntry.project_id, SpendEntry.spent)
         .join(Report, Report.id == SpendEntry.report_id)
-        .where(Report.fiscal_year_id == year_id)
-    ).all()
-    return len(targets) + len(values) + len(spend)
+        .where(Report.fiscal_year_id == year_id),
+    ]
+    rows = 0
+    for query in queries:
+        for chunk in session.execute(query.execution_options(yield_per=READ_CHUNK)).partitions():
+            rows += len(chunk)
+    return rows
+
+
+def split_sweep(redis_url: str, engine) -> float:
+    """Seconds from enqueueing the daily sweep to its last part done (RQ runs `sweep_done` after every part)."""
+    from rq.job import Job
+
+    from service.queueing import connection, queue, safe_id
+
+    redis = connection(redis_url)
+    done_id = safe_id("sweep-done", YEAR, AS_OF)
+    if Job.exists(done_id, connection=redis):
+        Job.fetch(done_id, connection=redis).delete()
+    start = time.perf_counter()
+    parent = queue(redis_url).enqueue_call("workers.jobs.daily_sweep", args=(AS_OF.isoformat(),))
+    while parent.get_status(refresh=True) not in ("finished", "failed"):
+        time.sleep(0.01)
+    if parent.get_status() == "failed":
+        raise SystemExit(f"the daily sweep job failed: {parent.exc_info}")
+    if "parts" in str(parent.return_value().get(YEAR, "")):
+        while not Job.exists(done_id, connection=redis) or Job.fetch(done_id, connection=redis).get_status() not in (
+            "finished",
+            "failed",
+        ):
+            time.sleep(0.01)
+    return time.perf_counter() - start
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--indicators", type=int, default=100_000)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
+    arguments = parser(__doc__)
+    arguments.add_argument("--indicators", type=int, default=100_000)
+    arguments.add_argument("--postgres", action="store_true", help="on a PostgreSQL server the bench starts")
+    arguments.add_argument("--workers", type=int, default=0, help="sweep through N RQ worker processes")
+    arguments.add_argument("--partition", type=int, default=5000, help="projects per part with --workers")
+    arguments.add_argument("--runs", type=int, default=3)
+    args = arguments.parse_args()
+    figures = Figures(args)
+    with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as servers:
         start = time.perf_counter()
-        url = synthetic_database(tmp, [(YEAR, args.indicators, 20)])
+        server_url = servers.enter_context(postgres()) if args.postgres else None
+        url = synthetic_database(tmp, [(YEAR, args.indicators, 20)], server_url)
         generated = time.perf_counter() - start
         engine = make_engine(url)
         with session_scope(engine) as session:
             year_id = session.execute(select(FiscalYear.id).where(FiscalYear.year == YEAR)).scalar_one()
             project_ids = list(session.execute(select(Project.id).where(Project.fiscal_year_id == year_id)).scalars())
+        workers = None
+        if args.workers:
+            redis_url = servers.enter_context(redis(tmp))
+            env = {
+                "DATABASE_URL": url,
+                "REDIS_URL": redis_url,
+                "PERFTRACK_INSTANCE": tmp,
+                "SECRET_KEY": "bench",
+                "PERFTRACK_PARTITION_PROJECTS": str(args.partition),
+                "PATH": "/usr/bin:/bin",
+            }
+            workers = Workers(args.workers, env, tmp)
         reads, sweeps = [], []
-        for _ in range(3):
+        for _ in range(args.runs):
             with session_scope(engine) as session:
                 start = time.perf_counter()
                 rows = read_only(session, year_id)
                 reads.append(time.perf_counter() - start)
-            with session_scope(engine) as session:
-                start = time.perf_counter()
-                result = sweep(session, YEAR, AS_OF)
-                sweeps.append(time.perf_counter() - start)
+            if workers is not None:
+                sweeps.append(split_sweep(redis_url, engine))
+            else:
+                with session_scope(engine) as session:
+                    start = time.perf_counter()
+                    sweep(session, YEAR, AS_OF)
+                    sweeps.append(time.perf_counter() - start)
+        worker_peaks = workers.stop() if workers is not None else []
+        with session_scope(engine) as session:
+            statuses = dict(
+                session.execute(
+                    select(IndicatorStatusRow.status, func.count())
+                    .where(IndicatorStatusRow.as_of == AS_OF)
+                    .group_by(IndicatorStatusRow.status)
+                ).all()
+            )
         recompute = []
-        for project_id in random.Random(1).sample(project_ids, 200):
+        for project_id in random.Random(1).sample(project_ids, min(200, len(project_ids))):
             with session_scope(engine) as session:
                 start = time.perf_counter()
                 recompute_project(session, project_id, AS_OF)
             recompute.append(time.perf_counter() - start)  # includes the commit
         engine.dispose()
     p95 = statistics.quantiles(recompute, n=20)[18]
-    print(
-        f"synthetic bureau: {result.indicators} indicators in {result.projects} projects "
-        f"(generated with the sample year in {generated:.1f} s); statuses {dict(sorted(result.counts.items()))}"
+    indicators = sum(statuses.values())
+    sweep_s, read_s = statistics.median(sweeps), statistics.median(reads)
+    figures.add(
+        database="postgresql" if args.postgres else "sqlite",
+        workers=args.workers,
+        indicators=indicators,
+        projects=len(project_ids),
+        sweep_s=round(sweep_s, 3),
+        read_s=round(read_s, 3),
+        ratio=round(sweep_s / read_s, 2),
+        recompute_p95_ms=round(p95 * 1000, 2),
     )
-    print(
-        f"full sweep (read, compute, replace the day's rows): median {statistics.median(sweeps):.2f} s, "
-        f"max {max(sweeps):.2f} s over 3 runs (target < 30 s)"
+    if worker_peaks:
+        figures.add(worker_peak_rss_mb=max(worker_peaks), partition_projects=args.partition)
+    figures.say(
+        f"synthetic bureau: {indicators} indicators in {len(project_ids)} projects on "
+        f"{figures.values['database']} (generated with the sample year in {generated:.1f} s); "
+        f"statuses {dict(sorted((str(k), v) for k, v in statuses.items()))}"
     )
-    print(
-        f"reading the same {rows} rows only: median {statistics.median(reads):.2f} s; "
-        f"sweep / read = {statistics.median(sweeps) / statistics.median(reads):.1f}x"
+    how = f"split into parts of {args.partition} projects over {args.workers} workers" if workers else "one process"
+    figures.say(
+        f"full sweep (read, compute, replace the day's rows; {how}): median {sweep_s:.2f} s, "
+        f"max {max(sweeps):.2f} s over {len(sweeps)} runs (target < 30 s)"
     )
-    print(
+    figures.say(f"reading the same {rows} rows only: median {read_s:.2f} s; sweep / read = {sweep_s / read_s:.1f}x")
+    figures.say(
         f"recompute one project after a submission: p95 {p95 * 1000:.1f} ms, median "
-        f"{statistics.median(recompute) * 1000:.1f} ms over 200 projects (target p95 < 50 ms)"
+        f"{statistics.median(recompute) * 1000:.1f} ms over {len(recompute)} projects (target p95 < 50 ms)"
     )
+    if worker_peaks:
+        figures.say(f"peak memory of each worker (with its work horses): {worker_peaks} MB")
+    figures.done()
 
 
 if __name__ == "__main__":

@@ -15,10 +15,11 @@ from service.organisation import load_sample_divisions  # noqa: E402
 SEED = ROOT / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
 
 
-def synthetic_database(directory: str, years: list[tuple]) -> str:
+def synthetic_database(directory: str, years: list[tuple], url: str | None = None) -> str:
     """Migrate, set up the sample bureau's divisions, import the seed, then `perftrack synth` each (year,
-    indicators, divisions[, extra options such as "--closed"]); returns the URL."""
-    url = f"sqlite:///{directory}/bench.db"
+    indicators, divisions[, extra options such as "--closed"]), into URL (default: a SQLite file in DIRECTORY);
+    returns the URL."""
+    url = url or f"sqlite:///{directory}/bench.db"
     env = {"DATABASE_URL": url, "PERFTRACK_INSTANCE": directory, "SECRET_KEY": "bench", "PATH": "/usr/bin:/bin"}
     cli = [sys.executable, "-m", "service.cli"]
     subprocess.run(cli + ["db", "upgrade"], env=env, check=True, cwd=ROOT, capture_output=True)

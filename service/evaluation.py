@@ -151,13 +151,12 @@ class Kept:
     revisions: dict[int, dict]  # per project: how many target revisions, the latest (id and date)
 
 
-def kept_reviews(session: Session, fiscal_year: FiscalYear) -> Kept:
-    """The year's reviews, target doubts and revisions in a few set-based queries (columns, not ORM objects)."""
-    of_year = (
-        select(Indicator.id)
-        .join(Project, Project.id == Indicator.project_id)
-        .where(Project.fiscal_year_id == fiscal_year.id)
-    )
+def kept_reviews(session: Session, fiscal_year: FiscalYear, project_ids: list[int] | None = None) -> Kept:
+    """The year's reviews, target doubts and revisions (of PROJECT_IDS only, when given: a batch of a large year
+    is read with its own, so no step holds the whole year's) in a few set-based queries (columns, not ORM
+    objects)."""
+    of_projects = Project.fiscal_year_id == fiscal_year.id if project_ids is None else col(Project.id).in_(project_ids)
+    of_year = select(Indicator.id).join(Project, Project.id == Indicator.project_id).where(of_projects)
     grades = {
         g.indicator_id: Review(g.band, g.percent, g.note)
         for g in session.execute(
@@ -206,7 +205,7 @@ def kept_reviews(session: Session, fiscal_year: FiscalYear) -> Kept:
                 ProjectReview.excluded_at,
             )
             .join(Project, Project.id == ProjectReview.project_id)
-            .where(Project.fiscal_year_id == fiscal_year.id)
+            .where(of_projects)
         ).all()
     }
     revisions = {}
@@ -460,12 +459,11 @@ def evaluate(
     ids = _project_ids(session, fiscal_year, project_code)
     sources = report_sources(session, fiscal_year, kind)
     as_of = trial_as_of(year) if kind == TRIAL else None
-    kept = kept_reviews(session, fiscal_year)
-    sheets = [
-        sheet
-        for start in range(0, len(ids), BATCH)
-        for sheet, _input in load_sheets(session, fiscal_year, ids[start : start + BATCH], sources, policy, as_of, kept)
-    ]
+    sheets = []
+    for start in range(0, len(ids), BATCH):
+        batch = ids[start : start + BATCH]
+        kept = kept_reviews(session, fiscal_year, batch)
+        sheets += [sheet for sheet, _input in load_sheets(session, fiscal_year, batch, sources, policy, as_of, kept)]
     for sheet in sheets:
         apply_overrides(sheet, policy)
     return sheets
@@ -532,6 +530,25 @@ def start_run(
 def execute_run(session: Session, run: EvaluationRun, on_progress=None, recheck: bool = True) -> EvaluationRun:
     """Score every project of the run's year and store the results (set-based writes, in batches).  A final
     run's preconditions are checked again (RECHECK), unless it runs in the transaction that just started it."""
+    return score_run(session, run, prepare_run(session, run, recheck), on_progress)
+
+
+def score_run(session: Session, run: EvaluationRun, ids: list[int], on_progress=None) -> EvaluationRun:
+    """The prepared run's projects IDS scored in one process, batch by batch, and the run done."""
+    scoring = RunScoring.of(session, run)
+    for start in range(0, len(ids), BATCH):
+        score_projects(session, scoring, ids[start : start + BATCH])
+        run.progress = min(len(ids), start + BATCH)
+        session.add(run)
+        session.flush()
+        if on_progress is not None:
+            on_progress(run)
+    return finish_run(session, run)
+
+
+def prepare_run(session: Session, run: EvaluationRun, recheck: bool = True) -> list[int]:
+    """The run set running over its year's projects (their ids, in order), with the version of every input
+    it reads recorded; a final run's preconditions checked again (RECHECK)."""
     from .closing import final_run_blockers_of
 
     fiscal_year = session.get(FiscalYear, run.fiscal_year_id)
@@ -570,57 +587,119 @@ def execute_run(session: Session, run: EvaluationRun, on_progress=None, recheck:
             ).all()
         },
     }
-    as_of = run.as_of if run.kind == TRIAL else None
-    kept = kept_reviews(session, fiscal_year)
-    for start in range(0, len(ids), BATCH):
-        project_rows, indicator_rows = [], []
-        for sheet, _input in load_sheets(
-            session, fiscal_year, ids[start : start + BATCH], sources, policy, as_of, kept
-        ):
-            result = sheet.result
-            project_rows.append(
+    session.add(run)
+    session.flush()
+    return ids
+
+
+@dataclass
+class RunScoring:
+    """What scoring any part of a run reads once: its year, policy, source reports and as-of date."""
+
+    run_id: int
+    fiscal_year: FiscalYear
+    policy: ScoringPolicy
+    sources: Sources
+    as_of: date | None
+
+    @classmethod
+    def of(cls, session: Session, run: EvaluationRun) -> RunScoring:
+        fiscal_year = session.get(FiscalYear, run.fiscal_year_id)
+        return cls(
+            saved_id(run.id),
+            fiscal_year,
+            ScoringPolicy.from_dict(run.policy),
+            report_sources(session, fiscal_year, run.kind),
+            run.as_of if run.kind == TRIAL else None,
+        )
+
+
+def score_projects(session: Session, scoring: RunScoring, project_ids: list[int]) -> int:
+    """Score PROJECT_IDS (a batch) and store their results in the run; returns how many projects."""
+    kept = kept_reviews(session, scoring.fiscal_year, project_ids)
+    project_rows, indicator_rows = [], []
+    for sheet, _input in load_sheets(
+        session, scoring.fiscal_year, project_ids, scoring.sources, scoring.policy, scoring.as_of, kept
+    ):
+        result = sheet.result
+        project_rows.append(
+            {
+                "run_id": scoring.run_id,
+                "project_id": sheet.project_id,
+                "total": result.total,
+                "grade": result.grade,
+                "budget": result.budget_dict(),
+                "levels": {k: str(v) for k, v in result.level_weights.items()},
+                "findings": [{"code": f.code, "subject": f.subject, "message": f.message} for f in result.findings],
+                "source": sheet.source,
+                "outcome": sheet.outcome,
+                "excluded_reason": sheet.excluded,
+                "override_reason": "",
+            }
+        )
+        for s in result.indicators:
+            override = sheet.overrides.get(s.code)
+            indicator_rows.append(
                 {
-                    "run_id": run.id,
+                    "run_id": scoring.run_id,
+                    "indicator_id": sheet.indicator_ids[s.code],
                     "project_id": sheet.project_id,
-                    "total": result.total,
-                    "grade": result.grade,
-                    "budget": result.budget_dict(),
-                    "levels": {k: str(v) for k, v in result.level_weights.items()},
-                    "findings": [{"code": f.code, "subject": f.subject, "message": f.message} for f in result.findings],
-                    "source": sheet.source,
-                    "outcome": sheet.outcome,
-                    "excluded_reason": sheet.excluded,
-                    "override_reason": "",
+                    "target": sheet.targets[s.code],
+                    "weight": s.weight,
+                    "actual": s.actual,
+                    "score": s.score,
+                    "basis": s.basis,
+                    "override_score": override["score"] if override else None,
+                    "override_reason": override["reason"] if override else "",
+                    "override_by": override["by"] if override else None,
+                    "override_stale": bool(override and override["stale"]),
+                    "division_note": sheet.notes.get(s.code, ""),
                 }
             )
-            for s in result.indicators:
-                override = sheet.overrides.get(s.code)
-                indicator_rows.append(
-                    {
-                        "run_id": run.id,
-                        "indicator_id": sheet.indicator_ids[s.code],
-                        "project_id": sheet.project_id,
-                        "target": sheet.targets[s.code],
-                        "weight": s.weight,
-                        "actual": s.actual,
-                        "score": s.score,
-                        "basis": s.basis,
-                        "override_score": override["score"] if override else None,
-                        "override_reason": override["reason"] if override else "",
-                        "override_by": override["by"] if override else None,
-                        "override_stale": bool(override and override["stale"]),
-                        "division_note": sheet.notes.get(s.code, ""),
-                    }
-                )
-        if project_rows:
-            session.execute(ProjectResult.__table__.insert(), project_rows)
-        if indicator_rows:
-            session.execute(IndicatorResult.__table__.insert(), indicator_rows)
-        run.progress = min(len(ids), start + BATCH)
-        session.add(run)
-        session.flush()
-        if on_progress is not None:
-            on_progress(run)
+    if project_rows:
+        session.execute(ProjectResult.__table__.insert(), project_rows)
+    if indicator_rows:
+        session.execute(IndicatorResult.__table__.insert(), indicator_rows)
+    return len(project_rows)
+
+
+def score_part(session: Session, run: EvaluationRun, first_id: int, last_id: int) -> int:
+    """One part of a run split over workers: the year's projects with ids FIRST_ID..LAST_ID scored and stored,
+    replacing whatever an earlier attempt of this part left; the run's progress counts the projects stored.
+    Returns how many projects (0 when the run is no longer running)."""
+    if run.state != RunState.RUNNING:
+        return 0
+    ensure_year_open(session, run.fiscal_year_id)
+    for table in (IndicatorResult, ProjectResult):
+        session.execute(delete(table).where(table.run_id == run.id, col(table.project_id).between(first_id, last_id)))
+    ids = list(
+        session.execute(
+            select(Project.id)
+            .where(Project.fiscal_year_id == run.fiscal_year_id, col(Project.id).between(first_id, last_id))
+            .order_by(Project.id)
+        ).scalars()
+    )
+    scoring = RunScoring.of(session, run)
+    scored = sum(score_projects(session, scoring, ids[start : start + BATCH]) for start in range(0, len(ids), BATCH))
+    stored = select(func.count()).select_from(ProjectResult).where(ProjectResult.run_id == run.id).scalar_subquery()
+    session.execute(
+        EvaluationRun.__table__.update().where(EvaluationRun.__table__.c.id == run.id).values(progress=stored)
+    )
+    return scored
+
+
+def finish_parts(session: Session, run: EvaluationRun) -> EvaluationRun:
+    """The run done once every part has stored its projects (a part missing is an error, never a partial run)."""
+    stored = session.execute(
+        select(func.count()).select_from(ProjectResult).where(ProjectResult.run_id == run.id)
+    ).scalar_one()
+    if stored != run.total:
+        raise RuntimeError(f"evaluation run {run.id}: {stored} of {run.total} projects stored by its parts")
+    run.progress = run.total
+    return finish_run(session, run)
+
+
+def finish_run(session: Session, run: EvaluationRun) -> EvaluationRun:
     run.state, run.finished_at = RunState.DONE, clock.now()
     session.add(run)
     session.flush()

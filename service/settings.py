@@ -63,6 +63,9 @@ class Settings:
     budget_unit: str = ""
     # PERFTRACK_LIKELIHOOD_WORDS: 完成目标可能性 on the 执行监控表, for 确定能 / 有可能 / 不可能 (central wording)
     likelihood_words: tuple[str, str, str] = ("确定能", "有可能", "完全不可能")
+    # PERFTRACK_PARTITION_PROJECTS: a sweep or evaluation run over a year with more projects than this is split
+    # into RQ jobs of this many projects each, taken by any number of workers
+    partition_projects: int = 5000
 
     @property
     def zone(self) -> ZoneInfo:
@@ -226,6 +229,7 @@ def load_settings(env: dict | None = None) -> Settings:
         department=env.get("PERFTRACK_DEPARTMENT", "").strip(),
         budget_unit=env.get("PERFTRACK_BUDGET_UNIT", "").strip(),
         likelihood_words=_likelihood_words(env),
+        partition_projects=_int_setting(env, "PERFTRACK_PARTITION_PROJECTS", 5000, 1),
         base_url=env.get("PERFTRACK_BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         smtp_host=env.get("SMTP_HOST") or None,
         smtp_port=smtp_port,

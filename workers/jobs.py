@@ -6,25 +6,29 @@ import logging
 from datetime import date
 from functools import lru_cache
 
-from rq import get_current_job
-from sqlalchemy import select
+from rq import Retry, get_current_job
+from rq.job import Dependency, Job
+from sqlalchemy import func, select
+from sqlmodel import col
 
 from service.alerting import create_alerts, plan_day, raise_budget_digests, weekly_summary
 from service.clock import clock
 from service.db import make_engine, session_scope
 from service.decision_error import DecisionError
 from service.domain.vocabulary import RunState
-from service.evaluation import discard_partial, execute_run, record_failure
-from service.models import EvaluationRun, FiscalYear
+from service.evaluation import discard_partial, finish_parts, prepare_run, record_failure, score_part, score_run
+from service.models import EvaluationRun, FiscalYear, IndicatorStatusRow, Project
 from service.monitoring import lagging_alerts, sweep
 from service.monitoring import recompute_project as recompute
 from service.notify import deliver as deliver_notification
 from service.notify import retry_due, send_digests
+from service.partitions import id_ranges, project_ranges, projects_in_range
 from service.queueing import drain_outbox as drain
-from service.queueing import enqueue, safe_id
+from service.queueing import enqueue, queue, safe_id
 from service.settings import load_settings
 
 log = logging.getLogger("perftrack.jobs")
+PART_RETRY = Retry(max=3)  # a part whose worker died or that failed runs again at once
 
 
 @lru_cache(maxsize=1)
@@ -69,15 +73,73 @@ def recompute_project(project_id: int, as_of: str | None = None) -> dict:
 
 
 def daily_sweep(as_of: str | None = None) -> dict:
+    """The statuses of this year and last as of the day; a year with more projects than
+    PERFTRACK_PARTITION_PROJECTS is swept in parts, one job per project range (`sweep_part`), any worker
+    taking each, and `sweep_done` runs once every part has."""
     day = _day(as_of)
-    totals = {}
+    totals: dict[int, object] = {}
     with session_scope(_engine()) as session:
         years = session.execute(select(FiscalYear.year).where(FiscalYear.year.in_([day.year - 1, day.year]))).scalars()
         for year in years:
-            result = sweep(session, year, day, _settings().status)
-            totals[year] = result.indicators
+            ranges = project_ranges(session, year, _settings().partition_projects)
+            if len(ranges) > 1 and get_current_job() is not None:
+                _enqueue_parts(
+                    [
+                        ("workers.jobs.sweep_part", (year, day.isoformat(), first, last), ("sweep", year, day, first))
+                        for first, last in ranges
+                    ],
+                    ("workers.jobs.sweep_done", (year, day.isoformat(), len(ranges)), ("sweep-done", year, day)),
+                )
+                totals[year] = f"{len(ranges)} parts"
+            else:
+                totals[year] = sweep(session, year, day, _settings().status).indicators
     log.info("[%s] swept %s as of %s", _job_id(), totals, day)
     return totals
+
+
+def sweep_part(year: int, as_of: str, first: int, last: int) -> int:
+    """The statuses of YEAR's projects with ids FIRST..LAST as of the day (its rows replaced: a rerun is harmless)."""
+    day = date.fromisoformat(as_of)
+    with session_scope(_engine()) as session:
+        result = sweep(session, year, day, _settings().status, projects_in_range(session, year, first, last))
+    log.info(
+        "[%s] swept projects %s..%s of %s as of %s: %s indicators", _job_id(), first, last, year, day, result.indicators
+    )
+    return result.indicators
+
+
+def sweep_done(year: int, as_of: str, parts: int) -> int:
+    """Runs once every part of the day's sweep of YEAR has (an RQ dependency): the statuses stored."""
+    day = date.fromisoformat(as_of)
+    with session_scope(_engine()) as session:
+        stored = session.execute(
+            select(func.count())
+            .select_from(IndicatorStatusRow)
+            .join(Project, col(Project.id) == IndicatorStatusRow.project_id)
+            .join(FiscalYear, col(FiscalYear.id) == Project.fiscal_year_id)
+            .where(col(IndicatorStatusRow.as_of) == day, col(FiscalYear.year) == year)
+        ).scalar_one()
+    log.info("[%s] sweep of %s as of %s done in %s parts: %s indicators", _job_id(), year, day, parts, stored)
+    return stored
+
+
+def _enqueue_parts(
+    parts: list[tuple[str, tuple, tuple]], finish: tuple[str, tuple, tuple]
+) -> list[Dependency | Job | str]:
+    """Each part as a job on this job's queue, rerun when it fails or its worker dies (RQ's retry), and the
+    finishing job, which RQ enqueues once every part has finished.  Job ids are deterministic: a parent run
+    again enqueues the same parts again."""
+    current = get_current_job()
+    target = queue(_settings().redis_url, current.origin if current else "default")
+    jobs: list[Dependency | Job | str] = [
+        target.enqueue_call(function, args=args, job_id=safe_id(*name), retry=PART_RETRY, failure_ttl=7 * 24 * 3600)
+        for function, args, name in parts
+    ]
+    function, args, name = finish
+    done = target.enqueue_call(
+        function, args=args, job_id=safe_id(*name), depends_on=jobs, retry=PART_RETRY, failure_ttl=7 * 24 * 3600
+    )
+    return [*jobs, done]
 
 
 def _raise_alerts(plan, day: date) -> list:
@@ -108,7 +170,9 @@ def weekly_digest(as_of: str | None = None) -> int:
 
 
 def evaluation_run(run_id: int) -> dict:
-    """Score and store a self-evaluation run, committing progress per batch (the page shows a bar).
+    """Score and store a self-evaluation run, committing progress per batch (the page shows a bar); a year with
+    more projects than PERFTRACK_PARTITION_PROJECTS is scored in parts, one job per project range
+    (`evaluation_part`) that any worker takes, the run finished by `evaluation_finish` once every part has.
     A failure marks the run failed with its reason; a refusal (the year was locked) is not retried."""
     try:
         with session_scope(_engine()) as session:
@@ -116,16 +180,64 @@ def evaluation_run(run_id: int) -> dict:
             if run is None or run.state == RunState.DONE:
                 return {"skipped": True}
             discard_partial(session, run)  # a rerun after a crash starts clean
-            execute_run(session, run, on_progress=lambda _run: session.commit())
+            ids = prepare_run(session, run)
+            ranges = id_ranges(ids, _settings().partition_projects)
+            if len(ranges) > 1 and get_current_job() is not None:
+                session.commit()  # the parts find the run running
+                _enqueue_parts(
+                    [
+                        ("workers.jobs.evaluation_part", (run_id, first, last), ("evaluation-part", run_id, first))
+                        for first, last in ranges
+                    ],
+                    ("workers.jobs.evaluation_finish", (run_id,), ("evaluation-finish", run_id)),
+                )
+                log.info("[%s] evaluation run %s: %s projects in %s parts", _job_id(), run_id, len(ids), len(ranges))
+                return {"projects": len(ids), "parts": len(ranges)}
+            score_run(session, run, ids, on_progress=lambda _run: session.commit())
     except Exception as exc:
-        log.exception("[%s] evaluation run %s failed", _job_id(), run_id)
-        with session_scope(_engine()) as session:
-            record_failure(session, run_id, exc)
-        if isinstance(exc, DecisionError):
-            return {"refused": str(exc)}
-        raise
+        return _run_failed(run_id, exc, "evaluation run")
     log.info("[%s] evaluation run %s done: %s projects", _job_id(), run_id, run.total)
     return {"projects": run.total}
+
+
+def evaluation_part(run_id: int, first: int, last: int) -> dict:
+    """One part of a split run: the projects with ids FIRST..LAST scored and stored (a rerun replaces them)."""
+    try:
+        with session_scope(_engine()) as session:
+            run = session.get(EvaluationRun, run_id)
+            scored = 0 if run is None else score_part(session, run, first, last)
+    except Exception as exc:
+        job = get_current_job()
+        if job is not None and job.retries_left and not isinstance(exc, DecisionError):
+            raise  # RQ runs the part again; the run stays running
+        return _run_failed(run_id, exc, f"evaluation run part {first}..{last}")
+    log.info("[%s] evaluation run %s: projects %s..%s scored (%s)", _job_id(), run_id, first, last, scored)
+    return {"projects": scored}
+
+
+def evaluation_finish(run_id: int) -> dict:
+    """Runs once every part of a split run has (an RQ dependency): the run done."""
+    try:
+        with session_scope(_engine()) as session:
+            run = session.get(EvaluationRun, run_id)
+            if run is None or run.state != RunState.RUNNING:
+                return {"skipped": True}
+            finish_parts(session, run)
+            total = run.total
+    except Exception as exc:
+        return _run_failed(run_id, exc, "evaluation run")
+    log.info("[%s] evaluation run %s done in parts: %s projects", _job_id(), run_id, total)
+    return {"projects": total}
+
+
+def _run_failed(run_id: int, exc: Exception, what: str) -> dict:
+    """The run marked failed with its reason; a refusal is an answer (not retried), anything else is raised."""
+    log.exception("[%s] %s %s failed", _job_id(), what, run_id)
+    with session_scope(_engine()) as session:
+        record_failure(session, run_id, exc)
+    if isinstance(exc, DecisionError):
+        return {"refused": str(exc)}
+    raise exc
 
 
 def deliver(notification_id: int) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import importlib
 import logging
 
 from rq import SimpleWorker, Worker
@@ -18,6 +19,7 @@ def make_worker(redis_url: str, names: tuple[str, ...] = QUEUES, forking: bool =
 
 def run_worker(redis_url: str, names: tuple[str, ...] = QUEUES, burst: bool = False) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    importlib.import_module("workers.jobs")  # once: each job's work horse is forked with the job code imported
     try:
         make_worker(redis_url, names).work(burst=burst, with_scheduler=True)
     finally:

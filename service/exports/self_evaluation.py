@@ -250,11 +250,12 @@ def write_form(book: Book, form: EvaluationForm, note: str, name: str) -> None:
     """The 项目支出绩效自评表 (docs/domain.md §8.6) on one portrait A4 page; a long one continues on the next page
     with the indicator header repeated and the levels written again."""
     header = _header_row(form)
+    cells = place(form.rows)  # once: every layout tried writes the same cells
     choice = None
     for size, widths in FORM_LAYOUTS:  # the first layout that fits one page, else the shortest
         page = _form_page(size, note, header)
         draft = book.draft(widths, page)
-        _fill_form(draft, size, form)
+        _fill_form(draft, size, form, cells)
         if draft.fits_one_page():
             choice = (size, widths, page, draft)
             break
@@ -268,9 +269,8 @@ def write_form(book: Book, form: EvaluationForm, note: str, name: str) -> None:
             break
         starts = found
         draft = book.draft(widths, page)
-        _fill_form(draft, size, form, starts)
-    sheet = book.sheet(name, widths, page)
-    _fill_form(sheet, size, form, starts)
+        _fill_form(draft, size, form, cells, starts)
+    sheet = book.sheet_from(name, draft)  # the draft was filled with these page starts
     for row in starts:
         sheet.break_before(row)
 
@@ -302,9 +302,9 @@ def _cell_style(head: bool, align: str, number: bool, money: bool, places: int, 
     return replace(base, size=size, align=align, number_format=number_format)
 
 
-def _fill_form(sheet, size: float, form: EvaluationForm, page_starts: list[int] = ()) -> None:
-    """The form on SHEET at SIZE pt; a cell merged down (一级/二级指标, 绩效指标) is not merged across PAGE_STARTS
-    but written again where the page begins."""
+def _fill_form(sheet, size: float, form: EvaluationForm, cells: list, page_starts: list[int] = ()) -> None:
+    """The form (its CELLS placed) on SHEET at SIZE pt; a cell merged down (一级/二级指标, 绩效指标) is not merged
+    across PAGE_STARTS but written again where the page begins."""
     width = form.width
     sheet.write(
         0, 0, form.title, Style(size=size + 5, bold=True, align="center", valign="vcenter", wrap=False), across=width
@@ -313,12 +313,16 @@ def _fill_form(sheet, size: float, form: EvaluationForm, page_starts: list[int] 
     for index, mark in enumerate(form.marks):
         sheet.write(2 + index, 0, mark, Style(size=size, bold=True, align="center", valign="vcenter"), across=width)
     top = _top(form)
-    for r, c, cell in place(form.rows):
+    for r, c, cell in cells:
         first, last = top + r - 1, top + r - 1 + cell.rows - 1
         value = cell.number if cell.number is not None else cell.text
+        style = _style(cell, size)
+        if last == first or not page_starts:
+            sheet.write(first, c - 1, value, style, across=cell.span, down=last - first + 1)
+            continue
         cuts = [row for row in page_starts if first < row <= last]
         for start, end in zip([first, *cuts], [*(row - 1 for row in cuts), last], strict=True):
-            sheet.write(start, c - 1, value, _style(cell, size), across=cell.span, down=end - start + 1)
+            sheet.write(start, c - 1, value, style, across=cell.span, down=end - start + 1)
     line = top + len(form.rows)
     closing = line  # 说明, signatures and sources stay on one page
     text = Style(size=size, valign="top")

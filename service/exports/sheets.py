@@ -29,6 +29,9 @@ from decimal import Decimal
 from functools import lru_cache
 
 import xlsxwriter
+from xlsxwriter.exceptions import DuplicateWorksheetName
+from xlsxwriter.utility import xl_range, xl_rowcol_to_cell_fast
+from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple
 
 BODY_SIZE = 10
 MAX_CELL_TEXT = 32767  # Excel's limit; a longer cell makes Excel "repair" the file
@@ -320,19 +323,95 @@ HEADER = Style(bold=True, fill=HEADER_FILL, valign="vcenter")
 TITLE = Style(size=13, bold=True, valign="vcenter")
 
 
+class _Worksheet(xlsxwriter.worksheet.Worksheet):
+    """XlsxWriter's worksheet, with the cells this service writes (text, number or blank, each with a format)
+    put into the XML in one step each: the same bytes as XlsxWriter's general cell writer, which builds and
+    escapes an attribute list per cell (a third of saving a 1,000-project workbook), and merged ranges filled
+    without a call per cell.  Anything else is XlsxWriter's own; tests/test_sheets_writer.py compares both
+    writers' files."""
+
+    def _write_cell(self, row: int, col: int, cell) -> None:
+        kind = cell.__class__
+        if cell.format is None or self.constant_memory or kind not in _FAST_CELLS:
+            super()._write_cell(row, col, cell)
+            return
+        attributes = f'r="{xl_rowcol_to_cell_fast(row, col)}" s="{cell.format._get_xf_index()}"'
+        if kind is CellBlankTuple:
+            self.fh.write(f"<c {attributes}/>")
+        elif kind is CellStringTuple:
+            self.fh.write(f'<c {attributes} t="s"><v>{cell.string}</v></c>')
+        else:
+            self.fh.write(f"<c {attributes}><v>{cell.number:.16G}</v></c>")
+
+    def merge_range(self, first_row, first_col, last_row, last_col, data, cell_format=None):
+        """XlsxWriter's merge of an empty, formatted range (what `Sheet.write` merges before it writes the first
+        cell) without its per-cell calls: the same merge, the same formatted blanks, the same checks."""
+        if (
+            data != ""
+            or cell_format is None
+            or self.constant_memory
+            or first_row > last_row
+            or first_col > last_col
+            or (first_row, first_col) == (last_row, last_col)
+        ):
+            return super().merge_range(first_row, first_col, last_row, last_col, data, cell_format)
+        if self._check_dimensions(first_row, first_col) or self._check_dimensions(last_row, last_col):
+            return -1
+        cells = [(row, col) for row in range(first_row, last_row + 1) for col in range(first_col, last_col + 1)]
+        if any(self.merged_cells.get(cell) or self.table_cells.get(cell) for cell in cells):
+            return super().merge_range(first_row, first_col, last_row, last_col, data, cell_format)  # raises
+        cell_range = xl_range(first_row, first_col, last_row, last_col)
+        blank = CellBlankTuple(cell_format)
+        for row, col in cells:
+            self.merged_cells[(row, col)] = cell_range
+            self.table[row][col] = blank
+        self.merge.append([first_row, first_col, last_row, last_col])
+        return 0
+
+
+_FAST_CELLS = (CellBlankTuple, CellStringTuple, CellNumberTuple)
+
+
+class _Workbook(xlsxwriter.Workbook):
+    """XlsxWriter's own checks of a new sheet's name, except the one that compares it with every sheet before it
+    (quadratic: a second or so in a 1,000-project workbook), done here with a set."""
+
+    worksheet_class = _Worksheet
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self._folded_names: set[str] = set()
+
+    def _check_sheetname(self, sheetname, is_chartsheet=False):
+        sheets: list = self.worksheets_objs  # type: ignore[has-type]  # untyped in XlsxWriter
+        self.worksheets_objs = []  # XlsxWriter's own checks, without its loop over every sheet
+        try:
+            name = super()._check_sheetname(sheetname, is_chartsheet)
+        finally:
+            self.worksheets_objs = sheets
+        if name.lower() in self._folded_names:
+            raise DuplicateWorksheetName(f"Sheetname '{name}', with case ignored, is already in use.")
+        self._folded_names.add(name.lower())
+        return name
+
+
 class Book:
     """A workbook being written; `save()` lays out and closes it."""
 
     def __init__(self) -> None:
         self._buffer = io.BytesIO()
-        self.workbook = xlsxwriter.Workbook(
+        self.workbook = _Workbook(
             self._buffer,
             {"in_memory": True, "strings_to_formulas": False, "strings_to_urls": False, "strings_to_numbers": False},
         )
         self._formats: dict[Style, object] = {}
+        self._formats_by_id: dict[int, tuple[Style, object]] = {}  # hashing a Style per cell costs more
         self.sheets: list[Sheet] = []
 
     def format(self, style: Style):
+        known = self._formats_by_id.get(id(style))
+        if known is not None and known[0] is style:
+            return known[1]
         found = self._formats.get(style)
         if found is None:
             properties = {
@@ -358,6 +437,7 @@ class Book:
             if style.quote:
                 properties["quote_prefix"] = True
             found = self._formats[style] = self.workbook.add_format(properties)
+        self._formats_by_id[id(style)] = (style, found)  # the style is kept, so its id is not reused
         return found
 
     def sheet(self, name: str, widths: Sequence[float], page: Page) -> Sheet:
@@ -368,6 +448,12 @@ class Book:
     def draft(self, widths: Sequence[float], page: Page) -> Sheet:
         """A sheet that only measures (nothing is written): try a layout before writing it."""
         return Sheet(self, None, widths, page)
+
+    def sheet_from(self, name: str, draft: Sheet) -> Sheet:
+        """The sheet DRAFT laid out, written as NAME without measuring its cells again."""
+        sheet = self.sheet(name, draft.widths, draft.page)
+        sheet.take_layout(draft)
+        return sheet
 
     def save(self) -> io.BytesIO:
         for sheet in self.sheets:
@@ -393,6 +479,15 @@ class Sheet:
         self._tall: list[tuple[int, int, float]] = []  # cells merged down: first row, last row, points needed
         self._blocks: dict[int, int] = {}  # rows printed on one page when they fit on one: first -> last
         self._breaks: set[int] = set()  # rows that must begin a page
+        self._drafted: list[tuple] = []  # a draft's cells as measured, for `Book.sheet_from` to write
+
+    def take_layout(self, draft: Sheet) -> None:
+        """Write the cells DRAFT measured, in the same order, and take its row heights and page layout."""
+        for cell in draft._drafted:
+            self._put(*cell)
+        self.next_row = draft.next_row
+        self._heights, self._fixed, self._tall = dict(draft._heights), dict(draft._fixed), list(draft._tall)
+        self._blocks, self._breaks = dict(draft._blocks), set(draft._breaks)
 
     def write(self, row: int, col: int, value, style: Style = BODY, *, across: int = 1, down: int = 1) -> None:
         """The one way a value reaches a cell of any workbook: numbers as numbers, everything else as text
@@ -402,15 +497,9 @@ class Sheet:
         if not is_number and text.startswith(FORMULA_PREFIXES):
             style = replace(style, quote=True)
         if self.worksheet is not None:
-            cell_format = self.book.format(style)
-            if across > 1 or down > 1:
-                self.worksheet.merge_range(row, col, row + down - 1, col + across - 1, "", cell_format)
-            if is_number:
-                self.worksheet.write_number(row, col, float(value), cell_format)
-            elif text:
-                self.worksheet.write_string(row, col, text, cell_format)
-            else:
-                self.worksheet.write_blank(row, col, None, cell_format)
+            self._put(row, col, is_number, value, text, style, across, down)
+        else:
+            self._drafted.append((row, col, is_number, value, text, style, across, down))
         self.next_row = max(self.next_row, row + down)
         if not text:
             return
@@ -421,6 +510,17 @@ class Sheet:
             self._heights[row] = max(self._heights.get(row, 0.0), needed)
         else:
             self._tall.append((row, row + down - 1, needed))
+
+    def _put(self, row: int, col: int, is_number: bool, value, text: str, style: Style, across: int, down: int) -> None:
+        cell_format = self.book.format(style)
+        if across > 1 or down > 1:
+            self.worksheet.merge_range(row, col, row + down - 1, col + across - 1, "", cell_format)
+        if is_number:
+            self.worksheet.write_number(row, col, float(value), cell_format)
+        elif text:
+            self.worksheet.write_string(row, col, text, cell_format)
+        else:
+            self.worksheet.write_blank(row, col, None, cell_format)
 
     def append(self, values: Iterable, style: Style | Sequence[Style] = BODY) -> int:
         """Write VALUES as the next row (one style, or one per column); returns its index."""

@@ -1,0 +1,78 @@
+"""The bench scripts' contract: `--json` prints one JSON object of the figures on stdout (the lines for
+people go to stderr), peak memory included."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+pytestmark = pytest.mark.processes
+
+
+def run_bench(*args: str) -> tuple[dict, str]:
+    done = subprocess.run(
+        [sys.executable, *args, "--json"], cwd=ROOT, capture_output=True, text=True, timeout=600, check=True
+    )
+    return json.loads(done.stdout), done.stderr
+
+
+def test_sweep_bench_prints_its_figures_as_json():
+    figures, lines = run_bench("bench/sweep.py", "--indicators", "700")
+    assert figures["indicators"] == 700
+    assert set(figures) >= {"sweep_s", "read_s", "ratio", "recompute_p95_ms", "peak_rss_mb"}
+    assert figures["ratio"] == pytest.approx(figures["sweep_s"] / figures["read_s"], rel=0.05)
+    assert 20 < figures["peak_rss_mb"] < 2000
+    assert "full sweep" in lines and "peak memory" in lines
+
+
+def test_scoring_bench_prints_its_figures_as_json():
+    figures, lines = run_bench("bench/scoring.py", "--indicators", "700", "--workbook-indicators", "140")
+    assert figures["workbook_projects"] == 20 and figures["projects"] == 100
+    assert figures["run_s"] > 0 and figures["workbook_s"] > 0 and figures["peak_rss_mb"] > 20
+    assert "自评表 workbook" in lines
+
+
+def test_sweep_bench_through_worker_processes():
+    figures, lines = run_bench(
+        "bench/sweep.py", "--indicators", "700", "--workers", "2", "--partition", "30", "--runs", "1"
+    )
+    assert figures["indicators"] == 700 and figures["workers"] == 2 and figures["partition_projects"] == 30
+    assert 20 < figures["worker_peak_rss_mb"] < 2000
+    assert "split into parts of 30 projects over 2 workers" in lines
+
+
+def test_scoring_bench_through_worker_processes():
+    figures, lines = run_bench(
+        "bench/scoring.py", "--indicators", "700", "--workbook-indicators", "140", "--workers", "2", "--partition", "30"
+    )
+    assert figures["projects"] == 100 and figures["workers"] == 2 and 20 < figures["worker_peak_rss_mb"] < 2000
+    assert "split into parts of 30 projects over 2 workers" in lines
+
+
+def test_load_bench_rush_loses_no_write():
+    figures, lines = run_bench("bench/load.py", "--reporters", "3", "--concurrency", "3", "--max-seconds", "120")
+    assert figures["reports_checked"] == 3 and figures["lost_writes"] == 0 and figures["errors"] == 0
+    assert {"form", "save", "submit", "overview", "login"} <= set(figures["kinds"])
+    assert figures["kinds"]["save"]["count"] == 6 and figures["kinds"]["submit"]["count"] == 3
+    assert all(row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"] for row in figures["kinds"].values())
+    assert "lost or duplicated writes: 0" in lines
+
+
+def test_load_bench_bounds_its_reporters():
+    done = subprocess.run(
+        [sys.executable, "bench/load.py", "--reporters", "5000"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode != 0 and "--reporters must be 1..1000" in done.stderr
+
+
+def test_monitoring_bench_prints_its_figures_as_json():
+    figures, lines = run_bench("bench/monitoring.py", "--indicators", "700", "--projects", "20")
+    assert figures["indicators"] == 700 and figures["workbook_projects"] >= 20
+    assert figures["overview_page_ms"] > 0 and figures["workbook_s"] > 0 and figures["peak_rss_mb"] > 20
+    assert "执行监控表" in lines

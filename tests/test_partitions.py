@@ -1,0 +1,183 @@
+"""A large year's sweep and evaluation run split into RQ jobs by project range (PERFTRACK_PARTITION_PROJECTS),
+taken by several real worker processes, one of them killed mid-part: the result is the one-process result."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import date
+
+import pytest
+from rq.job import Job
+from rq.registry import FinishedJobRegistry, StartedJobRegistry
+from sqlalchemy import select
+
+from service.clock import clock
+from service.db import make_engine, session_scope
+from service.domain.vocabulary import RunState
+from service.evaluation import execute_run, start_run
+from service.models import EvaluationRun, IndicatorResult, IndicatorStatusRow, ProjectResult
+from service.monitoring import sweep
+from service.partitions import id_ranges
+from service.queueing import connection, enqueue, queue, safe_id
+from service.synth import synthesize
+from workers import jobs
+from workers.queues import make_worker
+
+from .conftest import ROOT
+
+pytestmark = pytest.mark.processes  # Redis and worker processes
+
+TODAY = date(2030, 12, 20)
+
+
+def test_id_ranges_cover_every_id_once_in_order():
+    assert id_ranges([9, 3, 4, 7, 10], 2) == [(3, 4), (7, 9), (10, 10)]
+    assert id_ranges(list(range(1, 7)), 3) == [(1, 3), (4, 6)]
+    assert id_ranges([], 5) == []
+
+
+@pytest.fixture
+def large_year(worker_env, seeded_url, monkeypatch):
+    """2030: 2,100 projects (14,700 indicators) in parts of 500; workers and this process on the same day."""
+    for key, value in {"PERFTRACK_PARTITION_PROJECTS": "500", "PERFTRACK_TODAY": TODAY.isoformat()}.items():
+        monkeypatch.setenv(key, value)
+        worker_env[key] = value
+    jobs.reset()
+    clock.set_today(TODAY)
+    engine = make_engine(seeded_url)
+    with session_scope(engine) as session:
+        synthesize(session, 2030, 14_700, divisions=10)
+    yield engine
+    engine.dispose()
+
+
+def _workers(count: int, burst: bool = True) -> list[subprocess.Popen]:
+    return [
+        subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "worker", *(["--burst"] if burst else [])],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        for _ in range(count)
+    ]
+
+
+def _wait(condition, seconds: float = 240) -> None:
+    deadline = time.time() + seconds
+    while not condition():
+        assert time.time() < deadline, "timed out"
+        time.sleep(0.05)
+
+
+def _results(session, run_id: int) -> tuple[list, list]:
+    projects = session.execute(
+        select(
+            ProjectResult.project_id,
+            ProjectResult.total,
+            ProjectResult.grade,
+            ProjectResult.budget,
+            ProjectResult.findings,
+            ProjectResult.source,
+        )
+        .where(ProjectResult.run_id == run_id)
+        .order_by(ProjectResult.project_id)
+    ).all()
+    indicators = session.execute(
+        select(
+            IndicatorResult.indicator_id,
+            IndicatorResult.project_id,
+            IndicatorResult.target,
+            IndicatorResult.actual,
+            IndicatorResult.score,
+            IndicatorResult.basis,
+            IndicatorResult.division_note,
+        )
+        .where(IndicatorResult.run_id == run_id)
+        .order_by(IndicatorResult.indicator_id)
+    ).all()
+    return [tuple(p) for p in projects], [tuple(i) for i in indicators]
+
+
+def test_a_split_evaluation_run_with_a_killed_worker_equals_the_one_process_run(large_year, worker_env):
+    url = worker_env["REDIS_URL"]
+    with session_scope(large_year) as session:
+        run_id = start_run(session, 2030, "test").id
+        enqueue(url, session, "workers.jobs.evaluation_run", run_id, job_id=safe_id("evaluation-run", run_id))
+    first = _workers(1, burst=False)[0]
+    part_id = safe_id("evaluation-part", run_id, _first_project(large_year))
+    _wait(lambda: Job.exists(part_id, connection=connection(url)))  # the parent enqueued the parts
+    part = Job.fetch(part_id, connection=connection(url))
+    _wait(lambda: part.get_status(refresh=True) == "started")
+    time.sleep(0.2)
+    os.killpg(first.pid, signal.SIGKILL)  # the worker and its work horse, in the middle of a part
+    first.wait()
+    with session_scope(large_year) as session:
+        run = session.get(EvaluationRun, run_id)
+        assert run.state == RunState.RUNNING and run.total == 2100 and run.progress < 2100
+    StartedJobRegistry(queue=queue(url)).cleanup(timestamp=time.time() + 3600)  # what RQ does once it expires
+    assert part.get_status(refresh=True) in ("queued", "scheduled")
+
+    workers = _workers(2)  # any number of workers take the parts left
+    for worker in workers:
+        assert worker.wait(timeout=300) == 0
+    finished = FinishedJobRegistry(queue=queue(url)).get_job_ids()
+    assert sum(job_id.startswith(f"evaluation-part-{run_id}-") for job_id in finished) == 5  # 2,100 in 500s
+    assert safe_id("evaluation-finish", run_id) in finished
+
+    with session_scope(large_year) as session:
+        run = session.get(EvaluationRun, run_id)
+        assert (run.state, run.progress, run.total) == (RunState.DONE, 2100, 2100)
+        split = _results(session, run_id)
+        single = execute_run(session, start_run(session, 2030, "test"))  # one process, same data and day
+        assert single.as_of == run.as_of
+        assert split == _results(session, single.id)
+        assert len(split[0]) == 2100 and len(split[1]) == 14_700
+
+
+def _first_project(engine) -> int:
+    from service.partitions import project_ranges
+
+    with session_scope(engine) as session:
+        return project_ranges(session, 2030, 500)[0][0]
+
+
+def _statuses(session) -> list[tuple]:
+    return [
+        tuple(row)
+        for row in session.execute(
+            select(
+                IndicatorStatusRow.indicator_id,
+                IndicatorStatusRow.status,
+                IndicatorStatusRow.expected,
+                IndicatorStatusRow.value,
+                IndicatorStatusRow.projection,
+                IndicatorStatusRow.likelihood,
+            )
+            .where(IndicatorStatusRow.as_of == TODAY)
+            .order_by(IndicatorStatusRow.indicator_id)
+        ).all()
+    ]
+
+
+def test_a_split_sweep_equals_the_one_process_sweep(large_year, worker_env):
+    url = worker_env["REDIS_URL"]
+    with session_scope(large_year) as session:
+        sweep(session, 2030, TODAY)
+        single = _statuses(session)
+        session.execute(IndicatorStatusRow.__table__.delete())
+    assert len(single) == 14_700
+    queue(url).enqueue_call("workers.jobs.daily_sweep", args=(TODAY.isoformat(),), job_id="sweep-test")
+    make_worker(url, forking=False).work(burst=True, logging_level="WARNING")
+    finished = FinishedJobRegistry(queue=queue(url)).get_job_ids()
+    assert sum(job_id.startswith("sweep-2030-") for job_id in finished) == 5
+    done = Job.fetch(safe_id("sweep-done", 2030, TODAY), connection=connection(url))
+    assert done.return_value() == 14_700
+    with session_scope(large_year) as session:
+        assert _statuses(session) == single
