@@ -13,6 +13,7 @@ the alerts and the workbooks all read statuses from here, with one threshold
 from __future__ import annotations
 
 import calendar
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -80,14 +81,18 @@ PROJECT_STATUSES = (
     Status.ON_TRACK,
     Status.ACHIEVED,
 )
-_AS_PROJECT = {Status.DUE_SOON: Status.ON_TRACK, Status.DONE: Status.ACHIEVED, Status.DONE_LATE: Status.ACHIEVED}
+_AS_PROJECT: dict[str, Status] = {
+    Status.DUE_SOON: Status.ON_TRACK,
+    Status.DONE: Status.ACHIEVED,
+    Status.DONE_LATE: Status.ACHIEVED,
+}
 NOT_COUNTED = (Status.PENDING, Status.JUDGED)  # shown as counts beside a project's status
 
 
 def tone_of(status: str | None) -> Tone:
     """The tone of a stored status (an unknown or missing one is neutral)."""
     try:
-        return STATUS_TONE[Status(status)]
+        return STATUS_TONE[Status(status or "")]
     except ValueError:
         return Tone.NEUTRAL
 
@@ -174,8 +179,8 @@ def indicator_status(
     if target.value is None or value is None:
         return IndicatorStatus(Status.PENDING, value=value, likelihood=likelihood)
     year_over = as_of > date(year, 12, 31)
-    if target.measure == Measure.CUMULATIVE and target.direction == Direction.HIGHER_BETTER:
-        return _cumulative(target, year, as_of, latest, year_over, settings)
+    if latest is not None and target.measure == Measure.CUMULATIVE and target.direction == Direction.HIGHER_BETTER:
+        return _cumulative(target, target.value, value, latest, year, as_of, year_over, settings)
     if _meets(target, value):
         status = Status.ACHIEVED
     elif year_over:
@@ -189,6 +194,8 @@ def indicator_status(
 
 def _meets(target: Target, value: Decimal) -> bool:
     bound = target.value
+    if bound is None:
+        return False
     implied = Comparator.AT_MOST if target.direction == Direction.LOWER_BETTER else Comparator.AT_LEAST
     return {
         Comparator.AT_LEAST: value >= bound,
@@ -203,6 +210,8 @@ def _near(target: Target, value: Decimal, tolerance: Decimal) -> bool:
     """Short of a latest-value target (or over a ceiling) by no more than TOLERANCE of it: at risk,
     the same threshold as a cumulative value against 序时进度."""
     bound = target.value
+    if bound is None:
+        return False
     if target.direction == Direction.LOWER_BETTER or target.comparator in (Comparator.AT_MOST, Comparator.LESS_THAN):
         return value <= bound * (1 + tolerance)
     if target.comparator == Comparator.EQUAL:
@@ -210,9 +219,18 @@ def _near(target: Target, value: Decimal, tolerance: Decimal) -> bool:
     return value >= bound * (1 - tolerance)
 
 
-def _cumulative(target, year, as_of, latest: Reported, year_over, settings) -> IndicatorStatus:
-    value = latest.number
-    expected = (target.value * elapsed_share(year, as_of, settings.progress_mode)).quantize(TWO_PLACES)
+def _cumulative(
+    target: Target,
+    bound: Decimal,
+    value: Decimal,
+    latest: Reported,
+    year: int,
+    as_of: date,
+    year_over: bool,
+    settings: StatusSettings,
+) -> IndicatorStatus:
+    """A cumulative value against its 序时进度 (BOUND × the share of the year gone by)."""
+    expected = (bound * elapsed_share(year, as_of, settings.progress_mode)).quantize(TWO_PLACES)
     reported_share = Decimal(latest.quarter) / 4
     projection = (value / reported_share).quantize(TWO_PLACES) if reported_share else None
     result = IndicatorStatus(Status.ON_TRACK, expected, value, projection, latest.likelihood)
@@ -229,7 +247,7 @@ def _cumulative(target, year, as_of, latest: Reported, year_over, settings) -> I
     return result
 
 
-def _deadline(target, as_of, latest, missing, settings) -> str:
+def _deadline(target: Target, as_of: date, latest: Reported | None, missing: bool, settings: StatusSettings) -> Status:
     due = target.due
     if latest is not None and latest.done:
         return Status.DONE_LATE if due and latest.done_on and latest.done_on > due else Status.DONE
@@ -258,7 +276,7 @@ class ProjectRollup:
         return self.counts.get(Status.JUDGED, 0)
 
 
-def project_status(statuses) -> Status:
+def project_status(statuses: Iterable[str]) -> Status:
     """A project's status: the worst of its indicators' in project terms (a deadline due soon is on track,
     one done is achieved); not-yet-due and qualitative indicators do not count, and a project with nothing
     else is on track."""
