@@ -105,3 +105,30 @@ def test_overview_project_and_indicator_with_charts_at_desk_and_phone_width(live
     assert errors == []
     assert page.locator("#spend-quarters").count() == 0  # the indicator page: its table is the history
     context.close()
+
+
+@pytest.mark.parametrize("width", [1440, 390])
+def test_the_header_wraps_whole_items_never_inside_a_word(live_app, live_server, browser, width):
+    """The longest menu (an administrator's) on a desk and on a phone: a menu item, the brand, the year
+    picker and the account links each stay on one line (a long menu wraps between items), and the page
+    never scrolls sideways."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
+    page = context.new_page()
+    log_in(page, live_server, "admin")
+    page.goto(f"{live_server}/todo")
+    assert page.locator("header nav a").count() >= 12
+    broken = page.evaluate(
+        """() => [...document.querySelectorAll(
+                'header .brand, header nav a, header .year-picker label, header .year-picker button, '
+                + 'header .who a, header .who button')]
+            .filter(e => {
+                const s = getComputedStyle(e), line = parseFloat(s.lineHeight) || 1.5 * parseFloat(s.fontSize);
+                const text = e.getBoundingClientRect().height - parseFloat(s.paddingTop) - parseFloat(s.paddingBottom)
+                    - parseFloat(s.borderTopWidth) - parseFloat(s.borderBottomWidth);
+                return e.getClientRects().length > 1 || text > 1.6 * line; })
+            .map(e => e.textContent.trim())"""
+    )
+    shot(page, f"header-admin-{width}")
+    assert broken == [], broken
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    context.close()
