@@ -343,6 +343,7 @@ class ActualEntry(SQLModel, table=True):
     cause_text: str = Field(default="", sa_column=Column(Text, nullable=False))
     measure_text: str = Field(default="", sa_column=Column(Text, nullable=False))
     decrease_reason: str = Field(default="", sa_column=Column(Text, nullable=False))
+    forecast: str = Field(default="", sa_column=Column(Text, nullable=False))  # 全年预计完成值 (Q2/Q3), "" = none
     source: str = Field(max_length=8)  # web | excel | csv | api
     actor: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=_now, sa_column=_created())
@@ -361,6 +362,7 @@ class SpendEntry(SQLModel, table=True):
     spent: Decimal | None = Field(default=None, sa_column=Column(MONEY))
     budget: Decimal | None = Field(default=None, sa_column=Column(MONEY))
     decrease_reason: str = Field(default="", sa_column=Column(Text, nullable=False))  # spend below last quarter's
+    forecast: Decimal | None = Field(default=None, sa_column=Column(MONEY))  # 全年预计执行数 (Q2/Q3 reports)
     source: str = Field(max_length=8)
     actor: str = Field(max_length=64)
     created_at: datetime = Field(default_factory=_now, sa_column=_created())

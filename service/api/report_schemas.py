@@ -38,6 +38,13 @@ class ActualIn(Schema):
     measure_text = String(load_default="", validate=Length(max=2000))
     confirm_decrease = Boolean(load_default=False)
     decrease_reason = String(load_default="")
+    forecast = Raw(
+        load_default=None,
+        validate=scalar,
+        metadata={
+            "description": "全年预计完成值（仅第二、三季度报告；空字符串即采用系统按进度推算的值，省略则保留已填的值）"
+        },
+    )
 
 
 class SpendIn(Schema):
@@ -46,6 +53,13 @@ class SpendIn(Schema):
     budget = Raw(load_default="", validate=scalar, metadata={"description": "调整后全年预算数（万元），未调整留空"})
     confirm_decrease = Boolean(load_default=False, metadata={"description": "确认执行数低于上一季度"})
     decrease_reason = String(load_default="", metadata={"description": "执行数减少的原因（确认减少时必填）"})
+    forecast = Raw(
+        load_default=None,
+        validate=scalar,
+        metadata={
+            "description": "全年预计执行数（万元，仅第二、三季度报告；空字符串即采用系统推算，省略则保留已填的值）"
+        },
+    )
 
 
 class ReportValuesIn(Schema):

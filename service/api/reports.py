@@ -83,6 +83,11 @@ def _text(value) -> str:
     return "" if value is None else str(value)
 
 
+def _given(value) -> str | None:
+    """A field the client left out is None: the stored value stays (clients written before it existed)."""
+    return None if value is None else _text(value)
+
+
 def report_json(scope) -> dict:
     session = get_session()
     report = scope.report
@@ -98,6 +103,8 @@ def report_json(scope) -> dict:
                 "spent": group.spent,
                 "previous_spent": group.previous_spent,
                 "decrease_reason": group.decrease_reason,
+                "forecast": group.forecast,
+                "projected_forecast": group.projected_spend,
             }
         )
         for row in group.rows:
@@ -118,6 +125,8 @@ def report_json(scope) -> dict:
                     "cause_text": actual.cause_text,
                     "measure_text": actual.measure_text,
                     "decrease_reason": actual.decrease_reason,
+                    "forecast": actual.forecast,
+                    "projected_forecast": row.projected_forecast,
                     "light": {
                         "code": row.reading.light.code,
                         "label": row.reading.light.label,
@@ -225,6 +234,7 @@ def report_values(division: str, period: str, json_data):
                 measure_text=item["measure_text"],
                 confirm_decrease=item["confirm_decrease"],
                 decrease_reason=item["decrease_reason"],
+                forecast=_given(item["forecast"]),
             ),
             f"actuals[{index}]",
         )
@@ -238,6 +248,7 @@ def report_values(division: str, period: str, json_data):
             f"spend[{index}]",
             item["decrease_reason"],
             item["confirm_decrease"],
+            _given(item["forecast"]),
         )
         for index, item in enumerate(json_data["spend"])
     ]

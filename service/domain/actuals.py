@@ -18,7 +18,7 @@ from typing import Any
 from .inputs import MAX_PLACES, InputError, check_decimal, clean_text
 from .periods import Period
 from .progress import Light, needs_explanation, status_light
-from .status import StatusSettings
+from .status import StatusSettings, linear_projection
 from .targets import DISCRETE_UNITS, Target, format_decimal
 from .vocabulary import REPORT_FIELD_LABELS, CauseCategory, Likelihood, Measure, TargetKind
 
@@ -33,7 +33,12 @@ TEXT_LIMITS = {
     "cause_text": MAX_TEXT,
     "measure_text": MAX_TEXT,
     "decrease_reason": MAX_TEXT,
+    "forecast": MAX_SHORT_TEXT,
 }
+# The quarters whose report carries the division's full-year forecasts (全年预计执行数 / 全年预计完成值):
+# the mid-year monitoring (执行监控) is filed from the Q2 and Q3 reports; Q1 is too early, Q4 is the year itself.
+FORECAST_QUARTERS = (2, 3)
+FORECAST_REFUSED = "只有第二、三季度报告填写"
 _NUMBER = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s*(.*)$")
 _DATE = re.compile(r"^(\d{4})\s*[-/.年]\s*(\d{1,2})\s*[-/.月]\s*(\d{1,2})\s*日?$")
 _MEASURE_MARK = re.compile(r"[；;。，,\s]*(?:改进措施|整改措施|完善措施|措施)\s*[:：]")
@@ -65,11 +70,22 @@ class RawActual:
     measure_text: str = ""
     confirm_decrease: bool = False
     decrease_reason: str = ""
+    # 全年预计完成值 (Q2/Q3 only); blank = the machine's projection stands; None = not given (a file or
+    # client without the field): the stored one is kept
+    forecast: str | None = None
 
     def is_blank(self) -> bool:
         return not any(
             _clean(getattr(self, name))
-            for name in ("value", "expected_on", "likelihood", "cause_category", "cause_text", "measure_text")
+            for name in (
+                "value",
+                "expected_on",
+                "likelihood",
+                "cause_category",
+                "cause_text",
+                "measure_text",
+                "forecast",
+            )
         )
 
 
@@ -87,6 +103,7 @@ class Actual:
     cause_text: str = ""
     measure_text: str = ""
     decrease_reason: str = ""
+    forecast: str = ""  # 全年预计完成值 as the division states it (a number in the target's unit, or text)
 
     def has_value(self) -> bool:
         return self.number is not None or self.done is not None or bool(self.progress)
@@ -105,6 +122,7 @@ class Actual:
             self.cause_text,
             self.measure_text,
             self.decrease_reason,
+            self.forecast,
         )
 
 
@@ -206,6 +224,7 @@ def read_actual(
         measure_text=raw.measure_text,
     )
     _read_value(target, raw, period, previous, today, actual, errors)
+    _read_forecast(target, raw.forecast or "", period, actual, errors)
     if actual.likelihood and actual.likelihood not in Likelihood.values():
         errors.append(
             FieldError("likelihood", f"「{_shown(actual.likelihood)}」不是可选项（{' / '.join(Likelihood.values())}）")
@@ -283,6 +302,43 @@ def _read_value(
             errors.append(FieldError("decrease_reason", "已确认累计值减少，请说明原因"))
         else:
             actual.decrease_reason = _clean(raw.decrease_reason)
+
+
+def forecasts_allowed(period: Period) -> bool:
+    return period.quarter in FORECAST_QUARTERS
+
+
+def _read_forecast(target: Target, text: str, period: Period, actual: Actual, errors: list[FieldError]) -> None:
+    """全年预计完成值: for a numeric target a number in its unit (kept as typed, normalised), else a short
+    statement.  Only the Q2/Q3 reports carry it."""
+    if not text:
+        return
+    if not forecasts_allowed(period):
+        errors.append(FieldError("forecast", f"{FORECAST_REFUSED}全年预计完成值，{period.label}不填"))
+        return
+    if target.kind in (TargetKind.QUALITATIVE, TargetKind.DEADLINE):
+        actual.forecast = text
+        return
+    number, problem = parse_number(text, target.unit)
+    if number is not None and number < 0:
+        problem = "不能为负数"
+    elif number is not None and target.is_rate and number > 100:
+        problem = f"「{target.name}」是比率，不能超过 100%"
+    if number is None or problem:
+        errors.append(FieldError("forecast", problem or f"「{_shown(text)}」不是数字"))
+        return
+    actual.forecast = format_decimal(number)
+
+
+def projected_forecast(target: Target, period: Period, actual: Actual) -> str:
+    """The machine's 全年预计完成值 offered as the default: a cumulative value at the same pace to the
+    year-end, a latest value as it stands; nothing for statements and dates."""
+    if actual.number is None or target.kind in (TargetKind.QUALITATIVE, TargetKind.DEADLINE):
+        return ""
+    if target.measure != Measure.CUMULATIVE:
+        return format_decimal(actual.number)
+    projection = linear_projection(actual.number, period.quarter)
+    return "" if projection is None else format_decimal(projection)
 
 
 def places_of(target: Target) -> int:
@@ -371,12 +427,14 @@ class Spend:
     spent: Decimal | None = None
     budget: Decimal | None = None  # 全年预算数 as adjusted; None = unchanged from the table's 年初预算数
     decrease_reason: str = ""  # why the spend to date is below last quarter's (confirmed by the reporter)
+    forecast: Decimal | None = None  # 全年预计执行数 (Q2/Q3 only); None = the machine's projection stands
 
     def key(self) -> tuple[object, ...]:
         return (
             None if self.spent is None else self.spent.normalize(),
             None if self.budget is None else self.budget.normalize(),
             self.decrease_reason,
+            None if self.forecast is None else self.forecast.normalize(),
         )
 
 
@@ -388,11 +446,17 @@ def read_spend(
     previous_spent: Decimal | None = None,
     confirm_decrease: bool = False,
     decrease_reason: str = "",
+    forecast_text: str = "",
+    period: Period | None = None,
 ) -> tuple[Spend, list[FieldError]]:
-    """执行数 and 全年预算数 in 万元.  Spend cannot exceed the full-year budget in force.  Spend is
+    """执行数, 全年预算数 and (Q2/Q3 reports of PERIOD) 全年预计执行数 in 万元.  Spend cannot exceed the
+    full-year budget in force; the forecast lies between the spend to date and that budget.  Spend is
     cumulative: below last quarter's it needs a confirmation and a reason, as a cumulative value does (§5.2)."""
     spend, errors = Spend(), []
-    for name, text in (("spent", spent_text), ("budget", budget_text)):
+    if _clean(forecast_text) and period is not None and not forecasts_allowed(period):
+        errors.append(FieldError("forecast_spent", f"{FORECAST_REFUSED}全年预计执行数，{period.label}不填"))
+        forecast_text = ""
+    for name, text in (("spent", spent_text), ("budget", budget_text), ("forecast_spent", forecast_text)):
         if not _clean(text):
             continue
         number, problem = parse_number(text, "万元")
@@ -403,7 +467,7 @@ def read_spend(
         if problem:
             errors.append(FieldError(name, problem))
         else:
-            setattr(spend, name, number)
+            setattr(spend, "forecast" if name == "forecast_spent" else name, number)
     if spend.budget is not None and spend.budget == 0:
         errors.append(FieldError("budget", "全年预算数不能为 0"))
     in_force = spend.budget if spend.budget is not None else (current_budget or initial_budget)
@@ -413,6 +477,23 @@ def read_spend(
                 "spent", f"执行数 {format_decimal(spend.spent)} 万元超过全年预算数 {format_decimal(in_force)} 万元"
             )
         )
+    if not errors and spend.forecast is not None:
+        if in_force is not None and spend.forecast > in_force:
+            errors.append(
+                FieldError(
+                    "forecast_spent",
+                    f"全年预计执行数 {format_decimal(spend.forecast)} 万元超过"
+                    f"全年预算数 {format_decimal(in_force)} 万元",
+                )
+            )
+        elif spend.spent is not None and spend.forecast < spend.spent:
+            errors.append(
+                FieldError(
+                    "forecast_spent",
+                    f"全年预计执行数 {format_decimal(spend.forecast)} 万元低于截至期末执行数 "
+                    f"{format_decimal(spend.spent)} 万元",
+                )
+            )
     if not errors and spend.spent is not None and previous_spent is not None and spend.spent < previous_spent:
         if not confirm_decrease:
             errors.append(

@@ -192,6 +192,15 @@ def indicator_status(
     return IndicatorStatus(status, target.value, value, likelihood=likelihood)
 
 
+def linear_projection(value: Decimal, quarter: int, ceiling: Decimal | None = None) -> Decimal | None:
+    """The year-end a cumulative VALUE reported for QUARTER reaches at the same pace (the machine's
+    projection, offered as the default of the division's own 全年预计), at most CEILING."""
+    if quarter < 1:
+        return None
+    projection = (value / (Decimal(quarter) / 4)).quantize(TWO_PLACES)
+    return min(projection, ceiling) if ceiling is not None else projection
+
+
 def _meets(target: Target, value: Decimal) -> bool:
     bound = target.value
     if bound is None:
@@ -231,8 +240,7 @@ def _cumulative(
 ) -> IndicatorStatus:
     """A cumulative value against its 序时进度 (BOUND × the share of the year gone by)."""
     expected = (bound * elapsed_share(year, as_of, settings.progress_mode)).quantize(TWO_PLACES)
-    reported_share = Decimal(latest.quarter) / 4
-    projection = (value / reported_share).quantize(TWO_PLACES) if reported_share else None
+    projection = linear_projection(value, latest.quarter)
     result = IndicatorStatus(Status.ON_TRACK, expected, value, projection, latest.likelihood)
     if _meets(target, value):
         result.status = Status.ACHIEVED

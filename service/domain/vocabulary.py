@@ -191,6 +191,8 @@ REPORT_FIELD_LABELS = {
     "decrease_reason": "确认减少原因",
     "spent": "执行数",
     "budget": "全年预算数",
+    "forecast": "全年预计完成值",
+    "forecast_spent": "全年预计执行数",
 }
 
 

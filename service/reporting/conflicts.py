@@ -37,8 +37,13 @@ ACTUAL_FIELDS = (
     ("cause_text", "偏差原因分析"),
     ("measure_text", "改进措施"),
     ("decrease_reason", "确认减少原因"),
+    ("forecast", "全年预计完成值"),
 )
-SPEND_FIELDS = (("spent", "执行数（万元）"), ("budget", "全年预算数（万元）"))
+SPEND_FIELDS = (
+    ("spent", "执行数（万元）"),
+    ("budget", "全年预算数（万元）"),
+    ("forecast_spent", "全年预计执行数（万元）"),
+)
 
 
 @dataclass
@@ -70,14 +75,13 @@ def _actual_cells(target: Target, actual: Actual) -> dict[str, str]:
         "cause_text": actual.cause_text,
         "measure_text": actual.measure_text,
         "decrease_reason": actual.decrease_reason,
+        "forecast": actual.forecast,
     }
 
 
 def _spend_cells(spend: Spend) -> dict[str, str]:
-    return {
-        name: "" if getattr(spend, name) is None else format_decimal(getattr(spend, name))
-        for name, _label in SPEND_FIELDS
-    }
+    amounts = {"spent": spend.spent, "budget": spend.budget, "forecast_spent": spend.forecast}
+    return {name: "" if amounts[name] is None else format_decimal(amounts[name]) for name, _label in SPEND_FIELDS}
 
 
 def _as_of(session: Session, model, key: str, report_id: int | None, version: int) -> dict:
@@ -120,8 +124,11 @@ def compare(
         )
         if reading.errors:
             continue
+        current_actual = actual_of(now_actuals.get(indicator.id))
+        if row.raw.forecast is None:  # not sent: the stored forecast stays (as `save` keeps it)
+            reading.actual.forecast = current_actual.forecast
         yours = _actual_cells(target, reading.actual)
-        current = _actual_cells(target, actual_of(now_actuals.get(indicator.id)))
+        current = _actual_cells(target, current_actual)
         base = _actual_cells(target, actual_of(base_actuals.get(indicator.id)))
         cells += [
             Cell(row.location, indicator.code, indicator.name, name, label, yours[name], current[name], base[name])
@@ -133,9 +140,13 @@ def compare(
         project = scope.projects.get((row.project_code or "").strip())
         if project is None or (skip_blank and not (str(row.spent or "").strip() or str(row.budget or "").strip())):
             continue
-        spend, errors = read_spend(row.spent, row.budget, project.budget, budgets.get(project.id))
+        spend, errors = read_spend(
+            row.spent, row.budget, project.budget, budgets.get(project.id), forecast_text=row.forecast or ""
+        )
         if errors:
             continue
+        if row.forecast is None:  # not sent: the stored forecast stays (as `save` keeps it)
+            spend.forecast = _spend_of(now_spend.get(project.id)).forecast
         yours, current, base = (
             _spend_cells(spend),
             _spend_cells(_spend_of(now_spend.get(project.id))),
@@ -159,7 +170,7 @@ def compare(
 
 
 def _spend_of(entry: SpendEntry | None) -> Spend:
-    return Spend(entry.spent, entry.budget) if entry else Spend()
+    return Spend(entry.spent, entry.budget, forecast=entry.forecast) if entry else Spend()
 
 
 # The report form's input names, per cell (see report.html).
@@ -172,6 +183,8 @@ _FORM_NAMES = {
     "decrease_reason": "dr",
     "spent": "sp",
     "budget": "bd",
+    "forecast": "fc",
+    "forecast_spent": "sf",
 }
 
 

@@ -37,9 +37,10 @@ from .reports import (
 )
 
 ACTUALS_HEADER = ["指标编号", "期间", "实际完成值", "偏差原因分析及改进措施"]
-ACTUALS_OPTIONAL = ["完成可能性", "偏差原因类别", "预计完成日期", "确认减少原因"]
+ACTUALS_OPTIONAL = ["完成可能性", "偏差原因类别", "预计完成日期", "确认减少原因", "全年预计完成值"]
 SPEND_HEADER = ["项目编号", "期间", "全年预算数", "执行数"]
-SPEND_OPTIONAL = ["确认减少原因"]  # a reason confirms spend below last quarter's
+# a reason confirms spend below last quarter's; the forecast is for Q2/Q3 rows only
+SPEND_OPTIONAL = ["确认减少原因", "全年预计执行数"]
 MAX_ROWS = 20000
 
 
@@ -137,7 +138,17 @@ def apply_flat(session: Session, flat: FlatFile, user: User | None, actor_name: 
             actual_rows.append(ActualRow(code, _raw(cells), location))
         else:
             reason = cells.get("确认减少原因", "")
-            spend_rows.append(SpendRow(code, cells["执行数"], cells["全年预算数"], location, reason, bool(reason)))
+            spend_rows.append(
+                SpendRow(
+                    code,
+                    cells["执行数"],
+                    cells["全年预算数"],
+                    location,
+                    reason,
+                    bool(reason),
+                    cells.get("全年预计执行数"),
+                )
+            )
     results: dict[str, SaveResult] = {}
     actor = user or operator(actor_name)
     for (division_code, period), (actual_rows, spend_rows) in sorted(
@@ -188,6 +199,7 @@ def _raw(cells: dict[str, str]) -> RawActual:
         measure_text=measure,
         confirm_decrease=bool(reason),
         decrease_reason=reason,
+        forecast=cells.get("全年预计完成值"),  # None from a file without the column
     )
 
 
@@ -209,6 +221,7 @@ def export_actuals_csv(session: Session, scope) -> str:
                 actual.cause_category,
                 actual.expected_on.isoformat() if actual.expected_on else "",
                 actual.decrease_reason,
+                actual.forecast,
             ]
         )
     return buffer.getvalue()

@@ -10,10 +10,10 @@ from decimal import Decimal
 from sqlalchemy import func
 from sqlmodel import Session, select
 
-from ..domain.actuals import Actual, Reading, assess, describe_actual, value_text
+from ..domain.actuals import Actual, Reading, assess, describe_actual, projected_forecast, value_text
 from ..domain.periods import Period
 from ..domain.progress import expected_by, needs_explanation
-from ..domain.status import StatusSettings
+from ..domain.status import StatusSettings, linear_projection
 from ..domain.targets import Target, format_decimal
 from ..domain.vocabulary import ReportAction, TargetKind
 from ..models import (
@@ -49,6 +49,14 @@ class Row:
     previous: str  # last period's value, readable
     return_reason: str = ""
     attachments: list[Attachment] = field(default_factory=list)
+    period: Period | None = None  # the report's, for the machine's full-year projection
+
+    @property
+    def projected_forecast(self) -> str:
+        """The machine's 全年预计完成值, offered as the form's default (stored only when the user enters it)."""
+        if self.period is None:
+            return ""
+        return projected_forecast(self.target, self.period, self.reading.actual)
 
     @property
     def measure_label(self) -> str:
@@ -72,6 +80,15 @@ class ProjectGroup:
     adjusted_budget: Decimal | None
     previous_spent: Decimal | None
     decrease_reason: str = ""  # why the spend to date is below last quarter's
+    forecast: Decimal | None = None  # 全年预计执行数 as the division stated it (Q2/Q3)
+    period: Period | None = None
+
+    @property
+    def projected_spend(self) -> Decimal | None:
+        """The machine's 全年预计执行数 (the spend to date at the same pace, at most the budget in force)."""
+        if self.spent is None or self.period is None:
+            return None
+        return linear_projection(self.spent, self.period.quarter, self.budget_in_force)
 
     @property
     def execution_rate(self) -> Decimal | None:
@@ -139,6 +156,8 @@ def form_groups(session: Session, scope: Scope, settings: StatusSettings = Statu
                 entry.budget if entry else None,
                 before.spent if before else None,
                 entry.decrease_reason if entry else "",
+                entry.forecast if entry else None,
+                scope.period,
             )
         target = target_of(indicator)
         before_entry = previous.get(indicator.id)
@@ -151,6 +170,7 @@ def form_groups(session: Session, scope: Scope, settings: StatusSettings = Statu
                 describe_actual(target, actual_of(before_entry)) if before_entry else "",
                 reasons.get(code, ""),
                 attachments.get(indicator.id, []),
+                scope.period,
             )
         )
     for project in scope.projects.values():  # projects without indicators still report spend
@@ -164,6 +184,8 @@ def form_groups(session: Session, scope: Scope, settings: StatusSettings = Statu
                 entry.budget if entry else None,
                 before.spent if before else None,
                 entry.decrease_reason if entry else "",
+                entry.forecast if entry else None,
+                scope.period,
             )
     return sorted(groups.values(), key=lambda g: g.project.code)
 

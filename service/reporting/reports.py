@@ -74,6 +74,7 @@ class SpendRow:
     location: str
     decrease_reason: str = ""  # given (with confirm_decrease) when spend falls below last quarter's
     confirm_decrease: bool = False
+    forecast: str | None = None  # 全年预计执行数 (Q2/Q3); blank = the projection stands; None = not given, kept
 
 
 @dataclass
@@ -122,6 +123,7 @@ def actual_of(entry: ActualEntry | None) -> Actual:
         cause_text=entry.cause_text,
         measure_text=entry.measure_text,
         decrease_reason=entry.decrease_reason,
+        forecast=entry.forecast,
     )
 
 
@@ -321,7 +323,10 @@ def save(
             target_of(indicator), row.raw, scope.period, previous=before.number if before else None, today=today
         )
         problems += [ImportProblem(row.location, e.label, e.message) for e in reading.errors]
-        if actual_of(current.get(indicator.id)).key() != reading.actual.key():
+        stored = actual_of(current.get(indicator.id))
+        if row.raw.forecast is None:  # a way in without the field (an older workbook) keeps the stored one
+            reading.actual.forecast = stored.forecast
+        if stored.key() != reading.actual.key():
             new_actuals.append((indicator, reading.actual))
     new_spend = _read_spend_rows(session, scope, spend_rows, skip_blank, problems)
     for position, problem in _unknown_indicators(session, unknown, scope):
@@ -355,7 +360,12 @@ def save(
         [p.id for p, _ in new_spend],
         [
             SpendEntry(
-                project_id=p.id, spent=spend.spent, budget=spend.budget, decrease_reason=spend.decrease_reason, **stamp
+                project_id=p.id,
+                spent=spend.spent,
+                budget=spend.budget,
+                decrease_reason=spend.decrease_reason,
+                forecast=spend.forecast,
+                **stamp,
             )
             for p, spend in new_spend
         ],
@@ -396,7 +406,7 @@ def _read_spend_rows(
     changed, seen = [], set()
     for row in rows:
         code = (row.project_code or "").strip()
-        if skip_blank and not (str(row.spent or "").strip() or str(row.budget or "").strip()):
+        if skip_blank and not any(str(text or "").strip() for text in (row.spent, row.budget, row.forecast)):
             continue
         project = scope.projects.get(code)
         if project is None:
@@ -417,10 +427,14 @@ def _read_spend_rows(
             before_entry.spent if before_entry else None,
             row.confirm_decrease,
             row.decrease_reason,
+            row.forecast or "",
+            scope.period,
         )
         problems += [ImportProblem(row.location, e.label, e.message) for e in errors]
         entry = current.get(project.id)
-        before = Spend(entry.spent, entry.budget, entry.decrease_reason) if entry else Spend()
+        if row.forecast is None and entry is not None:  # not given: the stored forecast stays
+            spend.forecast = entry.forecast
+        before = Spend(entry.spent, entry.budget, entry.decrease_reason, entry.forecast) if entry else Spend()
         if before.key() != spend.key():
             changed.append((project, spend))
     return changed

@@ -48,6 +48,7 @@ class Column:
     title: str
     width: int
     editable: bool = False
+    added_later: bool = False  # a trailing column that workbooks downloaded before it existed lack (read as blank)
 
 
 ACTUAL_COLUMNS = [
@@ -66,6 +67,7 @@ ACTUAL_COLUMNS = [
     Column("偏差原因分析", 28, True),
     Column("改进措施", 28, True),
     Column("确认减少原因", 20, True),
+    Column("全年预计完成值", 14, True, added_later=True),  # Q2/Q3 reports only
 ]
 SPEND_COLUMNS = [
     Column("项目编号", 8),
@@ -75,6 +77,7 @@ SPEND_COLUMNS = [
     Column("全年预算数（万元）", 16, True),
     Column("执行数（万元）", 16, True),
     Column("确认减少原因", 20, True),  # when spend falls below last quarter's (a reason confirms it)
+    Column("全年预计执行数（万元）", 16, True, added_later=True),  # Q2/Q3 reports only
 ]
 # Locked columns whose content must come back unchanged (others are informational).
 CHECKED = {ACTUALS_SHEET: ("指标编号", "三级指标", "年度指标值"), SPEND_SHEET: ("项目编号", "年初预算数（万元）")}
@@ -104,7 +107,8 @@ def build_workbook(session: Session, scope: Scope) -> io.BytesIO:
             "只填写黄色单元格。数值按年度指标值的单位填写；计数、金额填截至期末累计值，比率、满意度、"
             "时长填最新实测值。截止日期类指标：已完成填完成日期（如 2025-06-30），未完成填「未完成」并填写"
             "预计完成日期。进度滞后或完成可能性不是「确定能」时，须填写偏差原因类别、原因分析和改进措施。"
-            "累计值低于上期时，须在「确认减少原因」中说明。整行留空表示不修改。",
+            "累计值低于上期时，须在「确认减少原因」中说明。全年预计完成值、全年预计执行数只在第二、三季度"
+            "填写，留空即采用系统按进度推算的值。整行留空表示不修改。",
         ),
     ):
         meta.append(row)
@@ -131,6 +135,7 @@ def build_workbook(session: Session, scope: Scope) -> io.BytesIO:
                     actual.cause_text,
                     actual.measure_text,
                     actual.decrease_reason,
+                    actual.forecast,
                 ]
             )
     sheet = _table(book, ACTUALS_SHEET, ACTUAL_COLUMNS, actual_rows, note)
@@ -156,6 +161,7 @@ def build_workbook(session: Session, scope: Scope) -> io.BytesIO:
             _money(group.adjusted_budget),
             _money(group.spent),
             group.decrease_reason,
+            _money(group.forecast),
         ]
         for group in groups
     ]
@@ -347,7 +353,10 @@ def _read_sheet(sheet, columns, problems, expected, make_row):
     titles = [c.title for c in columns]
     rows = list(sheet_rows(sheet, len(titles)))
     header = [_cell_text(v) for v in (rows[0] if rows else ())][: len(titles)]
-    if header != titles:
+    older = [c.title for c in columns if not c.added_later]  # a workbook downloaded before the later columns
+    if header != titles and [h for h in header if h] == older:
+        titles = older
+    elif header != titles:
         problems.append(
             ImportProblem(f"工作表「{sheet.title}」第 1 行", "表头", f"表头被修改，应为：{'、'.join(titles)}")
         )
@@ -399,6 +408,7 @@ def _actual_row(cells: dict[str, str], location: str) -> ActualRow:
             measure_text=cells["改进措施"],
             confirm_decrease=bool(cells["确认减少原因"]),
             decrease_reason=cells["确认减少原因"],
+            forecast=cells.get("全年预计完成值"),  # None from a workbook without the column
         ),
         location,
     )
@@ -407,5 +417,11 @@ def _actual_row(cells: dict[str, str], location: str) -> ActualRow:
 def _spend_row(cells: dict[str, str], location: str) -> SpendRow:
     reason = cells.get("确认减少原因", "")
     return SpendRow(
-        cells["项目编号"], cells["执行数（万元）"], cells["全年预算数（万元）"], location, reason, bool(reason)
+        cells["项目编号"],
+        cells["执行数（万元）"],
+        cells["全年预算数（万元）"],
+        location,
+        reason,
+        bool(reason),
+        cells.get("全年预计执行数（万元）"),
     )

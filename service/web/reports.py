@@ -7,7 +7,7 @@ from werkzeug.exceptions import NotFound
 
 from ..access import authorize, current
 from ..clock import clock
-from ..domain.actuals import RawActual, missing_for_submit, read_actual
+from ..domain.actuals import RawActual, forecasts_allowed, missing_for_submit, read_actual
 from ..domain.periods import Period, PeriodError
 from ..domain.permissions import TRANSITION_NEEDS
 from ..domain.progress import explanation_note, needs_explanation
@@ -108,6 +108,7 @@ def _raw_from_form(form, code: str, target) -> RawActual:
         measure_text=form.get(f"m-{code}", ""),
         confirm_decrease=form.get(f"cd-{code}") == "1",
         decrease_reason=form.get(f"dr-{code}", ""),
+        forecast=form.get(f"fc-{code}"),  # absent outside Q2/Q3
     )
     if target.kind == TargetKind.DEADLINE:
         state = form.get(f"ds-{code}", "")
@@ -176,6 +177,7 @@ def _render_report(scope, errors=None, posted=None, status=200, conflict=None, b
         explanation_note=explanation_note,
         is_explained=is_explained,
         has_previous=previous_report(session, scope) is not None,
+        forecasts=forecasts_allowed(scope.period),
         conflict=conflict,
         based_on=based_on,
     ), status
@@ -225,6 +227,7 @@ def report_save(division: str, period: str):
             f"项目 {code}",
             form.get(f"sdr-{code}", ""),
             form.get(f"scd-{code}") == "1",
+            form.get(f"sf-{code}"),
         )
         for code in scope.projects
         if f"sp-{code}" in form
