@@ -168,3 +168,57 @@ def test_finance_downloads_the_form_for_a_month_end_and_wording_is_a_setting(cli
     assert _likelihood_words({"PERFTRACK_LIKELIHOOD_WORDS": "确定能，有可能，不可能"}) == ("确定能", "有可能", "不可能")
     with pytest.raises(SettingsError):
         _likelihood_words({"PERFTRACK_LIKELIHOOD_WORDS": "能,不能"})
+
+
+def test_the_division_s_own_forecasts_replace_the_projection_where_entered(runner, app, tmp_path):
+    """NMC's Q3 report (returned to it in the demo) states 全年预计执行数 for one project and
+    全年预计完成值 for one indicator: the block prints them instead of the machine's projection."""
+    from service.db import session_scope
+    from service.domain.actuals import RawActual, value_text
+    from service.domain.vocabulary import Measure
+    from service.reporting.reports import (
+        ActualRow,
+        SpendRow,
+        actual_of,
+        current_actuals,
+        current_spend,
+        load_scope,
+        operator,
+        save,
+    )
+    from service.stored_targets import target_of
+
+    clock.set_today(DEMO_TODAY)
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        scope = load_scope(session, 2025, "NMC", 3)
+        code, (indicator, project) = next(
+            (code, pair)
+            for code, pair in sorted(scope.indicators.items())
+            if target_of(pair[0]).measure == Measure.CUMULATIVE and not target_of(pair[0]).is_rate
+        )
+        stored = actual_of(current_actuals(session, scope.report.id)[indicator.id])
+        raw = RawActual(
+            value=value_text(target_of(indicator), stored),
+            likelihood=stored.likelihood,
+            cause_category=stored.cause_category,
+            cause_text=stored.cause_text,
+            measure_text=stored.measure_text,
+            forecast="12",
+        )
+        spent = current_spend(session, scope.report.id)[project.id].spent
+        forecast = min(project.budget, spent + Decimal("0.5"))
+        result = save(
+            session,
+            scope,
+            operator("nmc"),
+            [ActualRow(code, raw, "test")],
+            [SpendRow(project.code, str(spent), "", "test", forecast=str(forecast))],
+            "api",
+        )
+        assert (result.changed_actuals, result.changed_spend) == ([code], [project.code])
+    block = _block(_export(runner, tmp_path, "--as-of", "2025-09-30")["执行监控表"], project.code)
+    assert block[3][1] == "年度资金总额" and block[3][7] == float(forecast)  # 全年预计执行数 as NMC stated it
+    outlook = {row[3]: row[6] for row in block[11:-1]}
+    assert (
+        outlook[indicator.name] == f"12{target_of(indicator).unit}"
+    )  # 全年预计完成情况: NMC's own value, without the projection mark

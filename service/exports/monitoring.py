@@ -25,9 +25,9 @@ from ..domain.overview import Totals, summarize
 from ..domain.periods import Period
 from ..domain.status import PROJECT_STATUSES, STATUS_TONE, TONE_COLOURS, WORST_FIRST, StatusSettings
 from ..domain.targets import format_decimal
-from ..domain.vocabulary import CauseCategory, Likelihood, SpendSource, Status
+from ..domain.vocabulary import CauseCategory, Likelihood, SpendSource, Status, TargetKind
 from ..execution import quarters_ended
-from ..models import ActualEntry, Division, FiscalYear, Indicator, Project, Report
+from ..models import ActualEntry, Division, FiscalYear, Indicator, Project, Report, SpendEntry
 from ..monitoring import compute_statuses
 from ..monitoring_read import project_figures
 from ..organisation import unit_names
@@ -117,6 +117,7 @@ def build_monitoring_workbook(
     statuses = {row["indicator_id"]: row for row in indicator_rows}
     projects_status = {row["project_id"]: row for row in project_rows}
     entries = _latest_entries(session, year, as_of)
+    spend_forecasts = _spend_forecasts(session, year, as_of)
     rows = session.exec(
         select(Indicator, Project, Division)
         .join(Project, Project.id == Indicator.project_id)
@@ -131,11 +132,13 @@ def build_monitoring_workbook(
         target = target_of(indicator)
         actual = actual_of(entry)
         projection = computed["projection"]
-        outlook = (
-            f"{format_decimal(projection)}{target.unit}（系统按进度推算）"
-            if projection is not None
-            else describe_actual(target, actual)
-        )
+        if actual.forecast:  # the division's own 全年预计完成值 (Q2/Q3 report) before the machine's
+            numeric = target.kind not in (TargetKind.QUALITATIVE, TargetKind.DEADLINE)
+            outlook = f"{actual.forecast}{target.unit}" if numeric else actual.forecast
+        elif projection is not None:
+            outlook = f"{format_decimal(projection)}{target.unit}（系统按进度推算）"
+        else:
+            outlook = describe_actual(target, actual)
         line = Line(indicator, Status(computed["status"]), actual, quarter, outlook)
         blocks.setdefault(project.id, (project, division, []))[2].append(line)
     for project in session.exec(select(Project).where(Project.fiscal_year_id == year.id)).all():
@@ -170,6 +173,7 @@ def build_monitoring_workbook(
             division,
             lines,
             projects_status[project.id],
+            spend_forecasts.get(project.id),
             names,
             likelihood_words,
         )
@@ -196,7 +200,26 @@ def _latest_entries(session: Session, year: FiscalYear, as_of: date) -> dict[int
     return {entry.indicator_id: (entry, quarter) for entry, quarter in rows}
 
 
-def _block(sheet: Sheet, year, as_of, cutoff, project, division, lines, status, names, words) -> None:
+def _spend_forecasts(session: Session, year: FiscalYear, as_of: date) -> dict[int, Decimal | None]:
+    """Each project's 全年预计执行数 as its latest submitted report of a quarter ended by AS_OF states it."""
+    quarters = list(range(1, quarters_ended(year.year, as_of) + 1))
+    if not quarters:
+        return {}
+    rows = session.exec(
+        select(SpendEntry, Report.quarter)
+        .join(Report, Report.id == SpendEntry.report_id)
+        .where(
+            Report.fiscal_year_id == year.id,
+            Report.quarter.in_(quarters),
+            Report.first_submitted_at.is_not(None),
+            SpendEntry.is_current.is_(True),
+        )
+        .order_by(Report.quarter)
+    ).all()
+    return {entry.project_id: entry.forecast for entry, _quarter in rows}
+
+
+def _block(sheet: Sheet, year, as_of, cutoff, project, division, lines, status, spend_forecast, names, words) -> None:
     """One project in the official layout, from the sheet's next row."""
     top = sheet.next_row
     row = top
@@ -214,7 +237,7 @@ def _block(sheet: Sheet, year, as_of, cutoff, project, division, lines, status, 
     sheet.write(row, 8, "实施单位", _LABEL, across=2)
     sheet.write(row, 10, names[1], _BODY, across=5)
     row += 1
-    row = _funds(sheet, row, cutoff, project, status)
+    row = _funds(sheet, row, cutoff, project, status, spend_forecast)
     row = _goals(sheet, row, cutoff, project, lines)
     row = _indicators(sheet, row, year, cutoff, lines, words)
     sheet.write(row, 0, _sources(as_of, status, lines), _NOTE, across=15)
@@ -222,7 +245,8 @@ def _block(sheet: Sheet, year, as_of, cutoff, project, division, lines, status, 
     sheet.next_row = row + 1
 
 
-def _funds(sheet: Sheet, row: int, cutoff: str, project: Project, status: dict) -> int:
+def _funds(sheet: Sheet, row: int, cutoff: str, project: Project, status: dict, forecast: Decimal | None) -> int:
+    """FORECAST: the division's 全年预计执行数 (blank when not stated: the form asks for the unit's own view)."""
     heads = ["年初预算数", "全年预算数", f"{cutoff}执行数", "执行率"]
     sheet.write(row, 0, "项目资金（万元）", _LABEL, down=5)
     sheet.write(row, 1, "", _LABEL, across=2)
@@ -239,26 +263,27 @@ def _funds(sheet: Sheet, row: int, cutoff: str, project: Project, status: dict) 
     if status["spent_through"] is not None:
         source = f"{SpendSource.label_of(status['spend_source'])}（截至 {status['spent_through']:%m-%d}）"
     funds = [
-        ("年度资金总额", project.budget, budget, spent, rate, lag, source),
+        ("年度资金总额", project.budget, budget, spent, rate, forecast, lag, source),
         (
             "其中：财政拨款",
             project.fiscal_funds if project.fiscal_funds is not None else project.budget,
             budget if fiscal_only else None,
             spent if fiscal_only else None,
             rate if fiscal_only else None,
+            forecast if fiscal_only else None,
             "",
             "",
         ),
-        ("上年结转资金", None, None, None, None, "", ""),
-        ("其他资金", project.other_funds or None, None, None, None, "", ""),
+        ("上年结转资金", None, None, None, None, None, "", ""),
+        ("其他资金", project.other_funds or None, None, None, None, None, "", ""),
     ]
-    for name, initial, in_force, to_date, execution, cause, remark in funds:
+    for name, initial, in_force, to_date, execution, expected, cause, remark in funds:
         row += 1
         sheet.write(row, 1, name, _BODY, across=2)
         for offset, value in enumerate((initial, in_force, to_date)):
             sheet.write(row, 3 + offset, value, _NUMBER if value is not None else _BODY)
         sheet.write(row, 6, f"{execution}%" if execution is not None else "", _CENTER)
-        sheet.write(row, 7, "", _BODY, across=2)  # the division's own forecast: not reported through perftrack
+        sheet.write(row, 7, expected, _NUMBER if expected is not None else _BODY, across=2)
         sheet.write(row, 9, cause, _BODY, across=4)
         sheet.write(row, 13, "", _CENTER)
         sheet.write(row, 14, remark, _BODY)
