@@ -181,42 +181,33 @@ def build_monitoring_workbook(
     return book.save()
 
 
-def _latest_entries(session: Session, year: FiscalYear, as_of: date) -> dict[int, tuple[ActualEntry, int]]:
-    """Each indicator's current entry in its latest submitted report of a quarter ended by AS_OF."""
+def _submitted_entries(session: Session, year: FiscalYear, as_of: date, entry: type[ActualEntry] | type[SpendEntry]):
+    """The current ENTRY rows (actuals or spend) of the submitted reports of quarters ended by AS_OF, with
+    each report's quarter, earliest quarter first (so a later report's row wins when put in a dict)."""
     quarters = list(range(1, quarters_ended(year.year, as_of) + 1))
     if not quarters:
-        return {}
-    rows = session.exec(
-        select(ActualEntry, Report.quarter)
-        .join(Report, Report.id == ActualEntry.report_id)
+        return []
+    return session.exec(
+        select(entry, Report.quarter)
+        .join(Report, Report.id == entry.report_id)
         .where(
             Report.fiscal_year_id == year.id,
             Report.quarter.in_(quarters),
             Report.first_submitted_at.is_not(None),
-            ActualEntry.is_current.is_(True),
+            entry.is_current.is_(True),
         )
         .order_by(Report.quarter)
     ).all()
-    return {entry.indicator_id: (entry, quarter) for entry, quarter in rows}
+
+
+def _latest_entries(session: Session, year: FiscalYear, as_of: date) -> dict[int, tuple[ActualEntry, int]]:
+    """Each indicator's current entry in its latest submitted report of a quarter ended by AS_OF."""
+    return {row.indicator_id: (row, quarter) for row, quarter in _submitted_entries(session, year, as_of, ActualEntry)}
 
 
 def _spend_forecasts(session: Session, year: FiscalYear, as_of: date) -> dict[int, Decimal | None]:
     """Each project's 全年预计执行数 as its latest submitted report of a quarter ended by AS_OF states it."""
-    quarters = list(range(1, quarters_ended(year.year, as_of) + 1))
-    if not quarters:
-        return {}
-    rows = session.exec(
-        select(SpendEntry, Report.quarter)
-        .join(Report, Report.id == SpendEntry.report_id)
-        .where(
-            Report.fiscal_year_id == year.id,
-            Report.quarter.in_(quarters),
-            Report.first_submitted_at.is_not(None),
-            SpendEntry.is_current.is_(True),
-        )
-        .order_by(Report.quarter)
-    ).all()
-    return {entry.project_id: entry.forecast for entry, _quarter in rows}
+    return {row.project_id: row.forecast for row, _quarter in _submitted_entries(session, year, as_of, SpendEntry)}
 
 
 def _block(sheet: Sheet, year, as_of, cutoff, project, division, lines, status, spend_forecast, names, words) -> None:
