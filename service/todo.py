@@ -143,8 +143,9 @@ def _division_tasks(session: Session, todo: Todo, year: FiscalYear, user: User, 
 def _finance_tasks(session: Session, todo: Todo, year: FiscalYear, today: date) -> None:
     reports = session.exec(select(Report).where(Report.fiscal_year_id == year.id)).all()
     divisions = {d.id: d for d in session.exec(select(Division)).all()}
+    locked = {p.quarter for p in periods_of(year.year) if is_locked(session, _id(year), p.quarter)}
     for report in sorted(reports, key=lambda r: (r.quarter, divisions[r.division_id].code)):
-        if is_locked(session, _id(year), report.quarter):
+        if report.quarter in locked:
             continue
         period = Period(year.year, report.quarter)
         if report.state == ReportState.SUBMITTED:
@@ -152,7 +153,7 @@ def _finance_tasks(session: Session, todo: Todo, year: FiscalYear, today: date) 
         elif report.state == ReportState.RETURNED:
             todo.returns.append(_task(session, year, divisions[report.division_id], period, today))
     for period in periods_of(year.year):
-        if not period.is_open(today) or is_locked(session, _id(year), period.quarter):
+        if not period.is_open(today) or period.quarter in locked:
             continue
         check = lock_check(session, year, period.quarter)
         if today > check.due:
