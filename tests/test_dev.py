@@ -150,3 +150,29 @@ def test_the_scheduler_releases_its_lock_on_sigterm(redis_url, tmp_path):
             scheduler.kill()
             scheduler.wait()
     assert Redis.from_url(redis_url).get(LEADER_KEY) is None
+
+
+@pytest.mark.processes
+def test_the_scheduler_releases_a_lock_it_has_only_just_taken(redis_url, tmp_path):
+    """SIGTERM the instant the lock exists, before the scheduler is even built: still released."""
+    env = dict(os.environ, REDIS_URL=redis_url, PERFTRACK_INSTANCE=str(tmp_path / "instance"), SECRET_KEY="test")
+    redis = Redis.from_url(redis_url)
+    scheduler = subprocess.Popen(
+        [sys.executable, "-m", "service.cli", "scheduler"],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while redis.get(LEADER_KEY) is None:
+            assert time.monotonic() < deadline, "the scheduler never took the lock"
+            assert scheduler.poll() is None, "the scheduler exited before taking the lock"
+        scheduler.send_signal(signal.SIGTERM)
+        assert scheduler.wait(timeout=STOP_SECONDS + 3) == 0
+    finally:
+        if scheduler.poll() is None:
+            scheduler.kill()
+            scheduler.wait()
+    assert redis.get(LEADER_KEY) is None

@@ -103,25 +103,27 @@ def run_scheduler(redis_url: str, zone: str) -> None:
     # below, so the leader lock is released at once instead of blocking a restart for LEADER_TTL.
     signal.signal(signal.SIGTERM, _exit_on_sigterm)
     leadership = Leadership(redis_url)
-    while not leadership.acquire():
-        log.info("another scheduler leads; waiting")
-        time.sleep(LEADER_TTL / 3)
-    scheduler = BlockingScheduler(
-        timezone=zone, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
-    )
-    for entry in PERIODIC:
-        scheduler.add_job(
-            enqueue_periodic, _trigger(entry, zone), args=(redis_url, entry), id=entry.name, replace_existing=True
-        )
-
-    def keep_lead():
-        if not leadership.renew():
-            log.error("lost the scheduler lock; stopping")
-            scheduler.shutdown(wait=False)
-
-    scheduler.add_job(keep_lead, IntervalTrigger(seconds=LEADER_TTL // 3, timezone=zone), id="leader-renew")
-    log.info("scheduler leads (%s) at %s", leadership.token, datetime.now().isoformat(timespec="seconds"))
+    # The `try` starts before the lock is taken: a SIGTERM at any moment after (even between the
+    # "leads" line and the scheduler's start) still releases it.  release() checks the token.
     try:
+        while not leadership.acquire():
+            log.info("another scheduler leads; waiting")
+            time.sleep(LEADER_TTL / 3)
+        scheduler = BlockingScheduler(
+            timezone=zone, job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600}
+        )
+        for entry in PERIODIC:
+            scheduler.add_job(
+                enqueue_periodic, _trigger(entry, zone), args=(redis_url, entry), id=entry.name, replace_existing=True
+            )
+
+        def keep_lead():
+            if not leadership.renew():
+                log.error("lost the scheduler lock; stopping")
+                scheduler.shutdown(wait=False)
+
+        scheduler.add_job(keep_lead, IntervalTrigger(seconds=LEADER_TTL // 3, timezone=zone), id="leader-renew")
+        log.info("scheduler leads (%s) at %s", leadership.token, datetime.now().isoformat(timespec="seconds"))
         scheduler.start()
     finally:
         leadership.release()
