@@ -17,6 +17,7 @@ import threading
 from pathlib import Path
 
 import pytest
+from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
 from service.app import create_app
@@ -226,6 +227,18 @@ USERS = [
 ]
 
 
+def quick_password_hashes(session, password: str) -> None:
+    """The accounts still on scrypt get PASSWORD as a one-round pbkdf2 hash instead: check_password_hash reads
+    the method from the stored hash, so the suite's logins (over a thousand) cost microseconds, not scrypt's
+    ~100 ms each.  The code's own hashing (scrypt, tests/test_accounts.py) is untouched."""
+    from sqlalchemy import update
+
+    from service.models import User
+
+    quick = generate_password_hash(password, method="pbkdf2:sha256:1")
+    session.exec(update(User).where(User.password_hash.startswith("scrypt:")).values(password_hash=quick))
+
+
 def add_users(url: str, users=USERS) -> dict[str, str]:
     """One user (and API token) per role in USERS; 口岸管理处 reports need its head's sign-off."""
     from sqlmodel import select
@@ -242,6 +255,7 @@ def add_users(url: str, users=USERS) -> dict[str, str]:
         kac = session.exec(select(Division).where(Division.code == "KAC")).one()
         kac.requires_head_signoff = True
         session.add(kac)
+        quick_password_hashes(session, PASSWORD)
     if url.startswith("sqlite"):
         _close_sqlite_file(engine)
     else:
@@ -289,7 +303,7 @@ def seeded_url(seeded_template, tmp_path) -> str:
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory, seeded_template) -> Path:
     """seeded_template plus what `make run` adds: the demo accounts and Q1–Q3 reports, built once."""
-    from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
+    from service.demo import DEMO_PASSWORD, DEMO_TODAY, demo_accounts, load_demo_reports
 
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     shutil.copyfile(seeded_template[0], path)
@@ -298,6 +312,7 @@ def demo_template(tmp_path_factory, seeded_template) -> Path:
         clock.set_today(DEMO_TODAY)
         with session_scope(engine) as session:
             demo_accounts(session)
+            quick_password_hashes(session, DEMO_PASSWORD)
             load_demo_reports(session)
     _close_sqlite_file(engine)
     return path
