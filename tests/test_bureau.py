@@ -31,6 +31,7 @@ from service.user_admin import import_users, reset_password, set_active, update_
 
 from .bureau_helpers import sheet, submit_quarter
 from .conftest import PASSWORD, make_app
+from .workbooks import open_workbook
 
 # Another unit's flat file, as its budget system exports it: 处室 column, comparator / value / unit split.
 HEBEI = [
@@ -142,9 +143,8 @@ def test_a_new_bureau_from_an_empty_database_to_its_first_import(empty_app, tmp_
     # Forms and exports name the organisation, not a built-in bureau.
     result = runner.invoke(main, ["export", "self-evaluation", "--year", "2026", "--out", str(tmp_path / "自评.xlsx")])
     assert result.exit_code == 0, result.output
-    from openpyxl import load_workbook
 
-    form = load_workbook(tmp_path / "自评.xlsx")["2026-001"]
+    form = open_workbook(tmp_path / "自评.xlsx")["2026-001"]
     lines = [[v for v in row if v is not None] for row in form.iter_rows(values_only=True)]
     assert ["主管部门", "河北省商务厅", "实施单位", "河北省商务厅"] in lines
     assert any(line[:2] == ["项目负责处室", "市场处"] for line in lines), lines[:6]

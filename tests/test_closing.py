@@ -3,11 +3,9 @@ reviews carried across runs; the lock, the unlock with a reason and the archived
 
 from __future__ import annotations
 
-import io
 from decimal import Decimal
 
 import pytest
-from openpyxl import load_workbook
 from sqlmodel import select
 
 from service import reviews
@@ -33,6 +31,7 @@ from service.models import (
 from service.reporting.reports import load_scope, transition
 
 from .closing_helpers import AFTER_THE_YEAR, close_the_year, user
+from .workbooks import open_workbook
 
 
 @pytest.fixture
@@ -124,7 +123,7 @@ def test_a_returned_annual_report_refuses_and_accepted_q4_after_the_year_allows_
         assert sheets["2025-066"].excluded.startswith(
             "经财务处决定，本项目不纳入本年度正式自评。原因：运转经费并入部门整体支出评价（caiwu，"
         )
-        workbook = load_workbook(build_self_evaluation(session, 2025, run=run))
+        workbook = open_workbook(build_self_evaluation(session, 2025, run=run))
         assert workbook["2025-066"]["A4"].value == sheets["2025-066"].excluded  # printed on its sheet
         summary = {row[0]: row for row in workbook["汇总"].iter_rows(min_row=3, values_only=True)}
         assert summary["2025-066"][7] == "不纳入" and summary["2025-001"][7] in ("优", "良", "中", "差")
@@ -212,7 +211,7 @@ def test_lock_unlock_with_a_reason_version_two_and_version_one_still_downloadabl
     download = finance.get("/self-evaluation/archives/2025/1.xlsx")
     assert download.status_code == 200 and download.data == version_one
     assert client_as("xxh").get("/self-evaluation/archives/2025/1.xlsx").status_code == 403
-    sheet = load_workbook(io.BytesIO(version_one))["2025-001"]
+    sheet = open_workbook(version_one)["2025-001"]
     assert sheet["A1"].value == "项目支出绩效自评表" and sheet["A3"].value.startswith("正式计算 · 归档版本 1")
     page = finance.get("/self-evaluation?year=2025").get_data(as_text=True)
     assert "下载归档的自评表" in page and "admin 于" in page and "决算审计调整了两个项目的执行数" in page

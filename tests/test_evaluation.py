@@ -6,7 +6,7 @@ import json
 from decimal import Decimal
 
 import pytest
-from openpyxl import Workbook, load_workbook
+from openpyxl import Workbook
 from sqlmodel import func, select
 
 from service import reviews
@@ -28,6 +28,8 @@ from service.models import (
     ReviewerGrade,
     ScoreOverride,
 )
+
+from .workbooks import open_workbook
 
 
 @pytest.fixture
@@ -168,7 +170,7 @@ def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_y
     out = tmp_path / "zipingbiao.xlsx"
     result = runner.invoke(main, ["export", "self-evaluation", "--year", "2025", "--out", str(out)])
     assert result.exit_code == 0, result.output
-    workbook = load_workbook(out)
+    workbook = open_workbook(out)
     assert workbook.sheetnames[:2] == ["汇总", "待核查"] and len(workbook.sheetnames) == 64
     assert workbook["汇总"]["A1"].value == "2025 年度项目支出绩效自评汇总（试算：截至 2025-10-20，不是正式自评结果）"
     with session_scope(demo_year) as session:
@@ -276,7 +278,7 @@ def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_y
         ).exit_code
         == 0
     )
-    assert len(load_workbook(one).sheetnames) == 2 + 7
+    assert len(open_workbook(one).sheetnames) == 2 + 7
 
 
 def test_the_regional_policy_is_a_setting(tmp_path, runner, demo_year):

@@ -3,12 +3,10 @@ kept per indicator, divisions' explanations and 实际完成情况, the 自评�
 
 from __future__ import annotations
 
-import io
 import re
 from html import unescape
 
 import pytest
-from openpyxl import load_workbook
 from sqlmodel import select
 
 from service.clock import clock
@@ -24,6 +22,8 @@ from service.models import (
     ScoreOverride,
 )
 from workers import jobs
+
+from .workbooks import open_workbook
 
 
 @pytest.fixture
@@ -112,12 +112,12 @@ def test_trial_run_review_override_explain(client_as, app, worker_env):
     assert "试算结果不能锁定归档" in refused
 
     page = finance.get("/self-evaluation/runs/1/projects/2025-001").get_data(as_text=True)
-    workbook = load_workbook(io.BytesIO(finance.get("/self-evaluation/runs/1/workbook.xlsx").data))
+    workbook = open_workbook(finance.get("/self-evaluation/runs/1/workbook.xlsx").data)
     assert _table_texts(page) == form_texts_of_sheet(workbook["2025-001"])  # page, print and workbook: the same text
     texts = _table_texts(page)
     assert "IDC 机房托管全年正常运行" in texts and "原因：招标延期；改进措施：四季度集中实施" in texts
     assert "效益指标（30分）" in texts and "产出指标（50分）" in texts
-    own = load_workbook(io.BytesIO(xxh.get("/self-evaluation/runs/1/workbook.xlsx").data))
+    own = open_workbook(xxh.get("/self-evaluation/runs/1/workbook.xlsx").data)
     assert len(own.sheetnames) == 2 + 8  # 电子商务和信息化处's projects only
 
 

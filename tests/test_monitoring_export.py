@@ -4,16 +4,16 @@ summary equal to what `perftrack status --json` says, month-accurate money from 
 
 from __future__ import annotations
 
-import io
 import json
 from decimal import Decimal
 
 import pytest
-from openpyxl import load_workbook
 
 from service.cli import main
 from service.clock import clock
 from service.demo import DEMO_TODAY
+
+from .workbooks import open_workbook
 
 TICKS = ["经费保障", "制度保障", "人员保障", "硬件条件保障", "其他"]
 
@@ -29,7 +29,7 @@ def _export(runner, tmp_path, *options):
     out = tmp_path / "monitoring.xlsx"
     result = runner.invoke(main, ["export", "monitoring", "--year", "2025", *options, "--out", str(out)])
     assert result.exit_code == 0, result.output
-    return load_workbook(out)
+    return open_workbook(out)
 
 
 def _block(sheet, code: str) -> list[list]:
@@ -160,7 +160,7 @@ def test_finance_downloads_the_form_for_a_month_end_and_wording_is_a_setting(cli
 
     response = client_as("caiwu").get("/monitoring/form.xlsx?year=2025&month=9")
     assert response.status_code == 200 and "1-9" in response.headers["Content-Disposition"]
-    form = load_workbook(io.BytesIO(response.data))["执行监控表"]
+    form = open_workbook(response.data)["执行监控表"]
     assert form["A2"].value == "（2025 年度）　截至 2025-09-30（1–9月）"
     assert client_as("xxh").get("/monitoring/form.xlsx?year=2025").status_code == 403
     assert client_as("caiwu").get("/monitoring/form.xlsx?year=2025&month=13").status_code == 400

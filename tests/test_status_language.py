@@ -10,7 +10,6 @@ from datetime import date
 
 import lxml.html
 import pytest
-from openpyxl import load_workbook
 from sqlmodel import select
 
 from service.clock import clock
@@ -21,6 +20,8 @@ from service.exports.monitoring import build_monitoring_workbook
 from service.models import Division, Project, User
 from service.monitoring import sweep
 from service.reporting.reports import load_scope, transition
+
+from .workbooks import open_workbook
 
 AS_OF = date(2025, 9, 30)  # the end of Q3: the form's Q3 lights and the stored statuses hold the same values
 
@@ -91,7 +92,7 @@ def test_form_project_page_overview_api_and_workbook_agree_for_every_demo_indica
             assert badge.text_content() == Status(badge.get("data-status")).label
             page[row.get("id")] = badge.get("data-status")
 
-    workbook = load_workbook(io.BytesIO(_workbook(app).getvalue()))
+    workbook = open_workbook(io.BytesIO(_workbook(app).getvalue()))
     labels = {s.label: s.value for s in Status}
     sheet = workbook["指标"]
     rows = [row for row in sheet.iter_rows(min_row=3) if row[3].value]
