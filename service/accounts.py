@@ -8,6 +8,7 @@ freeze a lock or keep a token alive for ever.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 from dataclasses import dataclass
@@ -34,8 +35,19 @@ FAILURE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USER = 5
 MAX_FAILURES_PER_ADDRESS = 20
 TOKEN_TOUCH = timedelta(minutes=5)  # how fresh a token's "last used" time is kept
-# Compared against when the user does not exist, so timing does not reveal which names exist.
-_DUMMY_HASH = generate_password_hash("perftrack-no-such-user")
+# werkzeug's scrypt.  The test suite sets a one-round pbkdf2 here, as Django's test settings swap in a fast
+# hasher: check_password_hash reads the method from each stored hash, so hashes of either kind verify.
+PASSWORD_METHOD = "scrypt"
+
+
+def hash_password(password: str) -> str:
+    return generate_password_hash(password, method=PASSWORD_METHOD)
+
+
+@functools.cache
+def _dummy_hash(method: str) -> str:
+    """Checked when the user does not exist, in the method real hashes use: timing does not tell which names exist."""
+    return generate_password_hash("perftrack-no-such-user", method=method)
 
 
 class AccountError(ValueError):
@@ -83,7 +95,7 @@ def create_user(
         display_name=display_name,
         role=role,
         division_id=division_id,
-        password_hash=generate_password_hash(password),
+        password_hash=hash_password(password),
     )
     session.add(user)
     session.flush()
@@ -113,7 +125,7 @@ def set_password(session: Session, user: User, password: str, min_length: int = 
     """A new password; every session opened with the old one ends (`end_sessions`), and a reset's demand
     to choose one at the next login is met."""
     _check_password(password, user.username, min_length)
-    user.password_hash = generate_password_hash(password)
+    user.password_hash = hash_password(password)
     user.must_change_password = False
     end_sessions(session, user)
 
@@ -142,7 +154,7 @@ def authenticate(session: Session, username: str, password: str, remote_addr: st
         minutes = int(FAILURE_WINDOW.total_seconds() // 60)
         raise TooManyAttempts(f"登录失败次数过多，请 {minutes} 分钟后再试")
     user = session.exec(select(User).where(User.username == username)).first()
-    valid = check_password_hash(user.password_hash if user else _DUMMY_HASH, password or "")
+    valid = check_password_hash(user.password_hash if user else _dummy_hash(PASSWORD_METHOD), password or "")
     if user is None or not valid or not user.active:
         session.add(LoginFailure(username=username[:64], remote_addr=remote_addr[:64]))
         session.flush()

@@ -17,9 +17,9 @@ import threading
 from pathlib import Path
 
 import pytest
-from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
+from service import accounts
 from service.app import create_app
 from service.clock import clock
 from service.db import make_engine, session_scope
@@ -29,6 +29,10 @@ from service.organisation import load_sample_divisions
 from service.settings import load_settings
 
 ROOT = Path(__file__).resolve().parent.parent
+# Accounts made in tests get a one-round pbkdf2 hash: scrypt's ~100 ms, paid for every account created and
+# every login (thousands in the suite), tests nothing the suite needs.  tests/test_accounts.py checks scrypt.
+SERVICE_PASSWORD_METHOD = accounts.PASSWORD_METHOD
+accounts.PASSWORD_METHOD = "pbkdf2:sha256:1"
 SEED = ROOT / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
 
 
@@ -227,18 +231,6 @@ USERS = [
 ]
 
 
-def quick_password_hashes(session, password: str) -> None:
-    """The accounts still on scrypt get PASSWORD as a one-round pbkdf2 hash instead: check_password_hash reads
-    the method from the stored hash, so the suite's logins (over a thousand) cost microseconds, not scrypt's
-    ~100 ms each.  The code's own hashing (scrypt, tests/test_accounts.py) is untouched."""
-    from sqlalchemy import update
-
-    from service.models import User
-
-    quick = generate_password_hash(password, method="pbkdf2:sha256:1")
-    session.exec(update(User).where(User.password_hash.startswith("scrypt:")).values(password_hash=quick))
-
-
 def add_users(url: str, users=USERS) -> dict[str, str]:
     """One user (and API token) per role in USERS; 口岸管理处 reports need its head's sign-off."""
     from sqlmodel import select
@@ -255,7 +247,6 @@ def add_users(url: str, users=USERS) -> dict[str, str]:
         kac = session.exec(select(Division).where(Division.code == "KAC")).one()
         kac.requires_head_signoff = True
         session.add(kac)
-        quick_password_hashes(session, PASSWORD)
     if url.startswith("sqlite"):
         _close_sqlite_file(engine)
     else:
@@ -303,7 +294,7 @@ def seeded_url(seeded_template, tmp_path) -> str:
 @pytest.fixture(scope="session")
 def demo_template(tmp_path_factory, seeded_template) -> Path:
     """seeded_template plus what `make run` adds: the demo accounts and Q1–Q3 reports, built once."""
-    from service.demo import DEMO_PASSWORD, DEMO_TODAY, demo_accounts, load_demo_reports
+    from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
 
     path = tmp_path_factory.mktemp("demo") / "demo.db"
     shutil.copyfile(seeded_template[0], path)
@@ -312,7 +303,6 @@ def demo_template(tmp_path_factory, seeded_template) -> Path:
         clock.set_today(DEMO_TODAY)
         with session_scope(engine) as session:
             demo_accounts(session)
-            quick_password_hashes(session, DEMO_PASSWORD)
             load_demo_reports(session)
     _close_sqlite_file(engine)
     return path

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlmodel import select
 from werkzeug.security import check_password_hash
 
+from service import accounts
 from service.accounts import (
     FAILURE_WINDOW,
     MAX_FAILURES_PER_ADDRESS,
@@ -28,12 +29,13 @@ from service.clock import clock
 from service.db import session_scope
 from service.models import ApiToken, LoginFailure, User
 
-from .conftest import PASSWORD, make_app
+from .conftest import PASSWORD, SERVICE_PASSWORD_METHOD, make_app
 
 GOOD = "Valid-pass-42"
 
 
-def test_passwords_and_tokens_are_stored_hashed(seeded_engine):
+def test_passwords_and_tokens_are_stored_hashed(seeded_engine, monkeypatch):
+    monkeypatch.setattr(accounts, "PASSWORD_METHOD", SERVICE_PASSWORD_METHOD)  # the service's own (conftest lowers it)
     with session_scope(seeded_engine) as session:
         user = create_user(session, "zhang", "张三", "reporter", "XXH", "s3cret-pass")
         issued = issue_token(session, user, "script")
