@@ -28,9 +28,10 @@ PYTEST := $(BIN)/python -m pytest -n 2 --dist loadgroup
 test: $(STAMP)
 	$(PYTEST)
 
-# The pure and SQLite tests: no PostgreSQL, browser or child processes (under a minute).
+# The inner loop: the pure and quick SQLite tests; no PostgreSQL, browser, child processes, LibreOffice
+# renders or whole-year walkthroughs (`make test` runs those too).
 test-fast: $(STAMP)
-	$(PYTEST) -m "not postgres and not browser and not processes"
+	$(PYTEST) -m "not postgres and not browser and not processes and not print and not slow"
 
 # ruff (lint and format) and mypy, as configured in pyproject.toml, all three reporting before it
 # fails; `make format` applies ruff's fixes and formatting.

@@ -5,6 +5,7 @@ body schema): errors included, as problem+json."""
 
 from __future__ import annotations
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
@@ -14,6 +15,8 @@ from schemathesis.specs.openapi.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
+
+pytestmark = pytest.mark.slow  # whole-year and every-case runs: `make test`, not `make test-fast`
 
 ROLES = ("caiwu", "xxh", "shenji", "admin")  # finance, a division's reporter, the auditor, the administrator
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_schema_conformance]

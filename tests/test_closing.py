@@ -80,6 +80,7 @@ def test_a_final_run_mid_year_is_refused_with_every_reason_and_where_to_fix_it(d
         assert session.exec(select(EvaluationRun)).all() == []  # nothing was queued
 
 
+@pytest.mark.slow
 def test_a_returned_annual_report_refuses_and_accepted_q4_after_the_year_allows_the_final_run(demo_year):
     with session_scope(demo_year) as session:
         close_the_year(session, skip_outcome=("2025-066",))
@@ -133,6 +134,7 @@ def test_a_returned_annual_report_refuses_and_accepted_q4_after_the_year_allows_
         assert "含 1 次修订" in corrected.source["text"]
 
 
+@pytest.mark.slow
 def test_reviews_are_kept_across_three_runs_and_a_changed_score_asks_to_reconfirm(demo_year):
     with session_scope(demo_year) as session:
         run1 = execute_run(session, start_run(session, 2025, "caiwu"))
@@ -165,6 +167,7 @@ def test_reviews_are_kept_across_three_runs_and_a_changed_score_asks_to_reconfir
         assert sheet.outcome == "2025天津市商务局IDC机房租用项目：年度目标已按计划完成"
 
 
+@pytest.mark.slow
 def test_lock_unlock_with_a_reason_version_two_and_version_one_still_downloadable(demo_year, client_as, runner):
     with session_scope(demo_year) as session:
         close_the_year(session)

@@ -90,6 +90,7 @@ def _reports(run) -> dict[str, dict]:
     }
 
 
+@pytest.mark.slow
 def test_the_closing_on_the_command_line(cli):
     run, engine, tmp_path = cli
     files = _annual_files(engine, tmp_path)

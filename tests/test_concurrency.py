@@ -149,6 +149,7 @@ def test_twenty_identical_puts_of_a_long_decimal_make_one_version(server):
     assert server.call("GET", URL)[1]["version"] == 2
 
 
+@pytest.mark.slow
 def test_writers_and_readers_never_share_a_version(server):
     """Four writers read the ETag and write a value of their own until each has saved four times,
     while two readers keep reading: every acknowledged save has its own version and is stored."""

@@ -15,6 +15,8 @@ from service.organisation import load_sample_divisions
 
 from .corpus import LAYOUTS, seed_projects, weight_of
 
+pytestmark = pytest.mark.slow  # whole-year and every-case runs: `make test`, not `make test-fast`
+
 TARGET = ("level1", "level2", "name", "description", "kind", "comparator", "target_value", "unit", "per", "due")
 
 

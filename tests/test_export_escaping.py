@@ -87,6 +87,7 @@ def _holds(cells: list, *expected: str) -> None:
         assert any(text in value for value in cells), f"{text!r} not in {cells[:20]}"
 
 
+@pytest.mark.slow
 def test_formula_looking_and_control_character_text_through_every_export(hostile_year, app, runner, tmp_path):
     name, indicator_name = _cleaned(PROJECT_NAME), _cleaned(INDICATOR_NAME)
     progress, cause, measure = _cleaned(PROGRESS), _cleaned(CAUSE), _cleaned(MEASURE)

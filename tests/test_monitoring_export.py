@@ -15,6 +15,8 @@ from service.demo import DEMO_TODAY
 
 from .workbooks import open_workbook
 
+pytestmark = pytest.mark.slow  # whole-year and every-case runs: `make test`, not `make test-fast`
+
 TICKS = ["经费保障", "制度保障", "人员保障", "硬件条件保障", "其他"]
 
 

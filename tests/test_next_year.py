@@ -89,6 +89,7 @@ def test_titles_and_indicators_pair_with_last_years():
     assert {k: p.previous for k, p in pairs.items()} == {1: 8, 2: 7}  # never across 一级指标
 
 
+@pytest.mark.slow
 def test_rollover_history_and_relative_targets(app, runner, seed_bytes, tmp_path):
     engine = app.extensions["perftrack.engine"]
     submit_quarter(engine, 2025, "XXH", 4, "xxh", {"2025-001.01": "7"})
@@ -169,6 +170,7 @@ def test_rollover_history_and_relative_targets(app, runner, seed_bytes, tmp_path
     assert runner.invoke(main, ["indicators", "show", "2026-001.01", "--year", "2025"]).exit_code == 1
 
 
+@pytest.mark.slow
 def test_the_import_preview_shows_the_links_for_finance_to_confirm_or_change(app, client, seed_bytes):
     engine = app.extensions["perftrack.engine"]
     with session_scope(engine) as session:

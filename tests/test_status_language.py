@@ -71,6 +71,7 @@ def _form_statuses(client, divisions) -> dict[str, str]:
     return statuses
 
 
+@pytest.mark.slow
 def test_form_project_page_overview_api_and_workbook_agree_for_every_demo_indicator(client_as, app, q3_statuses):
     divisions, projects = q3_statuses
     finance = client_as("caiwu")

@@ -93,6 +93,7 @@ def _assert_refused(response, what: str) -> None:
     assert CHINESE.search(text) and "Traceback" not in text, what
 
 
+@pytest.mark.slow
 def test_malformed_office_files_on_the_import_endpoints(client_as, app, xlsx_file, docx_file):
     engine = app.extensions["perftrack.engine"]
     before = snapshot(engine)
@@ -132,6 +133,7 @@ def test_malformed_workbooks_on_the_division_upload_and_as_evidence(client_as, a
             assert evidence.status_code == 415, name
 
 
+@pytest.mark.slow
 def test_malformed_workbooks_through_the_cli(runner, tmp_path, xlsx_file, docx_file):
     for index, (name, data) in enumerate(malformed_variants(xlsx_file, "xlsx", docx_file).items()):
         path = tmp_path / f"upload-{index}.xlsx"

@@ -70,6 +70,7 @@ def _offered_but_refused(app, user, page: str, division_id: int | None) -> list[
     return refused
 
 
+@pytest.mark.slow
 def test_no_page_offers_a_form_the_server_would_refuse(app, client_as):
     engine = app.extensions["perftrack.engine"]
     with session_scope(engine) as session:
