@@ -97,10 +97,11 @@ class PostgresServer:
             conn.execute(f"CREATE DATABASE {name}" + (f" TEMPLATE {template}" if template else ""))
         return self.url(name)
 
-    def from_template(self, kind: str, build) -> str:
-        """A copy of the template KIND, built on first use by BUILD(url) (which must close its connections)."""
+    def from_template(self, kind: str, build, on=None) -> str:
+        """A copy of the template KIND, built on first use by BUILD(url) (which must close its connections)
+        in an empty database, or in ON() (a copy of the template it extends)."""
         if kind not in self._templates:
-            url = self.create()
+            url = on() if on else self.create()
             build(url)
             self._templates[kind] = url.rsplit("/", 1)[1]
         return self.create(self._templates[kind])
@@ -254,26 +255,31 @@ def add_users(url: str, users=USERS) -> dict[str, str]:
     return tokens
 
 
-def seed_database(url: str, seed_bytes: bytes, users=USERS) -> dict[str, str]:
-    """Migrate URL, import the seed year, create USERS with one API token each (returned by name)."""
-    upgrade(url)
-    engine = make_engine(url)
-    with session_scope(engine) as session:
-        import_seed(session, seed_bytes)
-    engine.dispose()
-    return add_users(url, users)
+def _postgres_seeded_copy(server: PostgresServer, seed_bytes: bytes) -> str:
+    """A copy of the PostgreSQL template with the seed year and USERS (their tokens in server.tokens["seeded"]),
+    built once from the migrated template."""
+
+    def build(url: str) -> None:
+        engine = make_engine(url)
+        with session_scope(engine) as session:
+            import_seed(session, seed_bytes)
+        engine.dispose()
+        server.tokens["seeded"] = add_users(url)
+
+    return server.from_template("seeded", build, on=lambda: server.from_template("migrated", upgrade))
 
 
 @pytest.fixture
 def postgres_seeded(postgres_server, seed_bytes) -> tuple[str, dict[str, str]]:
     """A fresh copy of a seeded PostgreSQL database (the users of USERS plus a WMC reporter) and their
     tokens; the template is built once per session."""
+    server = postgres_server
 
     def build(url: str) -> None:
-        postgres_server.tokens["seeded-wmc"] = seed_database(url, seed_bytes, USERS + [("wmc", "reporter", "WMC")])
+        server.tokens["seeded-wmc"] = {**server.tokens["seeded"], **add_users(url, [("wmc", "reporter", "WMC")])}
 
-    url = postgres_server.from_template("seeded-wmc", build)
-    return url, postgres_server.tokens["seeded-wmc"]
+    url = server.from_template("seeded-wmc", build, on=lambda: _postgres_seeded_copy(server, seed_bytes))
+    return url, server.tokens["seeded-wmc"]
 
 
 @pytest.fixture(scope="session")
@@ -329,15 +335,7 @@ def seeded_database_url(request, seeded_template, seed_bytes, tmp_path) -> str:
     if request.param == "sqlite":
         return _sqlite_copy(seeded_template[0], tmp_path / "seeded.db")
 
-    def build(url: str) -> None:
-        upgrade(url)
-        engine = make_engine(url)
-        with session_scope(engine) as session:
-            import_seed(session, seed_bytes)
-        engine.dispose()
-        add_users(url)
-
-    return request.getfixturevalue("postgres_server").from_template("seeded", build)
+    return _postgres_seeded_copy(request.getfixturevalue("postgres_server"), seed_bytes)
 
 
 @pytest.fixture
