@@ -1,20 +1,35 @@
 """Benchmark: the quarter-end rush through the real web stack.  gunicorn (4 workers) on SQLite (the
 one-machine default) or on a PostgreSQL server the bench starts (--postgres), N simulated reporters
-(default 200, each its own division of ~50 indicators) each logging in, opening their Q3 form, saving it,
-opening it again, saving changed values, opening it again and submitting it, while finance reads the
-overview; at most --concurrency at once, over loopback only, stopped after --max-seconds.
+(default 200, each its own division of ~50 indicators) and finance reading the overview, over loopback only,
+stopped after --max-seconds.
+
+The load is open: reporters arrive at random (a Poisson process of --arrival-rate reporters a second)
+whatever the server's pace, and each then works through its session with a random think time (mean
+--think-seconds) before each step a person takes: log in, open the Q3 form, save it, save changed values,
+submit it; after each save and the submission the browser follows the redirect back to the form.  That is
+9 requests a reporter, so the offered load is about 9 x the arrival rate (requests/s), plus finance.  The
+think time only decides how many sessions are open at once (the arrival rate times a session's length);
+the offered requests per second come from the arrival rate alone.  --closed N replaces this with the
+saturation test: N reporters at once, back to back, no think time, which measures capacity, not latency
+under a rush (its latency is mostly the queue it builds itself).
+
+Why 1 reporter a second by default: a province of up to a million indicators files about 20,000 reports
+of ~50 indicators a quarter; if half of them come in the last two working days and the busiest hour carries
+a fifth of a day, that is about 1,000 reports an hour (0.3 a second).  The default offers 3.6 times that.
 
 Afterwards the database is checked: every indicator of every report holds exactly one current value, the
 one its reporter saved last, and the report is submitted at the version its reporter's writes made
 (lost_writes counts whatever is not).  Targets: zero errors (no "database is locked", no 500), zero lost
 or duplicated writes, save p99 under 300 ms on PostgreSQL.
 
-    .venv/bin/python bench/load.py [--reporters 200] [--concurrency 40] [--postgres] [--json]
+    .venv/bin/python bench/load.py [--reporters 200] [--arrival-rate 1] [--think-seconds 3] [--postgres] [--json]
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
+import random
 import re
 import subprocess
 import sys
@@ -60,8 +75,38 @@ class Reporter:
     division: str
     first: dict[str, str]  # the form fields of the first save
     second: dict[str, str]  # of the second: texts changed
-    expected: dict[str, str] = field(default_factory=dict)  # indicator code -> the value stored last
-    version: int | None = None  # the version its submit made
+    expected_first: dict[str, str]  # indicator code -> the value the first save stores
+    expected_second: dict[str, str]
+    expected: dict[str, str] = field(default_factory=dict)  # what its last save stored
+    version: int | None = None  # the version its last write made
+    state: str = "draft"  # the state its last write left the report in
+
+
+class Pace:
+    """When things happen: reporters' arrival times (a Poisson process) and think times (exponential), from
+    one seed so that two runs offer the same load; CLOSED reporters at once, back to back, instead."""
+
+    def __init__(self, arrival_rate: float, think_seconds: float, closed: int | None, seed: int) -> None:
+        self.arrival_rate, self.closed = arrival_rate, closed
+        self.think_seconds = 0.0 if closed else think_seconds
+        self.random = random.Random(seed)
+        self.lock = threading.Lock()
+
+    def arrivals(self, count: int) -> list[float]:
+        """Seconds from the start at which each reporter arrives."""
+        if self.closed:
+            return [0.0] * count
+        moments, now = [], 0.0
+        for _ in range(count):
+            now += self.random.expovariate(self.arrival_rate)
+            moments.append(now)
+        return moments
+
+    def think(self) -> None:
+        if self.think_seconds:
+            with self.lock:
+                pause = self.random.expovariate(1 / self.think_seconds)
+            time.sleep(pause)
 
 
 class Timings:
@@ -109,8 +154,8 @@ def _fields(scope, second: bool) -> tuple[dict[str, str], dict[str, str]]:
     return fields, expected
 
 
-def prepare(url: str, count: int) -> tuple[list[Reporter], list[str]]:
-    """A reporter account for each of COUNT divisions, and finance's; the fields each will save."""
+def prepare(url: str, count: int, readers: int) -> tuple[list[Reporter], list[str]]:
+    """A reporter account for each of COUNT divisions, and READERS finance accounts; the fields each will save."""
     engine = make_engine(url)
     reporters = []
     with session_scope(engine) as session:
@@ -119,17 +164,20 @@ def prepare(url: str, count: int) -> tuple[list[Reporter], list[str]]:
             username = f"r-{code.lower()}"
             create_user(session, username, username, "reporter", code, PASSWORD)
             scope = load_scope(session, YEAR, code, QUARTER)
-            first, _ = _fields(scope, second=False)
-            second, expected = _fields(scope, second=True)
-            reporters.append(Reporter(username, code, first, second, expected))
-        create_user(session, "finance-bench", "finance-bench", "finance", None, PASSWORD)
+            first, expected_first = _fields(scope, second=False)
+            second, expected_second = _fields(scope, second=True)
+            reporters.append(Reporter(username, code, first, second, expected_first, expected_second))
+        finance = [f"finance-bench-{n}" for n in range(readers)]
+        for username in finance:
+            create_user(session, username, username, "finance", None, PASSWORD)
     engine.dispose()
-    return reporters, ["finance-bench"]
+    return reporters, finance
 
 
-def login(timings: Timings, base: str, username: str) -> requests.Session:
+def login(timings: Timings, base: str, username: str, pace: Pace) -> requests.Session:
     client = requests.Session()
     page = timings.request(client, "login_form", "GET", f"{base}/login")
+    pace.think()  # typing the password
     token = TOKEN.search(page.text).group(1)
     answer = timings.request(
         client, "login", "POST", f"{base}/login", data={"csrf_token": token, "username": username, "password": PASSWORD}
@@ -139,13 +187,17 @@ def login(timings: Timings, base: str, username: str) -> requests.Session:
     return client
 
 
-def report_once(timings: Timings, base: str, reporter: Reporter, stop_at: float) -> None:
-    client = login(timings, base, reporter.username)
+def report_once(timings: Timings, base: str, reporter: Reporter, pace: Pace, stop_at: float) -> None:
+    """One reporter's session: log in, open the form, save it twice and submit it, thinking before each step
+    a person takes; the browser follows every redirect back to the form at once."""
+    client = login(timings, base, reporter.username, pace)
     url = f"{base}/reports/{reporter.division}/{PERIOD}"
-    for fields, then in ((reporter.first, ""), (reporter.second, ""), (reporter.second, "submit")):
+    page = timings.request(client, "form", "GET", url)
+    steps = ((reporter.first, reporter.expected_first, ""), (reporter.second, reporter.expected_second, ""))
+    for fields, expected, then in (*steps, (reporter.second, reporter.expected_second, "submit")):
+        pace.think()  # filling in the form
         if time.perf_counter() > stop_at:
             return
-        page = timings.request(client, "form", "GET", url)
         token, version = TOKEN.search(page.text).group(1), int(VERSION.search(page.text).group(1))
         kind = "submit" if then else "save"
         answer = timings.request(
@@ -157,14 +209,32 @@ def report_once(timings: Timings, base: str, reporter: Reporter, stop_at: float)
         )
         if answer.status_code != 302:
             raise RuntimeError(f"{kind} {reporter.division}: {answer.status_code} {answer.text[:300]!r}")
-        reporter.version = version + 1  # a save that changes something, or the submission of an unchanged form
+        # a save that changes something, or the submission of an unchanged form, moves the version by one
+        reporter.version, reporter.expected = version + 1, expected
+        reporter.state = "submitted" if then else "draft"
+        page = timings.request(client, "form", "GET", url)  # the redirect
 
 
-def finance_reads(timings: Timings, base: str, username: str, stop: threading.Event) -> None:
-    client = login(timings, base, username)
+def finance_reads(timings: Timings, base: str, username: str, pace: Pace, stop: threading.Event) -> None:
+    client = login(timings, base, username, pace)
     while not stop.is_set():
         timings.request(client, "overview", "GET", f"{base}/overview?year={YEAR}")
-        time.sleep(0.2)
+        if pace.think_seconds:
+            pace.think()
+        else:  # the closed test: finance refreshes five times a second
+            time.sleep(0.2)
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) of process PID and its children alive now (gunicorn's master and workers)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    pids = [pid, *(int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split())]
+    total = 0
+    for one in pids:
+        with contextlib.suppress(FileNotFoundError):
+            fields = Path(f"/proc/{one}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / ticks
 
 
 def lost_writes(url: str, reporters: list[Reporter]) -> tuple[int, int, list[str]]:
@@ -186,9 +256,10 @@ def lost_writes(url: str, reporters: list[Reporter]) -> tuple[int, int, list[str
                 lost += 1
                 why.append(f"{reporter.division}: no report")
                 continue
-            if report.version != reporter.version or report.state != "submitted":
+            if report.version != reporter.version or report.state != reporter.state:
                 lost += 1
-                why.append(f"{reporter.division}: {report.state} v{report.version}, expected v{reporter.version}")
+                expected = f"{reporter.state} v{reporter.version}"
+                why.append(f"{reporter.division}: {report.state} v{report.version}, expected {expected}")
                 continue
             stored = session.execute(
                 select(
@@ -213,22 +284,32 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
+REQUESTS_PER_REPORTER = 9  # login form, login, the form, 2 saves and a submission each followed by the form
+
+
 def main() -> None:
     arguments = parser(__doc__)
     arguments.add_argument("--reporters", type=int, default=200)
-    arguments.add_argument("--concurrency", type=int, default=40, help="reporters at once")
+    arguments.add_argument("--arrival-rate", type=float, default=1.0, help="reporters arriving a second (Poisson)")
+    arguments.add_argument("--think-seconds", type=float, default=3.0, help="mean think time before each step")
+    arguments.add_argument("--finance-readers", type=int, default=2, help="finance staff reading the overview")
+    arguments.add_argument("--closed", type=int, metavar="N", help="saturation instead: N reporters at once, no pause")
+    arguments.add_argument("--seed", type=int, default=1)
     arguments.add_argument("--web-workers", type=int, default=4)
-    arguments.add_argument("--max-seconds", type=float, default=300.0, help="stop starting new requests after this")
+    arguments.add_argument("--max-seconds", type=float, default=600.0, help="stop starting new steps after this")
     arguments.add_argument("--postgres", action="store_true", help="on a PostgreSQL server the bench starts")
     args = arguments.parse_args()
     if not 1 <= args.reporters <= MAX_REPORTERS:
         raise SystemExit(f"--reporters must be 1..{MAX_REPORTERS}")
+    if args.arrival_rate <= 0 or args.think_seconds < 0 or (args.closed is not None and args.closed < 1):
+        raise SystemExit("--arrival-rate must be positive, --think-seconds not negative, --closed at least 1")
     figures = Figures(args)
+    pace = Pace(args.arrival_rate, args.think_seconds, args.closed, args.seed)
     clock.set_today(TODAY)
     with tempfile.TemporaryDirectory() as tmp, contextlib.ExitStack() as servers:
         server_url = servers.enter_context(postgres()) if args.postgres else None
         url = synthetic_database(tmp, [(YEAR, 50 * args.reporters, args.reporters)], server_url)
-        reporters, finance = prepare(url, args.reporters)
+        reporters, finance = prepare(url, args.reporters, args.finance_readers)
         port = free_port()
         env = {
             "DATABASE_URL": url,
@@ -257,21 +338,43 @@ def main() -> None:
                 if time.time() > deadline or web.poll() is not None:
                     raise SystemExit((Path(tmp) / "web.log").read_text()[-2000:]) from None
                 time.sleep(0.2)
-        timings, stop = Timings(), threading.Event()
-        reader = threading.Thread(target=finance_reads, args=(timings, base, finance[0], stop), daemon=True)
-        reader.start()
+        time.sleep(1)  # every worker booted, not only the one that answered
+        timings, stop, failures, failed = Timings(), threading.Event(), [], threading.Lock()
+        server_cpu, client_cpu = cpu_seconds(web.pid), time.process_time()
         start = time.perf_counter()
         stop_at = start + args.max_seconds
-        failures = []
-        with ThreadPoolExecutor(max_workers=args.concurrency) as pool:
-            for future in [pool.submit(report_once, timings, base, r, stop_at) for r in reporters]:
-                try:
-                    future.result()
-                except RuntimeError as exc:
+
+        def run(reporter: Reporter) -> None:
+            try:
+                report_once(timings, base, reporter, pace, stop_at)
+            except RuntimeError as exc:
+                with failed:
                     failures.append(str(exc))
+
+        readers = [
+            threading.Thread(target=finance_reads, args=(timings, base, name, pace, stop), daemon=True)
+            for name in finance
+        ]
+        for reader in readers:
+            reader.start()
+        if args.closed:
+            with ThreadPoolExecutor(max_workers=args.closed) as pool:
+                list(pool.map(run, reporters))
+        else:
+            sessions = []
+            for reporter, moment in zip(reporters, pace.arrivals(len(reporters)), strict=True):
+                time.sleep(max(0.0, start + moment - time.perf_counter()))
+                if time.perf_counter() > stop_at:
+                    break
+                sessions.append(threading.Thread(target=run, args=(reporter,), daemon=True))
+                sessions[-1].start()
+            for session in sessions:
+                session.join()
         elapsed = time.perf_counter() - start
         stop.set()
-        reader.join(timeout=30)
+        for reader in readers:
+            reader.join(timeout=30)
+        server_cpu, client_cpu = cpu_seconds(web.pid) - server_cpu, time.process_time() - client_cpu
         lost, checked, why = lost_writes(url, reporters)
     kinds = {}
     for kind, seconds in sorted(timings.seconds.items()):
@@ -283,22 +386,46 @@ def main() -> None:
             "errors": timings.errors.get(kind, 0),
         }
     requests_done = sum(len(s) for s in timings.seconds.values())
+    offered = (
+        None
+        if args.closed
+        else round(
+            args.arrival_rate * REQUESTS_PER_REPORTER
+            + (args.finance_readers / args.think_seconds if args.think_seconds else 0),
+            1,
+        )
+    )
     figures.add(
         database="postgresql" if args.postgres else "sqlite",
         web_workers=args.web_workers,
         reporters=args.reporters,
-        concurrency=args.concurrency,
+        load="closed" if args.closed else "open",
+        arrival_rate=None if args.closed else args.arrival_rate,
+        think_seconds=pace.think_seconds,
+        closed=args.closed,
+        finance_readers=args.finance_readers,
+        offered_rps=offered,
         seconds=round(elapsed, 2),
         throughput_rps=round(requests_done / elapsed, 1),
+        server_cpu_ms_per_request=round(server_cpu / requests_done * 1000, 1),
+        client_cpu_s=round(client_cpu, 1),
         kinds=kinds,
         errors=sum(timings.errors.values()),
         reporters_failed=len(failures),
         reports_checked=checked,
         lost_writes=lost,
     )
+    load = (
+        f"closed loop, {args.closed} reporters at once without pause"
+        if args.closed
+        else f"open loop, {args.arrival_rate:g} reporters arriving a second, think time {args.think_seconds:g} s "
+        f"(offered about {offered} requests/s)"
+    )
     figures.say(
         f"quarter-end rush on {figures.values['database']}, gunicorn {args.web_workers} workers: {args.reporters} "
-        f"reporters ({args.concurrency} at once) in {elapsed:.1f} s, {requests_done / elapsed:.1f} requests/s"
+        f"reporters and {args.finance_readers} finance readers, {load}: {elapsed:.1f} s, "
+        f"{requests_done / elapsed:.1f} requests/s; server CPU {figures.values['server_cpu_ms_per_request']} ms a "
+        f"request, the bench's own CPU {client_cpu:.1f} s"
     )
     for kind, row in kinds.items():
         figures.say(

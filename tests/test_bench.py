@@ -56,12 +56,24 @@ def test_scoring_bench_through_worker_processes():
 
 
 def test_load_bench_rush_loses_no_write():
-    figures, lines = run_bench("bench/load.py", "--reporters", "3", "--concurrency", "3", "--max-seconds", "120")
+    figures, lines = run_bench(
+        "bench/load.py", "--reporters", "3", "--arrival-rate", "5", "--think-seconds", "0.1", "--max-seconds", "120"
+    )
     assert figures["reports_checked"] == 3 and figures["lost_writes"] == 0 and figures["errors"] == 0
     assert {"form", "save", "submit", "overview", "login"} <= set(figures["kinds"])
     assert figures["kinds"]["save"]["count"] == 6 and figures["kinds"]["submit"]["count"] == 3
+    assert figures["kinds"]["form"]["count"] == 12  # opened once, then after each save and the submission
+    assert figures["load"] == "open" and figures["offered_rps"] == 5 * 9 + 2 / 0.1
+    assert figures["server_cpu_ms_per_request"] > 0
     assert all(row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"] for row in figures["kinds"].values())
     assert "lost or duplicated writes: 0" in lines
+
+
+def test_load_bench_closed_loop_measures_capacity():
+    figures, lines = run_bench("bench/load.py", "--reporters", "2", "--closed", "2", "--finance-readers", "1")
+    assert figures["load"] == "closed" and figures["offered_rps"] is None and figures["think_seconds"] == 0
+    assert figures["reports_checked"] == 2 and figures["lost_writes"] == 0 and figures["errors"] == 0
+    assert "closed loop, 2 reporters at once without pause" in lines
 
 
 def test_load_bench_bounds_its_reporters():
