@@ -6,13 +6,15 @@ import io
 from datetime import date
 
 from openpyxl import load_workbook
+from sqlalchemy import event
 from sqlmodel import select
 
 from service.clock import clock
 from service.db import session_scope
-from service.models import Attachment
+from service.models import ActualEntry, Attachment
+from service.reporting.reports import load_scope
 
-from .reporting_helpers import snapshot
+from .reporting_helpers import complete_rows, snapshot
 
 CODE = "2025-001.01"  # 全年任务量 ≥5项
 
@@ -153,3 +155,59 @@ def test_spend_history_is_on_the_project_page_for_those_who_may_see_it(client_as
     page = xxh.get("/projects/2025-001").get_data(as_text=True)
     assert "执行数 5.00 万元" in page and "执行数 6.00 万元；全年预算数 30.00 万元" in page
     assert 'id="spend-history"' not in client_as("kac").get("/projects/2025-001").get_data(as_text=True)
+
+
+def _form_fields(app, division: str, quarter: int, done_on: date) -> dict[str, str]:
+    """The form fields of a complete, on-track report of DIVISION (as a browser posts them)."""
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        scope = load_scope(session, 2025, division, quarter)
+        actuals, spend = complete_rows(scope, done_on)
+        kinds = {code: indicator.kind for code, (indicator, _p) in scope.indicators.items()}
+    fields = {f"sp-{row.project_code}": row.spent for row in spend}
+    for row in actuals:
+        fields[f"v-{row.indicator_code}"], fields[f"l-{row.indicator_code}"] = row.raw.value, row.raw.likelihood
+        if kinds[row.indicator_code] == "deadline":
+            fields[f"ds-{row.indicator_code}"] = "done"
+    return fields
+
+
+def test_a_save_costs_the_same_statements_for_one_indicator_or_fifty(client_as, app):
+    """The web save of a whole report is a fixed handful of statements: no query per indicator, the new
+    entries inserted in one statement, and no statement whose parameters grow with the year's other reports
+    (a province files tens of thousands of them)."""
+    clock.set_today(date(2025, 7, 3))
+    engine = app.extensions["perftrack.engine"]
+    statements: list[tuple[str, int, bool]] = []
+
+    def record(_connection, _cursor, statement, parameters, _context, executemany):
+        rows = parameters if executemany else [parameters]
+        bound = sum(len(row) if isinstance(row, tuple | list | dict) else 1 for row in rows)
+        statements.append((statement, bound, executemany))
+
+    xxh = client_as("xxh")
+    complete = _form_fields(app, "XXH", 2, date(2025, 6, 30))
+    spend = {name: value for name, value in complete.items() if name.startswith("sp-")}
+    one = {f"v-{CODE}": "2", f"l-{CODE}": "确定能"}
+    assert xxh.post("/reports/XXH/2025Q2/save", data={**one, **spend}).status_code == 302  # creates the report
+
+    def save(client, url: str, data: dict) -> list[tuple[str, int, bool]]:
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            assert client.post(url, data=data).status_code == 302
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return list(statements)
+
+    single = save(xxh, "/reports/XXH/2025Q2/save", {**spend, f"v-{CODE}": "3", f"l-{CODE}": "确定能"})
+    whole = save(xxh, "/reports/XXH/2025Q2/save", complete)
+    assert len(whole) == len(single) <= 20
+    inserts = [s for s in whole if s[0].startswith("INSERT INTO actual_entry")]
+    assert len(inserts) == 1 and inserts[0][2]  # the whole report's new values in one executemany
+    with session_scope(engine) as session:
+        assert len(session.exec(select(ActualEntry).where(ActualEntry.report_version == 3)).all()) >= 50
+
+    kac = client_as("kac")  # another division's report joins the year
+    assert kac.post("/reports/KAC/2025Q2/save", data=_form_fields(app, "KAC", 2, date(2025, 6, 30))).status_code == 302
+    again = save(xxh, "/reports/XXH/2025Q2/save", {**spend, f"v-{CODE}": "4", f"l-{CODE}": "确定能"})
+    assert [(s, n) for s, n, _many in again] == [(s, n) for s, n, _many in single]

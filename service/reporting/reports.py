@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
-from sqlalchemy import update
+from sqlalchemy import insert, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm.attributes import set_committed_value
@@ -225,26 +225,23 @@ def budgets_in_force(session: Session, scope: Scope) -> dict[int, Decimal]:
     """The full-year budget each project has as of this period: the latest adjustment reported
     in this or an earlier quarter, else the table's 年初预算数."""
     budgets = {p.id: p.budget for p in scope.projects.values()}
-    reports = session.exec(
-        select(Report.id, Report.quarter).where(  # any division: a moved project's earlier ones
-            Report.fiscal_year_id == scope.year.id, Report.quarter <= scope.period.quarter
+    if not budgets:
+        return budgets
+    # One join, whatever the number of reports in the year (a province files tens of thousands).
+    adjusted = session.exec(
+        select(SpendEntry.project_id, SpendEntry.budget)
+        .join(Report, Report.id == SpendEntry.report_id)
+        .where(  # any division: a moved project's earlier ones
+            Report.fiscal_year_id == scope.year.id,
+            Report.quarter <= scope.period.quarter,
+            SpendEntry.project_id.in_(list(budgets)),
+            SpendEntry.is_current.is_(True),
+            SpendEntry.budget.is_not(None),
         )
+        .order_by(Report.quarter)
     ).all()
-    order = {rid: quarter for rid, quarter in reports}
-    entries = (
-        session.exec(
-            select(SpendEntry).where(
-                SpendEntry.report_id.in_(list(order)),
-                SpendEntry.project_id.in_(list(budgets)),
-                SpendEntry.is_current.is_(True),
-                SpendEntry.budget.is_not(None),
-            )
-        ).all()
-        if order
-        else []
-    )
-    for entry in sorted(entries, key=lambda e: order[e.report_id]):
-        budgets[entry.project_id] = entry.budget
+    for project_id, budget in adjusted:
+        budgets[project_id] = budget
     return budgets
 
 
@@ -343,14 +340,21 @@ def save(
         raise SignoffWouldBeVoided()
     version = bump_version(session, scope)
     report = scope.report
-    stamp = {"report_id": report.id, "report_version": version, "source": source, "actor": user.username}
+    stamp = {
+        "report_id": report.id,
+        "report_version": version,
+        "is_current": True,
+        "source": source,
+        "actor": user.username,
+        "created_at": clock.now(),
+    }
     _supersede(
         session,
         ActualEntry,
         ActualEntry.indicator_id,
         report.id,
         [i.id for i, _ in new_actuals],
-        [ActualEntry(indicator_id=i.id, **stamp, **vars(actual)) for i, actual in new_actuals],
+        [{"indicator_id": i.id, **stamp, **vars(actual)} for i, actual in new_actuals],
     )
     _supersede(
         session,
@@ -359,14 +363,14 @@ def save(
         report.id,
         [p.id for p, _ in new_spend],
         [
-            SpendEntry(
-                project_id=p.id,
-                spent=spend.spent,
-                budget=spend.budget,
-                decrease_reason=spend.decrease_reason,
-                forecast=spend.forecast,
+            {
+                "project_id": p.id,
+                "spent": spend.spent,
+                "budget": spend.budget,
+                "decrease_reason": spend.decrease_reason,
+                "forecast": spend.forecast,
                 **stamp,
-            )
+            }
             for p, spend in new_spend
         ],
     )
@@ -383,16 +387,17 @@ def save(
     return result
 
 
-def _supersede(session: Session, model, subject, report_id: int, subject_ids: list[int], entries: list) -> None:
-    """The new versions become current; the old ones stay, no longer current (nothing is overwritten)."""
-    if not entries:
+def _supersede(session: Session, model, subject, report_id: int, subject_ids: list[int], rows: list[dict]) -> None:
+    """The new versions become current; the old ones stay, no longer current (nothing is overwritten).
+    ROWS are inserted as plain rows in one statement: a save of a large report builds no ORM objects."""
+    if not rows:
         return
     session.exec(
         update(model)
         .where(model.report_id == report_id, subject.in_(subject_ids), model.is_current.is_(True))
         .values(is_current=False)
     )
-    session.add_all(entries)
+    session.execute(insert(model.__table__), rows)
 
 
 def _read_spend_rows(
@@ -496,10 +501,10 @@ def bump_version(session: Session, scope: Scope) -> int:
 def _create_report(session: Session, blank: Report) -> Report:
     """The report row for BLANK's division and period: inserted unless a concurrent writer did first."""
     table = Report.__table__
-    insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    dialect_insert = postgresql_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     values = {column.name: getattr(blank, column.name) for column in table.columns if column.name != "id"}
     session.exec(
-        insert(table)
+        dialect_insert(table)
         .values(**values)
         .on_conflict_do_nothing(index_elements=["fiscal_year_id", "division_id", "quarter"])
     )
