@@ -176,6 +176,10 @@ def prepare(url: str, count: int, readers: int) -> tuple[list[Reporter], list[st
 
 def login(timings: Timings, base: str, username: str, pace: Pace) -> requests.Session:
     client = requests.Session()
+    # One connection a request, as nginx in front of gunicorn talks to it (deploy/nginx.conf keeps no upstream
+    # connection alive): a kept-alive connection idle for a think time longer than gunicorn's 2 s keepalive
+    # is closed by the server while the bench may be sending on it, an error no browser behind nginx sees.
+    client.headers["Connection"] = "close"
     page = timings.request(client, "login_form", "GET", f"{base}/login")
     pace.think()  # typing the password
     token = TOKEN.search(page.text).group(1)
