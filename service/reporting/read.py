@@ -125,16 +125,27 @@ def expected_text(target: Target, period: Period) -> str:
     return "" if expected is None else f"{format_decimal(expected)}{target.unit}"
 
 
-def form_groups(session: Session, scope: Scope, settings: StatusSettings = StatusSettings()) -> list[ProjectGroup]:
-    """Everything the report page shows, in a handful of queries; the lights under the region's rules (SETTINGS)."""
+def return_reasons(returned: ReportEvent | None) -> dict[str, str]:
+    """The reason per indicator code of an open return (none without one)."""
+    return (returned.detail or {}).get("reasons", {}) if returned else {}
+
+
+def form_groups(
+    session: Session,
+    scope: Scope,
+    settings: StatusSettings = StatusSettings(),
+    reasons: dict[str, str] | None = None,
+) -> list[ProjectGroup]:
+    """Everything the report page shows, in a handful of queries; the lights under the region's rules (SETTINGS).
+    REASONS are the open return's reasons per indicator when the caller has read them already."""
     report = scope.report
     current = current_actuals(session, report.id)
     previous = previous_actuals(session, scope)
     spend = current_spend(session, report.id)
     spend_before = previous_spend(session, scope)
     budgets = budgets_in_force(session, scope)
-    returned = open_return(session, report)
-    reasons = (returned.detail or {}).get("reasons", {}) if returned else {}
+    if reasons is None:
+        reasons = return_reasons(open_return(session, report))
     attachments: dict[int, list[Attachment]] = {}
     if report.id is not None:
         for item in session.exec(

@@ -24,6 +24,7 @@ from ..reporting.read import (
     page_summary,
     report_events,
     report_overview,
+    return_reasons,
 )
 from ..reporting.reports import (
     ActualRow,
@@ -123,10 +124,22 @@ def _status_settings():
     return current_app.config["PERFTRACK_SETTINGS"].status
 
 
+def _field_value(posted):
+    """The value a form field shows: what was typed (a refused save keeps it), else what is stored.
+    A plain function, not a template macro: the form calls it some 400 times a page."""
+
+    def value(name: str, stored) -> str:
+        return (posted.get(name, "") if posted is not None else stored) or ""
+
+    return value
+
+
 def _render_report(scope, errors=None, posted=None, status=200, conflict=None, based_on=None, confirm_void=False):
     session = get_session()
     user = current()
-    groups = form_groups(session, scope, _status_settings())
+    report = scope.report
+    open_returned = open_return(session, report)
+    groups = form_groups(session, scope, _status_settings(), return_reasons(open_returned))
     if posted is not None:  # show the lights of what was typed, not of what is stored
         for group in groups:
             for row in group.rows:
@@ -138,16 +151,13 @@ def _render_report(scope, errors=None, posted=None, status=200, conflict=None, b
                 )
                 row.reading.light = typed.light
                 row.reading.actual.likelihood = typed.actual.likelihood
-    report = scope.report
     situation = situation_of(session, scope)
     actions = {action for action in STARTS_FROM if may_take(user, situation, action)}
     # Full review tools on a submitted report only; an accepted one offers just a reopening return.
     reviewing = ReportAction.ACCEPT in actions
     # The return stays in view for everyone while the division answers it (edits, sign-off), and for
     # finance reviewing the resubmission; an accepted report shows none.
-    returned = open_return(session, report) or (
-        latest_event(session, report, ReportAction.RETURN) if reviewing else None
-    )
+    returned = open_returned or (latest_event(session, report, ReportAction.RETURN) if reviewing else None)
     requested = signoff_requested(session, report)
     events = report_events(session, report)
     changes = changes_since_return(session, scope) if reviewing else []
@@ -159,6 +169,7 @@ def _render_report(scope, errors=None, posted=None, status=200, conflict=None, b
         groups=groups,
         errors=errors or {},
         posted=posted,
+        fv=_field_value(posted),
         editable=may_edit_situation(user, situation),
         locked=situation.locked,
         period_open=situation.period_open,
