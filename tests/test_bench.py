@@ -65,6 +65,7 @@ def test_load_bench_rush_loses_no_write():
     assert figures["kinds"]["form"]["count"] == 12  # opened once, then after each save and the submission
     assert figures["load"] == "open" and figures["offered_rps"] == 5 * 9 + 2 / 0.1
     assert figures["server_cpu_ms_per_request"] > 0
+    assert {"login", "form", "save", "overview"} <= set(figures["in_server"])  # gunicorn's own time per kind
     assert all(row["p50_ms"] <= row["p95_ms"] <= row["p99_ms"] for row in figures["kinds"].values())
     assert "lost or duplicated writes: 0" in lines
 
