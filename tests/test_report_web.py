@@ -9,11 +9,13 @@ from openpyxl import load_workbook
 from sqlalchemy import event
 from sqlmodel import select
 
+from service.accounts import create_user
 from service.clock import clock
 from service.db import session_scope
 from service.models import ActualEntry, Attachment
 from service.reporting.reports import load_scope
 
+from .conftest import PASSWORD, login
 from .reporting_helpers import complete_rows, snapshot
 
 CODE = "2025-001.01"  # 全年任务量 ≥5项
@@ -211,3 +213,38 @@ def test_a_save_costs_the_same_statements_for_one_indicator_or_fifty(client_as, 
     assert kac.post("/reports/KAC/2025Q2/save", data=_form_fields(app, "KAC", 2, date(2025, 6, 30))).status_code == 302
     again = save(xxh, "/reports/XXH/2025Q2/save", {**spend, f"v-{CODE}": "4", f"l-{CODE}": "确定能"})
     assert [(s, n) for s, n, _many in again] == [(s, n) for s, n, _many in single]
+
+
+def test_the_form_costs_the_same_statements_whatever_its_size(client_as, app):
+    """The report page reads its rows in a fixed handful of statements: no query per indicator or project,
+    and the open return is read once for the banner and the rows' reasons."""
+    clock.set_today(date(2025, 7, 3))
+    engine = app.extensions["perftrack.engine"]
+    statements: list[str] = []
+
+    def record(_connection, _cursor, statement, *_rest):
+        statements.append(statement)
+
+    def page(client, url: str) -> list[str]:
+        statements.clear()
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            assert client.get(url).status_code == 200
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return list(statements)
+
+    with session_scope(engine) as session:  # the largest division (153 indicators) and the smallest (17)
+        for division in ("WMC", "CWC"):
+            create_user(session, division.lower(), division.lower(), "reporter", division, PASSWORD)
+    wmc, cwc = login(app, "wmc"), login(app, "cwc")
+    for client, division in ((wmc, "WMC"), (cwc, "CWC")):
+        fields = _form_fields(app, division, 2, date(2025, 6, 30))
+        assert client.post(f"/reports/{division}/2025Q2/save", data=fields).status_code == 302
+    large, small = page(wmc, "/reports/WMC/2025Q2"), page(cwc, "/reports/CWC/2025Q2")
+    with session_scope(engine) as session:
+        sizes = [len(load_scope(session, 2025, d, 2).indicators) for d in ("WMC", "CWC")]
+    assert sizes[0] > 5 * sizes[1]
+    assert len(large) == len(small) <= 25
+    returns = [s for s in large if "FROM report_event" in s and "report_event.action IN" in s]
+    assert len(returns) == 2  # the last workflow step: for the open return, and for a pending sign-off request
