@@ -229,7 +229,7 @@ def budgets_in_force(session: Session, scope: Scope) -> dict[int, Decimal]:
         return budgets
     # One join, whatever the number of reports in the year (a province files tens of thousands).
     adjusted = session.exec(
-        select(SpendEntry.project_id, SpendEntry.budget)
+        select(SpendEntry.project_id, col(SpendEntry.budget))
         .join(Report, Report.id == SpendEntry.report_id)
         .where(  # any division: a moved project's earlier ones
             Report.fiscal_year_id == scope.year.id,
