@@ -84,3 +84,26 @@ def test_an_overlapping_merge_is_refused_as_xlsxwriter_refuses_it():
     sheet.write(0, 0, "", HEADER, across=2, down=2)
     with pytest.raises(OverlappingRange):
         sheet.write(1, 1, "", HEADER, across=2, down=2)
+
+
+def test_the_workbooks_are_built_with_the_cycle_collector_paused_and_resumed_after(seeded_engine, monkeypatch):
+    import gc
+
+    clock.set_today(date(2025, 7, 3))
+    seen = []
+    save = Book.save
+    monkeypatch.setattr(Book, "save", lambda book: seen.append(gc.isenabled()) or save(book))
+    assert gc.isenabled()
+    with session_scope(seeded_engine) as session:
+        build_self_evaluation(session, 2025, project="2025-001")
+        build_monitoring_workbook(session, 2025, date(2025, 7, 31))
+        with pytest.raises(ValueError):
+            build_self_evaluation(session, 2025, project="没有这个项目")
+    assert seen == [False, False] and gc.isenabled()  # resumed after each build, a failed one too
+    gc.disable()
+    try:
+        with session_scope(seeded_engine) as session:
+            build_self_evaluation(session, 2025, project="2025-001")
+        assert not gc.isenabled()  # a collector paused by the caller stays paused
+    finally:
+        gc.enable()

@@ -33,7 +33,7 @@ from ..monitoring_read import project_figures
 from ..organisation import unit_names
 from ..reporting.reports import actual_of
 from ..stored_targets import target_of
-from .sheets import HEADER, TITLE, Book, Column, Page, Sheet, Style, widths_for_content
+from .sheets import HEADER, TITLE, Book, Column, Page, Sheet, Style, widths_for_content, without_cycle_collection
 
 SIZE = 9  # a dense form printed landscape
 CENTRAL_LIKELIHOOD_WORDS = (Likelihood.CERTAIN.label, Likelihood.POSSIBLE.label, "完全不可能")  # 财预〔2019〕136号
@@ -99,6 +99,7 @@ def default_cutoff(year: int) -> date:
     return date(year, 7, 31)
 
 
+@without_cycle_collection
 def build_monitoring_workbook(
     session: Session,
     year_value: int,
