@@ -17,6 +17,7 @@ from service.cli import main
 from service.clock import clock
 from service.db import session_scope
 from service.demo import DEMO_TODAY
+from service.domain.vocabulary import Status
 from service.evaluation import execute_run, start_run
 from service.exports.history import build_history_workbook
 from service.exports.monitoring import build_monitoring_workbook
@@ -162,3 +163,21 @@ def test_control_characters_become_line_breaks_or_go():
     assert clean_text("a\x0bb\x0cc") == "a\nb\nc"
     assert clean_text("a\x00b\x01\x08\x1f\ud800\ufffe c\td\r\ne") == "ab c\td\r\ne"
     assert len(clean_text("长" * 40000)) == 32767
+
+
+def test_the_same_text_in_many_cells_is_cleaned_in_each():
+    """Cleaning is cached per text; every cell holding the text gets the cleaned text, and a text subclass
+    (a status label) reads as its plain text."""
+    book = Book()
+    sheet = book.sheet("s", [10], Page())
+    hostile = "原因\x0b说明\x00"
+    for row in range(3):
+        sheet.write(row, 0, hostile)
+    sheet.write(3, 0, Status.LAGGING)
+    sheet.write(4, 0, "=" + hostile)
+    cells = load_workbook(book.save()).active
+    assert [cells.cell(row, 1).value for row in range(1, 6)] == ["原因\n说明"] * 3 + [
+        str(Status.LAGGING),
+        "=原因\n说明",
+    ]
+    assert cells["A5"].quotePrefix and not cells["A1"].quotePrefix

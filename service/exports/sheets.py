@@ -82,8 +82,10 @@ def without_cycle_collection(build: Callable[_P, _R]) -> Callable[_P, _R]:
     return paused
 
 
+@lru_cache(maxsize=1 << 16)
 def clean_text(text: str) -> str:
-    """Text as a cell can hold it: soft breaks as line breaks, unwritable characters dropped."""
+    """Text as a cell can hold it: soft breaks as line breaks, unwritable characters dropped (cached: a
+    workbook writes the same labels and names on every sheet)."""
     text = _UNWRITABLE.sub("", text.translate(_LINE_BREAKS))
     if len(text) > MAX_CELL_TEXT:
         text = text[: MAX_CELL_TEXT - 1] + "…"
@@ -92,6 +94,8 @@ def clean_text(text: str) -> str:
 
 def display_text(value) -> str:
     """What a cell shows for VALUE (used both to write text and to measure it)."""
+    if value.__class__ is str:  # most cells
+        return clean_text(value)
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -275,6 +279,7 @@ def line_count(text: str, width_units: float, size: float) -> int:
     return lines
 
 
+@lru_cache(maxsize=1024)
 def row_height(lines: int, size: float) -> float:
     """Points a row needs for LINES lines of SIZE pt text, on Excel's 0.75 pt (1 pixel) grid."""
     return math.ceil((lines * LINE_SPACING * size + ROW_PADDING_PT) / 0.75) * 0.75
@@ -541,12 +546,13 @@ class Sheet:
         cell_format = self.book.format(style)
         if across > 1 or down > 1:
             self.worksheet.merge_range(row, col, row + down - 1, col + across - 1, "", cell_format)
+        # XlsxWriter's writers without their wrapper that reads "A1" cell names (the cells here are numbered)
         if is_number:
-            self.worksheet.write_number(row, col, float(value), cell_format)
+            self.worksheet._write_number(row, col, float(value), cell_format)
         elif text:
-            self.worksheet.write_string(row, col, text, cell_format)
+            self.worksheet._write_string(row, col, text, cell_format)
         else:
-            self.worksheet.write_blank(row, col, None, cell_format)
+            self.worksheet._write_blank(row, col, None, cell_format)
 
     def append(self, values: Iterable, style: Style | Sequence[Style] = BODY) -> int:
         """Write VALUES as the next row (one style, or one per column); returns its index."""
