@@ -107,3 +107,25 @@ def test_the_workbooks_are_built_with_the_cycle_collector_paused_and_resumed_aft
         assert not gc.isenabled()  # a collector paused by the caller stays paused
     finally:
         gc.enable()
+
+
+def test_rows_and_spans_are_written_as_xlsxwriter_writes_them(monkeypatch):
+    """Rows over several blocks of 16 (each with its span), cells written out of column order, merged ranges,
+    a row with a height and no cells, and a gap of rows with nothing at all."""
+
+    def book() -> dict[str, bytes]:
+        written = Book()
+        sheet = written.sheet("表", [8, 10, 12, 6, 9], Page(title_rows=(0, 0), note="试算"))
+        sheet.write(0, 0, "标题", TITLE, across=5)
+        for row in range(1, 40):
+            for col in (4, 1, 3) if row % 3 else (2, 0):
+                sheet.write(row, col, f"{row}-{col}" if col % 2 else row * 1.5, Style(border=True))
+        sheet.write(41, 1, "合并", HEADER, across=2, down=3)
+        sheet.set_height(45, 30)
+        sheet.write(70, 3, "=SUM(A1)")
+        return parts(written.save())
+
+    fast = book()
+    monkeypatch.setattr(sheets._Workbook, "worksheet_class", xlsxwriter.worksheet.Worksheet)
+    assert fast == book()
+    assert b'spans="1:5"' in fast["xl/worksheets/sheet1.xml"] and b'r="46"' in fast["xl/worksheets/sheet1.xml"]

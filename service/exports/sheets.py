@@ -285,6 +285,7 @@ def row_height(lines: int, size: float) -> float:
     return math.ceil((lines * LINE_SPACING * size + ROW_PADDING_PT) / 0.75) * 0.75
 
 
+@lru_cache(maxsize=1 << 16)
 def width_for(text: str, size: float = BODY_SIZE) -> float:
     """Column width (units) that shows TEXT's longest line unwrapped at SIZE pt."""
     em = max((text_em(line) for line in text.split("\n")), default=0.0)
@@ -373,6 +374,36 @@ class _Worksheet(xlsxwriter.worksheet.Worksheet):
             self.fh.write(f'<c {attributes} t="s"><v>{cell.string}</v></c>')
         else:
             self.fh.write(f"<c {attributes}><v>{cell.number:.16G}</v></c>")
+
+    def _write_rows(self) -> None:
+        """XlsxWriter's rows and their spans (the columns used in each block of 16 rows), with each row's cells
+        taken in column order from the row itself rather than by trying every column of the sheet."""
+        if self.constant_memory or self.comments:
+            super()._write_rows()
+            return
+        table, row_info, spans = self.table, self.row_info, {}
+        rows = range(self.dim_rowmin, self.dim_rowmax + 1)
+        low = high = None
+        for row in rows:
+            cells = table.get(row)
+            if cells:
+                low = min(cells) if low is None else min(low, min(cells))
+                high = max(cells) if high is None else max(high, max(cells))
+            if (row + 1) % 16 == 0 or row == self.dim_rowmax:
+                if low is not None:
+                    spans[row // 16] = f"{low + 1}:{high + 1}"
+                low = high = None
+        self.row_spans = spans
+        write_cell = self._write_cell
+        for row in rows:
+            cells = table.get(row)
+            if cells:
+                self._write_row(row, spans.get(row // 16), row_info.get(row))
+                for col in sorted(cells):
+                    write_cell(row, col, cells[col])
+                self._xml_end_tag("row")
+            elif row in row_info:
+                self._write_empty_row(row, spans.get(row // 16), row_info[row])
 
     def merge_range(self, first_row, first_col, last_row, last_col, data, cell_format=None):
         """XlsxWriter's merge of an empty, formatted range (what `Sheet.write` merges before it writes the first
