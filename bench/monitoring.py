@@ -1,5 +1,6 @@
 """Benchmark: 总览 (the page and its JSON) for a synthetic bureau of 100,000 indicators, from the stored
-statuses, server time (target < 500 ms); the 项目支出绩效目标执行监控表 for 1,000 projects (target < 10 s).
+statuses, server time (target < 500 ms); the 项目支出绩效目标执行监控表 for 1,000 projects as finance downloads
+it, from the request to the workbook's last byte (median of --workbook-runs; target < 4 s).
 
     .venv/bin/python bench/monitoring.py [--indicators 100000] [--projects 1000] [--json]
 """
@@ -25,7 +26,6 @@ from service.accounts import create_user  # noqa: E402
 from service.app import create_app  # noqa: E402
 from service.clock import clock  # noqa: E402
 from service.db import session_scope  # noqa: E402
-from service.exports.monitoring import build_monitoring_workbook  # noqa: E402
 from service.models import FiscalYear, Indicator, Project  # noqa: E402
 from service.monitoring import sweep  # noqa: E402
 from service.settings import load_settings  # noqa: E402
@@ -49,6 +49,7 @@ def main() -> None:
     arguments = parser(__doc__)
     arguments.add_argument("--indicators", type=int, default=100_000)
     arguments.add_argument("--projects", type=int, default=1_000)
+    arguments.add_argument("--workbook-runs", type=int, default=3, help="downloads of the workbook timed")
     args = arguments.parse_args()
     figures = Figures(args)
     with tempfile.TemporaryDirectory() as tmp:
@@ -82,9 +83,19 @@ def main() -> None:
                 .join(Project, Project.id == Indicator.project_id)
                 .where(Project.fiscal_year_id == year_id)
             ).scalar_one()
-            start = time.perf_counter()
-            workbook = build_monitoring_workbook(session, SMALL, date(SMALL, 7, 31))
-            book_time = time.perf_counter() - start
+        downloads: list[bytes] = []
+
+        def download() -> None:  # what the 执行监控表 link on the page does: the whole bureau, 1–7月
+            response = client.get(f"/monitoring/form.xlsx?year={SMALL}&month=7")
+            assert response.status_code == 200, response.status_code
+            downloads.append(response.get_data())
+
+        books, book_cpu = [], []
+        for _ in range(args.workbook_runs):
+            cpu = time.process_time()
+            books += timed(download, 1)
+            book_cpu.append(time.process_time() - cpu)
+        book_time, workbook = statistics.median(books), downloads[-1]
         engine.dispose()
     figures.add(
         indicators=swept.indicators,
@@ -94,6 +105,9 @@ def main() -> None:
         overview_json_ms=round(statistics.median(data) * 1000, 1),
         workbook_projects=projects,
         workbook_s=round(book_time, 3),
+        workbook_cpu_s=round(statistics.median(book_cpu), 3),
+        workbook_runs_s=[round(t, 3) for t in books],
+        workbook_kb=len(workbook) // 1024,
     )
     figures.say(f"总览, {swept.indicators:,} indicators in {swept.projects:,} projects (sweep {sweep_time:.1f} s):")
     figures.say(
@@ -101,8 +115,9 @@ def main() -> None:
     )
     figures.say(f"  JSON    median {statistics.median(data) * 1000:.0f} ms, worst {max(data) * 1000:.0f} ms")
     figures.say(
-        f"执行监控表, {projects:,} projects ({indicators:,} indicators): {book_time:.1f} s "
-        f"({len(workbook.getvalue()) / 1e6:.1f} MB; target < 10 s)"
+        f"执行监控表, {projects:,} projects ({indicators:,} indicators), downloaded: median {book_time:.2f} s "
+        f"of {len(books)} from the request to the last byte ({statistics.median(book_cpu):.2f} s of CPU), "
+        f"{len(workbook) / 1e6:.1f} MB (target < 4 s)"
     )
     figures.done()
 

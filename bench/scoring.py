@@ -1,7 +1,8 @@
 """Benchmark: a final evaluation run over a synthetic bureau of 100,000 indicators whose year is closed (Q4
 accepted, judgements graded, outcomes written), its preconditions checked (target < 30 s on SQLite,
-set-based reads and writes), a trial over the same year, and the export of a 1,000-project 自评表 workbook
-(target < 4 s).
+set-based reads and writes), a trial over the same year, and a 1,000-project 自评表 workbook (target < 4 s):
+downloaded from the page for a stored run, from the request to the workbook's last byte (median of
+--workbook-runs), and computed as a trial in-process as `perftrack export self-evaluation` does.
 
     .venv/bin/python bench/scoring.py [--indicators 100000] [--postgres] [--workers N] [--json]
 
@@ -13,6 +14,7 @@ split into parts of --partition projects (PERFTRACK_PARTITION_PROJECTS), until t
 from __future__ import annotations
 
 import contextlib
+import statistics
 import sys
 import tempfile
 import time
@@ -29,6 +31,8 @@ from servers import Workers, postgres, redis  # noqa: E402
 from sqlalchemy import event, select  # noqa: E402
 from synthetic import synthetic_database  # noqa: E402
 
+from service.accounts import create_user  # noqa: E402
+from service.app import create_app  # noqa: E402
 from service.clock import clock  # noqa: E402
 from service.db import make_engine, session_scope  # noqa: E402
 from service.domain.vocabulary import RunKind, RunState  # noqa: E402
@@ -36,8 +40,31 @@ from service.evaluation import execute_run, start_run  # noqa: E402
 from service.exports.self_evaluation import build_self_evaluation  # noqa: E402
 from service.models import EvaluationRun, FiscalYear, Project  # noqa: E402
 from service.queueing import queue  # noqa: E402
+from service.settings import load_settings  # noqa: E402
 
 TODAY = date(2031, 1, 10)  # after the year: a final run may start
+PASSWORD = "bench-password-1"
+
+
+def downloads(url: str, instance: str, run_id: int, runs: int) -> tuple[list[float], list[float], bytes]:
+    """The 自评表 of a stored run as finance downloads it from the page: seconds (and CPU seconds) of each
+    download from the request to the last byte, and the workbook."""
+    app = create_app(
+        load_settings({"DATABASE_URL": url, "PERFTRACK_INSTANCE": instance, "SECRET_KEY": "bench"}),
+        WTF_CSRF_ENABLED=False,
+    )
+    client = app.test_client()
+    client.post("/login", data={"username": "bench-finance", "password": PASSWORD})
+    seconds, cpu_seconds, data = [], [], b""
+    for _ in range(runs):
+        start, cpu = time.perf_counter(), time.process_time()
+        response = client.get(f"/self-evaluation/runs/{run_id}/workbook.xlsx")
+        data = response.get_data()
+        seconds.append(time.perf_counter() - start)
+        cpu_seconds.append(time.process_time() - cpu)
+        assert response.status_code == 200, response.status_code
+    app.extensions["perftrack.engine"].dispose()
+    return seconds, cpu_seconds, data
 
 
 def split_run(engine, redis_url: str) -> tuple[float, int, str]:
@@ -63,6 +90,7 @@ def main() -> None:
     arguments.add_argument("--postgres", action="store_true", help="on a PostgreSQL server the bench starts")
     arguments.add_argument("--workers", type=int, default=0, help="the final run through N RQ worker processes")
     arguments.add_argument("--partition", type=int, default=5000, help="projects per part with --workers")
+    arguments.add_argument("--workbook-runs", type=int, default=3, help="downloads of the workbook timed")
     args = arguments.parse_args()
     figures = Figures(args)
     worker_peaks: list[float] = []
@@ -105,8 +133,12 @@ def main() -> None:
             year_id = session.execute(select(FiscalYear.id).where(FiscalYear.year == 2031)).scalar_one()
             count = len(session.execute(select(Project.id).where(Project.fiscal_year_id == year_id)).all())
             start, cpu = time.perf_counter(), time.process_time()
-            data = build_self_evaluation(session, 2031)
-            export_seconds, export_cpu = time.perf_counter() - start, time.process_time() - cpu
+            trial_data = build_self_evaluation(session, 2031)
+            trial_book_seconds, trial_book_cpu = time.perf_counter() - start, time.process_time() - cpu
+            create_user(session, "bench-finance", "财务", "finance", None, PASSWORD)
+            book_run_id = execute_run(session, start_run(session, 2031, "bench")).id
+        books, books_cpu, data = downloads(url, tmp, book_run_id, args.workbook_runs)
+        export_seconds, export_cpu = statistics.median(books), statistics.median(books_cpu)
         engine.dispose()
     figures.add(
         database="postgresql" if args.postgres else "sqlite",
@@ -118,7 +150,11 @@ def main() -> None:
         workbook_projects=count,
         workbook_s=round(export_seconds, 3),
         workbook_cpu_s=round(export_cpu, 3),
-        workbook_kb=len(data.getvalue()) // 1024,
+        workbook_runs_s=[round(t, 3) for t in books],
+        workbook_kb=len(data) // 1024,
+        workbook_trial_s=round(trial_book_seconds, 3),
+        workbook_trial_cpu_s=round(trial_book_cpu, 3),
+        workbook_trial_kb=len(trial_data.getvalue()) // 1024,
     )
     if run_cpu is not None:
         figures.add(run_cpu_s=round(run_cpu, 3), run_statements=queries)
@@ -132,9 +168,10 @@ def main() -> None:
     )
     figures.say(f"trial run over the same year: {trial_seconds:.2f} s")
     figures.say(
-        f"自评表 workbook: {count} projects, one sheet each plus summary and findings, "
-        f"{len(data.getvalue()) // 1024} KB, built in {export_seconds:.2f} s "
-        f"({export_cpu:.2f} s of CPU) (target < 4 s)"
+        f"自评表 workbook: {count} projects, one sheet each plus summary and findings, {len(data) // 1024} KB, "
+        f"downloaded for a stored run in {export_seconds:.2f} s from the request to the last byte (median of "
+        f"{len(books)}; {export_cpu:.2f} s of CPU) (target < 4 s); computed as a trial in-process "
+        f"(perftrack export self-evaluation) in {trial_book_seconds:.2f} s ({trial_book_cpu:.2f} s of CPU)"
     )
     if worker_peaks:
         figures.say(f"peak memory of each worker (with its work horses): {worker_peaks} MB")
