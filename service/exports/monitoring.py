@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from sqlmodel import Session, select
 
@@ -79,8 +80,10 @@ class Line:
     outlook: str  # 全年预计完成情况
 
 
+@lru_cache(maxsize=64)
 def status_style(status: Status, size: float = SIZE) -> Style:
-    """A status cell: its label on its tone's colour (the domain's scale, as on the pages)."""
+    """A status cell: its label on its tone's colour (the domain's scale, as on the pages); one style object
+    per status, so that a workbook looks its format up by the object rather than by its fields."""
     background, text = TONE_COLOURS[STATUS_TONE[status]]
     return Style(size=size, fill=background, color=text, bold=True, align="center", valign="vcenter", border=True)
 

@@ -348,6 +348,12 @@ class Style:
     quote: bool = False  # Excel's quote prefix: text that looks like a formula stays text when edited
 
 
+@lru_cache(maxsize=256)
+def _quoted(style: Style) -> Style:
+    """STYLE with Excel's quote prefix (one object per style, so its format is found by the object)."""
+    return replace(style, quote=True)
+
+
 HEADER_FILL = "#DDEBF7"
 INPUT_FILL = "#FFF9E6"
 BODY = Style()
@@ -420,7 +426,7 @@ class _Worksheet(xlsxwriter.worksheet.Worksheet):
         if self._check_dimensions(first_row, first_col) or self._check_dimensions(last_row, last_col):
             return -1
         cells = [(row, col) for row in range(first_row, last_row + 1) for col in range(first_col, last_col + 1)]
-        if any(self.merged_cells.get(cell) or self.table_cells.get(cell) for cell in cells):
+        if not self.merged_cells.keys().isdisjoint(cells) or not self.table_cells.keys().isdisjoint(cells):
             return super().merge_range(first_row, first_col, last_row, last_col, data, cell_format)  # raises
         cell_range = xl_range(first_row, first_col, last_row, last_col)
         blank = CellBlankTuple(cell_format)
@@ -554,18 +560,22 @@ class Sheet:
     def write(self, row: int, col: int, value, style: Style = BODY, *, across: int = 1, down: int = 1) -> None:
         """The one way a value reaches a cell of any workbook: numbers as numbers, everything else as text
         (never a formula), cleaned; ACROSS/DOWN merge the cell with its neighbours."""
-        text = display_text(value)
-        is_number = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+        if value.__class__ is str:  # most cells
+            text, is_number = clean_text(value), False
+        else:
+            text = display_text(value)
+            is_number = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
         if not is_number and text.startswith(FORMULA_PREFIXES):
-            style = replace(style, quote=True)
+            style = _quoted(style)
         if self.worksheet is not None:
             self._put(row, col, is_number, value, text, style, across, down)
         else:
             self._drafted.append((row, col, is_number, value, text, style, across, down))
-        self.next_row = max(self.next_row, row + down)
+        if row + down > self.next_row:
+            self.next_row = row + down
         if not text:
             return
-        width = sum(self.widths[col : col + across])
+        width = self.widths[col] if across == 1 and col < len(self.widths) else sum(self.widths[col : col + across])
         lines = line_count(text, width, style.size) if style.wrap else text.count("\n") + 1
         needed = row_height(lines, style.size)
         if down == 1:
