@@ -175,7 +175,7 @@ def test_the_same_text_in_many_cells_is_cleaned_in_each():
         sheet.write(row, 0, hostile)
     sheet.write(3, 0, Status.LAGGING)
     sheet.write(4, 0, "=" + hostile)
-    cells = load_workbook(book.save()).active
+    cells = open_workbook(book.save()).active
     assert [cells.cell(row, 1).value for row in range(1, 6)] == ["原因\n说明"] * 3 + [
         str(Status.LAGGING),
         "=原因\n说明",
