@@ -389,16 +389,15 @@ class _Worksheet(xlsxwriter.worksheet.Worksheet):
             return
         table, row_info, spans = self.table, self.row_info, {}
         rows = range(self.dim_rowmin, self.dim_rowmax + 1)
-        low = high = None
+        used: list[int] = []  # the lowest and highest column of each row with cells, in the current block
         for row in rows:
             cells = table.get(row)
             if cells:
-                low = min(cells) if low is None else min(low, min(cells))
-                high = max(cells) if high is None else max(high, max(cells))
+                used += (min(cells), max(cells))
             if (row + 1) % 16 == 0 or row == self.dim_rowmax:
-                if low is not None:
-                    spans[row // 16] = f"{low + 1}:{high + 1}"
-                low = high = None
+                if used:
+                    spans[row // 16] = f"{min(used) + 1}:{max(used) + 1}"
+                used = []
         self.row_spans = spans
         write_cell = self._write_cell
         for row in rows:
