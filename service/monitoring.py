@@ -11,11 +11,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date
+from operator import itemgetter
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlmodel import Session
 
 from .clock import clock
+from .db import core_rows, insert_many
 from .domain.alerts import AlertSpec
 from .domain.status import StatusSettings, indicator_status, roll_up
 from .domain.vocabulary import AlertKind, Status
@@ -26,6 +28,20 @@ from .stored_targets import TARGET_COLUMNS, target_of_columns
 from .submitted import latest_values, submitted_reports
 
 BATCH_PROJECTS = 2000
+SHARED_COLUMNS = ("as_of", "computed_at")  # the same in every row of a sweep
+# What a stored status row says: a rerun of a day rewrites only the rows where one of these differs.
+INDICATOR_FIGURES = ("project_id", "status", "expected", "value", "projection", "likelihood")
+PROJECT_FIGURES = (
+    "status",
+    "counts",
+    "spent",
+    "budget",
+    "execution_rate",
+    "expected_rate",
+    "budget_lagging",
+    "spent_through",
+    "spend_source",
+)
 
 
 @dataclass
@@ -66,7 +82,7 @@ def compute_statuses(
     query = select(Project.id, Project.budget).where(Project.fiscal_year_id == fiscal_year.id)
     if project_ids is not None:
         query = query.where(Project.id.in_(project_ids))
-    projects = session.execute(query.order_by(Project.id)).all()
+    projects = core_rows(session, query.order_by(Project.id)).all()
     reports = submitted_reports(session, fiscal_year.id)
     with_payments = year_has_payments(session, fiscal_year.id)
     for start in range(0, len(projects), BATCH_PROJECTS):
@@ -96,8 +112,8 @@ def sweep(
 
 def _compute_batch(session, fiscal_year, reports, projects, as_of, settings, with_payments) -> StatusBatch:
     ids = [p.id for p in projects]
-    targets = session.execute(
-        select(Indicator.id, Indicator.project_id, *TARGET_COLUMNS).where(Indicator.project_id.in_(ids))
+    targets = core_rows(
+        session, select(Indicator.id, Indicator.project_id, *TARGET_COLUMNS).where(Indicator.project_id.in_(ids))
     ).all()
     last_quarter = quarters_ended(fiscal_year.year, as_of)
     latest = latest_values(session, reports, ids, [t[0] for t in targets], last_quarter)
@@ -147,18 +163,46 @@ def _compute_batch(session, fiscal_year, reports, projects, as_of, settings, wit
 
 
 def _store(session: Session, batch: StatusBatch, as_of: date) -> None:
-    """Replace the day's rows of the batch's projects: one DELETE and one multi-row INSERT per table."""
+    """Write the day's rows of the batch's projects: on a day not swept before, every row in one executemany;
+    on a day swept before (a rerun, a project recomputed after a submission), only the rows whose figures
+    changed, appeared or went (a row keeps the `computed_at` of its last change)."""
     ids = batch.project_ids
-    session.execute(
-        delete(IndicatorStatusRow).where(IndicatorStatusRow.as_of == as_of, IndicatorStatusRow.project_id.in_(ids))
-    )
-    session.execute(
-        delete(ProjectStatusRow).where(ProjectStatusRow.as_of == as_of, ProjectStatusRow.project_id.in_(ids))
-    )
-    if batch.indicator_rows:
-        session.execute(IndicatorStatusRow.__table__.insert(), batch.indicator_rows)  # Core: one executemany
-    if batch.project_rows:
-        session.execute(ProjectStatusRow.__table__.insert(), batch.project_rows)
+    indicators, projects = IndicatorStatusRow.__table__, ProjectStatusRow.__table__
+    _write_changes(session, indicators, "indicator_id", INDICATOR_FIGURES, batch.indicator_rows, ids, as_of)
+    _write_changes(session, projects, "project_id", PROJECT_FIGURES, batch.project_rows, ids, as_of)
+
+
+def _write_changes(
+    session: Session,
+    table: Table,
+    key: str,
+    figures: tuple[str, ...],
+    rows: list[dict],
+    project_ids: list[int],
+    as_of: date,
+) -> None:
+    """ROWS (keyed by KEY) of PROJECT_IDS as of AS_OF into TABLE, writing only what differs from what is stored
+    for that day."""
+    same_day = (table.c.as_of == as_of) & table.c.project_id.in_(project_ids)
+    stored = {
+        row[0]: tuple(row[1:])
+        for row in core_rows(session, select(table.c[key], *(table.c[name] for name in figures)).where(same_day))
+    }
+    if not stored:
+        insert_many(session, table, rows, shared=SHARED_COLUMNS)
+        return
+    figures_of = itemgetter(*figures)
+    connection = session.connection()
+    gone = stored.keys() - {row[key] for row in rows}
+    if gone:
+        connection.execute(delete(table).where(same_day, table.c[key].in_(gone)))
+    changed = [row for row in rows if row[key] in stored and figures_of(row) != stored[row[key]]]
+    if changed:
+        connection.execute(
+            update(table).where(table.c[key] == bindparam("changed_key"), table.c.as_of == as_of),
+            [{"changed_key": row[key], **{name: row[name] for name in (*figures, "computed_at")}} for row in changed],
+        )
+    insert_many(session, table, [row for row in rows if row[key] not in stored], shared=SHARED_COLUMNS)
 
 
 def recompute_project(

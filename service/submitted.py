@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import select
 from sqlmodel import Session
 
+from .db import core_rows
 from .domain.status import Reported
 from .models import ActualEntry, Indicator, Report, SpendEntry
 
@@ -64,15 +66,19 @@ def latest_values(
             .where(Indicator.project_id.in_(project_ids))
         )
     quarters = {rid: q for rid, q in reports.quarters.items() if q <= last_quarter}
-    rows = session.execute(query.where(ActualEntry.is_current.is_(True))).all()
-    latest: dict[int, Reported] = {}
-    for indicator_id, report_id, number, done, done_on, likelihood, progress, expected_on in sorted(
-        (r for r in rows if r[1] in quarters), key=lambda r: quarters[r[1]]
-    ):  # r[1]: the report id
-        latest[indicator_id] = Reported(
-            quarters[report_id], number, done, done_on, likelihood, progress, expected_on
-        )  # later wins
-    return latest
+    # Core rows (no ORM result machinery) and one pass keeping each indicator's latest quarter; of two rows of
+    # the same quarter the later one wins, as a stable sort by quarter would have it.
+    held: dict[int, tuple[int, Any]] = {}
+    for row in core_rows(session, query.where(ActualEntry.is_current.is_(True))):
+        quarter = quarters.get(row[1])  # row[1]: the report id
+        if quarter is not None:
+            before = held.get(row[0])
+            if before is None or quarter >= before[0]:
+                held[row[0]] = (quarter, row)
+    return {
+        indicator_id: Reported(quarter, number, done, done_on, likelihood, progress, expected_on)
+        for indicator_id, (quarter, (_, _, number, done, done_on, likelihood, progress, expected_on)) in held.items()
+    }
 
 
 @dataclass(frozen=True)
@@ -90,10 +96,11 @@ def latest_spend(
     """Per project: the latest submitted spend, and the latest submitted budget adjustment (each may
     come from an earlier quarter than the other), from quarters up to LAST_QUARTER."""
     quarters = {rid: q for rid, q in reports.quarters.items() if q <= last_quarter}
-    rows = session.execute(
+    rows = core_rows(
+        session,
         select(SpendEntry.project_id, SpendEntry.report_id, SpendEntry.spent, SpendEntry.budget).where(
             SpendEntry.project_id.in_(project_ids), SpendEntry.is_current.is_(True)
-        )
+        ),
     ).all()
     spend: dict[int, ReportedSpend] = {}
     for project_id, report_id, spent, budget in sorted(

@@ -17,6 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 
 from .periods import DEFAULT_DUE_DAYS, Period, periods_of
 from .targets import Target
@@ -87,6 +88,7 @@ _AS_PROJECT: dict[str, Status] = {
     Status.DONE_LATE: Status.ACHIEVED,
 }
 NOT_COUNTED = (Status.PENDING, Status.JUDGED)  # shown as counts beside a project's status
+_PROJECT_RANK: dict[str, int] = {status: rank for rank, status in enumerate(PROJECT_STATUSES)}
 
 
 def tone_of(status: str | None) -> Tone:
@@ -143,6 +145,7 @@ class IndicatorStatus:
     likelihood: str = ""
 
 
+@lru_cache(maxsize=64)  # a sweep asks the same day once per indicator
 def elapsed_share(year: int, as_of: date, mode: str = "quarterly") -> Decimal:
     """The share of the year gone by at AS_OF: completed quarters (stepped) or days (linear)."""
     if as_of < date(year, 1, 1):
@@ -156,6 +159,7 @@ def elapsed_share(year: int, as_of: date, mode: str = "quarterly") -> Decimal:
     return Decimal(done) / Decimal(4)
 
 
+@lru_cache(maxsize=64)  # a sweep asks the same day once per indicator
 def last_due_period(year: int, as_of: date, due_days: int) -> Period | None:
     """The latest period of YEAR whose report was due by AS_OF."""
     due = [p for p in periods_of(year) if p.due(due_days) <= as_of]
@@ -168,18 +172,19 @@ def indicator_status(
     owed = last_due_period(year, as_of, settings.report_due_days)
     missing = owed is not None and (latest is None or latest.quarter < owed.quarter)
     likelihood = latest.likelihood if latest else ""
-    if target.measure == Measure.EVENT:
+    measure = target.measure
+    if measure == Measure.EVENT:
         return IndicatorStatus(_deadline(target, as_of, latest, missing, settings), likelihood=likelihood)
     if missing:
         return IndicatorStatus(Status.NOT_REPORTED, likelihood=likelihood, value=latest.number if latest else None)
-    if target.measure == Measure.STATEMENT:
+    if measure == Measure.STATEMENT:
         status = Status.JUDGED if latest is not None else Status.PENDING
         return IndicatorStatus(status, likelihood=likelihood)
     value = latest.number if latest else None
     if target.value is None or value is None:
         return IndicatorStatus(Status.PENDING, value=value, likelihood=likelihood)
     year_over = as_of > date(year, 12, 31)
-    if latest is not None and target.measure == Measure.CUMULATIVE and target.direction == Direction.HIGHER_BETTER:
+    if latest is not None and measure == Measure.CUMULATIVE and target.direction == Direction.HIGHER_BETTER:
         return _cumulative(target, target.value, value, latest, year, as_of, year_over, settings)
     if _meets(target, value):
         status = Status.ACHIEVED
@@ -288,8 +293,8 @@ def project_status(statuses: Iterable[str]) -> Status:
     """A project's status: the worst of its indicators' in project terms (a deadline due soon is on track,
     one done is achieved); not-yet-due and qualitative indicators do not count, and a project with nothing
     else is on track."""
-    counted = [_AS_PROJECT.get(s, Status(s)) for s in statuses if s not in NOT_COUNTED]
-    return min(counted, key=PROJECT_STATUSES.index) if counted else Status.ON_TRACK
+    ranks = [_PROJECT_RANK[_AS_PROJECT.get(s, s)] for s in statuses if s not in NOT_COUNTED]
+    return PROJECT_STATUSES[min(ranks)] if ranks else Status.ON_TRACK
 
 
 def roll_up(statuses: list[str]) -> ProjectRollup:
