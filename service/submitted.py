@@ -69,7 +69,7 @@ def latest_values(
     # Core rows (no ORM result machinery) and one pass keeping each indicator's latest quarter; of two rows of
     # the same quarter the later one wins, as a stable sort by quarter would have it.
     held: dict[int, tuple[int, Any]] = {}
-    for row in core_rows(session, query.where(ActualEntry.is_current.is_(True))):
+    for row in core_rows(session, query.where(ActualEntry.is_current.is_(True))).all():  # fetchall: cheaper per row
         quarter = quarters.get(row[1])  # row[1]: the report id
         if quarter is not None:
             before = held.get(row[0])
