@@ -554,8 +554,42 @@ class EvaluationRun(SQLModel, table=True):
     locked: bool = False  # the year is locked on this run now (unlocking clears it; the archive stays)
     archive_version: int | None = None  # 1, 2, … once locked: the archived version it became
     error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))  # why it failed
+    parts: int = 0  # the jobs it was split into (`RunPart` records each one done); 0: one process
     created_at: datetime = Field(default_factory=_now, sa_column=_created())
     finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class SweepRun(SQLModel, table=True):
+    """The status sweep of a year as of a day, run by the daily job: in how many parts (one per project range,
+    each recorded in `RunPart` once its rows are stored), its state and when it finished.  A rerun of the day
+    starts the record again."""
+
+    __tablename__ = "sweep_run"
+    __table_args__ = (UniqueConstraint("fiscal_year_id", "as_of", name="uq_sweep_run_as_of"),)
+    id: int | None = Field(default=None, primary_key=True)
+    fiscal_year_id: int = Field(foreign_key="fiscal_year.id")
+    as_of: date = Field(sa_column=Column(Date, nullable=False))
+    state: str = Field(default=RunState.RUNNING, max_length=10)  # RunState
+    parts: int = 1
+    indicators: int = 0  # statuses stored, once done
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    started_at: datetime = Field(default_factory=_now, sa_column=_created())
+    finished_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime()))
+
+
+class RunPart(SQLModel, table=True):
+    """One part of a split sweep or evaluation run, done: written in the same transaction as the part's rows,
+    once whatever the reruns (unique), so counting a run's parts is how many are done."""
+
+    __tablename__ = "run_part"
+    __table_args__ = (UniqueConstraint("kind", "run_id", "first_project_id", name="uq_run_part_first"),)
+    id: int | None = Field(default=None, primary_key=True)
+    kind: str = Field(max_length=10)  # "sweep" (run_id: a SweepRun) | "evaluation" (an EvaluationRun)
+    run_id: int
+    first_project_id: int
+    last_project_id: int
+    projects: int = 0
+    finished_at: datetime = Field(default_factory=_now, sa_column=_created())
 
 
 class EvaluationLockEvent(SQLModel, table=True):

@@ -1,11 +1,19 @@
-"""Splitting a large year's work by project: consecutive ranges of project ids, each a job any worker takes."""
+"""Splitting a large year's work by project: consecutive ranges of project ids, each a job any worker takes; each
+part done is recorded (`RunPart`) with its rows, so a sweep's record (`SweepRun`) or an evaluation run knows how
+many of its parts are done."""
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from datetime import date
+
+from sqlalchemy import delete, func, select
 from sqlmodel import Session, col
 
-from .models import FiscalYear, Project
+from .clock import clock
+from .domain.vocabulary import RunState
+from .models import FiscalYear, Project, RunPart, SweepRun
+
+SWEEP, EVALUATION = "sweep", "evaluation"  # RunPart.kind
 
 
 def id_ranges(ids: list[int], size: int) -> list[tuple[int, int]]:
@@ -33,3 +41,82 @@ def projects_in_range(session: Session, year: int, first: int, last: int) -> lis
             .order_by(col(Project.id))
         ).scalars()
     )
+
+
+def record_part(session: Session, kind: str, run_id: int, first: int, last: int, projects: int) -> None:
+    """Part FIRST..LAST of run RUN_ID done, in the transaction that stored its rows (a rerun replaces its record,
+    so a part is counted once)."""
+    session.execute(
+        delete(RunPart).where(
+            col(RunPart.kind) == kind, col(RunPart.run_id) == run_id, col(RunPart.first_project_id) == first
+        )
+    )
+    session.add(RunPart(kind=kind, run_id=run_id, first_project_id=first, last_project_id=last, projects=projects))
+    session.flush()
+
+
+def parts_done(session: Session, kind: str, run_ids: list[int]) -> dict[int, int]:
+    """How many parts of each of RUN_IDS are done."""
+    rows = session.execute(
+        select(col(RunPart.run_id), func.count())
+        .where(col(RunPart.kind) == kind, col(RunPart.run_id).in_(run_ids))
+        .group_by(col(RunPart.run_id))
+    ).all()
+    return {run_id: count for run_id, count in rows}
+
+
+def forget_parts(session: Session, kind: str, run_id: int) -> None:
+    """A run started again counts its parts again."""
+    session.execute(delete(RunPart).where(col(RunPart.kind) == kind, col(RunPart.run_id) == run_id))
+
+
+def start_sweep_run(session: Session, year: int, as_of: date, parts: int) -> SweepRun:
+    """The record of YEAR's sweep as of AS_OF in PARTS parts, started (again: a rerun of the day starts over)."""
+    year_id = session.execute(select(col(FiscalYear.id)).where(col(FiscalYear.year) == year)).scalar_one()
+    run = session.execute(
+        select(SweepRun).where(col(SweepRun.fiscal_year_id) == year_id, col(SweepRun.as_of) == as_of)
+    ).scalar_one_or_none() or SweepRun(fiscal_year_id=year_id, as_of=as_of)
+    run.state, run.parts, run.indicators, run.error = RunState.RUNNING, parts, 0, ""
+    run.started_at, run.finished_at = clock.now(), None
+    session.add(run)
+    session.flush()
+    forget_parts(session, SWEEP, run.id)
+    return run
+
+
+def sweep_run_of(session: Session, year: int, as_of: date) -> SweepRun | None:
+    return session.execute(
+        select(SweepRun)
+        .join(FiscalYear, col(FiscalYear.id) == SweepRun.fiscal_year_id)
+        .where(col(FiscalYear.year) == year, col(SweepRun.as_of) == as_of)
+    ).scalar_one_or_none()
+
+
+def finish_sweep_run(session: Session, run: SweepRun, indicators: int) -> None:
+    """Every part done (else the run failed: a part missing is never a finished sweep)."""
+    done = parts_done(session, SWEEP, [run.id]).get(run.id, 0)
+    if done != run.parts:
+        raise RuntimeError(f"sweep {run.id}: {done} of {run.parts} parts recorded")
+    run.state, run.indicators, run.finished_at = RunState.DONE, indicators, clock.now()
+    session.add(run)
+
+
+def fail_sweep_run(session: Session, year: int, as_of: date, reason: str) -> None:
+    run = sweep_run_of(session, year, as_of)
+    if run is not None:
+        run.state, run.error, run.finished_at = RunState.FAILED, reason, clock.now()
+        session.add(run)
+
+
+def latest_sweep_run(session: Session, year_id: int) -> tuple[SweepRun, int] | None:
+    """The latest sweep of the year and how many of its parts are done (what the overview's bar shows)."""
+    run = (
+        session.execute(
+            select(SweepRun).where(col(SweepRun.fiscal_year_id) == year_id).order_by(col(SweepRun.started_at).desc())
+        )
+        .scalars()
+        .first()
+    )
+    if run is None:
+        return None
+    return run, parts_done(session, SWEEP, [run.id]).get(run.id, 0)

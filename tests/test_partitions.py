@@ -21,7 +21,7 @@ from service.domain.vocabulary import RunState
 from service.evaluation import execute_run, start_run
 from service.models import EvaluationRun, IndicatorResult, IndicatorStatusRow, ProjectResult
 from service.monitoring import sweep
-from service.partitions import id_ranges
+from service.partitions import EVALUATION, SWEEP, id_ranges, parts_done, sweep_run_of
 from service.queueing import connection, enqueue, queue, safe_id
 from service.synth import synthesize
 from workers import jobs
@@ -120,7 +120,8 @@ def test_a_split_evaluation_run_with_a_killed_worker_equals_the_one_process_run(
     first.wait()
     with session_scope(large_year) as session:
         run = session.get(EvaluationRun, run_id)
-        assert run.state == RunState.RUNNING and run.total == 2100 and run.progress < 2100
+        assert run.state == RunState.RUNNING and run.total == 2100 and run.progress < 2100 and run.parts == 5
+        assert parts_done(session, EVALUATION, [run_id]).get(run_id, 0) < 5
     StartedJobRegistry(queue=queue(url)).cleanup(timestamp=time.time() + 3600)  # what RQ does once it expires
     assert part.get_status(refresh=True) in ("queued", "scheduled")
 
@@ -133,7 +134,8 @@ def test_a_split_evaluation_run_with_a_killed_worker_equals_the_one_process_run(
 
     with session_scope(large_year) as session:
         run = session.get(EvaluationRun, run_id)
-        assert (run.state, run.progress, run.total) == (RunState.DONE, 2100, 2100)
+        assert (run.state, run.progress, run.total, run.parts) == (RunState.DONE, 2100, 2100, 5)
+        assert parts_done(session, EVALUATION, [run_id]) == {run_id: 5}  # the killed part counted once
         split = _results(session, run_id)
         single = execute_run(session, start_run(session, 2030, "test"))  # one process, same data and day
         assert single.as_of == run.as_of
@@ -181,3 +183,53 @@ def test_a_split_sweep_equals_the_one_process_sweep(large_year, worker_env):
     assert done.return_value() == 14_700
     with session_scope(large_year) as session:
         assert _statuses(session) == single
+
+
+def test_a_split_sweep_records_its_parts_and_the_overview_shows_the_bar(large_year, worker_env, client):
+    """The parent records the day's sweep in 5 parts; each part done is counted once (a part run again included)
+    and the overview shows how many are done while it runs, then that it finished."""
+    url = worker_env["REDIS_URL"]
+    queue(url).enqueue_call("workers.jobs.daily_sweep", args=(TODAY.isoformat(),), job_id="sweep-test")
+    make_worker(url, forking=False).work(burst=True, max_jobs=3, logging_level="WARNING")  # the parent, 2 parts
+    with session_scope(large_year) as session:
+        run = sweep_run_of(session, 2030, TODAY)
+        assert (run.state, run.parts) == (RunState.RUNNING, 5)
+        assert parts_done(session, SWEEP, [run.id]) == {run.id: 2}
+    page = client.get("/overview?year=2030").get_data(as_text=True)
+    assert "状态计算进行中（截至 2030-12-20）" in page
+    assert '<progress max="5" value="2">' in page and "已完成 2/5 部分" in page
+
+    first_part = safe_id("sweep", 2030, TODAY, _first_project(large_year))
+    queue(url).enqueue_call(  # a part run again (as after a dead worker) is not counted twice
+        "workers.jobs.sweep_part", args=(2030, TODAY.isoformat(), *_range_of(large_year, 0)), job_id=first_part
+    )
+    for worker in _workers(2):  # worker processes take the rest
+        assert worker.wait(timeout=300) == 0
+    with session_scope(large_year) as session:
+        run = sweep_run_of(session, 2030, TODAY)
+        assert (run.state, run.parts, run.indicators) == (RunState.DONE, 5, 14_700)
+        assert parts_done(session, SWEEP, [run.id]) == {run.id: 5}
+        split = _statuses(session)
+        sweep(session, 2030, TODAY)  # one process, the same day: nothing differs
+        assert _statuses(session) == split
+    page = client.get("/overview?year=2030").get_data(as_text=True)
+    assert "最近一次状态计算（截至 2030-12-20）已完成" in page
+    assert '<progress max="5" value="5">' in page and "14700 项指标" in page
+
+
+def test_a_sweep_in_one_process_is_recorded_in_one_part(worker_env, seeded_url):
+    """A year below PERFTRACK_PARTITION_PROJECTS: the daily job sweeps it in one part, recorded done."""
+    jobs.daily_sweep("2025-10-20")
+    engine = make_engine(seeded_url)
+    with session_scope(engine) as session:
+        run = sweep_run_of(session, 2025, date(2025, 10, 20))
+        assert (run.state, run.parts, run.indicators) == (RunState.DONE, 1, 482)
+        assert parts_done(session, SWEEP, [run.id]) == {run.id: 1}
+    engine.dispose()
+
+
+def _range_of(engine, index: int) -> tuple[int, int]:
+    from service.partitions import project_ranges
+
+    with session_scope(engine) as session:
+        return project_ranges(session, 2030, 500)[index]

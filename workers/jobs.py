@@ -22,7 +22,19 @@ from service.monitoring import lagging_alerts, sweep
 from service.monitoring import recompute_project as recompute
 from service.notify import deliver as deliver_notification
 from service.notify import retry_due, send_digests
-from service.partitions import id_ranges, project_ranges, projects_in_range
+from service.partitions import (
+    EVALUATION,
+    SWEEP,
+    fail_sweep_run,
+    finish_sweep_run,
+    forget_parts,
+    id_ranges,
+    project_ranges,
+    projects_in_range,
+    record_part,
+    start_sweep_run,
+    sweep_run_of,
+)
 from service.queueing import drain_outbox as drain
 from service.queueing import enqueue, queue, safe_id
 from service.settings import load_settings
@@ -73,35 +85,57 @@ def recompute_project(project_id: int, as_of: str | None = None) -> dict:
 
 
 def daily_sweep(as_of: str | None = None) -> dict:
-    """The statuses of this year and last as of the day; a year with more projects than
-    PERFTRACK_PARTITION_PROJECTS is swept in parts, one job per project range (`sweep_part`), any worker
-    taking each, and `sweep_done` runs once every part has."""
+    """The statuses of this year and last as of the day, each year's sweep recorded (`SweepRun`: the overview
+    shows its progress); a year with more projects than PERFTRACK_PARTITION_PROJECTS is swept in parts, one job
+    per project range (`sweep_part`), any worker taking each, and `sweep_done` runs once every part has."""
     day = _day(as_of)
     totals: dict[int, object] = {}
     with session_scope(_engine()) as session:
-        years = session.execute(select(FiscalYear.year).where(FiscalYear.year.in_([day.year - 1, day.year]))).scalars()
-        for year in years:
+        years = list(
+            session.execute(select(FiscalYear.year).where(FiscalYear.year.in_([day.year - 1, day.year]))).scalars()
+        )
+    for year in years:
+        with session_scope(_engine()) as session:
             ranges = project_ranges(session, year, _settings().partition_projects)
-            if len(ranges) > 1 and get_current_job() is not None:
-                _enqueue_parts(
-                    [
-                        ("workers.jobs.sweep_part", (year, day.isoformat(), first, last), ("sweep", year, day, first))
-                        for first, last in ranges
-                    ],
-                    ("workers.jobs.sweep_done", (year, day.isoformat(), len(ranges)), ("sweep-done", year, day)),
-                )
-                totals[year] = f"{len(ranges)} parts"
-            else:
-                totals[year] = sweep(session, year, day, _settings().status).indicators
+            split = len(ranges) > 1 and get_current_job() is not None
+            run = start_sweep_run(session, year, day, len(ranges) if split else 1)
+            if not split:
+                result = sweep(session, year, day, _settings().status)
+                first, last = (ranges[0][0], ranges[-1][1]) if ranges else (0, 0)
+                record_part(session, SWEEP, run.id, first, last, result.projects)
+                finish_sweep_run(session, run, result.indicators)
+                totals[year] = result.indicators
+                continue
+        # committed: the parts find the record started
+        _enqueue_parts(
+            [
+                ("workers.jobs.sweep_part", (year, day.isoformat(), first, last), ("sweep", year, day, first))
+                for first, last in ranges
+            ],
+            ("workers.jobs.sweep_done", (year, day.isoformat(), len(ranges)), ("sweep-done", year, day)),
+        )
+        totals[year] = f"{len(ranges)} parts"
     log.info("[%s] swept %s as of %s", _job_id(), totals, day)
     return totals
 
 
 def sweep_part(year: int, as_of: str, first: int, last: int) -> int:
-    """The statuses of YEAR's projects with ids FIRST..LAST as of the day (its rows replaced: a rerun is harmless)."""
+    """The statuses of YEAR's projects with ids FIRST..LAST as of the day (its rows replaced: a rerun is harmless),
+    the part recorded done with them.  A part that fails for good fails the day's sweep record."""
     day = date.fromisoformat(as_of)
-    with session_scope(_engine()) as session:
-        result = sweep(session, year, day, _settings().status, projects_in_range(session, year, first, last))
+    try:
+        with session_scope(_engine()) as session:
+            result = sweep(session, year, day, _settings().status, projects_in_range(session, year, first, last))
+            run = sweep_run_of(session, year, day)
+            if run is not None:
+                record_part(session, SWEEP, run.id, first, last, result.projects)
+    except Exception as exc:
+        job = get_current_job()
+        if job is None or not job.retries_left:
+            log.exception("[%s] sweep of %s as of %s, part %s..%s, failed", _job_id(), year, day, first, last)
+            with session_scope(_engine()) as session:
+                fail_sweep_run(session, year, day, f"第 {first}–{last} 号项目的状态计算出错（{type(exc).__name__}）")
+        raise
     log.info(
         "[%s] swept projects %s..%s of %s as of %s: %s indicators", _job_id(), first, last, year, day, result.indicators
     )
@@ -109,7 +143,8 @@ def sweep_part(year: int, as_of: str, first: int, last: int) -> int:
 
 
 def sweep_done(year: int, as_of: str, parts: int) -> int:
-    """Runs once every part of the day's sweep of YEAR has (an RQ dependency): the statuses stored."""
+    """Runs once every part of the day's sweep of YEAR has (an RQ dependency): the statuses stored, the record
+    finished (failed if a part is missing)."""
     day = date.fromisoformat(as_of)
     with session_scope(_engine()) as session:
         stored = session.execute(
@@ -119,6 +154,14 @@ def sweep_done(year: int, as_of: str, parts: int) -> int:
             .join(FiscalYear, col(FiscalYear.id) == Project.fiscal_year_id)
             .where(col(IndicatorStatusRow.as_of) == day, col(FiscalYear.year) == year)
         ).scalar_one()
+        run = sweep_run_of(session, year, day)
+        try:
+            if run is not None:
+                finish_sweep_run(session, run, stored)
+        except RuntimeError as exc:
+            fail_sweep_run(session, year, day, f"状态计算未完成：{exc}")
+            log.error("[%s] sweep of %s as of %s: %s", _job_id(), year, day, exc)
+            return stored
     log.info("[%s] sweep of %s as of %s done in %s parts: %s indicators", _job_id(), year, day, parts, stored)
     return stored
 
@@ -182,7 +225,9 @@ def evaluation_run(run_id: int) -> dict:
             discard_partial(session, run)  # a rerun after a crash starts clean
             ids = prepare_run(session, run)
             ranges = id_ranges(ids, _settings().partition_projects)
+            forget_parts(session, EVALUATION, run_id)  # a rerun counts its parts again
             if len(ranges) > 1 and get_current_job() is not None:
+                run.parts = len(ranges)
                 session.commit()  # the parts find the run running
                 _enqueue_parts(
                     [
@@ -206,6 +251,8 @@ def evaluation_part(run_id: int, first: int, last: int) -> dict:
         with session_scope(_engine()) as session:
             run = session.get(EvaluationRun, run_id)
             scored = 0 if run is None else score_part(session, run, first, last)
+            if scored:
+                record_part(session, EVALUATION, run_id, first, last, scored)
     except Exception as exc:
         job = get_current_job()
         if job is not None and job.retries_left and not isinstance(exc, DecisionError):

@@ -20,6 +20,7 @@ from ..evaluation_read import indicator_of_project, project_of_run, project_page
 from ..exports.self_evaluation import build_self_evaluation, finding_label
 from ..grades import grade_indicator
 from ..models import Division, EvaluationRun, FiscalYear
+from ..partitions import EVALUATION, parts_done
 from ..queries import fiscal_year, visible_divisions
 from ..queueing import enqueue, safe_id
 from ..request_db import get_session
@@ -72,6 +73,7 @@ def evaluations():
         current=overview.current,
         running=overview.running,
         archives=overview.archives,
+        parts_done=parts_done(session, EVALUATION, [r.id for r in overview.runs if r.parts]),
         blockers=grouped(blockers),
         blocker_count=len(blockers),
         blocker_kinds=[

@@ -23,6 +23,7 @@ from ..exports.monitoring import build_monitoring_workbook
 from ..models import FiscalYear
 from ..monitoring_read import dated_targets, delivery_log, overview_data
 from ..organisation import unit_names
+from ..partitions import latest_sweep_run
 from ..payments import PaymentError, import_payments, monthly_totals, payment_batches
 from ..queries import fiscal_year, visible_divisions, years
 from ..request_db import get_session
@@ -102,6 +103,7 @@ def overview():
         chosen_status=status,
         data=data,
         as_of=date.fromisoformat(data["as_of"]) if data["as_of"] else None,
+        sweep=latest_sweep_run(session, year.id),
         shown=[s for s in PROJECT_STATUSES if any(s in d["project_statuses"] for d in data["divisions"])],
         deadlines=dated_targets(session, year.id, ids, today, today + DEADLINES_AHEAD),
         calendar=_calendar(session, year, month, ids),
