@@ -163,3 +163,83 @@ def test_the_sweep_is_set_based_and_stores_statuses_per_day(seeded_engine):
             session.exec(select(IndicatorStatusRow.as_of, func.count()).group_by(IndicatorStatusRow.as_of)).all()
         )
     assert per_day == {date(2030, 7, 15): 700, date(2030, 7, 16): 700, date(2031, 7, 15): 2100}
+
+
+def test_the_sweep_stores_what_it_computes_and_a_rerun_rewrites_only_what_changed(seeded_database_url):
+    """The statuses are written through the driver (each value converted as SQLAlchemy would), and sweeping a
+    day again writes only the rows that differ: on SQLite and PostgreSQL, what is stored is what is computed."""
+    from datetime import time
+
+    from sqlalchemy import select, update
+
+    from service.clock import clock
+    from service.db import make_engine, session_scope
+    from service.models import ActualEntry, Indicator, IndicatorStatusRow, Project, ProjectStatusRow
+    from service.monitoring import INDICATOR_FIGURES, PROJECT_FIGURES, compute_statuses, sweep
+    from service.synth import synthesize
+
+    day = date(2030, 7, 15)
+    engine = make_engine(seeded_database_url)
+
+    def stored(session) -> tuple[dict, dict]:
+        indicators = {
+            row.indicator_id: row
+            for row in session.execute(select(IndicatorStatusRow).where(IndicatorStatusRow.as_of == day)).scalars()
+        }
+        projects = {
+            row.project_id: row
+            for row in session.execute(select(ProjectStatusRow).where(ProjectStatusRow.as_of == day)).scalars()
+        }
+        return indicators, projects
+
+    def assert_stored_is_computed(session) -> None:
+        indicators, projects = stored(session)
+        computed = [batch for batch in compute_statuses(session, 2030, day)]
+        wanted = {row["indicator_id"]: row for batch in computed for row in batch.indicator_rows}
+        assert indicators.keys() == wanted.keys() and len(wanted) == 700
+        for indicator_id, row in wanted.items():
+            assert tuple(getattr(indicators[indicator_id], name) for name in INDICATOR_FIGURES) == tuple(
+                row[name] for name in INDICATOR_FIGURES
+            )
+        wanted_projects = {row["project_id"]: row for batch in computed for row in batch.project_rows}
+        assert projects.keys() == wanted_projects.keys()
+        for project_id, row in wanted_projects.items():
+            assert tuple(getattr(projects[project_id], name) for name in PROJECT_FIGURES) == tuple(
+                row[name] for name in PROJECT_FIGURES
+            )
+
+    with session_scope(engine) as session:
+        synthesize(session, 2030, 700, divisions=5)
+    clock.set_today(day, time(9, 0))
+    with session_scope(engine) as session:
+        sweep(session, 2030, day)
+    with session_scope(engine) as session:
+        assert_stored_is_computed(session)
+        before, _ = stored(session)
+        on_track = next(row for row in before.values() if row.status == "on_track" and row.value)
+        session.execute(
+            update(ActualEntry)
+            .where(ActualEntry.indicator_id == on_track.indicator_id, ActualEntry.is_current.is_(True))
+            .values(number=0)
+        )  # its value falls: its status changes
+        missing = next(row for row in before.values() if row.indicator_id != on_track.indicator_id)
+        session.delete(missing)  # a row lost: the rerun writes it again
+        other_year = session.execute(
+            select(Indicator.id).join(Project, Project.id == Indicator.project_id).where(Project.code.like("2025-%"))
+        ).first()[0]
+        session.add(  # a row the sweep no longer yields (its indicator is not the project's): the rerun drops it
+            IndicatorStatusRow(
+                indicator_id=other_year, project_id=on_track.project_id, as_of=day, status="achieved", likelihood=""
+            )
+        )
+        first_written = {row.indicator_id: row.computed_at for row in before.values()}
+    clock.set_today(day, time(10, 0))  # an hour after the first sweep
+    with session_scope(engine) as session:
+        sweep(session, 2030, day)
+    with session_scope(engine) as session:
+        assert_stored_is_computed(session)
+        after, _ = stored(session)
+        assert after[on_track.indicator_id].status in ("at_risk", "lagging")
+        rewritten = {i for i, row in after.items() if row.computed_at != first_written.get(i)}
+        assert rewritten == {on_track.indicator_id, missing.indicator_id}  # only what changed or was missing
+    engine.dispose()
