@@ -43,6 +43,11 @@ def projects_in_range(session: Session, year: int, first: int, last: int) -> lis
     )
 
 
+def stored_id(run: SweepRun) -> int:
+    assert run.id is not None  # a stored row
+    return run.id
+
+
 def record_part(session: Session, kind: str, run_id: int, first: int, last: int, projects: int) -> None:
     """Part FIRST..LAST of run RUN_ID done, in the transaction that stored its rows (a rerun replaces its record,
     so a part is counted once)."""
@@ -80,7 +85,7 @@ def start_sweep_run(session: Session, year: int, as_of: date, parts: int) -> Swe
     run.started_at, run.finished_at = clock.now(), None
     session.add(run)
     session.flush()
-    forget_parts(session, SWEEP, run.id)
+    forget_parts(session, SWEEP, stored_id(run))
     return run
 
 
@@ -94,7 +99,7 @@ def sweep_run_of(session: Session, year: int, as_of: date) -> SweepRun | None:
 
 def finish_sweep_run(session: Session, run: SweepRun, indicators: int) -> None:
     """Every part done (else the run failed: a part missing is never a finished sweep)."""
-    done = parts_done(session, SWEEP, [run.id]).get(run.id, 0)
+    done = parts_done(session, SWEEP, [stored_id(run)]).get(stored_id(run), 0)
     if done != run.parts:
         raise RuntimeError(f"sweep {run.id}: {done} of {run.parts} parts recorded")
     run.state, run.indicators, run.finished_at = RunState.DONE, indicators, clock.now()
@@ -119,4 +124,4 @@ def latest_sweep_run(session: Session, year_id: int) -> tuple[SweepRun, int] | N
     )
     if run is None:
         return None
-    return run, parts_done(session, SWEEP, [run.id]).get(run.id, 0)
+    return run, parts_done(session, SWEEP, [stored_id(run)]).get(stored_id(run), 0)

@@ -33,6 +33,7 @@ from service.partitions import (
     projects_in_range,
     record_part,
     start_sweep_run,
+    stored_id,
     sweep_run_of,
 )
 from service.queueing import drain_outbox as drain
@@ -102,7 +103,7 @@ def daily_sweep(as_of: str | None = None) -> dict:
             if not split:
                 result = sweep(session, year, day, _settings().status)
                 first, last = (ranges[0][0], ranges[-1][1]) if ranges else (0, 0)
-                record_part(session, SWEEP, run.id, first, last, result.projects)
+                record_part(session, SWEEP, stored_id(run), first, last, result.projects)
                 finish_sweep_run(session, run, result.indicators)
                 totals[year] = result.indicators
                 continue
@@ -128,7 +129,7 @@ def sweep_part(year: int, as_of: str, first: int, last: int) -> int:
             result = sweep(session, year, day, _settings().status, projects_in_range(session, year, first, last))
             run = sweep_run_of(session, year, day)
             if run is not None:
-                record_part(session, SWEEP, run.id, first, last, result.projects)
+                record_part(session, SWEEP, stored_id(run), first, last, result.projects)
     except Exception as exc:
         job = get_current_job()
         if job is None or not job.retries_left:
