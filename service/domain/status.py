@@ -211,13 +211,16 @@ def _meets(target: Target, value: Decimal) -> bool:
     if bound is None:
         return False
     implied = Comparator.AT_MOST if target.direction == Direction.LOWER_BETTER else Comparator.AT_LEAST
-    return {
-        Comparator.AT_LEAST: value >= bound,
-        Comparator.MORE_THAN: value > bound,
-        Comparator.AT_MOST: value <= bound,
-        Comparator.LESS_THAN: value < bound,
-        Comparator.EQUAL: value == bound,
-    }.get(target.comparator or implied, False)
+    comparator = target.comparator or implied  # only its comparison is made: the sweep asks once per indicator
+    if comparator == Comparator.AT_LEAST:
+        return value >= bound
+    if comparator == Comparator.MORE_THAN:
+        return value > bound
+    if comparator == Comparator.AT_MOST:
+        return value <= bound
+    if comparator == Comparator.LESS_THAN:
+        return value < bound
+    return comparator == Comparator.EQUAL and value == bound
 
 
 def _near(target: Target, value: Decimal, tolerance: Decimal) -> bool:
