@@ -95,18 +95,15 @@ def insert_many(session: Session, table: Table, rows: list[dict], shared: Sequen
         if process and name not in shared
     ]
     pick = itemgetter(*order)
-    values: list[list] = []
+    parameters: list = []
     for row in rows:
         picked = list(pick(row)) if len(order) > 1 else [pick(row)]
         for index, process in each:
             picked[index] = process(picked[index])
         for index, value in once:
             picked[index] = value
-        values.append(picked)
-    if compiled.positional:
-        connection.exec_driver_sql(compiled.string, [tuple(picked) for picked in values])
-    else:
-        connection.exec_driver_sql(compiled.string, [dict(zip(order, picked, strict=True)) for picked in values])
+        parameters.append(tuple(picked) if compiled.positional else dict(zip(order, picked, strict=True)))
+    connection.exec_driver_sql(compiled.string, parameters)
 
 
 @contextmanager
