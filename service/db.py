@@ -6,6 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from operator import itemgetter
+from typing import Any
 
 from sqlalchemy import DateTime, Table, event
 from sqlalchemy.engine import CursorResult, Engine
@@ -107,7 +108,8 @@ def insert_many(session: Session, table: Table, rows: list[dict], shared: Sequen
     if copy:  # PostgreSQL: COPY, in this transaction (an executemany is one INSERT per row there)
         quote = dialect.identifier_preparer.quote
         into = f"COPY {dialect.identifier_preparer.format_table(table)} ({', '.join(quote(n) for n in order)})"
-        with connection.connection.cursor() as cursor, cursor.copy(f"{into} FROM STDIN") as stream:
+        psycopg_connection: Any = connection.connection.driver_connection  # the same connection and transaction
+        with psycopg_connection.cursor() as cursor, cursor.copy(f"{into} FROM STDIN") as stream:
             for values in parameters:
                 stream.write_row(values)
     else:
