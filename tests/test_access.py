@@ -233,6 +233,7 @@ def test_anonymous_requests_are_turned_away(app, urls):
             assert response.status_code == 302 and "/login" in response.headers["Location"], (endpoint, method)
 
 
+@pytest.mark.slow  # every endpoint as every role
 @pytest.mark.parametrize("username", sorted(DENIED))
 def test_each_role_is_denied_exactly_what_policy_says(client_as, urls, username):
     client = client_as(username)

@@ -127,6 +127,7 @@ def test_service_package_is_only_a_docstring():
     assert len(tree.body) == 1 and isinstance(tree.body[0], ast.Expr) and isinstance(tree.body[0].value, ast.Constant)
 
 
+@pytest.mark.processes  # a fresh interpreter
 def test_importing_the_domain_and_the_core_loads_no_web_framework():
     core = sorted(n for n in MODULES if _layer(n) != "interface" and not _within(n, SCRIPTS))
     script = (

@@ -72,6 +72,7 @@ def test_production_refuses_short_or_placeholder_keys(tmp_path, key, reason):
     assert load_settings({**env, "SECRET_KEY": STRONG_KEY}).secret_key == STRONG_KEY
 
 
+@pytest.mark.processes  # the WSGI module imported in a child process
 def test_the_app_does_not_start_in_production_with_the_example_key(tmp_path):
     """So no cookie signed with the published placeholder is ever accepted: there is no app to accept it."""
     import os
