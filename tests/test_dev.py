@@ -127,18 +127,16 @@ def test_dev_starts_every_role_and_stops_them_within_two_seconds(dev_instance, s
         pass
 
 
+def _scheduler(redis_url: str, tmp_path, **output) -> subprocess.Popen:
+    """`perftrack scheduler` on REDIS_URL, its output as OUTPUT says (Popen's keywords)."""
+    env = dict(os.environ, REDIS_URL=redis_url, PERFTRACK_INSTANCE=str(tmp_path / "instance"), SECRET_KEY="test")
+    return subprocess.Popen([sys.executable, "-m", "service.cli", "scheduler"], cwd=ROOT, env=env, **output)
+
+
 @pytest.mark.processes
 def test_the_scheduler_releases_its_lock_on_sigterm(redis_url, tmp_path):
     """systemd and docker stop with SIGTERM: a restarted scheduler must not wait out the lock's TTL."""
-    env = dict(os.environ, REDIS_URL=redis_url, PERFTRACK_INSTANCE=str(tmp_path / "instance"), SECRET_KEY="test")
-    scheduler = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "scheduler"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    scheduler = _scheduler(redis_url, tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     seen: list[str] = []
     try:
         _wait_for(_lines(scheduler.stdout), seen, "scheduler leads (", timeout=60)
@@ -155,15 +153,8 @@ def test_the_scheduler_releases_its_lock_on_sigterm(redis_url, tmp_path):
 @pytest.mark.processes
 def test_the_scheduler_releases_a_lock_it_has_only_just_taken(redis_url, tmp_path):
     """SIGTERM the instant the lock exists, before the scheduler is even built: still released."""
-    env = dict(os.environ, REDIS_URL=redis_url, PERFTRACK_INSTANCE=str(tmp_path / "instance"), SECRET_KEY="test")
     redis = Redis.from_url(redis_url)
-    scheduler = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "scheduler"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
+    scheduler = _scheduler(redis_url, tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60
         while redis.get(LEADER_KEY) is None:
