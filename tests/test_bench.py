@@ -22,12 +22,21 @@ def run_bench(*args: str) -> tuple[dict, str]:
     return json.loads(done.stdout), done.stderr
 
 
+def ratio_of_rounded(seconds: float, floor: float, ratio: float) -> bool:
+    """RATIO (rounded to 0.01) is SECONDS / FLOOR as measured, given both were reported rounded to the
+    millisecond: at 700 indicators the floor is a few milliseconds, so the rounding alone moves it by 10%."""
+    half_ms = 0.0005
+    low = (seconds - half_ms) / (floor + half_ms)
+    high = (seconds + half_ms) / max(floor - half_ms, 1e-9)
+    return low - 0.005 <= ratio <= high + 0.005
+
+
 def test_sweep_bench_prints_its_figures_as_json():
     figures, lines = run_bench("bench/sweep.py", "--indicators", "700")
     assert figures["indicators"] == 700
     assert set(figures) >= {"sweep_s", "read_s", "ratio", "recompute_p95_ms", "peak_rss_mb", "rerun_sweep_s"}
-    assert figures["ratio"] == pytest.approx(figures["sweep_s"] / figures["read_s"], rel=0.05)
-    assert figures["rerun_ratio"] == pytest.approx(figures["rerun_sweep_s"] / figures["read_s"], rel=0.05)
+    assert ratio_of_rounded(figures["sweep_s"], figures["read_s"], figures["ratio"])
+    assert ratio_of_rounded(figures["rerun_sweep_s"], figures["read_s"], figures["rerun_ratio"])
     assert 20 < figures["peak_rss_mb"] < 2000
     assert "full sweep of a day not swept yet" in lines and "swept again" in lines and "peak memory" in lines
 
