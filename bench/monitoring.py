@@ -29,11 +29,11 @@ from service.db import session_scope  # noqa: E402
 from service.models import FiscalYear, Indicator, Project  # noqa: E402
 from service.monitoring import sweep  # noqa: E402
 from service.settings import load_settings  # noqa: E402
+from service.synth import INDICATORS_PER_PROJECT  # noqa: E402
 
 BIG, SMALL = 2030, 2031
 AS_OF = date(2030, 7, 15)
 PASSWORD = "bench-password-1"
-INDICATORS_PER_PROJECT = 7.8  # what `perftrack synth` makes, as the sample tables have
 
 
 def timed(function, runs: int) -> list[float]:
@@ -53,7 +53,7 @@ def main() -> None:
     args = arguments.parse_args()
     figures = Figures(args)
     with tempfile.TemporaryDirectory() as tmp:
-        small = int(args.projects * INDICATORS_PER_PROJECT)
+        small = args.projects * INDICATORS_PER_PROJECT  # exactly --projects projects
         url = synthetic_database(tmp, [(BIG, args.indicators, 20), (SMALL, small, 20)])
         app = create_app(
             load_settings({"DATABASE_URL": url, "PERFTRACK_INSTANCE": tmp, "SECRET_KEY": "bench"}),

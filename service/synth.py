@@ -30,6 +30,8 @@ from .models import (
 
 CHUNK = 5000
 
+INDICATORS_PER_PROJECT = 7  # each synthetic project's indicators (the sample tables have 7.8 on average)
+
 
 def synthesize(
     session: Session, year: int, indicators: int, divisions: int = 20, seed: int = 7, closed: bool = False
@@ -66,7 +68,7 @@ def synthesize(
         session.add(division)
         session.flush()
         division_ids.append(division.id)
-    per_project = 7
+    per_project = INDICATORS_PER_PROJECT
     project_rows = [
         {
             "fiscal_year_id": fiscal_year.id,
