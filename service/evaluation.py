@@ -18,10 +18,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, select
 from sqlmodel import Session, col
 
 from .clock import clock
+from .db import insert_many
 from .decision_error import DecisionError
 from .domain.actuals import join_explanation
 from .domain.closing import FEEDS, FINAL, TRIAL, ReportRef, choose_source, no_source, not_counted, provenance, through
@@ -151,11 +152,36 @@ class Kept:
     revisions: dict[int, dict]  # per project: how many target revisions, the latest (id and date)
 
 
-def kept_reviews(session: Session, fiscal_year: FiscalYear, project_ids: list[int] | None = None) -> Kept:
-    """The year's reviews, target doubts and revisions (of PROJECT_IDS only, when given: a batch of a large year
-    is read with its own, so no step holds the whole year's) in a few set-based queries (columns, not ORM
-    objects)."""
-    of_projects = Project.fiscal_year_id == fiscal_year.id if project_ids is None else col(Project.id).in_(project_ids)
+@dataclass(frozen=True)
+class ProjectSpan:
+    """A year's projects with ids FIRST..LAST: a batch or part of a run, selected by range rather than by a list
+    of thousands of ids, which costs more to compile and send than the rows cost to read."""
+
+    fiscal_year_id: int
+    first: int
+    last: int
+
+    def projects(self) -> ColumnElement[bool]:
+        """The condition on `project` that selects the span."""
+        return and_(col(Project.fiscal_year_id) == self.fiscal_year_id, col(Project.id).between(self.first, self.last))
+
+    def project_ids(self) -> Select:
+        return select(Project.id).where(self.projects())
+
+
+def spans(fiscal_year_id: int, ids: list[int], size: int = 0) -> list[ProjectSpan]:
+    """IDS (every project of the year in a range, in id order) as spans of SIZE projects (0: one span)."""
+    size = size or len(ids)
+    return [
+        ProjectSpan(fiscal_year_id, ids[start], ids[min(start + size, len(ids)) - 1])
+        for start in range(0, len(ids), size)
+    ]
+
+
+def kept_reviews(session: Session, fiscal_year: FiscalYear, span: ProjectSpan) -> Kept:
+    """The reviews, target doubts and revisions of a SPAN of the year's projects (a batch of a large year is read
+    with its own, so no step holds the whole year's) in a few set-based queries (columns, not ORM objects)."""
+    of_projects = span.projects()
     of_year = select(Indicator.id).join(Project, Project.id == Indicator.project_id).where(of_projects)
     grades = {
         g.indicator_id: Review(g.band, g.percent, g.note)
@@ -241,17 +267,17 @@ def exclusion_text(review) -> str:
 def load_sheets(
     session: Session,
     fiscal_year: FiscalYear,
-    project_ids: list[int],
+    span: ProjectSpan,
     sources: Sources,
     policy: ScoringPolicy,
     as_of: date | None,
     kept: Kept,
 ) -> list[tuple[ProjectSheet, ProjectInput]]:
-    """Score PROJECT_IDS from their source reports with the kept grades, explanations and outcomes, in a few
+    """Score the SPAN's projects from their source reports with the kept grades, explanations and outcomes, in a few
     queries.  Kept overrides are listed in each sheet, not yet applied (`apply_overrides`)."""
     projects = session.execute(
         select(Project.id, Project.code, Project.budget, Project.division_id)
-        .where(Project.id.in_(project_ids))
+        .where(span.projects())
         .order_by(Project.code)
     ).all()
     rows = session.execute(
@@ -264,7 +290,7 @@ def load_sheets(
             Indicator.weight,
             *TARGET_COLUMNS,
         )
-        .where(Indicator.project_id.in_(project_ids))
+        .where(Indicator.project_id.in_(span.project_ids()))
         .order_by(Indicator.row_order)
     ).all()
     chosen = {d: ref.id for d, ref in sources.chosen.items() if ref is not None}
@@ -284,7 +310,7 @@ def load_sheets(
                 )
                 .join(Indicator, Indicator.id == ActualEntry.indicator_id)
                 .where(
-                    Indicator.project_id.in_(project_ids),
+                    Indicator.project_id.in_(span.project_ids()),
                     ActualEntry.is_current.is_(True),
                     ActualEntry.report_id.in_(list(chosen.values())),
                 )
@@ -303,7 +329,7 @@ def load_sheets(
     if eligible:
         for entry in session.execute(
             select(SpendEntry.project_id, SpendEntry.report_id, SpendEntry.spent, SpendEntry.budget).where(
-                SpendEntry.project_id.in_(project_ids),
+                SpendEntry.project_id.in_(span.project_ids()),
                 SpendEntry.is_current.is_(True),
                 SpendEntry.report_id.in_(eligible),
             )
@@ -460,10 +486,9 @@ def evaluate(
     sources = report_sources(session, fiscal_year, kind)
     as_of = trial_as_of(year) if kind == TRIAL else None
     sheets = []
-    for start in range(0, len(ids), BATCH):
-        batch = ids[start : start + BATCH]
-        kept = kept_reviews(session, fiscal_year, batch)
-        sheets += [sheet for sheet, _input in load_sheets(session, fiscal_year, batch, sources, policy, as_of, kept)]
+    for span in spans(saved_id(fiscal_year.id), ids, BATCH):
+        kept = kept_reviews(session, fiscal_year, span)
+        sheets += [sheet for sheet, _input in load_sheets(session, fiscal_year, span, sources, policy, as_of, kept)]
     for sheet in sheets:
         apply_overrides(sheet, policy)
     return sheets
@@ -536,8 +561,8 @@ def execute_run(session: Session, run: EvaluationRun, on_progress=None, recheck:
 def score_run(session: Session, run: EvaluationRun, ids: list[int], on_progress=None) -> EvaluationRun:
     """The prepared run's projects IDS scored in one process, batch by batch, and the run done."""
     scoring = RunScoring.of(session, run)
-    for start in range(0, len(ids), BATCH):
-        score_projects(session, scoring, ids[start : start + BATCH])
+    for start, span in zip(range(0, len(ids), BATCH), spans(run.fiscal_year_id, ids, BATCH), strict=True):
+        score_projects(session, scoring, span)
         run.progress = min(len(ids), start + BATCH)
         session.add(run)
         session.flush()
@@ -614,12 +639,12 @@ class RunScoring:
         )
 
 
-def score_projects(session: Session, scoring: RunScoring, project_ids: list[int]) -> int:
-    """Score PROJECT_IDS (a batch) and store their results in the run; returns how many projects."""
-    kept = kept_reviews(session, scoring.fiscal_year, project_ids)
+def score_projects(session: Session, scoring: RunScoring, span: ProjectSpan) -> int:
+    """Score the SPAN's projects (a batch) and store their results in the run; returns how many projects."""
+    kept = kept_reviews(session, scoring.fiscal_year, span)
     project_rows, indicator_rows = [], []
     for sheet, _input in load_sheets(
-        session, scoring.fiscal_year, project_ids, scoring.sources, scoring.policy, scoring.as_of, kept
+        session, scoring.fiscal_year, span, scoring.sources, scoring.policy, scoring.as_of, kept
     ):
         result = sheet.result
         project_rows.append(
@@ -656,10 +681,8 @@ def score_projects(session: Session, scoring: RunScoring, project_ids: list[int]
                     "division_note": sheet.notes.get(s.code, ""),
                 }
             )
-    if project_rows:
-        session.execute(ProjectResult.__table__.insert(), project_rows)
-    if indicator_rows:
-        session.execute(IndicatorResult.__table__.insert(), indicator_rows)
+    insert_many(session, ProjectResult.__table__, project_rows, shared=("run_id",))
+    insert_many(session, IndicatorResult.__table__, indicator_rows, shared=("run_id",))
     return len(project_rows)
 
 
@@ -680,7 +703,7 @@ def score_part(session: Session, run: EvaluationRun, first_id: int, last_id: int
         ).scalars()
     )
     scoring = RunScoring.of(session, run)
-    scored = sum(score_projects(session, scoring, ids[start : start + BATCH]) for start in range(0, len(ids), BATCH))
+    scored = sum(score_projects(session, scoring, span) for span in spans(run.fiscal_year_id, ids, BATCH))
     stored = select(func.count()).select_from(ProjectResult).where(ProjectResult.run_id == run.id).scalar_subquery()
     session.execute(
         EvaluationRun.__table__.update().where(EvaluationRun.__table__.c.id == run.id).values(progress=stored)
