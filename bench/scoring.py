@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 from datetime import date  # noqa: E402
 
 from figures import Figures, parser  # noqa: E402
-from servers import Workers, postgres, redis  # noqa: E402
+from servers import Workers, postgres, redis, worker_env  # noqa: E402
 from sqlalchemy import event, select  # noqa: E402
 from synthetic import synthetic_database  # noqa: E402
 
@@ -105,15 +105,7 @@ def main() -> None:
         clock.set_today(TODAY)
         if args.workers:
             redis_url = servers.enter_context(redis(tmp))
-            env = {
-                "DATABASE_URL": url,
-                "REDIS_URL": redis_url,
-                "PERFTRACK_INSTANCE": tmp,
-                "SECRET_KEY": "bench",
-                "PERFTRACK_TODAY": TODAY.isoformat(),
-                "PERFTRACK_PARTITION_PROJECTS": str(args.partition),
-                "PATH": "/usr/bin:/bin",
-            }
+            env = worker_env(url, redis_url, tmp, args.partition, PERFTRACK_TODAY=TODAY.isoformat())
             workers = Workers(args.workers, env, tmp)
             run_seconds, projects, kind = split_run(engine, redis_url)
             run_cpu = None

@@ -79,6 +79,20 @@ def redis(directory: str) -> Iterator[str]:
         server.shutdown()
 
 
+def worker_env(database_url: str, redis_url: str, directory: str, partition: int, **extra: str) -> dict[str, str]:
+    """The environment of a bench's `perftrack worker` processes: its database and Redis, parts of PARTITION
+    projects, and EXTRA settings (such as PERFTRACK_TODAY)."""
+    return {
+        "DATABASE_URL": database_url,
+        "REDIS_URL": redis_url,
+        "PERFTRACK_INSTANCE": directory,
+        "SECRET_KEY": "bench",
+        "PERFTRACK_PARTITION_PROJECTS": str(partition),
+        "PATH": "/usr/bin:/bin",
+        **extra,
+    }
+
+
 class Workers:
     """N `perftrack worker` processes, each started through this file so that its peak memory (its own and
     that of the work horses it forks, which it waits for) is reported when it stops."""

@@ -27,7 +27,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
 from figures import Figures, parser  # noqa: E402
-from servers import Workers, postgres, redis  # noqa: E402
+from servers import Workers, postgres, redis, worker_env  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from synthetic import synthetic_database  # noqa: E402
 
@@ -142,15 +142,7 @@ def main() -> None:
         workers, redis_url = None, None
         if args.workers:
             redis_url = servers.enter_context(redis(tmp))
-            env = {
-                "DATABASE_URL": url,
-                "REDIS_URL": redis_url,
-                "PERFTRACK_INSTANCE": tmp,
-                "SECRET_KEY": "bench",
-                "PERFTRACK_PARTITION_PROJECTS": str(args.partition),
-                "PATH": "/usr/bin:/bin",
-            }
-            workers = Workers(args.workers, env, tmp)
+            workers = Workers(args.workers, worker_env(url, redis_url, tmp, args.partition), tmp)
         reads, sweeps, reruns = [], [], []
         for run in range(args.runs):
             with session_scope(engine) as session:
