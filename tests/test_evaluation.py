@@ -7,6 +7,7 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import Workbook
+from sqlalchemy import event
 from sqlmodel import func, select
 
 from service import reviews
@@ -25,6 +26,7 @@ from service.models import (
     IndicatorResult,
     Project,
     ProjectResult,
+    Report,
     ReviewerGrade,
     ScoreOverride,
 )
@@ -164,6 +166,26 @@ def test_a_trial_run_is_a_stored_snapshot_and_only_a_final_run_can_be_locked(dem
         } in wmc.findings
         with pytest.raises(ClosingError, match="试算结果不能锁定归档"):
             lock_run(session, run, "caiwu")
+
+
+def test_a_run_selects_its_projects_by_id_range_whatever_their_number(demo_year):
+    """A batch or part of a run is a range of project ids: no statement carries a parameter per project (at a
+    province's size a list of 2,000 ids cost more to compile and send than the rows it selected)."""
+    widest: list[int] = []
+
+    def record(_conn, _cursor, _statement, parameters, _context, executemany):
+        widest.append(max((len(row) for row in (parameters if executemany else [parameters])), default=0))
+
+    event.listen(demo_year, "before_cursor_execute", record)
+    try:
+        with session_scope(demo_year) as session:
+            run = execute_run(session, start_run(session, 2025, "caiwu"))
+    finally:
+        event.remove(demo_year, "before_cursor_execute", record)
+        reports = session.exec(select(func.count()).select_from(Report)).one()
+    assert run.total == 62 and len(widest) > 10 and reports < 30
+    # a result row's columns, or the year's reports that may feed it, at most; never the run's 62 projects
+    assert max(widest) <= max(20, reports + 3), max(widest)
 
 
 def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_year, tmp_path):
