@@ -150,3 +150,44 @@ def test_a_saved_book_is_freed_when_dropped_not_left_to_the_cycle_collector():
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _archive(data: io.BytesIO) -> list[tuple]:
+    """Each part of an xlsx file but its creation time: name, date, compression, sizes and content."""
+    with zipfile.ZipFile(data) as archive:
+        return [
+            (i.filename, i.date_time, i.compress_type, i.compress_size, i.file_size, archive.read(i))
+            for i in archive.infolist()
+            if i.filename != "docProps/core.xml"
+        ]
+
+
+def _monitoring(engine) -> io.BytesIO:
+    with session_scope(engine) as session:
+        return build_monitoring_workbook(session, 2025, date(2025, 7, 31))
+
+
+def test_at_zlib_s_default_level_the_file_is_xlsxwriter_s_own_part_by_part(seeded_engine, monkeypatch):
+    clock.set_today(date(2025, 7, 3))
+    monkeypatch.setattr(sheets, "DEFLATE_LEVEL", None)
+    ours = _archive(_monitoring(seeded_engine))
+    monkeypatch.setattr(sheets._Workbook, "_store_workbook", xlsxwriter.Workbook._store_workbook)
+    assert ours == _archive(_monitoring(seeded_engine))
+    assert {"xl/worksheets/sheet4.xml", "xl/sharedStrings.xml"} <= {part[0] for part in ours}
+
+
+def test_the_parts_are_deflated_at_zlib_s_fastest_level(seeded_engine):
+    import zlib
+
+    from openpyxl import load_workbook
+
+    clock.set_today(date(2025, 7, 3))
+    data = _monitoring(seeded_engine)
+    for name, _date, compression, compressed, _size, content in _archive(data):
+        deflate = zlib.compressobj(1, zlib.DEFLATED, -15)
+        assert (name, compression, compressed) == (
+            name,
+            zipfile.ZIP_DEFLATED,
+            len(deflate.compress(content) + deflate.flush()),
+        )
+    assert load_workbook(data).sheetnames == ["汇总", "项目状态", "执行监控表", "指标"]

@@ -24,6 +24,7 @@ import io
 import math
 import re
 import unicodedata
+import zipfile
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
@@ -57,6 +58,9 @@ MARGINS_IN = {"left": 0.5, "right": 0.5, "top": 0.6, "bottom": 0.7}
 FOOTER_MARGIN_IN = 0.3
 FOOTER_SIZE = 8
 PAGE_FILL = 0.97  # share of the printable height a computed page break counts on
+# zlib's fastest level rather than its default 6 (XlsxWriter names none): the 1,115-project 执行监控表 (17.9 MB
+# of XML) deflates in 0.06 s instead of 0.28 s, and the file is 2.9 MB instead of 2.1 MB.
+DEFLATE_LEVEL = 1
 
 
 _P = ParamSpec("_P")
@@ -460,6 +464,48 @@ class _Workbook(xlsxwriter.Workbook):
             raise DuplicateWorksheetName(f"Sheetname '{name}', with case ignored, is already in use.")
         self._folded_names.add(name.lower())
         return name
+
+    def _store_workbook(self) -> None:
+        """XlsxWriter's packaging of an in-memory workbook, the same steps in the same order, with the parts
+        deflated at DEFLATE_LEVEL: XlsxWriter offers no level, and hands each part to `ZipFile.writestr` with
+        its own `ZipInfo`, which ignores a level given to the `ZipFile`.  tests/test_sheets_writer.py checks
+        that at zlib's default level the file is XlsxWriter's own, part by part."""
+        if not self.in_memory:
+            super()._store_workbook()
+            return
+        packager = self._get_packager()
+        if not self.worksheets():
+            self.add_worksheet()
+        sheets: list = self.worksheets_objs
+        if self.worksheet_meta.activesheet == 0:
+            sheets[0].selected = 1
+            sheets[0].hidden = 0
+        for sheet in self.worksheets():
+            if sheet.index == self.worksheet_meta.activesheet:
+                sheet.active = 1
+        if self.vba_project:
+            for sheet in self.worksheets():
+                if sheet.vba_codename is None:
+                    sheet.set_vba_name()
+        self._prepare_sst_string_data()
+        self._prepare_vml()
+        self._prepare_defined_names()
+        self._prepare_drawings()
+        self._add_chart_data()
+        self._prepare_tables()
+        self._prepare_metadata()
+        packager._add_workbook(self)
+        packager._set_tmpdir(self.tmpdir)
+        packager._set_in_memory(True)
+        parts = packager._create_package()
+        with zipfile.ZipFile(
+            self.filename, "w", compression=zipfile.ZIP_DEFLATED, allowZip64=self.allow_zip64
+        ) as archive:
+            for content, name, is_binary in parts:
+                info = zipfile.ZipInfo(name, (1980, 1, 1, 0, 0, 0))  # Excel's own date, as XlsxWriter writes
+                info.compress_type = zipfile.ZIP_DEFLATED
+                data = content.getvalue() if is_binary else content.getvalue().encode("utf-8")
+                archive.writestr(info, data, compresslevel=DEFLATE_LEVEL)
 
     def close(self) -> None:
         """XlsxWriter's close, then the one reference that makes the closed workbook a cycle let go: each sheet
