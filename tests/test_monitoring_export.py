@@ -224,3 +224,23 @@ def test_the_division_s_own_forecasts_replace_the_projection_where_entered(runne
     assert (
         outlook[indicator.name] == f"12{target_of(indicator).unit}"
     )  # 全年预计完成情况: NMC's own value, without the projection mark
+
+
+def test_the_form_reads_indicators_and_entries_as_rows_not_entities(app):
+    """Entities cost a 1,000-project download a tenth of its time (7,800 indicators and their entries, each
+    built, tracked and freed); the form needs only some of their columns."""
+    from datetime import date
+
+    from sqlalchemy import event
+
+    from service.db import session_scope
+    from service.exports.monitoring import build_monitoring_workbook
+    from service.models import ActualEntry, Indicator, Project, SpendEntry
+
+    clock.set_today(DEMO_TODAY)
+    loaded = set()
+    with session_scope(app.extensions["perftrack.engine"]) as session:
+        event.listen(session, "loaded_as_persistent", lambda _session, entity: loaded.add(type(entity)))
+        form = open_workbook(build_monitoring_workbook(session, 2025, date(2025, 9, 30)))["执行监控表"]
+    assert Project in loaded and not loaded & {Indicator, ActualEntry, SpendEntry}
+    assert any(str(form.cell(r, 15).value).endswith("（Q3）") for r in range(1, form.max_row + 1))  # values read

@@ -19,8 +19,12 @@ from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 
+from sqlalchemy import select as select_columns  # many columns, typed loosely (sqlmodel's stops at four)
+from sqlalchemy.engine import Row
 from sqlmodel import Session, select
+from sqlmodel import col as column  # typed column expressions (this module's loops say `col`)
 
+from ..db import core_rows
 from ..domain.actuals import Actual, describe_actual
 from ..domain.overview import Totals, summarize
 from ..domain.periods import Period
@@ -32,8 +36,7 @@ from ..models import ActualEntry, Division, FiscalYear, Indicator, Project, Repo
 from ..monitoring import compute_statuses
 from ..monitoring_read import project_figures
 from ..organisation import unit_names
-from ..reporting.reports import actual_of
-from ..stored_targets import target_of
+from ..stored_targets import TARGET_COLUMNS, target_of_columns
 from .sheets import HEADER, TITLE, Book, Column, Page, Sheet, Style, widths_for_content, without_cycle_collection
 
 SIZE = 9  # a dense form printed landscape
@@ -69,14 +72,20 @@ _PLAIN = Style(size=SIZE)
 _PLAIN_NUMBER = Style(size=SIZE, align="right")
 
 
+TARGET_AT = 7  # the indicator rows read below: what the form shows, then the target (`target_of_columns`)
+# The fields of `Actual`, in its order, as an entry stores them.
+ACTUAL_FIELDS: tuple = tuple(column(getattr(ActualEntry, name)) for name in Actual.__dataclass_fields__)
+
+
 @dataclass(frozen=True)
 class Line:
     """What the form says of one indicator."""
 
-    indicator: Indicator
+    indicator: Row  # id, project_id, code, level1, level2, name, raw_value and the target's columns, by name
     status: Status
     actual: Actual
     quarter: int | None  # the quarter of the report the value comes from
+    value: str  # 截至目前完成值, as `describe_actual` says it
     outlook: str  # 全年预计完成情况
 
 
@@ -122,19 +131,32 @@ def build_monitoring_workbook(
     projects_status = {row["project_id"]: row for row in project_rows}
     entries = _latest_entries(session, year, as_of)
     spend_forecasts = _spend_forecasts(session, year, as_of)
-    rows = session.exec(
-        select(Indicator, Project, Division)
+    projects = {
+        project.id: project for project in session.exec(select(Project).where(Project.fiscal_year_id == year.id))
+    }
+    divisions = {division.id: division for division in session.exec(select(Division))}
+    rows = core_rows(
+        session,
+        select_columns(
+            column(Indicator.id),
+            column(Indicator.project_id),
+            column(Indicator.code),
+            column(Indicator.level1),
+            column(Indicator.level2),
+            column(Indicator.name),
+            column(Indicator.raw_value),
+            *(column(target) for target in TARGET_COLUMNS),
+        )
         .join(Project, Project.id == Indicator.project_id)
-        .join(Division, Division.id == Project.division_id)
         .where(Project.fiscal_year_id == year.id)
-        .order_by(Project.code, Indicator.row_order)
+        .order_by(Project.code, Indicator.row_order),
     ).all()
     blocks: dict[int, tuple[Project, Division, list[Line]]] = {}
-    for indicator, project, division in rows:
-        entry, quarter = entries.get(indicator.id, (None, None))
+    unreported = Actual()
+    for indicator in rows:
+        actual, quarter = entries.get(indicator.id, (unreported, None))
         computed = statuses[indicator.id]
-        target = target_of(indicator)
-        actual = actual_of(entry)
+        target = target_of_columns(indicator[TARGET_AT:])
         projection = computed["projection"]
         if actual.forecast:  # the division's own 全年预计完成值 (Q2/Q3 report) before the machine's
             numeric = target.kind not in (TargetKind.QUALITATIVE, TargetKind.DEADLINE)
@@ -143,15 +165,15 @@ def build_monitoring_workbook(
             outlook = f"{format_decimal(projection)}{target.unit}（系统按进度推算）"
         else:
             outlook = describe_actual(target, actual)
-        line = Line(indicator, Status(computed["status"]), actual, quarter, outlook)
-        blocks.setdefault(project.id, (project, division, []))[2].append(line)
-    for project in session.exec(select(Project).where(Project.fiscal_year_id == year.id)).all():
+        line = Line(indicator, Status(computed["status"]), actual, quarter, describe_actual(target, actual), outlook)
+        block = blocks.get(indicator.project_id)
+        if block is None:
+            project = projects[indicator.project_id]
+            block = blocks[project.id] = (project, divisions[project.division_id], [])
+        block[2].append(line)
+    for project in projects.values():
         if project.id not in blocks:  # a project without indicators still has its funds block
-            blocks[project.id] = (
-                project,
-                session.exec(select(Division).where(Division.id == project.division_id)).one(),
-                [],
-            )
+            blocks[project.id] = (project, divisions[project.division_id], [])
     names = names or unit_names(session)
     ordered = sorted(blocks.values(), key=lambda block: block[0].code)
     book = Book()
@@ -185,14 +207,17 @@ def build_monitoring_workbook(
     return book.save()
 
 
-def _submitted_entries(session: Session, year: FiscalYear, as_of: date, entry: type[ActualEntry] | type[SpendEntry]):
-    """The current ENTRY rows (actuals or spend) of the submitted reports of quarters ended by AS_OF, with
-    each report's quarter, earliest quarter first (so a later report's row wins when put in a dict)."""
+def _submitted_entries(
+    session: Session, year: FiscalYear, as_of: date, entry: type[ActualEntry] | type[SpendEntry], *fields
+):
+    """FIELDS of the current ENTRY rows (actuals or spend) of the submitted reports of quarters ended by AS_OF,
+    then each report's quarter, earliest quarter first (so a later report's row wins when put in a dict)."""
     quarters = list(range(1, quarters_ended(year.year, as_of) + 1))
     if not quarters:
         return []
-    return session.exec(
-        select(entry, Report.quarter)
+    return core_rows(
+        session,
+        select_columns(*fields, column(Report.quarter))
         .join(Report, Report.id == entry.report_id)
         .where(
             Report.fiscal_year_id == year.id,
@@ -200,18 +225,20 @@ def _submitted_entries(session: Session, year: FiscalYear, as_of: date, entry: t
             Report.first_submitted_at.is_not(None),
             entry.is_current.is_(True),
         )
-        .order_by(Report.quarter)
+        .order_by(Report.quarter),
     ).all()
 
 
-def _latest_entries(session: Session, year: FiscalYear, as_of: date) -> dict[int, tuple[ActualEntry, int]]:
+def _latest_entries(session: Session, year: FiscalYear, as_of: date) -> dict[int, tuple[Actual, int]]:
     """Each indicator's current entry in its latest submitted report of a quarter ended by AS_OF."""
-    return {row.indicator_id: (row, quarter) for row, quarter in _submitted_entries(session, year, as_of, ActualEntry)}
+    rows = _submitted_entries(session, year, as_of, ActualEntry, ActualEntry.indicator_id, *ACTUAL_FIELDS)
+    return {row[0]: (Actual(*row[1:-1]), row[-1]) for row in rows}
 
 
 def _spend_forecasts(session: Session, year: FiscalYear, as_of: date) -> dict[int, Decimal | None]:
     """Each project's 全年预计执行数 as its latest submitted report of a quarter ended by AS_OF states it."""
-    return {row.project_id: row.forecast for row, _quarter in _submitted_entries(session, year, as_of, SpendEntry)}
+    rows = _submitted_entries(session, year, as_of, SpendEntry, SpendEntry.project_id, SpendEntry.forecast)
+    return {project_id: forecast for project_id, forecast, _quarter in rows}
 
 
 def _block(sheet: Sheet, year, as_of, cutoff, project, division, lines, status, spend_forecast, names, words) -> None:
@@ -341,7 +368,7 @@ def _indicators(sheet: Sheet, row: int, year: int, cutoff: str, lines: list[Line
                 sheet.write(row, col, value, _CENTER, down=run)
         sheet.write(row, 3, indicator.name, _BODY)
         sheet.write(row, 4, indicator.raw_value, _CENTER)
-        sheet.write(row, 5, describe_actual(target_of(indicator), actual), _BODY)
+        sheet.write(row, 5, line.value, _BODY)
         sheet.write(row, 6, line.outlook, _BODY)
         for offset, cause in enumerate(CauseCategory):
             sheet.write(row, CAUSE_COLUMNS + offset, TICK if actual.cause_category == cause else "", _CENTER)
@@ -493,7 +520,6 @@ def _indicator_sheet(book: Book, year: int, as_of: date, blocks, note: str) -> N
     for project, division, lines in blocks:
         for line in lines:
             indicator, actual = line.indicator, line.actual
-            target = target_of(indicator)
             rows.append(
                 [
                     division.name,
@@ -504,7 +530,7 @@ def _indicator_sheet(book: Book, year: int, as_of: date, blocks, note: str) -> N
                     indicator.level2,
                     indicator.name,
                     indicator.raw_value,
-                    describe_actual(target, actual),
+                    line.value,
                     Period(year, line.quarter).code if line.quarter else "",
                     line.outlook,
                     actual.likelihood,
