@@ -82,7 +82,7 @@ def test_an_overlapping_merge_is_refused_as_xlsxwriter_refuses_it():
 
     sheet = Book().sheet("表", [8, 8, 8], Page())
     sheet.write(0, 0, "", HEADER, across=2, down=2)
-    with pytest.raises(OverlappingRange):
+    with pytest.raises(OverlappingRange, match="'B2:C3' overlaps previous merge range 'A1:B2'"):
         sheet.write(1, 1, "", HEADER, across=2, down=2)
 
 

@@ -34,7 +34,7 @@ from typing import ParamSpec, TypeVar
 
 import xlsxwriter
 from xlsxwriter.exceptions import DuplicateWorksheetName
-from xlsxwriter.utility import xl_range, xl_rowcol_to_cell_fast
+from xlsxwriter.utility import xl_rowcol_to_cell_fast
 from xlsxwriter.worksheet import CellBlankTuple, CellNumberTuple, CellStringTuple
 
 BODY_SIZE = 10
@@ -431,7 +431,9 @@ class _Worksheet(xlsxwriter.worksheet.Worksheet):
         cells = [(row, col) for row in range(first_row, last_row + 1) for col in range(first_col, last_col + 1)]
         if not self.merged_cells.keys().isdisjoint(cells) or not self.table_cells.keys().isdisjoint(cells):
             return super().merge_range(first_row, first_col, last_row, last_col, data, cell_format)  # raises
-        cell_range = xl_range(first_row, first_col, last_row, last_col)
+        # xl_range's text for a range of more than one cell, without its checks for absolute references and
+        # single cells (a tenth of the merge's time in a 1,000-project workbook, which merges 50,000 ranges)
+        cell_range = f"{xl_rowcol_to_cell_fast(first_row, first_col)}:{xl_rowcol_to_cell_fast(last_row, last_col)}"
         blank = CellBlankTuple(cell_format)
         for row, col in cells:
             self.merged_cells[(row, col)] = cell_range
