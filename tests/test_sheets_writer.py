@@ -123,12 +123,16 @@ def test_rows_and_spans_are_written_as_xlsxwriter_writes_them(monkeypatch):
         sheet.write(41, 1, "合并", HEADER, across=2, down=3)
         sheet.set_height(45, 30)
         sheet.write(70, 3, "=SUM(A1)")
+        sheet.worksheet.write_formula(5, 2, "=A1+1", None, 2)  # XlsxWriter's own cells between ours in a row
+        sheet.worksheet.write_string(5, 0, "无格式")
+        sheet.write(75, 28, "AC 列", HEADER)
         return parts(written.save())
 
     fast = book()
     monkeypatch.setattr(sheets._Workbook, "worksheet_class", xlsxwriter.worksheet.Worksheet)
     assert fast == book()
     assert b'spans="1:5"' in fast["xl/worksheets/sheet1.xml"] and b'r="46"' in fast["xl/worksheets/sheet1.xml"]
+    assert b'<c r="C6"><f>A1+1</f><v>2</v></c>' in fast["xl/worksheets/sheet1.xml"]
 
 
 def test_a_saved_book_is_freed_when_dropped_not_left_to_the_cycle_collector():
