@@ -243,3 +243,23 @@ def test_the_sweep_stores_what_it_computes_and_a_rerun_rewrites_only_what_change
         rewritten = {i for i, row in after.items() if row.computed_at != first_written.get(i)}
         assert rewritten == {on_track.indicator_id, missing.indicator_id}  # only what changed or was missing
     engine.dispose()
+
+
+@pytest.mark.postgres
+def test_a_synthetic_year_on_postgresql_has_statistics_as_after_any_bulk_load(postgres_seeded):
+    from sqlalchemy import text
+
+    from service.db import make_engine, session_scope
+    from service.synth import synthesize
+
+    engine = make_engine(postgres_seeded[0])
+    with session_scope(engine) as session:
+        synthesize(session, 2030, 700, divisions=5)
+    with engine.connect() as connection:
+        rows = dict(
+            connection.execute(
+                text("SELECT relname, reltuples FROM pg_class WHERE relname IN ('indicator', 'actual_entry')")
+            ).all()
+        )
+    engine.dispose()
+    assert rows["indicator"] >= 700 and rows["actual_entry"] >= 700  # -1 (never analysed) without it
