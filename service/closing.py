@@ -74,11 +74,11 @@ def final_run_blockers_of(
     reviews = {
         r.project_id: r
         for r in session.execute(
-            select(ProjectReview)
+            select(col(ProjectReview.project_id), col(ProjectReview.excluded), col(ProjectReview.outcome))
             .join(Project, col(Project.id) == col(ProjectReview.project_id))
             .where(col(Project.fiscal_year_id) == fiscal_year.id)
-        ).scalars()
-    }
+        ).all()
+    }  # columns, not objects: a province's year has 100,000 projects
     findings: dict[int, list] = {}
     for finding, indicator_code in session.execute(
         select(FindingRow, col(Indicator.code))

@@ -19,6 +19,7 @@ from datetime import date, datetime
 from decimal import Decimal
 
 from sqlalchemy import ColumnElement, Select, and_, delete, func, select
+from sqlalchemy.orm import defer
 from sqlmodel import Session, col
 
 from .clock import clock
@@ -684,6 +685,12 @@ def score_projects(session: Session, scoring: RunScoring, span: ProjectSpan) -> 
     insert_many(session, ProjectResult.__table__, project_rows, shared=("run_id",))
     insert_many(session, IndicatorResult.__table__, indicator_rows, shared=("run_id",))
     return len(project_rows)
+
+
+def run_of_part(session: Session, run_id: int) -> EvaluationRun | None:
+    """The run as a part (or the part finishing it) reads it: without its record of inputs, every grade of the
+    year's indicators, megabytes at a province's size that a part never reads."""
+    return session.get(EvaluationRun, run_id, options=[defer(EvaluationRun.inputs)])
 
 
 def score_part(session: Session, run: EvaluationRun, first_id: int, last_id: int) -> int:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 from openpyxl import Workbook
-from sqlalchemy import event
+from sqlalchemy import event, inspect
 from sqlmodel import func, select
 
 from service import reviews
@@ -16,7 +16,7 @@ from service.closing import ClosingError, lock_run
 from service.db import session_scope
 from service.decision_error import DecisionError
 from service.domain.scoring import ScoringPolicy
-from service.evaluation import evaluate, execute_run, start_run
+from service.evaluation import evaluate, execute_run, run_of_part, start_run
 from service.exports.self_evaluation import form_texts_of_sheet
 from service.grades import grade_indicator, read_grade
 from service.models import (
@@ -186,6 +186,14 @@ def test_a_run_selects_its_projects_by_id_range_whatever_their_number(demo_year)
     assert run.total == 62 and len(widest) > 10 and reports < 30
     # a result row's columns, or the year's reports that may feed it, at most; never the run's 62 projects
     assert max(widest) <= max(20, reports + 3), max(widest)
+
+
+def test_a_part_of_a_run_reads_the_run_without_its_record_of_inputs(demo_year):
+    with session_scope(demo_year) as session:
+        run_id = execute_run(session, start_run(session, 2025, "caiwu")).id
+    with session_scope(demo_year) as session:
+        run = run_of_part(session, run_id)
+        assert run is not None and run.total == 62 and "inputs" in inspect(run).unloaded
 
 
 def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_year, tmp_path):

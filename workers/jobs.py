@@ -16,7 +16,15 @@ from service.clock import clock
 from service.db import make_engine, session_scope
 from service.decision_error import DecisionError
 from service.domain.vocabulary import RunState
-from service.evaluation import discard_partial, finish_parts, prepare_run, record_failure, score_part, score_run
+from service.evaluation import (
+    discard_partial,
+    finish_parts,
+    prepare_run,
+    record_failure,
+    run_of_part,
+    score_part,
+    score_run,
+)
 from service.models import EvaluationRun, FiscalYear, IndicatorStatusRow, Project
 from service.monitoring import lagging_alerts, sweep
 from service.monitoring import recompute_project as recompute
@@ -250,7 +258,7 @@ def evaluation_part(run_id: int, first: int, last: int) -> dict:
     """One part of a split run: the projects with ids FIRST..LAST scored and stored (a rerun replaces them)."""
     try:
         with session_scope(_engine()) as session:
-            run = session.get(EvaluationRun, run_id)
+            run = run_of_part(session, run_id)
             scored = 0 if run is None else score_part(session, run, first, last)
             if scored:
                 record_part(session, EVALUATION, run_id, first, last, scored)
@@ -267,7 +275,7 @@ def evaluation_finish(run_id: int) -> dict:
     """Runs once every part of a split run has (an RQ dependency): the run done."""
     try:
         with session_scope(_engine()) as session:
-            run = session.get(EvaluationRun, run_id)
+            run = run_of_part(session, run_id)
             if run is None or run.state != RunState.RUNNING:
                 return {"skipped": True}
             finish_parts(session, run)
