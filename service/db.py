@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from operator import itemgetter
 from typing import Any
 
-from sqlalchemy import DateTime, Table, event
+from sqlalchemy import DateTime, Table, any_, bindparam, event
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import CursorResult, Engine
 from sqlalchemy.pool import NullPool
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import ColumnElement, Executable
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Session, create_engine
 
@@ -69,6 +70,16 @@ def core_rows(session: Session, statement: Executable) -> CursorResult:
     set-based code does with it.  Pending changes are flushed first, as `session.execute` would."""
     session.flush()
     return session.connection().execute(statement)
+
+
+def among(session: Session, column: Any, ids: Iterable[int]) -> ColumnElement[bool]:
+    """COLUMN IN IDS.  On PostgreSQL as `= ANY(array)`, one parameter: the statement is the same whatever the
+    number of ids (psycopg prepares it once it has seen it a few times), and neither SQLAlchemy nor psycopg
+    renders and parses a placeholder per id, which cost the 100,000-indicator sweep (batches of 2,000 projects)
+    over a second.  The planner reads an IN list as this same ANY."""
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(ids), type_=ARRAY(column.type)))
+    return column.in_(list(ids))
 
 
 def insert_many(session: Session, table: Table, rows: list[dict], shared: Sequence[str] = ()) -> None:

@@ -17,7 +17,7 @@ from sqlalchemy import Table, bindparam, delete, func, select, update
 from sqlmodel import Session
 
 from .clock import clock
-from .db import core_rows, insert_many
+from .db import among, core_rows, insert_many
 from .domain.alerts import AlertSpec
 from .domain.status import StatusSettings, indicator_status, roll_up
 from .domain.vocabulary import AlertKind, Status
@@ -81,7 +81,7 @@ def compute_statuses(
     )
     query = select(Project.id, Project.budget).where(Project.fiscal_year_id == fiscal_year.id)
     if project_ids is not None:
-        query = query.where(Project.id.in_(project_ids))
+        query = query.where(among(session, Project.id, project_ids))
     projects = core_rows(session, query.order_by(Project.id)).all()
     reports = submitted_reports(session, fiscal_year.id)
     with_payments = year_has_payments(session, fiscal_year.id)
@@ -113,7 +113,8 @@ def sweep(
 def _compute_batch(session, fiscal_year, reports, projects, as_of, settings, with_payments) -> StatusBatch:
     ids = [p.id for p in projects]
     targets = core_rows(
-        session, select(Indicator.id, Indicator.project_id, *TARGET_COLUMNS).where(Indicator.project_id.in_(ids))
+        session,
+        select(Indicator.id, Indicator.project_id, *TARGET_COLUMNS).where(among(session, Indicator.project_id, ids)),
     ).all()
     last_quarter = quarters_ended(fiscal_year.year, as_of)
     latest = latest_values(session, reports, ids, [t[0] for t in targets], last_quarter)
@@ -183,7 +184,7 @@ def _write_changes(
 ) -> None:
     """ROWS (keyed by KEY) of PROJECT_IDS as of AS_OF into TABLE, writing only what differs from what is stored
     for that day."""
-    same_day = (table.c.as_of == as_of) & table.c.project_id.in_(project_ids)
+    same_day = (table.c.as_of == as_of) & among(session, table.c.project_id, project_ids)
     stored = {
         row[0]: tuple(row[1:])
         for row in core_rows(session, select(table.c[key], *(table.c[name] for name in figures)).where(same_day))
@@ -195,7 +196,7 @@ def _write_changes(
     connection = session.connection()
     gone = stored.keys() - {row[key] for row in rows}
     if gone:
-        connection.execute(delete(table).where(same_day, table.c[key].in_(gone)))
+        connection.execute(delete(table).where(same_day, among(session, table.c[key], gone)))
     changed = [row for row in rows if row[key] in stored and figures_of(row) != stored[row[key]]]
     if changed:
         connection.execute(

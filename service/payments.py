@@ -21,6 +21,7 @@ from sqlalchemy import func, insert, select
 from sqlmodel import Session, col
 
 from .clock import clock
+from .db import among
 from .domain.payments import PaymentLine, occurrences, read_payment_table, to_wan
 from .importers.flat import xlsx_cell_text
 from .importers.source import ImportProblem
@@ -231,7 +232,10 @@ def paid_through(session: Session, project_ids: list[int], through: date) -> dic
     for start in range(0, len(project_ids), 2000):
         rows = session.execute(
             select(col(Payment.project_id), func.sum(Payment.amount))
-            .where(col(Payment.project_id).in_(project_ids[start : start + 2000]), col(Payment.paid_on) <= through)
+            .where(
+                among(session, col(Payment.project_id), project_ids[start : start + 2000]),
+                col(Payment.paid_on) <= through,
+            )
             .group_by(col(Payment.project_id))
         ).all()
         paid.update({project_id: to_wan(Decimal(str(total))) for project_id, total in rows})

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlmodel import Session
 
-from .db import core_rows
+from .db import among, core_rows
 from .domain.status import Reported
 from .models import ActualEntry, Indicator, Report, SpendEntry
 
@@ -58,12 +58,12 @@ def latest_values(
         ActualEntry.expected_on,
     )
     if len(indicator_ids) <= SMALL_BATCH:  # by indicator id: the planner cannot wander off to the year's reports
-        query = select(*columns).where(ActualEntry.indicator_id.in_(indicator_ids))
+        query = select(*columns).where(among(session, ActualEntry.indicator_id, indicator_ids))
     else:
         query = (
             select(*columns)
             .join(Indicator, Indicator.id == ActualEntry.indicator_id)
-            .where(Indicator.project_id.in_(project_ids))
+            .where(among(session, Indicator.project_id, project_ids))
         )
     quarters = {rid: q for rid, q in reports.quarters.items() if q <= last_quarter}
     # Core rows (no ORM result machinery) and one pass keeping each indicator's latest quarter; of two rows of
@@ -99,7 +99,7 @@ def latest_spend(
     rows = core_rows(
         session,
         select(SpendEntry.project_id, SpendEntry.report_id, SpendEntry.spent, SpendEntry.budget).where(
-            SpendEntry.project_id.in_(project_ids), SpendEntry.is_current.is_(True)
+            among(session, SpendEntry.project_id, project_ids), SpendEntry.is_current.is_(True)
         ),
     ).all()
     spend: dict[int, ReportedSpend] = {}

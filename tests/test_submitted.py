@@ -164,3 +164,20 @@ def test_one_statement_each_whatever_the_batch(year_with_reports):
         latest_values(session, reports, [ids["project"]], [ids["count"], ids["deadline"], ids["statement"]])
         latest_spend(session, reports, [ids["project"]])
     assert len(statements) == 3
+
+
+def test_a_batch_of_ids_is_one_parameter_on_postgresql(year_with_reports):
+    """A batch's ids go to PostgreSQL as one array: the statement is the same for one id or 5,000 (psycopg
+    prepares it; neither SQLAlchemy nor psycopg handles a placeholder per id).  SQLite lists them."""
+    engine, ids = year_with_reports
+    statements = []
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    with session_scope(engine) as session:
+        reports = submitted_reports(session, ids["year"])
+        one = latest_spend(session, reports, [ids["project"]])
+        many = latest_spend(session, reports, [ids["project"], *range(10**6, 10**6 + 4999)])
+    assert one == many == {ids["project"]: ReportedSpend(Decimal(30), Decimal(180), 2)}
+    if engine.dialect.name == "postgresql":
+        assert statements[-1] == statements[-2]
+    else:
+        assert len(statements[-1]) > len(statements[-2])
