@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime
+from itertools import repeat
 from operator import itemgetter
 from typing import Any
 
@@ -96,26 +97,19 @@ def insert_many(session: Session, table: Table, rows: list[dict], shared: Sequen
     compiled = table.insert().compile(dialect=dialect, column_keys=list(rows[0]))
     order = list(compiled.positiontup) if compiled.positional and compiled.positiontup else list(rows[0])
     processors = [table.c[name].type.dialect_impl(dialect).bind_processor(dialect) for name in order]
-    once = [
-        (index, process(rows[0][name]) if process else rows[0][name])
-        for index, (name, process) in enumerate(zip(order, processors, strict=True))
-        if name in shared
-    ]
-    each = [
-        (index, process)
-        for index, (name, process) in enumerate(zip(order, processors, strict=True))
-        if process and name not in shared
-    ]
-    pick = itemgetter(*order)
     copy = dialect.driver == "psycopg"
-    parameters: list = []
-    for row in rows:
-        picked = list(pick(row)) if len(order) > 1 else [pick(row)]
-        for index, process in each:
-            picked[index] = process(picked[index])
-        for index, value in once:
-            picked[index] = value
-        parameters.append(tuple(picked) if compiled.positional or copy else dict(zip(order, picked, strict=True)))
+    # Column by column, each a loop in C (a map or a repeat), then zipped into rows: no Python step per row.
+    columns: list[Iterable] = []
+    for name, process in zip(order, processors, strict=True):
+        if name in shared:
+            value = rows[0][name]
+            columns.append(repeat(process(value) if process else value, len(rows)))
+        else:
+            values = map(itemgetter(name), rows)
+            columns.append(map(process, values) if process else values)
+    parameters: list = list(zip(*columns, strict=True))
+    if not (compiled.positional or copy):
+        parameters = [dict(zip(order, values, strict=True)) for values in parameters]
     if copy:  # PostgreSQL: COPY, in this transaction (an executemany is one INSERT per row there)
         quote = dialect.identifier_preparer.quote
         into = f"COPY {dialect.identifier_preparer.format_table(table)} ({', '.join(quote(n) for n in order)})"
