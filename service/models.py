@@ -398,7 +398,8 @@ class IndicatorStatusRow(SQLModel, table=True):
     indicator_id: int = Field(foreign_key="indicator.id")
     project_id: int = Field(foreign_key="project.id", index=True)
     as_of: date = Field(sa_column=Column(Date, nullable=False, index=True))
-    status: str = Field(max_length=16, index=True)  # Status
+    # Status.  Not indexed: a reader asks for statuses of a day (as_of), never across days (0015).
+    status: str = Field(max_length=16)
     expected: Decimal | None = Field(default=None, sa_column=Column(TARGET_NUMBER))
     value: Decimal | None = Field(default=None, sa_column=Column(TARGET_NUMBER))
     projection: Decimal | None = Field(default=None, sa_column=Column(TARGET_NUMBER))

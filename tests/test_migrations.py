@@ -136,3 +136,18 @@ def test_bureau_migration_names_the_organisation_from_the_header_lines_kept_by_t
     with session_scope(engine) as session:
         assert session.exec(select(Project.budget_unit)).one() == "323101天津市商务局财务处"
     engine.dispose()
+
+
+def test_indicator_status_is_indexed_for_its_readers_only(database_url):
+    """The sweep writes 100,000 rows a day into indicator_status and pays for each index on each row: a day's
+    rows (as_of), a project's (project_id) and an indicator's days (the unique key), but no index on status,
+    which no reader asks for without a day."""
+    engine = make_engine(database_url)
+    indexes = inspect(engine).get_indexes("indicator_status")
+    unique = inspect(engine).get_unique_constraints("indicator_status")
+    assert sorted(tuple(index["column_names"]) for index in indexes if not index.get("unique")) == [
+        ("as_of",),
+        ("project_id",),
+    ]
+    assert [tuple(constraint["column_names"]) for constraint in unique] == [("indicator_id", "as_of")]
+    engine.dispose()
