@@ -32,7 +32,7 @@ from sqlalchemy import func, select  # noqa: E402
 from synthetic import synthetic_database  # noqa: E402
 
 from service.db import make_engine, session_scope  # noqa: E402
-from service.exports.sheets import without_cycle_collection  # noqa: E402
+from service.memory import without_cycle_collection  # noqa: E402
 from service.models import (  # noqa: E402
     ActualEntry,
     FiscalYear,

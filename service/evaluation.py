@@ -41,6 +41,7 @@ from .domain.scoring import (
     score_project,
 )
 from .domain.vocabulary import FindingState, RunState, ScoreFindingKind, Severity
+from .memory import without_cycle_collection
 from .models import (
     ActualEntry,
     Division,
@@ -640,6 +641,7 @@ class RunScoring:
         )
 
 
+@without_cycle_collection  # a batch's sheets are thousands of objects each, freed by reference counting
 def score_projects(session: Session, scoring: RunScoring, span: ProjectSpan) -> int:
     """Score the SPAN's projects (a batch) and store their results in the run; returns how many projects."""
     kept = kept_reviews(session, scoring.fiscal_year, span)

@@ -22,7 +22,7 @@ from .domain.alerts import AlertSpec
 from .domain.status import StatusSettings, indicator_status, roll_up
 from .domain.vocabulary import AlertKind, Status
 from .execution import project_execution, quarters_ended
-from .exports.sheets import without_cycle_collection
+from .memory import without_cycle_collection
 from .models import FiscalYear, Indicator, IndicatorStatusRow, Project, ProjectStatusRow
 from .payments import year_has_payments
 from .stored_targets import TARGET_COLUMNS, target_of_columns

@@ -196,6 +196,23 @@ def test_a_part_of_a_run_reads_the_run_without_its_record_of_inputs(demo_year):
         assert run is not None and run.total == 62 and "inputs" in inspect(run).unloaded
 
 
+def test_a_run_scores_its_batches_without_the_cycle_collector_and_resumes_it(demo_year, monkeypatch):
+    """A batch's sheets are freed by reference counting; full collections walking them cost a large year's
+    run a share of its time, as they did the sweep's."""
+    import gc
+
+    from service import evaluation
+
+    collecting = []
+    store = evaluation.insert_many
+    monkeypatch.setattr(evaluation, "insert_many", lambda *a, **k: (collecting.append(gc.isenabled()), store(*a, **k)))
+    assert gc.isenabled()
+    with session_scope(demo_year) as session:
+        assert execute_run(session, start_run(session, 2025, "caiwu")).total == 62
+    assert collecting and not any(collecting)
+    assert gc.isenabled()
+
+
 def test_self_evaluation_workbook_matches_the_engine_cell_by_cell(runner, demo_year, tmp_path):
     out = tmp_path / "zipingbiao.xlsx"
     result = runner.invoke(main, ["export", "self-evaluation", "--year", "2025", "--out", str(out)])

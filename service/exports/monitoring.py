@@ -32,12 +32,13 @@ from ..domain.status import PROJECT_STATUSES, STATUS_TONE, TONE_COLOURS, WORST_F
 from ..domain.targets import format_decimal
 from ..domain.vocabulary import CauseCategory, Likelihood, SpendSource, Status, TargetKind
 from ..execution import quarters_ended
+from ..memory import without_cycle_collection
 from ..models import ActualEntry, Division, FiscalYear, Indicator, Project, Report, SpendEntry
 from ..monitoring import compute_statuses
 from ..monitoring_read import project_figures
 from ..organisation import unit_names
 from ..stored_targets import TARGET_COLUMNS, target_of_columns
-from .sheets import HEADER, TITLE, Book, Column, Page, Sheet, Style, widths_for_content, without_cycle_collection
+from .sheets import HEADER, TITLE, Book, Column, Page, Sheet, Style, widths_for_content
 
 SIZE = 9  # a dense form printed landscape
 CENTRAL_LIKELIHOOD_WORDS = (Likelihood.CERTAIN.label, Likelihood.POSSIBLE.label, "完全不可能")  # 财预〔2019〕136号

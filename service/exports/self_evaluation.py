@@ -19,9 +19,10 @@ from ..domain.evaluation_form import EvaluationForm, FormIndicator, FormProject,
 from ..domain.scoring import ScoringPolicy
 from ..domain.vocabulary import FindingState, RunKind, ScoreFindingKind, Severity
 from ..evaluation import ProjectSheet, evaluate, results_of_run, trial_as_of
+from ..memory import without_cycle_collection
 from ..models import Division, EvaluationRun, FindingRow, FiscalYear, Indicator, Project
 from ..organisation import unit_names
-from .sheets import HEADER_FILL, TITLE, Book, Column, Page, Style, widths_for_content, without_cycle_collection
+from .sheets import HEADER_FILL, TITLE, Book, Column, Page, Style, widths_for_content
 
 # The form's layouts, tried in turn: body size (pt) and the units of its 9 columns (栏目, 一级, 二级, 三级指标,
 # 年度指标值, 实际完成值, 分值, 得分, 偏差原因分析及改进措施), one portrait A4 page wide at 100 % (a unit short of

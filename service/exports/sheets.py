@@ -18,19 +18,16 @@ CJK and the Windows CJK fonts are within that).
 
 from __future__ import annotations
 
-import functools
-import gc
 import io
 import math
 import re
 import unicodedata
 import zipfile
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from functools import lru_cache
-from typing import ParamSpec, TypeVar
 
 import xlsxwriter
 from xlsxwriter.exceptions import DuplicateWorksheetName
@@ -61,29 +58,6 @@ PAGE_FILL = 0.97  # share of the printable height a computed page break counts o
 # zlib's fastest level rather than its default 6 (XlsxWriter names none): the 1,115-project 执行监控表 (17.9 MB
 # of XML) deflates in 0.06 s instead of 0.28 s, and the file is 2.9 MB instead of 2.1 MB.
 DEFLATE_LEVEL = 1
-
-
-_P = ParamSpec("_P")
-_R = TypeVar("_R")
-
-
-def without_cycle_collection(build: Callable[_P, _R]) -> Callable[_P, _R]:
-    """BUILD run with Python's cycle collector paused (and resumed after, as it was).  A large workbook holds
-    hundreds of thousands of live cells; each full collection walks them all, and the collector ran often
-    enough to take a third of the build.  The cells are freed by reference counting; what garbage in cycles
-    the build leaves is collected once the collector resumes."""
-
-    @functools.wraps(build)
-    def paused(*args: _P.args, **kwargs: _P.kwargs) -> _R:
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
-            return build(*args, **kwargs)
-        finally:
-            if was_enabled:
-                gc.enable()
-
-    return paused
 
 
 @lru_cache(maxsize=1 << 16)
