@@ -17,6 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, delete, func, select
 from sqlalchemy.orm import defer
@@ -167,8 +168,16 @@ class ProjectSpan:
         """The condition on `project` that selects the span."""
         return and_(col(Project.fiscal_year_id) == self.fiscal_year_id, col(Project.id).between(self.first, self.last))
 
+    def holds(self, project_id: Any) -> ColumnElement[bool]:
+        """The condition on a PROJECT_ID column that selects the span: the range itself as well as the year's
+        projects in it, so that the database reads the column's index over the range, not the whole table."""
+        return and_(col(project_id).between(self.first, self.last), col(project_id).in_(self.project_ids()))
+
     def project_ids(self) -> Select:
         return select(Project.id).where(self.projects())
+
+    def indicator_ids(self) -> Select:
+        return select(Indicator.id).where(self.holds(Indicator.project_id))
 
 
 def spans(fiscal_year_id: int, ids: list[int], size: int = 0) -> list[ProjectSpan]:
@@ -184,7 +193,7 @@ def kept_reviews(session: Session, fiscal_year: FiscalYear, span: ProjectSpan) -
     """The reviews, target doubts and revisions of a SPAN of the year's projects (a batch of a large year is read
     with its own, so no step holds the whole year's) in a few set-based queries (columns, not ORM objects)."""
     of_projects = span.projects()
-    of_year = select(Indicator.id).join(Project, Project.id == Indicator.project_id).where(of_projects)
+    of_year = span.indicator_ids()
     grades = {
         g.indicator_id: Review(g.band, g.percent, g.note)
         for g in session.execute(
@@ -240,7 +249,7 @@ def kept_reviews(session: Session, fiscal_year: FiscalYear, span: ProjectSpan) -
     counted = session.execute(
         select(Indicator.project_id, func.count(TargetRevision.id), func.max(TargetRevision.id))
         .join(TargetRevision, TargetRevision.indicator_id == Indicator.id)
-        .where(Indicator.id.in_(of_year))
+        .where(span.holds(Indicator.project_id))
         .group_by(Indicator.project_id)
     ).all()
     if counted:
@@ -292,7 +301,7 @@ def load_sheets(
             Indicator.weight,
             *TARGET_COLUMNS,
         )
-        .where(Indicator.project_id.in_(span.project_ids()))
+        .where(span.holds(Indicator.project_id))
         .order_by(Indicator.row_order)
     ).all()
     chosen = {d: ref.id for d, ref in sources.chosen.items() if ref is not None}
@@ -312,7 +321,7 @@ def load_sheets(
                 )
                 .join(Indicator, Indicator.id == ActualEntry.indicator_id)
                 .where(
-                    Indicator.project_id.in_(span.project_ids()),
+                    span.holds(Indicator.project_id),
                     ActualEntry.is_current.is_(True),
                     ActualEntry.report_id.in_(list(chosen.values())),
                 )
@@ -331,7 +340,7 @@ def load_sheets(
     if eligible:
         for entry in session.execute(
             select(SpendEntry.project_id, SpendEntry.report_id, SpendEntry.spent, SpendEntry.budget).where(
-                SpendEntry.project_id.in_(span.project_ids()),
+                span.holds(SpendEntry.project_id),
                 SpendEntry.is_current.is_(True),
                 SpendEntry.report_id.in_(eligible),
             )

@@ -170,11 +170,14 @@ def test_a_trial_run_is_a_stored_snapshot_and_only_a_final_run_can_be_locked(dem
 
 def test_a_run_selects_its_projects_by_id_range_whatever_their_number(demo_year):
     """A batch or part of a run is a range of project ids: no statement carries a parameter per project (at a
-    province's size a list of 2,000 ids cost more to compile and send than the rows it selected)."""
+    province's size a list of 2,000 ids cost more to compile and send than the rows it selected), and the range
+    bounds every project_id read, so that its index is used rather than the whole table read per batch."""
     widest: list[int] = []
+    statements: list[str] = []
 
-    def record(_conn, _cursor, _statement, parameters, _context, executemany):
+    def record(_conn, _cursor, statement, parameters, _context, executemany):
         widest.append(max((len(row) for row in (parameters if executemany else [parameters])), default=0))
+        statements.append(" ".join(statement.split()))
 
     event.listen(demo_year, "before_cursor_execute", record)
     try:
@@ -182,10 +185,13 @@ def test_a_run_selects_its_projects_by_id_range_whatever_their_number(demo_year)
             run = execute_run(session, start_run(session, 2025, "caiwu"))
     finally:
         event.remove(demo_year, "before_cursor_execute", record)
+    with session_scope(demo_year) as session:
         reports = session.exec(select(func.count()).select_from(Report)).one()
     assert run.total == 62 and len(widest) > 10 and reports < 30
     # a result row's columns, or the year's reports that may feed it, at most; never the run's 62 projects
     assert max(widest) <= max(20, reports + 3), max(widest)
+    by_project = [s for s in statements if s.startswith("SELECT") and ".project_id IN (SELECT project.id" in s]
+    assert len(by_project) >= 5 and all(".project_id BETWEEN" in s for s in by_project), by_project
 
 
 def test_a_part_of_a_run_reads_the_run_without_its_record_of_inputs(demo_year):
