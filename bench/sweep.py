@@ -2,7 +2,8 @@
 SQLite) and recomputing one project after a submission (target p95 < 50 ms), with the sweep's
 ratio to merely reading the same rows (target within 2x) and the peak memory of each process.  Each run
 sweeps a day not swept yet (every row stored, as the daily job finds it), then the same day again (a rerun:
-only changed rows written), beside reading the rows the sweep reads (`read_only`).
+only changed rows written), beside reading the rows the sweep reads (`read_only`) and merely writing the rows
+it stored, already computed, for another day (`write_only`): the sweep's I/O floor is the two together.
 
     .venv/bin/python bench/sweep.py [--indicators 100000] [--postgres] [--workers N] [--runs 3] [--json]
 
@@ -28,10 +29,10 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from figures import Figures, parser  # noqa: E402
 from servers import Workers, postgres, redis, worker_env  # noqa: E402
-from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy import delete, func, select  # noqa: E402
 from synthetic import synthetic_database  # noqa: E402
 
-from service.db import make_engine, session_scope  # noqa: E402
+from service.db import insert_many, make_engine, session_scope  # noqa: E402
 from service.memory import without_cycle_collection  # noqa: E402
 from service.models import (  # noqa: E402
     ActualEntry,
@@ -39,14 +40,17 @@ from service.models import (  # noqa: E402
     Indicator,
     IndicatorStatusRow,
     Project,
+    ProjectStatusRow,
     Report,
     SpendEntry,
 )
-from service.monitoring import recompute_project, sweep  # noqa: E402
+from service.monitoring import BATCH_PROJECTS, SHARED_COLUMNS, recompute_project, sweep  # noqa: E402
 from service.stored_targets import TARGET_COLUMNS  # noqa: E402
+from service.synth import INDICATORS_PER_PROJECT  # noqa: E402
 
 YEAR, AS_OF = 2030, date(2030, 7, 15)
 READ_CHUNK = 10_000
+WRITE_BATCH = BATCH_PROJECTS * INDICATORS_PER_PROJECT  # the indicator rows of one of the sweep's batches
 
 
 def read_only(session, year_id: int) -> int:
@@ -84,6 +88,39 @@ def read_only(session, year_id: int) -> int:
         for chunk in session.connection().execute(query.execution_options(yield_per=READ_CHUNK)).partitions():
             rows += len(chunk)
     return rows
+
+
+def write_only(engine, stored_day: date, day: date) -> tuple[float, int]:
+    """Seconds to write the status rows stored for STORED_DAY again, as they are (already computed), for DAY, as
+    the sweep writes a day not swept yet (the same call, then the commit), and how many rows; they are deleted
+    afterwards, untimed."""
+    tables = (IndicatorStatusRow.__table__, ProjectStatusRow.__table__)
+    with session_scope(engine) as session:
+        rows = [
+            [
+                {**row._asdict(), "as_of": day}
+                for row in session.execute(select(*table.c).where(table.c.as_of == stored_day))
+            ]
+            for table in tables
+        ]
+    for kept in rows:
+        for row in kept:
+            del row["id"]
+
+    @without_cycle_collection  # as the sweep writes
+    def write() -> None:
+        with session_scope(engine) as session:
+            for table, kept in zip(tables, rows, strict=True):
+                for first in range(0, len(kept), WRITE_BATCH):  # in batches of the sweep's size
+                    insert_many(session, table, kept[first : first + WRITE_BATCH], shared=SHARED_COLUMNS)
+
+    start = time.perf_counter()
+    write()
+    seconds = time.perf_counter() - start
+    with session_scope(engine) as session:
+        for table in tables:
+            session.execute(delete(table).where(table.c.as_of == day))
+    return seconds, sum(len(kept) for kept in rows)
 
 
 def split_sweep(redis_url: str, day: date) -> float:
@@ -144,7 +181,7 @@ def main() -> None:
         if args.workers:
             redis_url = servers.enter_context(redis(tmp))
             workers = Workers(args.workers, worker_env(url, redis_url, tmp, args.partition), tmp)
-        reads, sweeps, reruns = [], [], []
+        reads, writes, sweeps, reruns = [], [], [], []
         for run in range(args.runs):
             with session_scope(engine) as session:
                 start = time.perf_counter()
@@ -155,6 +192,8 @@ def main() -> None:
             day = AS_OF + timedelta(days=run)  # each run a day not swept yet, as the daily job finds it
             sweeps.append(timed_sweep(day, redis_url, engine))
             reruns.append(timed_sweep(day, redis_url, engine))  # the same day again
+            seconds, written = write_only(engine, day, AS_OF - timedelta(days=1 + run))  # days never swept
+            writes.append(seconds)
         worker_peaks = workers.stop() if workers is not None else []
         with session_scope(engine) as session:
             statuses = dict(
@@ -174,6 +213,7 @@ def main() -> None:
     p95 = statistics.quantiles(recompute, n=20)[18]
     indicators = sum(statuses.values())
     sweep_s, read_s, rerun_s = statistics.median(sweeps), statistics.median(reads), statistics.median(reruns)
+    write_s = statistics.median(writes)
     figures.add(
         database="postgresql" if args.postgres else "sqlite",
         workers=args.workers,
@@ -184,6 +224,9 @@ def main() -> None:
         ratio=round(sweep_s / read_s, 2),
         rerun_sweep_s=round(rerun_s, 3),
         rerun_ratio=round(rerun_s / read_s, 2),
+        write_s=round(write_s, 3),
+        io_floor_s=round(read_s + write_s, 3),
+        io_ratio=round(sweep_s / (read_s + write_s), 2),
         recompute_p95_ms=round(p95 * 1000, 2),
     )
     if worker_peaks:
@@ -199,6 +242,10 @@ def main() -> None:
         f"max {max(sweeps):.2f} s over {len(sweeps)} runs (target < 30 s)"
     )
     figures.say(f"reading the same {rows} rows only: median {read_s:.2f} s; sweep / read = {sweep_s / read_s:.1f}x")
+    figures.say(
+        f"writing the {written} rows it stores only (computed already): median {write_s:.2f} s; "
+        f"sweep / (read + write) = {sweep_s / (read_s + write_s):.1f}x"
+    )
     figures.say(
         f"the same day swept again (only changed rows written): median {rerun_s:.2f} s; "
         f"rerun / read = {rerun_s / read_s:.1f}x"

@@ -37,6 +37,12 @@ def test_sweep_bench_prints_its_figures_as_json():
     assert set(figures) >= {"sweep_s", "read_s", "ratio", "recompute_p95_ms", "peak_rss_mb", "rerun_sweep_s"}
     assert ratio_of_rounded(figures["sweep_s"], figures["read_s"], figures["ratio"])
     assert ratio_of_rounded(figures["rerun_sweep_s"], figures["read_s"], figures["rerun_ratio"])
+    # the I/O floor: reading the rows the sweep reads and writing the rows it stores (700 + 100 projects')
+    assert figures["write_s"] > 0 and figures["io_floor_s"] == pytest.approx(
+        figures["read_s"] + figures["write_s"], abs=0.0015
+    )
+    assert ratio_of_rounded(figures["sweep_s"], figures["io_floor_s"], figures["io_ratio"])
+    assert "writing the 800 rows it stores only" in lines
     assert 20 < figures["peak_rss_mb"] < 2000
     assert "full sweep of a day not swept yet" in lines and "swept again" in lines and "peak memory" in lines
 
