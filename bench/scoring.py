@@ -154,9 +154,10 @@ def main() -> None:
     else:
         figures.add(worker_peak_rss_mb=max(worker_peaks), partition_projects=args.partition)
         how = f"split into parts of {args.partition} projects over {args.workers} workers"
+    target = "< 30 s" if args.indicators <= 100_000 else "≤ 60 s for 1,000,000 indicators over 2 workers"
     figures.say(
         f"final evaluation run ({kind}, preconditions checked): {args.indicators} indicators in {projects} "
-        f"projects scored and stored in {run_seconds:.2f} s ({how}) (target < 30 s)"
+        f"projects scored and stored in {run_seconds:.2f} s ({how}) (target {target})"
     )
     figures.say(f"trial run over the same year: {trial_seconds:.2f} s")
     figures.say(
