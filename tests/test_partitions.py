@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -111,13 +112,23 @@ def test_a_split_evaluation_run_with_a_killed_worker_equals_the_one_process_run(
         run_id = start_run(session, 2030, "test").id
         enqueue(url, session, "workers.jobs.evaluation_run", run_id, job_id=safe_id("evaluation-run", run_id))
     first = _workers(1, burst=False)[0]
-    part_id = safe_id("evaluation-part", run_id, _first_project(large_year))
-    _wait(lambda: Job.exists(part_id, connection=connection(url)))  # the parent enqueued the parts
-    part = Job.fetch(part_id, connection=connection(url))
-    _wait(lambda: part.get_status(refresh=True) == "started")
-    time.sleep(0.2)
-    os.killpg(first.pid, signal.SIGKILL)  # the worker and its work horse, in the middle of a part
-    first.wait()
+    _wait(lambda: _parts_of(large_year, run_id) == 5)  # the parent has stored the split; it only enqueues now
+    # Every part now waits at its first write until this transaction ends, so the part the worker starts is
+    # killed in its middle however fast parts have become (a fixed pause once let it finish first).
+    writer = sqlite3.connect(large_year.url.database, isolation_level=None, timeout=30)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        part_id = safe_id("evaluation-part", run_id, _first_project(large_year))
+        _wait(lambda: Job.exists(part_id, connection=connection(url)))  # the parent enqueued the parts
+        part = Job.fetch(part_id, connection=connection(url))
+        _wait(lambda: part.get_status(refresh=True) == "started")
+        time.sleep(0.2)  # reading, or waiting to write: in the middle either way
+        assert part.get_status(refresh=True) == "started"
+        os.killpg(first.pid, signal.SIGKILL)  # the worker and its work horse, in the middle of a part
+        first.wait()
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
     with session_scope(large_year) as session:
         run = session.get(EvaluationRun, run_id)
         assert run.state == RunState.RUNNING and run.total == 2100 and run.progress < 2100 and run.parts == 5
@@ -141,6 +152,11 @@ def test_a_split_evaluation_run_with_a_killed_worker_equals_the_one_process_run(
         assert single.as_of == run.as_of
         assert split == _results(session, single.id)
         assert len(split[0]) == 2100 and len(split[1]) == 14_700
+
+
+def _parts_of(engine, run_id: int) -> int | None:
+    with session_scope(engine) as session:
+        return session.get(EvaluationRun, run_id).parts
 
 
 def _first_project(engine) -> int:
