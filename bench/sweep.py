@@ -46,11 +46,9 @@ from service.models import (  # noqa: E402
 )
 from service.monitoring import BATCH_PROJECTS, SHARED_COLUMNS, recompute_project, sweep  # noqa: E402
 from service.stored_targets import TARGET_COLUMNS  # noqa: E402
-from service.synth import INDICATORS_PER_PROJECT  # noqa: E402
 
 YEAR, AS_OF = 2030, date(2030, 7, 15)
 READ_CHUNK = 10_000
-WRITE_BATCH = BATCH_PROJECTS * INDICATORS_PER_PROJECT  # the indicator rows of one of the sweep's batches
 
 
 def read_only(session, year_id: int) -> int:
@@ -92,35 +90,34 @@ def read_only(session, year_id: int) -> int:
 
 def write_only(engine, stored_day: date, day: date) -> tuple[float, int]:
     """Seconds to write the status rows stored for STORED_DAY again, as they are (already computed), for DAY, as
-    the sweep writes a day not swept yet (the same call, then the commit), and how many rows; they are deleted
-    afterwards, untimed."""
+    the sweep writes a day not swept yet: the same call per batch of projects, then the commit; and how many
+    rows.  Only the writes and the commit are timed (each batch's rows are read untimed just before, so that
+    no step holds the whole day), and the rows are deleted afterwards."""
     tables = (IndicatorStatusRow.__table__, ProjectStatusRow.__table__)
+    seconds, written = 0.0, 0
     with session_scope(engine) as session:
-        rows = [
-            [
-                {**row._asdict(), "as_of": day}
-                for row in session.execute(select(*table.c).where(table.c.as_of == stored_day))
-            ]
-            for table in tables
-        ]
-    for kept in rows:
-        for row in kept:
-            del row["id"]
-
-    @without_cycle_collection  # as the sweep writes
-    def write() -> None:
-        with session_scope(engine) as session:
-            for table, kept in zip(tables, rows, strict=True):
-                for first in range(0, len(kept), WRITE_BATCH):  # in batches of the sweep's size
-                    insert_many(session, table, kept[first : first + WRITE_BATCH], shared=SHARED_COLUMNS)
-
-    start = time.perf_counter()
-    write()
-    seconds = time.perf_counter() - start
-    with session_scope(engine) as session:
+        ids = list(session.execute(select(Project.id).join(FiscalYear).where(FiscalYear.year == YEAR)).scalars())
+        for first in range(0, len(ids), BATCH_PROJECTS):  # the sweep's batches
+            batch = ids[first : first + BATCH_PROJECTS]
+            for table in tables:
+                rows = [
+                    {**row._asdict(), "as_of": day}
+                    for row in session.execute(
+                        select(*(c for c in table.c if c.name != "id")).where(
+                            table.c.as_of == stored_day, table.c.project_id.between(batch[0], batch[-1])
+                        )
+                    )
+                ]
+                start = time.perf_counter()
+                without_cycle_collection(insert_many)(session, table, rows, SHARED_COLUMNS)  # as the sweep writes
+                seconds += time.perf_counter() - start
+                written += len(rows)
+        start = time.perf_counter()
+        session.commit()
+        seconds += time.perf_counter() - start
         for table in tables:
             session.execute(delete(table).where(table.c.as_of == day))
-    return seconds, sum(len(kept) for kept in rows)
+    return seconds, written
 
 
 def split_sweep(redis_url: str, day: date) -> float:
