@@ -17,9 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, delete, func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import defer
 from sqlmodel import Session, col
 
@@ -61,6 +60,7 @@ from .models import (
     SpendEntry,
     TargetRevision,
 )
+from .partitions import ProjectSpan, spans
 from .stored_targets import TARGET_COLUMNS, target_of_columns
 
 BATCH = 2000
@@ -153,40 +153,6 @@ class Kept:
     explanations: dict[int, str]
     reviews: dict[int, object]  # rows of project_review by project
     revisions: dict[int, dict]  # per project: how many target revisions, the latest (id and date)
-
-
-@dataclass(frozen=True)
-class ProjectSpan:
-    """A year's projects with ids FIRST..LAST: a batch or part of a run, selected by range rather than by a list
-    of thousands of ids, which costs more to compile and send than the rows cost to read."""
-
-    fiscal_year_id: int
-    first: int
-    last: int
-
-    def projects(self) -> ColumnElement[bool]:
-        """The condition on `project` that selects the span."""
-        return and_(col(Project.fiscal_year_id) == self.fiscal_year_id, col(Project.id).between(self.first, self.last))
-
-    def holds(self, project_id: Any) -> ColumnElement[bool]:
-        """The condition on a PROJECT_ID column that selects the span: the range itself as well as the year's
-        projects in it, so that the database reads the column's index over the range, not the whole table."""
-        return and_(col(project_id).between(self.first, self.last), col(project_id).in_(self.project_ids()))
-
-    def project_ids(self) -> Select:
-        return select(Project.id).where(self.projects())
-
-    def indicator_ids(self) -> Select:
-        return select(Indicator.id).where(self.holds(Indicator.project_id))
-
-
-def spans(fiscal_year_id: int, ids: list[int], size: int = 0) -> list[ProjectSpan]:
-    """IDS (every project of the year in a range, in id order) as spans of SIZE projects (0: one span)."""
-    size = size or len(ids)
-    return [
-        ProjectSpan(fiscal_year_id, ids[start], ids[min(start + size, len(ids)) - 1])
-        for start in range(0, len(ids), size)
-    ]
 
 
 def kept_reviews(session: Session, fiscal_year: FiscalYear, span: ProjectSpan) -> Kept:
@@ -572,9 +538,9 @@ def execute_run(session: Session, run: EvaluationRun, on_progress=None, recheck:
 def score_run(session: Session, run: EvaluationRun, ids: list[int], on_progress=None) -> EvaluationRun:
     """The prepared run's projects IDS scored in one process, batch by batch, and the run done."""
     scoring = RunScoring.of(session, run)
-    for start, span in zip(range(0, len(ids), BATCH), spans(run.fiscal_year_id, ids, BATCH), strict=True):
+    for done, span in enumerate(spans(run.fiscal_year_id, ids, BATCH), start=1):
         score_projects(session, scoring, span)
-        run.progress = min(len(ids), start + BATCH)
+        run.progress = min(len(ids), done * BATCH)
         session.add(run)
         session.flush()
         if on_progress is not None:
@@ -713,13 +679,8 @@ def score_part(session: Session, run: EvaluationRun, first_id: int, last_id: int
     ensure_year_open(session, run.fiscal_year_id)
     for table in (IndicatorResult, ProjectResult):
         session.execute(delete(table).where(table.run_id == run.id, col(table.project_id).between(first_id, last_id)))
-    ids = list(
-        session.execute(
-            select(Project.id)
-            .where(Project.fiscal_year_id == run.fiscal_year_id, col(Project.id).between(first_id, last_id))
-            .order_by(Project.id)
-        ).scalars()
-    )
+    part = ProjectSpan(run.fiscal_year_id, first_id, last_id)
+    ids = list(session.execute(part.project_ids().order_by(Project.id)).scalars())
     scoring = RunScoring.of(session, run)
     scored = sum(score_projects(session, scoring, span) for span in spans(run.fiscal_year_id, ids, BATCH))
     stored = select(func.count()).select_from(ProjectResult).where(ProjectResult.run_id == run.id).scalar_subquery()

@@ -4,14 +4,16 @@ many of its parts are done."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import ColumnElement, Select, and_, delete, func, select
 from sqlmodel import Session, col
 
 from .clock import clock
 from .domain.vocabulary import RunState
-from .models import FiscalYear, Project, RunPart, SweepRun
+from .models import FiscalYear, Indicator, Project, RunPart, SweepRun
 
 SWEEP, EVALUATION = "sweep", "evaluation"  # RunPart.kind
 
@@ -20,6 +22,36 @@ def id_ranges(ids: list[int], size: int) -> list[tuple[int, int]]:
     """(first, last) of each run of SIZE consecutive ids of IDS (sorted)."""
     ordered = sorted(ids)
     return [(ordered[start], ordered[min(start + size, len(ordered)) - 1]) for start in range(0, len(ordered), size)]
+
+
+@dataclass(frozen=True)
+class ProjectSpan:
+    """A year's projects with ids FIRST..LAST (a batch or part of the year's work), selected by the range rather
+    than by a list of thousands of ids, which costs more to compile and send than the rows cost to read."""
+
+    fiscal_year_id: int
+    first: int
+    last: int
+
+    def projects(self) -> ColumnElement[bool]:
+        """The condition on `project` that selects the span."""
+        return and_(col(Project.fiscal_year_id) == self.fiscal_year_id, col(Project.id).between(self.first, self.last))
+
+    def holds(self, project_id: Any) -> ColumnElement[bool]:
+        """The condition on a PROJECT_ID column that selects the span: the range itself as well as the year's
+        projects in it, so that the database reads the column's index over the range, not the whole table."""
+        return and_(col(project_id).between(self.first, self.last), col(project_id).in_(self.project_ids()))
+
+    def project_ids(self) -> Select:
+        return select(col(Project.id)).where(self.projects())
+
+    def indicator_ids(self) -> Select:
+        return select(col(Indicator.id)).where(self.holds(Indicator.project_id))
+
+
+def spans(fiscal_year_id: int, ids: list[int], size: int) -> list[ProjectSpan]:
+    """IDS (every project of the year between the first and the last of them) as spans of SIZE projects."""
+    return [ProjectSpan(fiscal_year_id, first, last) for first, last in id_ranges(ids, size)]
 
 
 def project_ranges(session: Session, year: int, size: int) -> list[tuple[int, int]]:
