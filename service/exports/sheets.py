@@ -604,11 +604,8 @@ class Sheet:
     def write(self, row: int, col: int, value, style: Style = BODY, *, across: int = 1, down: int = 1) -> None:
         """The one way a value reaches a cell of any workbook: numbers as numbers, everything else as text
         (never a formula), cleaned; ACROSS/DOWN merge the cell with its neighbours."""
-        if value.__class__ is str:  # most cells
-            text, is_number = clean_text(value), False
-        else:
-            text = display_text(value)
-            is_number = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
+        text = display_text(value)
+        is_number = isinstance(value, (int, float, Decimal)) and not isinstance(value, bool)
         if not is_number and text.startswith(FORMULA_PREFIXES):
             style = _quoted(style)
         if self.worksheet is not None:
