@@ -7,6 +7,7 @@ import argparse
 import json
 import resource
 import sys
+import time
 
 
 def peak_rss_mb(who: int = resource.RUSAGE_SELF) -> float:
@@ -42,3 +43,17 @@ def parser(description: str | None) -> argparse.ArgumentParser:
     result = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     result.add_argument("--json", action="store_true", help="print one JSON object of the figures (lines to stderr)")
     return result
+
+
+def timed_downloads(client, path: str, runs: int) -> tuple[list[float], list[float], bytes]:
+    """PATH fetched RUNS times with CLIENT (a logged-in Flask test client), as a person downloads it: the
+    seconds and the CPU seconds of each, from the request to the last byte, and the last body."""
+    seconds, cpu_seconds, data = [], [], b""
+    for _ in range(runs):
+        start, cpu = time.perf_counter(), time.process_time()
+        response = client.get(path)
+        data = response.get_data()
+        seconds.append(time.perf_counter() - start)
+        cpu_seconds.append(time.process_time() - cpu)
+        assert response.status_code == 200, (path, response.status_code)
+    return seconds, cpu_seconds, data

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "bench"))
 
-from figures import Figures, parser  # noqa: E402
+from figures import Figures, parser, timed_downloads  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 from synthetic import synthetic_database  # noqa: E402
 
@@ -83,19 +83,11 @@ def main() -> None:
                 .join(Project, Project.id == Indicator.project_id)
                 .where(Project.fiscal_year_id == year_id)
             ).scalar_one()
-        downloads: list[bytes] = []
-
-        def download() -> None:  # what the 执行监控表 link on the page does: the whole bureau, 1–7月
-            response = client.get(f"/monitoring/form.xlsx?year={SMALL}&month=7")
-            assert response.status_code == 200, response.status_code
-            downloads.append(response.get_data())
-
-        books, book_cpu = [], []
-        for _ in range(args.workbook_runs):
-            cpu = time.process_time()
-            books += timed(download, 1)
-            book_cpu.append(time.process_time() - cpu)
-        book_time, workbook = statistics.median(books), downloads[-1]
+        # what the 执行监控表 link on the page does: the whole bureau, 1–7月
+        books, book_cpu, workbook = timed_downloads(
+            client, f"/monitoring/form.xlsx?year={SMALL}&month=7", args.workbook_runs
+        )
+        book_time = statistics.median(books)
         engine.dispose()
     figures.add(
         indicators=swept.indicators,

@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from datetime import date  # noqa: E402
 
-from figures import Figures, parser  # noqa: E402
+from figures import Figures, parser, timed_downloads  # noqa: E402
 from servers import Workers, postgres, redis, worker_env  # noqa: E402
 from sqlalchemy import event, select  # noqa: E402
 from synthetic import synthetic_database  # noqa: E402
@@ -55,16 +55,9 @@ def downloads(url: str, instance: str, run_id: int, runs: int) -> tuple[list[flo
     )
     client = app.test_client()
     client.post("/login", data={"username": "bench-finance", "password": PASSWORD})
-    seconds, cpu_seconds, data = [], [], b""
-    for _ in range(runs):
-        start, cpu = time.perf_counter(), time.process_time()
-        response = client.get(f"/self-evaluation/runs/{run_id}/workbook.xlsx")
-        data = response.get_data()
-        seconds.append(time.perf_counter() - start)
-        cpu_seconds.append(time.process_time() - cpu)
-        assert response.status_code == 200, response.status_code
+    timings = timed_downloads(client, f"/self-evaluation/runs/{run_id}/workbook.xlsx", runs)
     app.extensions["perftrack.engine"].dispose()
-    return seconds, cpu_seconds, data
+    return timings
 
 
 def split_run(engine, redis_url: str) -> tuple[float, int, str]:
