@@ -11,9 +11,12 @@ import os
 import shutil
 import signal
 import socket
+import sqlite3
 import subprocess
 import tempfile
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -211,6 +214,19 @@ def seeded_engine(seed_template, tmp_path):
     engine = make_engine(_sqlite_copy(seed_template, tmp_path / "seed.db"))
     yield engine
     engine.dispose()
+
+
+@contextmanager
+def sqlite_write_lock(engine) -> Iterator[None]:
+    """An open write transaction on ENGINE's SQLite file for the block: any other process's job waits at its first
+    write until the block ends, so a test can kill it in its middle however fast the job has become."""
+    writer = sqlite3.connect(engine.url.database, isolation_level=None, timeout=30)
+    writer.execute("BEGIN IMMEDIATE")
+    try:
+        yield
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
 
 
 def make_app(url: str, instance: Path, env: dict | None = None, **config):

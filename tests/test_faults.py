@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -22,7 +21,7 @@ from service.reporting.reports import load_scope, save
 from workers import jobs
 from workers.queues import make_worker
 
-from .conftest import ROOT, _free_port, embedded_redis, login, make_app
+from .conftest import ROOT, _free_port, embedded_redis, login, make_app, sqlite_write_lock
 from .reporting_helpers import complete_rows
 
 pytestmark = pytest.mark.processes  # Redis servers and worker processes
@@ -95,28 +94,23 @@ def test_a_worker_killed_mid_job_is_rerun_without_duplicate_alerts(seeded_url, w
     job = queue(url).enqueue_call(
         "workers.jobs.scan_alerts", args=("2030-12-15",), job_id="scan-kill-test", retry=__import__("rq").Retry(max=2)
     )
-    # The job waits at its first write until this transaction ends, so it is killed in its middle however fast
-    # a scan becomes (a fixed pause alone lets a fast job finish first).
-    writer = sqlite3.connect(engine.url.database, isolation_level=None, timeout=30)
-    writer.execute("BEGIN IMMEDIATE")
-    worker = subprocess.Popen(
-        [sys.executable, "-m", "service.cli", "worker"],
-        cwd=ROOT,
-        env=dict(os.environ),
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        start_new_session=True,
-    )
-    deadline = time.time() + 60
-    while job.get_status(refresh=True) != "started" and time.time() < deadline:
-        time.sleep(0.02)
-    assert job.get_status() == "started"
-    time.sleep(0.3)
-    assert job.get_status(refresh=True) == "started"
-    os.killpg(worker.pid, signal.SIGKILL)  # the worker and its work horse, mid-job
-    worker.wait()
-    writer.execute("ROLLBACK")
-    writer.close()
+    with sqlite_write_lock(engine):  # the job waits at its first write: killed in its middle, however fast
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "service.cli", "worker"],
+            cwd=ROOT,
+            env=dict(os.environ),
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.time() + 60
+        while job.get_status(refresh=True) != "started" and time.time() < deadline:
+            time.sleep(0.02)
+        assert job.get_status() == "started"
+        time.sleep(0.3)
+        assert job.get_status(refresh=True) == "started"
+        os.killpg(worker.pid, signal.SIGKILL)  # the worker and its work horse, mid-job
+        worker.wait()
     with session_scope(engine) as session:
         before = session.exec(select(func.count()).select_from(Alert)).one()
     assert before < expected  # the job did not finish

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -28,7 +27,7 @@ from service.synth import synthesize
 from workers import jobs
 from workers.queues import make_worker
 
-from .conftest import ROOT
+from .conftest import ROOT, sqlite_write_lock
 
 pytestmark = pytest.mark.processes  # Redis and worker processes
 
@@ -113,11 +112,9 @@ def test_a_split_evaluation_run_with_a_killed_worker_equals_the_one_process_run(
         enqueue(url, session, "workers.jobs.evaluation_run", run_id, job_id=safe_id("evaluation-run", run_id))
     first = _workers(1, burst=False)[0]
     _wait(lambda: _parts_of(large_year, run_id) == 5)  # the parent has stored the split; it only enqueues now
-    # Every part now waits at its first write until this transaction ends, so the part the worker starts is
-    # killed in its middle however fast parts have become (a fixed pause once let it finish first).
-    writer = sqlite3.connect(large_year.url.database, isolation_level=None, timeout=30)
-    writer.execute("BEGIN IMMEDIATE")
-    try:
+    # Every part now waits at its first write, so the part the worker starts is killed in its middle however
+    # fast parts have become (a fixed pause once let it finish first).
+    with sqlite_write_lock(large_year):
         part_id = safe_id("evaluation-part", run_id, _first_project(large_year))
         _wait(lambda: Job.exists(part_id, connection=connection(url)))  # the parent enqueued the parts
         part = Job.fetch(part_id, connection=connection(url))
@@ -126,9 +123,6 @@ def test_a_split_evaluation_run_with_a_killed_worker_equals_the_one_process_run(
         assert part.get_status(refresh=True) == "started"
         os.killpg(first.pid, signal.SIGKILL)  # the worker and its work horse, in the middle of a part
         first.wait()
-    finally:
-        writer.execute("ROLLBACK")
-        writer.close()
     with session_scope(large_year) as session:
         run = session.get(EvaluationRun, run_id)
         assert run.state == RunState.RUNNING and run.total == 2100 and run.progress < 2100 and run.parts == 5
@@ -160,10 +154,7 @@ def _parts_of(engine, run_id: int) -> int | None:
 
 
 def _first_project(engine) -> int:
-    from service.partitions import project_ranges
-
-    with session_scope(engine) as session:
-        return project_ranges(session, 2030, 500)[0][0]
+    return _range_of(engine, 0)[0]
 
 
 def _statuses(session) -> list[tuple]:
