@@ -462,8 +462,10 @@ def live_server(live_app):
     server.shutdown()
 
 
-@pytest.fixture
-def browser():
+@pytest.fixture(scope="session")
+def chromium():
+    """One chromium (and one Playwright driver) for the xdist worker: launching them took longer than most
+    browser tests' own steps.  Tests use `browser`, which gives each its own contexts."""
     if not Path(CHROMIUM).exists():
         if os.environ.get("CI"):
             pytest.fail("chromium is missing (apt install chromium)")
@@ -486,6 +488,15 @@ def browser():
         )
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The worker's chromium; every context (each person's profile: cookies, local storage) a test opens is
+    closed after it, so no test sees another's logins."""
+    yield chromium
+    for context in chromium.contexts:
+        context.close()
 
 
 def new_page(browser):

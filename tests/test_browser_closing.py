@@ -9,7 +9,7 @@ from sqlmodel import select
 
 from service.clock import clock
 from service.db import session_scope
-from service.demo import DEMO_TODAY, demo_accounts, load_demo_reports
+from service.demo import DEMO_TODAY
 from service.evaluation import execute_run
 from service.models import EvaluationRun
 
@@ -40,12 +40,14 @@ def _work_queued_runs(engine) -> list[int]:
         return [r.id for r in runs]
 
 
+@pytest.fixture
+def seeded_url(demo_url):
+    return demo_url
+
+
 def test_the_closing_walkthrough(live_app, live_server, browser):
     engine = live_app.extensions["perftrack.engine"]
     clock.set_today(DEMO_TODAY)
-    with session_scope(engine) as session:
-        demo_accounts(session)
-        load_demo_reports(session)
     finance = _page(browser, WIDE)
     log_in(finance, live_server, "caiwu")
     finance.goto(f"{live_server}/self-evaluation")

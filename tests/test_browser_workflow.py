@@ -8,7 +8,7 @@ from sqlmodel import select
 
 from service.clock import clock
 from service.db import session_scope
-from service.demo import DEMO_PASSWORD, DEMO_TODAY, demo_accounts, load_demo_reports, monitor_demo_day
+from service.demo import DEMO_PASSWORD, DEMO_TODAY, monitor_demo_day
 from service.models import User
 
 from .conftest import ARTIFACTS, PASSWORD
@@ -18,13 +18,16 @@ WIDE, NARROW = {"width": 1440, "height": 900}, {"width": 390, "height": 844}
 
 
 @pytest.fixture
+def seeded_url(demo_url):
+    return demo_url
+
+
+@pytest.fixture
 def demo(live_app):
     """The demo year as `make run` leaves it on 2025-10-20 (reports, statuses and the day's notices)."""
     clock.set_today(DEMO_TODAY)
     engine = live_app.extensions["perftrack.engine"]
     with session_scope(engine) as session:
-        demo_accounts(session)
-        load_demo_reports(session)
         monitor_demo_day(session)
     return engine
 
