@@ -21,7 +21,7 @@ from .domain.periods import Period, periods_of
 from .domain.permissions import Action, can
 from .domain.vocabulary import Channel, FindingState, ReportState, Role, Severity
 from .domain.workflow import next_step
-from .models import Alert, Division, FindingRow, FiscalYear, Notification, Project, Report, User
+from .models import Alert, Division, FindingRow, FiscalYear, Notification, Project, Report, User, id_of
 from .queries import fiscal_year
 from .reporting.reports import (
     NOT_STARTED_LABEL,
@@ -29,8 +29,8 @@ from .reporting.reports import (
     load_scope,
     lock_check,
     missing_items,
+    report_situation,
     signoff_requested,
-    situation_of,
 )
 
 
@@ -102,10 +102,14 @@ def _unread_actionable(session: Session, user: User) -> int:
     ).one()
 
 
-def _task(session: Session, year: FiscalYear, division: Division, period: Period, today: date) -> ReportTask:
-    scope = load_scope(session, year.year, division.code, period.quarter)
-    report = scope.report
-    state = report.state if report.id is not None else "not_started"
+def _task(
+    session: Session, year: FiscalYear, division: Division, period: Period, today: date, report: Report | None
+) -> ReportTask:
+    """The report's line (REPORT None: nobody has written to it yet).  Reads the report alone, not what it
+    covers: finance's list has a line for every division's report."""
+    stored = report is not None
+    report = report or Report(fiscal_year_id=_id(year), division_id=id_of(division), quarter=period.quarter)
+    state = report.state if stored else "not_started"
     due = period.due(year.report_due_days)
     requested = signoff_requested(session, report)
     return ReportTask(
@@ -113,10 +117,10 @@ def _task(session: Session, year: FiscalYear, division: Division, period: Period
         division.name,
         period,
         state,
-        ReportState.label_of(state) if report.id is not None else NOT_STARTED_LABEL,
+        ReportState.label_of(state) if stored else NOT_STARTED_LABEL,
         due,
         max((today - due).days, 0) if report.first_submitted_at is None else 0,
-        next_step(situation_of(session, scope), requested),
+        next_step(report_situation(session, report, division, period), requested),
         signoff_requested=requested,
     )
 
@@ -128,10 +132,11 @@ def _division_tasks(session: Session, todo: Todo, year: FiscalYear, user: User, 
     for period in periods_of(year.year):
         if not period.is_open(today) or is_locked(session, _id(year), period.quarter):
             continue
-        task = _task(session, year, division, period, today)
+        scope = load_scope(session, year.year, division.code, period.quarter)
+        task = _task(session, year, division, period, today, scope.report if scope.report.id is not None else None)
         if task.state in (ReportState.SUBMITTED, ReportState.ACCEPTED):
             continue
-        task.missing = len(missing_items(session, load_scope(session, year.year, division.code, period.quarter)))
+        task.missing = len(missing_items(session, scope))
         if user.role == Role.HEAD and division.requires_head_signoff and task.signoff_requested:
             todo.signoffs.append(task)
         elif task.state == ReportState.RETURNED:
@@ -142,6 +147,7 @@ def _division_tasks(session: Session, todo: Todo, year: FiscalYear, user: User, 
 
 def _finance_tasks(session: Session, todo: Todo, year: FiscalYear, today: date) -> None:
     reports = session.exec(select(Report).where(Report.fiscal_year_id == year.id)).all()
+    by_place = {(r.division_id, r.quarter): r for r in reports}
     divisions = {d.id: d for d in session.exec(select(Division)).all()}
     locked = {p.quarter for p in periods_of(year.year) if is_locked(session, _id(year), p.quarter)}
     for report in sorted(reports, key=lambda r: (r.quarter, divisions[r.division_id].code)):
@@ -149,9 +155,9 @@ def _finance_tasks(session: Session, todo: Todo, year: FiscalYear, today: date) 
             continue
         period = Period(year.year, report.quarter)
         if report.state == ReportState.SUBMITTED:
-            todo.reports.append(_task(session, year, divisions[report.division_id], period, today))
+            todo.reports.append(_task(session, year, divisions[report.division_id], period, today, report))
         elif report.state == ReportState.RETURNED:
-            todo.returns.append(_task(session, year, divisions[report.division_id], period, today))
+            todo.returns.append(_task(session, year, divisions[report.division_id], period, today, report))
     for period in periods_of(year.year):
         if not period.is_open(today) or period.quarter in locked:
             continue
@@ -160,7 +166,8 @@ def _finance_tasks(session: Session, todo: Todo, year: FiscalYear, today: date) 
             for outstanding in check.outstanding:
                 if outstanding.state in ("not_started", ReportState.DRAFT, ReportState.SIGNED):
                     division = next(d for d in divisions.values() if d.code == outstanding.division_code)
-                    todo.overdue.append(_task(session, year, division, period, today))
+                    written = by_place.get((id_of(division), period.quarter))
+                    todo.overdue.append(_task(session, year, division, period, today, written))
         if not check.too_early:
             todo.locks.append(LockTask(period, len(check.outstanding), len(check.in_motion)))
     todo.findings = {

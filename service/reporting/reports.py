@@ -812,12 +812,17 @@ def last_lock_events(session: Session, fiscal_year_id: int) -> dict[int, PeriodL
 
 def situation_of(session: Session, scope: Scope) -> Situation:
     """The report as the workflow's rules read it (`service.domain.workflow`)."""
+    return report_situation(session, scope.report, scope.division, scope.period)
+
+
+def report_situation(session: Session, report: Report, division: Division, period: Period) -> Situation:
+    """situation_of without loading what the report covers: for lists of many reports."""
     return Situation(
-        scope.division.id,
-        scope.report.state,
-        scope.division.requires_head_signoff,
-        scope.period.is_open(clock.today()),
-        is_locked(session, scope.year.id, scope.period.quarter),
+        division.id,
+        report.state,
+        division.requires_head_signoff,
+        period.is_open(clock.today()),
+        is_locked(session, report.fiscal_year_id, period.quarter),
     )
 
 
