@@ -532,6 +532,7 @@ def apply_plan(session: Session, plan: ImportPlan, actor: str, links_confirmed: 
     }
     for change in plan.projects:
         project = projects.get(change.code)
+        created = project is None
         if project is None:
             project = Project(code=change.code, fiscal_year_id=fiscal_year.id, **change.values)
             session.add(project)
@@ -543,7 +544,8 @@ def apply_plan(session: Session, plan: ImportPlan, actor: str, links_confirmed: 
         if change.missing or any(i.action != "unchanged" for i in change.indicators):
             _apply_indicators(session, project, change, batch, actor, now)
         if change.action != "unchanged":
-            sync_findings(session, project.id, None, [(f.code, f.severity, f.message) for f in change.findings])
+            findings = [(f.code, f.severity, f.message) for f in change.findings]
+            sync_findings(session, project.id, None, findings, new_subject=created)
         indicators_changed = any(i.action != "unchanged" for i in change.indicators)
         if plan.previous_year and (change.link_changed or change.action == "create" or indicators_changed):
             store_link(session, project, change.link, actor if links_confirmed else None)
@@ -552,13 +554,15 @@ def apply_plan(session: Session, plan: ImportPlan, actor: str, links_confirmed: 
 
 def _apply_indicators(session, project, change: ProjectChange, batch, actor, now) -> None:
     existing = {i.code: i for i in session.exec(select(Indicator).where(Indicator.project_id == project.id)).all()}
+    created: list[tuple[Indicator, IndicatorChange]] = []
     for ic in change.indicators:
         indicator = existing.get(ic.code)
         if indicator is None:
             indicator = Indicator(code=ic.code, project_id=project.id, **ic.values, **target_columns(ic.target))
             session.add(indicator)
-            session.flush()
-        elif ic.action == "update":
+            created.append((indicator, ic))
+            continue
+        if ic.action == "update":
             if "raw_value" in ic.fields:
                 session.add(
                     TargetRevision(
@@ -580,6 +584,10 @@ def _apply_indicators(session, project, change: ProjectChange, batch, actor, now
             sync_findings(
                 session, project.id, indicator.id, [(f.code, f.severity, f.message) for f in ic.target.findings]
             )
+    session.flush()  # the project's new indicators in one statement, for their ids
+    for indicator, ic in created:
+        findings = [(f.code, f.severity, f.message) for f in ic.target.findings]
+        sync_findings(session, project.id, indicator.id, findings, new_subject=True)
     for code in change.missing:
         existing[code].in_source = False
 

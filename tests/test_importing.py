@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import func
+from sqlalchemy import event, func
 from sqlmodel import select
 
 from service.db import make_engine, session_scope
@@ -131,6 +131,27 @@ def test_seed_import_on_both_databases(database_url, seed_bytes):
     assert (again["applied"], again["unchanged"], again["created"], again["updated"]) == (False, 482, 0, 0)
     assert "未做任何更改" in again["message"]
     engine.dispose()
+
+
+def test_a_new_years_import_reads_no_findings_of_its_new_projects_and_indicators(engine, seed_bytes):
+    """New projects and indicators have no findings to read: the seed's import read them 544 times."""
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        with session_scope(engine) as session:
+            summary = import_bytes(session, "seed.txt", seed_bytes, 2025, "test")
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+    assert summary["created"] == 482
+    assert not [s for s in statements if s.startswith("SELECT") and "FROM finding" in s]
+    with session_scope(engine) as session:  # and the import's findings are all there, on their subjects
+        findings = session.exec(select(FindingRow)).all()
+        assert findings and all(f.project_id for f in findings)
+        assert {f.indicator_id for f in findings if f.indicator_id} <= set(session.exec(select(Indicator.id)).all())
 
 
 def test_changed_file_records_revisions_and_reports_missing_rows(seeded_engine, seed_bytes):
