@@ -22,8 +22,10 @@ run: $(STAMP)
 	$(BIN)/perftrack dev
 
 # Two processes (pytest-xdist; each has its own PostgreSQL and Redis); tests marked with an
-# xdist_group run in the same process.
-PYTEST := $(BIN)/python -m pytest -n 2 --dist loadgroup
+# xdist_group run in the same process.  Bytecode is cached (__pycache__, ignored by git) even where
+# PYTHONDONTWRITEBYTECODE is set: otherwise every process compiles the code and rewrites the test modules'
+# assertions afresh (collecting took 17 s a process without the cache, 7 s with it, on 2 cores).
+PYTEST := env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadgroup
 
 test: $(STAMP)
 	$(PYTEST)

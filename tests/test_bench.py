@@ -13,6 +13,9 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 pytestmark = pytest.mark.processes
+# Two gunicorn workers, not the bench's four: each one imports the service (seconds on a 2-core machine)
+# and a few reporters need no more.
+SMALL_SERVER = ("--web-workers", "2", "--max-seconds", "120")
 
 
 def run_bench(*args: str) -> tuple[dict, str]:
@@ -80,7 +83,7 @@ def test_scoring_bench_through_worker_processes():
 
 def test_load_bench_rush_loses_no_write():
     figures, lines = run_bench(
-        "bench/load.py", "--reporters", "3", "--arrival-rate", "5", "--think-seconds", "0.1", "--max-seconds", "120"
+        "bench/load.py", *SMALL_SERVER, "--reporters", "3", "--arrival-rate", "5", "--think-seconds", "0.1"
     )
     assert figures["reports_checked"] == 3 and figures["lost_writes"] == 0 and figures["errors"] == 0
     assert {"form", "save", "submit", "overview", "login"} <= set(figures["kinds"])
@@ -94,8 +97,11 @@ def test_load_bench_rush_loses_no_write():
 
 
 def test_load_bench_closed_loop_measures_capacity():
-    figures, lines = run_bench("bench/load.py", "--reporters", "2", "--closed", "2", "--finance-readers", "1")
+    figures, lines = run_bench(
+        "bench/load.py", *SMALL_SERVER, "--reporters", "2", "--closed", "2", "--finance-readers", "1"
+    )
     assert figures["load"] == "closed" and figures["offered_rps"] is None and figures["think_seconds"] == 0
+    assert figures["web_workers"] == 2
     assert figures["reports_checked"] == 2 and figures["lost_writes"] == 0 and figures["errors"] == 0
     assert "closed loop, 2 reporters at once without pause" in lines
 
