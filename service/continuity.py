@@ -239,8 +239,12 @@ def indicator_pairs(
 # ---------------------------------------------------------------- storing links
 
 
-def store_link(session: Session, project: Project, link: LinkProposal | None, actor: str | None) -> None:
-    """Make PROJECT's link LINK (None: a new project), confirmed when ACTOR is a person's name."""
+def store_link(
+    session: Session, project: Project, link: LinkProposal | None, actor: str | None, refresh: bool = True
+) -> list[int]:
+    """Make PROJECT's link LINK (None: a new project), confirmed when ACTOR is a person's name.  Returns the
+    project's indicators whose 历史值 then needs writing afresh; REFRESH False leaves that to the caller, which
+    stores many links and refreshes them all in one pass (`refresh_history`)."""
     stored = session.exec(select(ProjectLink).where(ProjectLink.project_id == project.id)).first()
     if link is None:
         if stored is not None:
@@ -251,7 +255,7 @@ def store_link(session: Session, project: Project, link: LinkProposal | None, ac
             )
         )
         session.flush()
-        return
+        return []
     other = session.exec(
         select(ProjectLink).where(
             ProjectLink.previous_project_id == link.previous_id, ProjectLink.project_id != project.id
@@ -267,11 +271,12 @@ def store_link(session: Session, project: Project, link: LinkProposal | None, ac
         stored.confirmed_by, stored.confirmed_at = actor, clock.now()
     session.add(stored)
     session.flush()
-    link_indicators(session, project, link.previous_id)
+    return link_indicators(session, project, link.previous_id, refresh)
 
 
-def link_indicators(session: Session, project: Project, previous_project_id: int) -> None:
-    """Pair PROJECT's indicators with the previous project's and store each pair with its history."""
+def link_indicators(session: Session, project: Project, previous_project_id: int, refresh: bool = True) -> list[int]:
+    """Pair PROJECT's indicators with the previous project's and store each pair (with its history, unless
+    REFRESH is False); returns the indicators' ids."""
     indicators = session.exec(
         select(Indicator).where(Indicator.project_id == project.id).order_by(col(Indicator.row_order))
     ).all()
@@ -295,7 +300,10 @@ def link_indicators(session: Session, project: Project, previous_project_id: int
         link.previous_indicator_id = previous_id
         session.add(link)
     session.flush()
-    refresh_history(session, [id_of(i) for i in indicators])
+    ids = [id_of(i) for i in indicators]
+    if refresh:
+        refresh_history(session, ids)
+    return ids
 
 
 def refresh_history(session: Session, indicator_ids: list[int] | None = None, year: int | None = None) -> int:
@@ -329,17 +337,20 @@ def reread_target(
     session: Session, indicator: Indicator, history: History | None, years: dict[int, int] | None = None
 ) -> int:
     """Read INDICATOR's target again when it depends on last year; 1 when it was, else 0.
-    YEARS caches fiscal year id -> year over many calls."""
+    YEARS caches project id -> its fiscal year over many calls."""
     years = {} if years is None else years
-    year_id = session.exec(select(Project.fiscal_year_id).where(Project.id == indicator.project_id)).one()
-    if year_id not in years:
-        years[year_id] = session.exec(select(FiscalYear.year).where(FiscalYear.id == year_id)).one()
+    if indicator.project_id not in years:
+        years[indicator.project_id] = session.exec(
+            select(FiscalYear.year)
+            .join(Project, col(Project.fiscal_year_id) == col(FiscalYear.id))
+            .where(Project.id == indicator.project_id)
+        ).one()
     target = read_indicator_target(
         indicator.raw_value,
         indicator.level2,
         indicator.name,
         indicator.description,
-        years[year_id],
+        years[indicator.project_id],
         history,
         indicator.stated_direction,
     )
@@ -401,7 +412,7 @@ def rollover(session: Session, from_year: int, to_year: int) -> Rollover:
     proposals = propose_links(session, to_year, [(p.code, p.title) for p in unlinked])
     for project in unlinked:
         if project.code in proposals:
-            store_link(session, project, proposals[project.code], None)
+            store_link(session, project, proposals[project.code], None, refresh=False)
     reread = refresh_history(session, year=to_year)
     links = session.exec(
         select(ProjectLink)

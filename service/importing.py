@@ -23,6 +23,7 @@ from .continuity import (
     outcomes_of,
     propose_links,
     read_indicator_target,
+    refresh_history,
     store_link,
 )
 from .domain.bureau import BudgetUnit, read_unit_line
@@ -530,6 +531,7 @@ def apply_plan(session: Session, plan: ImportPlan, actor: str, links_confirmed: 
             )
         ).all()
     }
+    relinked: list[int] = []  # indicators whose 历史值 is written afresh once every link is stored
     for change in plan.projects:
         project = projects.get(change.code)
         created = project is None
@@ -548,7 +550,9 @@ def apply_plan(session: Session, plan: ImportPlan, actor: str, links_confirmed: 
             sync_findings(session, project.id, None, findings, new_subject=created)
         indicators_changed = any(i.action != "unchanged" for i in change.indicators)
         if plan.previous_year and (change.link_changed or change.action == "create" or indicators_changed):
-            store_link(session, project, change.link, actor if links_confirmed else None)
+            relinked += store_link(session, project, change.link, actor if links_confirmed else None, refresh=False)
+    if relinked:
+        refresh_history(session, relinked)
     return batch
 
 

@@ -90,6 +90,39 @@ def test_titles_and_indicators_pair_with_last_years():
 
 
 @pytest.mark.slow
+def test_an_import_writes_its_links_histories_in_one_pass(app, seed_bytes):
+    """Storing 62 links then writing their 历史值 once reads last year's run once; writing each project's in
+    turn read it (and the year's submitted reports) 62 times."""
+    from sqlalchemy import event
+
+    from service.importing import apply_plan, plan_import, read_source
+
+    engine = app.extensions["perftrack.engine"]
+    submit_quarter(engine, 2025, "XXH", 4, "xxh", {"2025-001.01": "7"})
+    with session_scope(engine) as session:
+        execute_run(session, start_run(session, 2025, "caiwu"))
+        rollover(session, 2025, 2026)
+    data = next_year_tables(seed_bytes, RELATIVE)
+    statements: list[str] = []
+
+    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
+        statements.append(" ".join(statement.split()))
+
+    with session_scope(engine) as session:
+        plan = plan_import(session, read_source("2026.txt", data), 2026, "2026.txt", data)
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            apply_plan(session, plan, "caiwu")
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+    runs_read = [s for s in statements if s.startswith("SELECT") and "FROM evaluation_run" in s]
+    assert len(runs_read) == 1, len(runs_read)
+    with session_scope(engine) as session:
+        relative = session.exec(select(Indicator).where(Indicator.code == "2026-001.01")).one()
+        assert (relative.comparator, relative.target_value) == (">=", Decimal(7))
+        assert len(session.exec(select(IndicatorLink)).all()) >= 400
+
+
 def test_rollover_history_and_relative_targets(app, runner, seed_bytes, tmp_path):
     engine = app.extensions["perftrack.engine"]
     submit_quarter(engine, 2025, "XXH", 4, "xxh", {"2025-001.01": "7"})
