@@ -31,7 +31,6 @@ from .domain.inputs import InputError, check_decimal, clean_text
 from .domain.targets import Target
 from .domain.vocabulary import Severity
 from .finding_sync import sync_findings  # noqa: F401  (re-exported: target_decisions imports it from here)
-from .importers.docx_tables import read_docx
 from .importers.flat import read_csv, read_xlsx
 from .importers.source import ImportProblem, ImportRejected, ProjectFinding, SourceFile, SourceProject
 from .importers.text_export import read_text_export
@@ -50,7 +49,15 @@ from .models import (
 from .organisation import adopt_unit, check_unit, receiving_problem
 from .stored_targets import target_columns
 
-READERS = {".txt": read_text_export, ".docx": read_docx, ".xlsx": read_xlsx, ".csv": read_csv}
+
+def _read_docx(data: bytes) -> SourceFile:
+    """python-docx (0.2 s to import) is loaded when a Word file comes in, not by every process that imports."""
+    from .importers.docx_tables import read_docx
+
+    return read_docx(data)
+
+
+READERS = {".txt": read_text_export, ".docx": _read_docx, ".xlsx": read_xlsx, ".csv": read_csv}
 PROJECT_FIELDS = (
     "table_no",
     "title",

@@ -137,3 +137,15 @@ def test_importing_the_domain_and_the_core_loads_no_web_framework():
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.processes  # a fresh interpreter
+def test_a_web_worker_or_job_process_loads_no_office_reader_until_a_file_comes_in():
+    """Every process (each gunicorn and RQ worker, each command) imports the app, the jobs and the CLI;
+    openpyxl and python-docx, 0.3 s of that on a small machine, are loaded only to read an upload."""
+    script = (
+        "import sys, service.app, service.cli, workers.jobs\n"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] in ('openpyxl', 'docx')))"
+    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
