@@ -103,12 +103,11 @@ def _unread_actionable(session: Session, user: User) -> int:
 
 
 def _task(
-    session: Session, year: FiscalYear, division: Division, period: Period, today: date, report: Report | None
+    session: Session, year: FiscalYear, division: Division, period: Period, today: date, report: Report
 ) -> ReportTask:
-    """The report's line (REPORT None: nobody has written to it yet).  Reads the report alone, not what it
-    covers: finance's list has a line for every division's report."""
-    stored = report is not None
-    report = report or Report(fiscal_year_id=_id(year), division_id=id_of(division), quarter=period.quarter)
+    """The report's line (REPORT unsaved: nobody has written to it yet, as `load_scope` gives it).  Reads the
+    report alone, not what it covers: finance's list has a line for every division's report."""
+    stored = report.id is not None
     state = report.state if stored else "not_started"
     due = period.due(year.report_due_days)
     requested = signoff_requested(session, report)
@@ -133,7 +132,7 @@ def _division_tasks(session: Session, todo: Todo, year: FiscalYear, user: User, 
         if not period.is_open(today) or is_locked(session, _id(year), period.quarter):
             continue
         scope = load_scope(session, year.year, division.code, period.quarter)
-        task = _task(session, year, division, period, today, scope.report if scope.report.id is not None else None)
+        task = _task(session, year, division, period, today, scope.report)
         if task.state in (ReportState.SUBMITTED, ReportState.ACCEPTED):
             continue
         task.missing = len(missing_items(session, scope))
@@ -166,8 +165,10 @@ def _finance_tasks(session: Session, todo: Todo, year: FiscalYear, today: date) 
             for outstanding in check.outstanding:
                 if outstanding.state in ("not_started", ReportState.DRAFT, ReportState.SIGNED):
                     division = next(d for d in divisions.values() if d.code == outstanding.division_code)
-                    written = by_place.get((id_of(division), period.quarter))
-                    todo.overdue.append(_task(session, year, division, period, today, written))
+                    report = by_place.get((id_of(division), period.quarter)) or Report(
+                        fiscal_year_id=_id(year), division_id=id_of(division), quarter=period.quarter
+                    )
+                    todo.overdue.append(_task(session, year, division, period, today, report))
         if not check.too_early:
             todo.locks.append(LockTask(period, len(check.outstanding), len(check.in_motion)))
     todo.findings = {

@@ -17,8 +17,8 @@ pytestmark = pytest.mark.browser
 WIDTHS = {"wide": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
 
 
-def _page(browser, size: str = "wide"):
-    context = browser.new_context(locale="zh-CN", viewport=WIDTHS[size], device_scale_factor=1)
+def _page(browser):
+    context = browser.new_context(locale="zh-CN", viewport=WIDTHS["wide"], device_scale_factor=1)
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # data-confirm prompts
     violations = []
