@@ -229,6 +229,24 @@ def sqlite_write_lock(engine) -> Iterator[None]:
         writer.close()
 
 
+@contextmanager
+def statements_run(engine) -> Iterator[list[str]]:
+    """The SQL statements ENGINE runs within the block (whitespace folded): for tests that a read or write takes
+    a set number of statements, not one per row."""
+    from sqlalchemy import event
+
+    statements: list[str] = []
+
+    def record(_connection, _cursor, statement, *_rest):
+        statements.append(" ".join(statement.split()))
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield statements
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
 def make_app(url: str, instance: Path, env: dict | None = None, **config):
     settings = load_settings(
         {"DATABASE_URL": url, "PERFTRACK_INSTANCE": str(instance), "SECRET_KEY": "test", **(env or {})}

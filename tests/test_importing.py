@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from sqlalchemy import event, func
+from sqlalchemy import func
 from sqlmodel import select
 
 from service.db import make_engine, session_scope
@@ -13,7 +13,7 @@ from service.importing import ImportRejected, import_bytes
 from service.models import Division, FindingRow, ImportBatch, Indicator, Project, TargetRevision
 from service.organisation import load_sample_divisions
 
-from .conftest import import_seed
+from .conftest import import_seed, statements_run
 
 # Indicator rows per table, counted by hand in the source file.
 ROWS_PER_TABLE = {
@@ -135,17 +135,8 @@ def test_seed_import_on_both_databases(database_url, seed_bytes):
 
 def test_a_new_years_import_reads_no_findings_of_its_new_projects_and_indicators(engine, seed_bytes):
     """New projects and indicators have no findings to read: the seed's import read them 544 times."""
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
-        statements.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        with session_scope(engine) as session:
-            summary = import_bytes(session, "seed.txt", seed_bytes, 2025, "test")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
+    with statements_run(engine) as statements, session_scope(engine) as session:
+        summary = import_bytes(session, "seed.txt", seed_bytes, 2025, "test")
     assert summary["created"] == 482
     assert not [s for s in statements if s.startswith("SELECT") and "FROM finding" in s]
     with session_scope(engine) as session:  # and the import's findings are all there, on their subjects

@@ -22,6 +22,7 @@ from service.evaluation import execute_run, start_run
 from service.models import FindingRow, FiscalYear, Indicator, IndicatorLink, Project, ProjectLink
 
 from .bureau_helpers import next_year_tables, submit_quarter
+from .conftest import statements_run
 
 RELATIVE = {
     "\t全年任务量\n\t全年任务量\n\t≥5项": "\t全年任务量\n\t全年任务量\n\t不低于上年",  # 2026-001.01 (信息化处)
@@ -93,8 +94,6 @@ def test_titles_and_indicators_pair_with_last_years():
 def test_an_import_writes_its_links_histories_in_one_pass(app, seed_bytes):
     """Storing 62 links then writing their 历史值 once reads last year's run once; writing each project's in
     turn read it (and the year's submitted reports) 62 times."""
-    from sqlalchemy import event
-
     from service.importing import apply_plan, plan_import, read_source
 
     engine = app.extensions["perftrack.engine"]
@@ -103,18 +102,10 @@ def test_an_import_writes_its_links_histories_in_one_pass(app, seed_bytes):
         execute_run(session, start_run(session, 2025, "caiwu"))
         rollover(session, 2025, 2026)
     data = next_year_tables(seed_bytes, RELATIVE)
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
-        statements.append(" ".join(statement.split()))
-
     with session_scope(engine) as session:
         plan = plan_import(session, read_source("2026.txt", data), 2026, "2026.txt", data)
-        event.listen(engine, "before_cursor_execute", record)
-        try:
+        with statements_run(engine) as statements:
             apply_plan(session, plan, "caiwu")
-        finally:
-            event.remove(engine, "before_cursor_execute", record)
     runs_read = [s for s in statements if s.startswith("SELECT") and "FROM evaluation_run" in s]
     assert len(runs_read) == 1, len(runs_read)
     with session_scope(engine) as session:

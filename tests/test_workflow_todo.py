@@ -4,7 +4,6 @@ problems listed on demand, a jump list and, for finance, a summary and a problem
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event
 from sqlmodel import select
 
 from service.clock import clock
@@ -13,7 +12,7 @@ from service.demo import DEMO_PASSWORD, DEMO_TODAY
 from service.models import User
 from service.todo import todo_of
 
-from .conftest import PASSWORD
+from .conftest import PASSWORD, statements_run
 
 
 @pytest.fixture
@@ -70,17 +69,8 @@ def test_finance_sees_reports_to_review_returns_overdue_and_periods_to_lock(app)
 def test_finance_tasks_read_each_report_not_what_it_covers(app):
     """Finance's list has a line for every division's report: reading each report's indicators and projects to
     draw a line made the page slower with every division (seconds for the demo year on a small machine)."""
-    engine = app.extensions["perftrack.engine"]
-    statements: list[str] = []
-
-    def record(_conn, _cursor, statement, _parameters, _context, _executemany):
-        statements.append(" ".join(statement.split()))
-
-    event.listen(engine, "before_cursor_execute", record)
-    try:
+    with statements_run(app.extensions["perftrack.engine"]) as statements:
         todo = _todo(app, "caiwu")
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
     assert len(todo.reports) + len(todo.returns) + len(todo.overdue) >= 6
     assert not [s for s in statements if "FROM indicator" in s or "JOIN indicator" in s]
 
