@@ -19,7 +19,6 @@ from flask.cli import FlaskGroup
 from sqlmodel import select
 
 from .accounts import AccountError, create_user, issue_token
-from .app import create_app
 from .clock import clock
 from .db import session_scope
 from .domain.periods import Period
@@ -28,7 +27,7 @@ from .domain.vocabulary import Role
 from .importing import ImportRejected, import_bytes
 from .models import Division, DivisionPrefix, FiscalYear, Project, User
 from .organisation import load_sample_divisions
-from .settings import PROJECT_ROOT, SettingsError
+from .settings import PROJECT_ROOT, Settings, SettingsError, load_settings
 
 SAMPLE_FILE = PROJECT_ROOT / "service" / "sample_data" / "tianjin-commerce-2025-performance-targets.txt"
 SAMPLE_YEAR = 2025
@@ -55,7 +54,13 @@ def _engine():
     return current_app.extensions["perftrack.engine"]
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=False)
+def _create_app():
+    from .app import create_app  # here: the worker and scheduler roles serve no request and load no web stack
+
+    return create_app()
+
+
+@click.group(cls=FlaskGroup, create_app=_create_app, add_default_commands=False)
 def main() -> None:
     """perftrack: budget performance targets tracked through the year."""
 
@@ -1256,29 +1261,39 @@ def payments_import(path: Path, username: str | None, as_json: bool) -> None:
     click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) if as_json else summary.message)
 
 
-def _redis_url() -> str:
-    url = current_app.config["PERFTRACK_SETTINGS"].redis_url
+def _redis_url(settings: Settings | None = None) -> str:
+    url = (settings or current_app.config["PERFTRACK_SETTINGS"]).redis_url
     if not url:
         raise click.ClickException("REDIS_URL 未设置（perftrack dev 会自动启动内嵌 Redis）")
     return url
 
 
-@main.command("worker")
+def _role_settings() -> Settings:
+    """The settings of a role that serves no request (worker, scheduler), read without creating the app:
+    the process spares the web stack's import and memory.  The clock is configured as create_app does."""
+    settings = load_settings()
+    clock.configure(settings.timezone, settings.fixed_today)
+    return settings
+
+
+@main.command("worker", with_appcontext=False)
 @click.option("--queues", default="high,default,notify", show_default=True, help="queues to work on, in order")
 @click.option("--burst", is_flag=True, help="stop when the queues are empty")
 def worker(queues: str, burst: bool) -> None:
     """An RQ worker (any number may run)."""
     from workers.queues import run_worker  # the process entry point may compose workers and service
 
-    run_worker(_redis_url(), tuple(q.strip() for q in queues.split(",") if q.strip()), burst)
+    settings = _role_settings()
+    run_worker(_redis_url(settings), tuple(q.strip() for q in queues.split(",") if q.strip()), burst)
 
 
-@main.command("scheduler")
+@main.command("scheduler", with_appcontext=False)
 def scheduler() -> None:
     """The one APScheduler process: enqueues the periodic work (a standby waits for the lock)."""
     from workers.schedule import run_scheduler
 
-    run_scheduler(_redis_url(), current_app.config["PERFTRACK_SETTINGS"].timezone)
+    settings = _role_settings()
+    run_scheduler(_redis_url(settings), settings.timezone)
 
 
 @main.command("web")

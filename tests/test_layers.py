@@ -8,6 +8,7 @@ looks at what got loaded.  docs/decisions.md ("Layers") says which module is in 
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
 from functools import cache
@@ -149,3 +150,24 @@ def test_a_web_worker_or_job_process_loads_no_office_reader_until_a_file_comes_i
     )
     result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]"
+
+
+@pytest.mark.processes  # a fresh interpreter running the role as `perftrack worker --burst` does
+def test_a_worker_process_loads_no_web_stack_and_keeps_the_configured_day(worker_env):
+    """RQ workers and the scheduler serve no request: they read their settings without creating the app, so
+    they load neither the pages nor the API (half a second and their memory in every such process), and
+    configure the clock as the app would.  (apiflask itself comes in with Flask's CLI, as a plugin command.)"""
+    script = (
+        "import sys\n"
+        "from service.cli import main\n"
+        "from service.clock import clock\n"
+        "main(['worker', '--burst'], standalone_mode=False)\n"
+        "print(sorted({m.split('.')[0] + '.' + m.split('.')[1] if m.startswith('service.') else m.split('.')[0]\n"
+        "    for m in sys.modules if m.startswith(('service.web', 'service.api', 'service.app', 'flask_login',\n"
+        "    'flask_wtf'))}))\n"
+        "print(clock.today().isoformat())"
+    )
+    env = {**os.environ, "PERFTRACK_TODAY": "2025-10-05"}
+    result = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split("\n")[-3:] == ["[]", "2025-10-05", ""], result.stdout
