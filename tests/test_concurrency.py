@@ -156,6 +156,7 @@ def test_writers_and_readers_never_share_a_version(server):
     assert server.call("PUT", URL, _value("1"), if_match="0")[0] == 200
     acknowledged: list[tuple[int, str]] = [(1, "1")]
     failures: list = []
+    reads: list[int] = []
     done = threading.Event()
 
     def writer(index: int) -> None:
@@ -176,11 +177,14 @@ def test_writers_and_readers_never_share_a_version(server):
                 return
 
     def reader(_index: int) -> None:
-        while not done.is_set():
+        # a read about every 10 ms: several during each save, without the two readers taking most of the GIL
+        # and CPU from the writers they are meant to watch
+        while not done.wait(0.01):
             status, body, etag = server.call("GET", URL)
             if status != 200 or etag != f'"{body["version"]}"':
                 failures.append(("read", status, etag))
                 return
+            reads.append(body["version"])
 
     readers = [threading.Thread(target=reader, args=(i,)) for i in range(2)]
     for t in readers:
@@ -190,6 +194,7 @@ def test_writers_and_readers_never_share_a_version(server):
     for t in readers:
         t.join(timeout=60)
     assert failures == []
+    assert len(set(reads)) > 4, reads  # the readers saw the report change under them, not once
     versions = [version for version, _value in acknowledged]
     assert len(acknowledged) == 17 and len(set(versions)) == 17
     stored = {version: number for version, number, _current in _area_entries(server)}
