@@ -1261,8 +1261,8 @@ def payments_import(path: Path, username: str | None, as_json: bool) -> None:
     click.echo(json.dumps(summary.to_dict(), ensure_ascii=False, indent=2) if as_json else summary.message)
 
 
-def _redis_url(settings: Settings | None = None) -> str:
-    url = (settings or current_app.config["PERFTRACK_SETTINGS"]).redis_url
+def _redis_url(settings: Settings) -> str:
+    url = settings.redis_url
     if not url:
         raise click.ClickException("REDIS_URL 未设置（perftrack dev 会自动启动内嵌 Redis）")
     return url

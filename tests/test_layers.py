@@ -162,9 +162,8 @@ def test_a_worker_process_loads_no_web_stack_and_keeps_the_configured_day(worker
         "from service.cli import main\n"
         "from service.clock import clock\n"
         "main(['worker', '--burst'], standalone_mode=False)\n"
-        "print(sorted({m.split('.')[0] + '.' + m.split('.')[1] if m.startswith('service.') else m.split('.')[0]\n"
-        "    for m in sys.modules if m.startswith(('service.web', 'service.api', 'service.app', 'flask_login',\n"
-        "    'flask_wtf'))}))\n"
+        "web = ('service.web', 'service.api', 'service.app', 'flask_login', 'flask_wtf')\n"
+        "print(sorted(m for m in sys.modules if m.startswith(web)))\n"
         "print(clock.today().isoformat())"
     )
     env = {**os.environ, "PERFTRACK_TODAY": "2025-10-05"}
