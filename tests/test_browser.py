@@ -21,6 +21,8 @@ def test_registry_walkthrough(live_server, page, tmp_path, seed_bytes):
 
     page.select_option("select[name=funding_level]", "中央")
     page.click("button:has-text('筛选')")
+    # The click only starts the navigation: counting at once could read the page half loaded.
+    page.wait_for_url(lambda url: "funding_level=" in url)
     central = page.locator("tbody tr").count()
     assert 0 < central < 62
     shot(page, "02-projects-central")

@@ -4,6 +4,7 @@ Screenshots land in test-artifacts/browser/monitoring-*.png."""
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
 from service.clock import clock
 from service.db import session_scope
@@ -49,7 +50,7 @@ def test_overview_calendar_and_inbox(live_app, live_server, browser):
     assert "被财务处退回" in division.locator("#inbox").inner_text()
     shot(division, "monitoring-03-inbox")
     division.click("button:has-text('全部标为已读')")
-    assert division.locator("#unread-count").count() == 0
+    expect(division.locator("#unread-count")).to_have_count(0)  # retried until the inbox has reloaded
 
 
 def test_self_evaluation_pages_and_print_layout(live_app, live_server, browser):
