@@ -518,8 +518,9 @@ def browser(chromium):
 
 
 def new_page(browser):
-    """A fresh browser profile (its own cookies and local storage): one per person."""
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    """A fresh browser profile (its own cookies and local storage): one per person.  It asks for reduced
+    motion, so charts are drawn at once and every screenshot shows them whole."""
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900}, reduced_motion="reduce")
     page = context.new_page()
     page.on("dialog", lambda dialog: dialog.accept())  # the unsaved-changes prompt
     return page

@@ -83,7 +83,7 @@ def test_overview_project_and_indicator_with_charts_at_desk_and_phone_width(live
     clock.set_today(DEMO_TODAY)
     with session_scope(live_app.extensions["perftrack.engine"]) as session:
         monitor_demo_day(session)
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
+    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900}, reduced_motion="reduce")
     page = context.new_page()
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
@@ -97,15 +97,25 @@ def test_overview_project_and_indicator_with_charts_at_desk_and_phone_width(live
             chart.scroll_into_view_if_needed()
             page.wait_for_function("el => el.dataset.drawn === '1'", arg=chart.element_handle(), timeout=10000)
             assert chart.locator("canvas").count() >= 1
+            assert chart_animates(page, chart) is False  # reduced motion: drawn whole at once
         assert page.evaluate("document.documentElement.scrollWidth") <= width, (name, width)
         header = page.locator("header").bounding_box()
         title = page.locator("h1").bounding_box()
         assert header["y"] + header["height"] <= title["y"], (name, width)  # nothing overlaps the title
         page.evaluate("window.scrollTo(0, 0)")
         page.screenshot(path=str(ARTIFACTS / f"monitoring-charts-{name}-{width}.png"), full_page=True)
-    assert errors == []
     assert page.locator("#spend-quarters").count() == 0  # the indicator page: its table is the history
+    page.emulate_media(reduced_motion="no-preference")
+    page.goto(f"{live_server}/overview")
+    chart = page.locator("[data-chart]").first
+    page.wait_for_function("el => el.dataset.drawn === '1'", arg=chart.element_handle(), timeout=10000)
+    assert chart_animates(page, chart) is True  # without the preference, ECharts' own animation
+    assert errors == []
     context.close()
+
+
+def chart_animates(page, chart) -> bool:
+    return page.evaluate("el => echarts.getInstanceByDom(el).getOption().animation", chart.element_handle())
 
 
 @pytest.mark.parametrize("width", [1440, 390])
