@@ -47,6 +47,7 @@ def test_registry_walkthrough(live_server, page, tmp_path, seed_bytes):
     page.goto(f"{live_server}/imports")
     page.set_input_files("input[name=file]", str(changed))
     page.click("button:has-text('上传并预览')")
+    page.wait_for_load_state()  # the click waits for the new page to start, not to be whole
     assert "「≥5项」→「≥6项」" in page.content()
     shot(page, "05-import-preview")
     page.click("button:has-text('确认导入')")
