@@ -517,12 +517,18 @@ def browser(chromium):
         context.close()
 
 
-def new_page(browser):
+WIDE, NARROW = {"width": 1440, "height": 900}, {"width": 390, "height": 844}  # a desk and a phone
+
+
+def new_page(browser, viewport: dict | None = None):
     """A fresh browser profile (its own cookies and local storage): one per person.  It asks for reduced
-    motion, so charts are drawn at once and every screenshot shows them whole."""
-    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900}, reduced_motion="reduce")
+    motion, so charts are drawn at once and every screenshot shows them whole; it accepts every confirmation
+    (the unsaved-changes prompt, data-confirm buttons)."""
+    context = browser.new_context(
+        locale="zh-CN", viewport=viewport or {"width": 1400, "height": 900}, reduced_motion="reduce"
+    )
     page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())  # the unsaved-changes prompt
+    page.on("dialog", lambda dialog: dialog.accept())
     return page
 
 

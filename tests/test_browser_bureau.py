@@ -11,16 +11,14 @@ from service.db import session_scope
 from service.evaluation import execute_run, start_run
 
 from .bureau_helpers import next_year_tables, sheet, submit_quarter
-from .conftest import ARTIFACTS, log_in
+from .conftest import ARTIFACTS, NARROW, WIDE, log_in, new_page
 
 pytestmark = pytest.mark.browser
-WIDTHS = {"wide": {"width": 1440, "height": 900}, "phone": {"width": 390, "height": 844}}
+WIDTHS = {"wide": WIDE, "phone": NARROW}
 
 
 def _page(browser):
-    context = browser.new_context(locale="zh-CN", viewport=WIDTHS["wide"], device_scale_factor=1)
-    page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())  # data-confirm prompts
+    page = new_page(browser, WIDE)
     violations = []
     page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
     page.violations = violations

@@ -14,17 +14,9 @@ from service.evaluation import execute_run
 from service.models import EvaluationRun
 
 from .closing_helpers import close_the_year
-from .conftest import ARTIFACTS, log_in
+from .conftest import ARTIFACTS, NARROW, WIDE, log_in, new_page
 
 pytestmark = pytest.mark.browser
-WIDE, NARROW = {"width": 1440, "height": 900}, {"width": 390, "height": 844}
-
-
-def _page(browser, viewport):
-    context = browser.new_context(locale="zh-CN", viewport=viewport)
-    page = context.new_page()
-    page.on("dialog", lambda dialog: dialog.accept())  # the lock's confirmation
-    return page
 
 
 def _shot(page, name: str, full: bool = False) -> None:
@@ -48,7 +40,7 @@ def seeded_url(demo_url):
 def test_the_closing_walkthrough(live_app, live_server, browser):
     engine = live_app.extensions["perftrack.engine"]
     clock.set_today(DEMO_TODAY)
-    finance = _page(browser, WIDE)
+    finance = new_page(browser, WIDE)
     log_in(finance, live_server, "caiwu")
     finance.goto(f"{live_server}/self-evaluation")
     assert "年度未结束" in finance.locator("#closing").inner_text()
@@ -75,7 +67,7 @@ def test_the_closing_walkthrough(live_app, live_server, browser):
     finance.screenshot(path=str(ARTIFACTS / "closing-03-trial-print.png"), full_page=True)
     finance.emulate_media(media="screen")
 
-    phone = _page(browser, NARROW)
+    phone = new_page(browser, NARROW)
     log_in(phone, live_server, "caiwu")
     phone.goto(f"{live_server}/self-evaluation")
     _shot(phone, "04-checklist-390")
@@ -101,7 +93,7 @@ def test_the_closing_walkthrough(live_app, live_server, browser):
     link = finance.locator("#closing a").first.get_attribute("href")
     assert link == "/self-evaluation/runs/1/projects/2025-001#outcome"
 
-    division = _page(browser, WIDE)
+    division = new_page(browser, WIDE)
     log_in(division, live_server, "xxh")  # the test accounts' reporter of 电子商务和信息化处
     division.goto(f"{live_server}{link}")
     division.fill("textarea[name=outcome]", "IDC 机房全年托管正常，未发生数据丢失")

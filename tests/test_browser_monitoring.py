@@ -83,8 +83,7 @@ def test_overview_project_and_indicator_with_charts_at_desk_and_phone_width(live
     clock.set_today(DEMO_TODAY)
     with session_scope(live_app.extensions["perftrack.engine"]) as session:
         monitor_demo_day(session)
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900}, reduced_motion="reduce")
-    page = context.new_page()
+    page = new_page(browser, {"width": width, "height": 900})
     errors = []
     page.on("pageerror", lambda error: errors.append(str(error)))
     log_in(page, live_server, "caiwu")
@@ -111,7 +110,7 @@ def test_overview_project_and_indicator_with_charts_at_desk_and_phone_width(live
     page.wait_for_function("el => el.dataset.drawn === '1'", arg=chart.element_handle(), timeout=10000)
     assert chart_animates(page, chart) is True  # without the preference, ECharts' own animation
     assert errors == []
-    context.close()
+    page.context.close()
 
 
 def chart_animates(page, chart) -> bool:
@@ -123,8 +122,7 @@ def test_the_header_wraps_whole_items_never_inside_a_word(live_app, live_server,
     """The longest menu (an administrator's) on a desk and on a phone: a menu item, the brand, the year
     picker and the account links each stay on one line (a long menu wraps between items), and the page
     never scrolls sideways."""
-    context = browser.new_context(locale="zh-CN", viewport={"width": width, "height": 900})
-    page = context.new_page()
+    page = new_page(browser, {"width": width, "height": 900})
     log_in(page, live_server, "admin")
     page.goto(f"{live_server}/todo")
     assert page.locator("header nav a").count() >= 12
@@ -142,4 +140,4 @@ def test_the_header_wraps_whole_items_never_inside_a_word(live_app, live_server,
     shot(page, f"header-admin-{width}")
     assert broken == [], broken
     assert page.evaluate("document.documentElement.scrollWidth") <= width
-    context.close()
+    page.context.close()

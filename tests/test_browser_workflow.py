@@ -11,10 +11,9 @@ from service.db import session_scope
 from service.demo import DEMO_PASSWORD, DEMO_TODAY, monitor_demo_day
 from service.models import User
 
-from .conftest import ARTIFACTS, PASSWORD
+from .conftest import ARTIFACTS, NARROW, PASSWORD, WIDE, new_page
 
 pytestmark = pytest.mark.browser
-WIDE, NARROW = {"width": 1440, "height": 900}, {"width": 390, "height": 844}
 
 
 @pytest.fixture
@@ -30,12 +29,6 @@ def demo(live_app):
     with session_scope(engine) as session:
         monitor_demo_day(session)
     return engine
-
-
-def _page(browser, viewport=WIDE):
-    page = browser.new_context(locale="zh-CN", viewport=viewport).new_page()
-    page.on("dialog", lambda dialog: dialog.accept())
-    return page
 
 
 def _log_in(page, base: str, username: str, engine) -> None:
@@ -59,7 +52,7 @@ def _shot(page, name: str, full: bool = False) -> None:
 
 
 def test_finance_reviews_from_my_tasks_then_locks_the_quarter(live_server, browser, demo):
-    finance = _page(browser)
+    finance = new_page(browser, WIDE)
     _log_in(finance, live_server, "caiwu", demo)
     assert finance.locator("#to-review tbody tr").count() == 4
     _shot(finance, "01-finance-todo-1440", full=True)
@@ -92,7 +85,7 @@ def test_finance_reviews_from_my_tasks_then_locks_the_quarter(live_server, brows
     assert "原因：季度监控汇总报送，先行封存" in finance.locator("#period-locks").inner_text()
     assert finance.locator("#period-locks [data-period='2025Q4']").inner_text().endswith("2026-01-11 起可锁定")
 
-    phone = _page(browser, NARROW)
+    phone = new_page(browser, NARROW)
     _log_in(phone, live_server, "caiwu", demo)
     _shot(phone, "04-finance-todo-390", full=True)
     phone.goto(f"{live_server}/periods/2025Q2/lock")
@@ -103,7 +96,7 @@ def test_finance_reviews_from_my_tasks_then_locks_the_quarter(live_server, brows
 
 
 def test_a_returned_division_fixes_and_resubmits_from_my_tasks(live_server, browser, demo):
-    nmc = _page(browser)
+    nmc = new_page(browser, WIDE)
     _log_in(nmc, live_server, "nmc", demo)
     assert "被退回" in nmc.locator("h2").first.inner_text()
     nmc.goto(f"{live_server}/inbox")
@@ -127,7 +120,7 @@ def test_a_returned_division_fixes_and_resubmits_from_my_tasks(live_server, brow
     assert "已提交财务处审核" in nmc.locator(".flash").first.inner_text()
     nmc.goto(f"{live_server}/todo")
     assert nmc.locator("#nothing").is_visible()
-    phone = _page(browser, NARROW)
+    phone = new_page(browser, NARROW)
     _log_in(phone, live_server, "wmc", demo)
     assert "已逾期 10 天" in phone.locator("#open-reports").inner_text()
     _shot(phone, "09-reporter-todo-390", full=True)
@@ -136,20 +129,20 @@ def test_a_returned_division_fixes_and_resubmits_from_my_tasks(live_server, brow
 
 
 def test_sign_off_goes_from_the_reporter_to_the_head_and_back(live_server, browser, demo):
-    finance = _page(browser)
+    finance = new_page(browser, WIDE)
     _log_in(finance, live_server, "caiwu", demo)
     finance.goto(f"{live_server}/reports/KAC/2025Q3")
     first = finance.locator("#report-table tr.indicator").first.get_attribute("data-code")
     finance.fill(f"input[name='rr-{first}']", "请补充佐证")
     _submit(finance, "#review-actions button:has-text('退回修改')")
-    kac = _page(browser)
+    kac = new_page(browser, WIDE)
     _log_in(kac, live_server, "kac", demo)
     _submit(kac, "#returns a")
     assert "送处室负责人签认" in kac.locator("#next-step").inner_text()
     _submit(kac, "#request-signoff")
     assert "负责人已收到通知" in kac.locator(".flash").first.inner_text()
     _shot(kac, "11-signoff-requested-1440")
-    head = _page(browser, NARROW)
+    head = new_page(browser, NARROW)
     _log_in(head, live_server, "kac-head", demo)
     assert head.locator("#signoffs tbody tr").count() == 1
     _shot(head, "12-head-todo-390", full=True)
@@ -171,7 +164,7 @@ def test_sign_off_goes_from_the_reporter_to_the_head_and_back(live_server, brows
 
 
 def test_an_auditor_sees_no_tools(live_server, browser, demo):
-    auditor = _page(browser)
+    auditor = new_page(browser, WIDE)
     _log_in(auditor, live_server, "shenji", demo)
     assert auditor.locator("#nothing").is_visible()
     auditor.goto(f"{live_server}/projects/2025-001")
